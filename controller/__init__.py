@@ -1,0 +1,65 @@
+"""Turret: a small, fast Ansible automation controller with an AWX API v2 compatible API.
+
+``create_app(overrides)`` wires settings, store, registry and blueprints; it starts no threads.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .auth import Authenticator
+from .config import VERSION, Settings
+from .resources import build_registry
+from .store import Store
+
+__version__ = VERSION
+
+
+@dataclass
+class AppState:
+    """Everything a request needs, built once per process."""
+
+    settings: Settings
+    store: Store
+    registry: Any
+    auth: Authenticator
+    install_uuid: str
+    node_name: str
+
+
+def open_state(settings: Settings) -> AppState:
+    """Open (and migrate) the data directory; no web framework involved."""
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    store = Store(str(settings.db_path))
+    registry = build_registry()
+    store.migrate(registry)
+    with store.transaction():
+        install_uuid = store.scalar("SELECT value FROM meta WHERE key = 'install_uuid'")
+        if install_uuid is None:
+            install_uuid = str(uuid.uuid4())
+            store.insert("meta", {"key": "install_uuid", "value": install_uuid})
+    return AppState(settings=settings, store=store, registry=registry,
+                    auth=Authenticator(store, settings), install_uuid=install_uuid,
+                    node_name=socket.gethostname())
+
+
+def create_app(overrides: dict[str, Any] | None = None, state: AppState | None = None):
+    """The Flask application for one data directory."""
+    from flask import Flask
+
+    from .api import generic, root, web
+
+    state = state or open_state(Settings(overrides))
+    app = Flask(__name__)
+    app.config["TURRET"] = state
+    app.config["MAX_CONTENT_LENGTH"] = state.settings.MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.register_blueprint(root.bp)
+    app.register_blueprint(generic.bp)
+    web.install(app, state)
+    return app

@@ -1,0 +1,104 @@
+"""Generic views over the registry: every resource's list, detail and sub-lists come from here.
+
+Views parse, call a service, render.  Resource-specific behaviour lives in declarations
+(hooks) or in ``Resource.actions`` (launch, update, cancel ...), never in copies of these.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from ..errors import MethodNotAllowed, NotFound
+from ..services import crud, metadata, named_urls, relations
+from ..services.serializer import serialize_one
+from .web import json_response, parse_body, query_args, require_user
+
+bp = Blueprint("generic", __name__)
+
+
+def _resource(plural: str):
+    res = bp_registry().by_plural(plural)
+    if res is None:
+        raise NotFound()
+    return res
+
+
+def bp_registry():
+    from flask import g
+    return g.ctx.registry
+
+
+def resolve_pk(ctx, resource, ident: str) -> int:
+    """Integer id, or an AWX named-URL identifier resolved to one (404 when unknown)."""
+    if ident.isdigit():
+        return int(ident)
+    pk = named_urls.resolve(ctx, resource, ident)
+    if pk is None:
+        raise NotFound()
+    return pk
+
+
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+
+
+@bp.route("/api/v2/<plural>/", methods=_METHODS, provide_automatic_options=False)
+def list_view(plural: str) -> Response:
+    ctx = require_user()
+    res = _resource(plural)
+    allow = {"Allow": metadata.list_allow(res)}
+    if request.method in ("GET", "HEAD"):
+        return json_response(crud.list_page(ctx, res, query_args(), request.path), headers=allow)
+    if request.method == "OPTIONS":
+        return json_response(metadata.list_options(ctx, res), headers=allow)
+    if request.method == "POST" and res.creatable:
+        row = crud.create(ctx, res, parse_body())
+        body = serialize_one(ctx, res, row)
+        return json_response(body, 201, {**allow, "Location": body["url"]})
+    raise MethodNotAllowed(request.method)
+
+
+@bp.route("/api/v2/<plural>/<ident>/", methods=_METHODS, provide_automatic_options=False)
+def detail_view(plural: str, ident: str) -> Response:
+    ctx = require_user()
+    res = _resource(plural)
+    allow = {"Allow": metadata.detail_allow(res)}
+    if request.method == "OPTIONS":
+        # As DRF: OPTIONS never needs the object, so the CLI can probe /<res>/1/ for Allow.
+        row = ctx.store.get(res.table, int(ident)) if ident.isdigit() else None
+        return json_response(metadata.detail_options(ctx, res, row), headers=allow)
+    row = crud.get_row(ctx, res, resolve_pk(ctx, res, ident))
+    if request.method in ("GET", "HEAD"):
+        return json_response(serialize_one(ctx, res, row), headers=allow)
+    if request.method in ("PUT", "PATCH"):
+        new = crud.update(ctx, res, row, parse_body(), partial=request.method == "PATCH")
+        return json_response(serialize_one(ctx, res, new), headers=allow)
+    if request.method == "DELETE":
+        crud.delete(ctx, res, row)
+        return json_response(None, res.delete_status, allow)
+    raise MethodNotAllowed(request.method)
+
+
+@bp.route("/api/v2/<plural>/<ident>/<sub>/", methods=_METHODS, provide_automatic_options=False)
+def sub_view(plural: str, ident: str, sub: str) -> Response:
+    ctx = require_user()
+    res = _resource(plural)
+    if sub in res.actions:
+        return res.actions[sub](ctx, res, ident)
+    rel = res.relation(sub)
+    if rel is None:
+        raise NotFound()
+    target = ctx.registry[rel.target]
+    allow = {"Allow": metadata.list_allow(target, rel)}
+    if request.method == "OPTIONS":
+        return json_response(metadata.list_options(ctx, target, rel), headers=allow)
+    parent = relations.get_parent(ctx, res, resolve_pk(ctx, res, ident))
+    if request.method in ("GET", "HEAD"):
+        page = crud.list_page(ctx, target, query_args(), request.path,
+                              scope=relations.scope(ctx, res, parent, rel))
+        return json_response(page, headers=allow)
+    if request.method == "POST":
+        status, row = relations.post(ctx, res, parent, rel, parse_body())
+        if row is None:
+            return json_response(None, status, allow)
+        body = serialize_one(ctx, target, row)
+        return json_response(body, status, {**allow, "Location": body["url"]})
+    raise MethodNotAllowed(request.method)

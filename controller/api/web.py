@@ -1,0 +1,183 @@
+"""Request/response plumbing shared by every view: body parsing, JSON rendering, headers,
+authentication of each request, CSRF, and the error handlers.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import socket
+import time
+from typing import Any, Callable
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from ..config import AWX_COMPAT_VERSION, VERSION
+from ..context import Context
+from ..errors import APIError, NotAuthenticated, ParseError, PermissionDenied
+from ..query import ForbiddenFilter, QueryError
+
+SESSION_COOKIE = "awx_sessionid"
+CSRF_COOKIE = "csrftoken"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_NODE = socket.gethostname()
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as reachable without authentication."""
+    view.public = True  # type: ignore[attr-defined]
+    return view
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    text = "" if body is None else json.dumps(body, separators=(",", ":"))
+    resp = Response(text, status=status, mimetype="application/json" if body is not None else None)
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def parse_body() -> Any:
+    """The JSON request body (``{}`` when empty), with AWX's parse errors."""
+    raw = request.get_data(cache=True)
+    if not raw or not raw.strip():
+        return {}
+    mimetype = request.mimetype
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise APIError({"detail": "You did not use correct Content-Type in your HTTP request. If you are "
+                                  "using our REST API, the Content-Type must be application/json"}, status=415)
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"JSON parse error - {exc}\nPossible cause: trailing comma.") from None
+    if not isinstance(value, dict):
+        raise ParseError("JSON parse error - not a JSON object")
+    return value
+
+
+def query_args() -> list[tuple[str, str]]:
+    return list(request.args.items(multi=True))
+
+
+def ctx() -> Context:
+    return g.ctx
+
+
+def require_user() -> Context:
+    c = g.ctx
+    if c.user is None:
+        raise NotAuthenticated()
+    return c
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+# -- per-request authentication -------------------------------------------------------------
+def _authenticate(app_state) -> None:
+    c = Context(store=app_state.store, registry=app_state.registry, settings=app_state.settings)
+    g.ctx = c
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    is_public = bool(getattr(view, "public", False))
+    header = request.headers.get("Authorization", "")
+    scheme, _, cred = header.partition(" ")
+    scheme = scheme.lower()
+    try:
+        if scheme == "bearer" and cred:
+            found = app_state.auth.bearer(cred.strip())
+            if found:
+                c.user, c.scope = found
+        elif scheme == "basic" and cred:
+            try:
+                username, _, password = base64.b64decode(cred.strip()).decode().partition(":")
+            except ValueError:
+                raise NotAuthenticated("Invalid basic header. Credentials not correctly base64 encoded.")
+            c.user = app_state.auth.basic(username, password, client_address())
+        if c.user is None and request.cookies.get(SESSION_COOKIE):
+            user = app_state.auth.session_user(request.cookies[SESSION_COOKIE])
+            if user is not None:
+                c.user = user
+                g.session_auth = True
+                _check_csrf()
+    except (NotAuthenticated, APIError):
+        if not is_public:
+            raise
+        c.user = None
+
+
+def _check_csrf() -> None:
+    """Session-authenticated writes must echo the csrftoken cookie (Django's rule)."""
+    if request.method in SAFE_METHODS:
+        return
+    cookie = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get("X-CSRFToken") or request.form.get("csrfmiddlewaretoken")
+    if not cookie or not sent or not secrets.compare_digest(cookie, sent):
+        raise PermissionDenied("CSRF Failed: CSRF token missing or incorrect.")
+
+
+def set_csrf_cookie(resp: Response, rotate: bool = False) -> str:
+    token = request.cookies.get(CSRF_COOKIE)
+    if rotate or not token:
+        token = secrets.token_hex(32)
+        resp.set_cookie(CSRF_COOKIE, token, max_age=31449600, samesite="Lax", path="/",
+                        secure=current_app.config["TURRET"].settings.COOKIE_SECURE)
+    return token
+
+
+def install(app: Flask, app_state) -> None:
+    """Hook authentication, headers and error rendering into the app."""
+
+    @app.before_request
+    def _before() -> None:
+        g.started = time.perf_counter()
+        _authenticate(app_state)
+        c = g.ctx
+        if c.user is not None and c.scope == "read" and request.method not in SAFE_METHODS:
+            raise PermissionDenied()
+
+    @app.after_request
+    def _after(resp: Response) -> Response:
+        resp.headers["X-API-Product-Name"] = "AWX"
+        resp.headers["X-Turret-Version"] = VERSION
+        c = getattr(g, "ctx", None)
+        if c is not None and c.user is not None:
+            resp.headers["X-API-Product-Version"] = AWX_COMPAT_VERSION
+        resp.headers["X-API-Node"] = _NODE
+        if "started" in g:
+            resp.headers["X-API-Time"] = f"{time.perf_counter() - g.started:.3f}s"
+        resp.headers.setdefault("Vary", "Accept")
+        return resp
+
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError) -> Response:
+        return json_response(exc.body, exc.status, exc.headers)
+
+    @app.errorhandler(QueryError)
+    def _query_error(exc: QueryError) -> Response:
+        return json_response({"detail": exc.message}, 400)
+
+    @app.errorhandler(ForbiddenFilter)
+    def _forbidden_filter(exc: ForbiddenFilter) -> Response:
+        return json_response({"detail": exc.message}, 403)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        if exc.code in (301, 302, 307, 308):
+            return exc.get_response()
+        if exc.code == 404:
+            body = {"detail": "Not found."}
+        elif exc.code == 405:
+            body = {"detail": f'Method "{request.method}" not allowed.'}
+        elif exc.code == 413:
+            body = {"detail": f"Request body exceeds the limit of {app_state.settings.MAX_BODY_BYTES} bytes."}
+        else:
+            body = {"detail": exc.description or exc.name}
+        return json_response(body, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Log the traceback for operators; never send it to the client.
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response({"detail": "A server error occurred."}, 500)

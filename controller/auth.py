@@ -1,0 +1,123 @@
+"""Authentication: Basic, Bearer tokens and login sessions (no web framework here).
+
+Secrets are stored hashed: passwords with scrypt, tokens and session keys with SHA-256 (they
+are random and long, so a fast hash is enough and keeps every request cheap).  Verified Basic
+credentials are remembered for a minute so clients that send Basic on every request do not
+pay the KDF each time.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+
+from .errors import NotAuthenticated, Throttled
+from .passwords import verify_password
+from .resources.system import hash_token
+from .store import now_iso
+
+_BAD_CREDENTIALS = "Invalid username/password. To establish a login session, visit /api/login/."
+
+
+class LoginLimiter:
+    """Counts failed logins per (client, username); refuses further tries past a limit."""
+
+    def __init__(self, limit: int, window: int) -> None:
+        self.limit, self.window = limit, window
+        self._fails: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str, username: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            fails = [t for t in self._fails.get((client, username), []) if now - t < self.window]
+            self._fails[(client, username)] = fails
+            if len(fails) >= self.limit:
+                raise Throttled(int(self.window - (now - fails[0])) + 1)
+
+    def failed(self, client: str, username: str) -> None:
+        with self._lock:
+            self._fails.setdefault((client, username), []).append(time.monotonic())
+
+    def succeeded(self, client: str, username: str) -> None:
+        with self._lock:
+            self._fails.pop((client, username), None)
+
+
+class Authenticator:
+    """Turns credentials into a user row; owns sessions and the Basic cache."""
+
+    def __init__(self, store, settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.limiter = LoginLimiter(settings.LOGIN_FAILURES, settings.LOGIN_WINDOW)
+        self._basic_cache: dict[str, tuple[int, str, float]] = {}
+        self._lock = threading.Lock()
+
+    # -- passwords -------------------------------------------------------------------------
+    def check_password(self, username: str, password: str, client: str) -> dict | None:
+        """The active user with these credentials, or None (and the failure is counted)."""
+        self.limiter.check(client, username)
+        key = hashlib.sha256(f"{username}\x00{password}".encode()).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            cached = self._basic_cache.get(key)
+        user = self.store.one("SELECT * FROM users WHERE username = ?", (username,))
+        if user is not None:
+            user = dict(user)
+            if cached and cached[0] == user["id"] and cached[1] == user["password"] and cached[2] > now:
+                return user
+            if verify_password(password, user["password"]):
+                with self._lock:
+                    if len(self._basic_cache) > 10000:
+                        self._basic_cache.clear()
+                    self._basic_cache[key] = (user["id"], user["password"], now + 60)
+                self.limiter.succeeded(client, username)
+                return user
+        self.limiter.failed(client, username)
+        return None
+
+    def basic(self, username: str, password: str, client: str) -> dict:
+        user = self.check_password(username, password, client)
+        if user is None:
+            raise NotAuthenticated(_BAD_CREDENTIALS)
+        return user
+
+    # -- tokens ----------------------------------------------------------------------------
+    def bearer(self, token: str) -> tuple[dict, str] | None:
+        """(user, scope) for a valid, unexpired token; None otherwise."""
+        row = self.store.one("SELECT user, scope, expires FROM tokens WHERE token_hash = ?", (hash_token(token),))
+        if row is None or (row["expires"] and row["expires"] < now_iso()):
+            return None
+        user = self.store.get("users", row["user"])
+        return (user, row["scope"] or "write") if user else None
+
+    # -- sessions --------------------------------------------------------------------------
+    def start_session(self, user_id: int) -> str:
+        key = secrets.token_urlsafe(32)
+        with self.store.transaction():
+            self.store.insert("sessions", {"key_hash": hash_token(key), "user_id": user_id,
+                                           "expires": time.time() + self.settings.SESSION_AGE,
+                                           "created": now_iso()})
+            self.store.update("users", user_id, {"last_login": now_iso()})
+            self.store.delete_where("sessions", "expires < ?", [time.time()])
+        return key
+
+    def session_user(self, key: str) -> dict | None:
+        """The session's user, sliding its expiry; None for unknown or expired sessions."""
+        digest = hash_token(key)
+        row = self.store.one("SELECT user_id, expires FROM sessions WHERE key_hash = ?", (digest,))
+        now = time.time()
+        if row is None or row["expires"] < now:
+            return None
+        # Slide the expiry only when a noticeable part of it has passed: saves a write per request.
+        if row["expires"] - now < self.settings.SESSION_AGE - 60:
+            with self.store.transaction():
+                self.store.execute("UPDATE sessions SET expires = ? WHERE key_hash = ?",
+                                   (now + self.settings.SESSION_AGE, digest))
+        return self.store.get("users", row["user_id"])
+
+    def end_session(self, key: str) -> None:
+        with self.store.transaction():
+            self.store.delete_where("sessions", "key_hash = ?", [hash_token(key)])

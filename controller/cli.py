@@ -1,0 +1,98 @@
+"""``turret`` command line: serve, migrate, createsuperuser.  Parsing only; work is elsewhere."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+
+from .config import VERSION, Settings
+
+
+def _settings(args) -> Settings:
+    return Settings({"DATA_DIR": getattr(args, "data_dir", None), "HOST": getattr(args, "host", None),
+                     "PORT": getattr(args, "port", None), "THREADS": getattr(args, "threads", None)})
+
+
+def cmd_serve(args) -> int:
+    from waitress import serve
+
+    from . import create_app, open_state
+    from .services.bootstrap import ensure_admin
+
+    started = time.monotonic()
+    settings = _settings(args)
+    state = open_state(settings)
+    generated = ensure_admin(state, settings.ADMIN_PASSWORD)
+    if generated:
+        print(f"Created superuser 'admin' with password: {generated}  (shown once)", flush=True)
+    app = create_app(state=state)
+    print(f"Turret {VERSION} serving http://{settings.HOST}:{settings.PORT}/ "
+          f"(data dir {settings.data_dir}, ready in {time.monotonic() - started:.2f}s)", flush=True)
+    serve(app, host=settings.HOST, port=settings.PORT, threads=settings.THREADS,
+          ident="turret", clear_untrusted_proxy_headers=True, channel_timeout=120)
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from . import open_state
+
+    state = open_state(_settings(args))
+    print(f"Database at {state.settings.db_path} is up to date.")
+    return 0
+
+
+def cmd_createsuperuser(args) -> int:
+    from . import open_state
+    from .errors import APIError
+    from .services.bootstrap import create_superuser
+
+    state = open_state(_settings(args))
+    password = args.password or os.environ.get("TURRET_SUPERUSER_PASSWORD")
+    if not password:
+        if args.noinput:
+            print("error: --password or TURRET_SUPERUSER_PASSWORD is required with --noinput", file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password: ")
+    try:
+        create_superuser(state, args.username, password, args.email or "")
+    except APIError as exc:
+        print(f"error: {exc.body}", file=sys.stderr)
+        return 1
+    print(f"Superuser {args.username!r} created.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="turret", description="Turret automation controller")
+    parser.add_argument("--version", action="version", version=f"turret {VERSION}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_dir(p):
+        p.add_argument("--data-dir", help="data folder (default $TURRET_DATA_DIR or a per-user folder)")
+
+    serve = sub.add_parser("serve", help="run the controller")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8013)")
+    serve.add_argument("--threads", type=int, help="WSGI worker threads (default 8)")
+    data_dir(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    data_dir(migrate)
+    migrate.set_defaults(func=cmd_migrate)
+
+    su = sub.add_parser("createsuperuser", help="create a superuser")
+    su.add_argument("--username", required=True)
+    su.add_argument("--email")
+    su.add_argument("--password", help="prefer TURRET_SUPERUSER_PASSWORD or the prompt")
+    su.add_argument("--noinput", action="store_true")
+    data_dir(su)
+    su.set_defaults(func=cmd_createsuperuser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,79 @@
+"""Every setting in one table: name, default, type, help.  Environment prefix ``TURRET_``.
+
+Only the edges (CLI, app factory) read the environment; services receive a Settings object.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+VERSION = "0.1.0"
+AWX_COMPAT_VERSION = "24.6.1"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    type: type
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_DIR", "", str, "Folder for the SQLite database, the secret key and job artifacts "
+            "(default: a per-user data folder)."),
+    Setting("HOST", "127.0.0.1", str, "Address `turret serve` binds to."),
+    Setting("PORT", 8013, int, "Port `turret serve` listens on."),
+    Setting("THREADS", 8, int, "Worker threads of the WSGI server."),
+    Setting("ADMIN_PASSWORD", "", str, "Password of the `admin` superuser created on an empty data dir "
+            "(generated and printed once when empty)."),
+    Setting("MAX_BODY_BYTES", 10 * 1024 * 1024, int, "Largest request body accepted (413 beyond)."),
+    Setting("SESSION_AGE", 1800, int, "Seconds a login session lasts without activity (sliding)."),
+    Setting("LOGIN_FAILURES", 10, int, "Failed logins allowed per username and client in LOGIN_WINDOW."),
+    Setting("LOGIN_WINDOW", 300, int, "Seconds over which failed logins are counted."),
+    Setting("COOKIE_SECURE", False, bool, "Mark cookies Secure (only behind HTTPS)."),
+)
+
+
+def _coerce(setting: Setting, raw: Any) -> Any:
+    if setting.type is bool and isinstance(raw, str):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return setting.type(raw)
+
+
+class Settings:
+    """Resolved settings: explicit overrides > ``TURRET_<NAME>`` environment > default."""
+
+    def __init__(self, overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None):
+        env = os.environ if environ is None else environ
+        values = {}
+        for s in SETTINGS:
+            if overrides and overrides.get(s.name) is not None:
+                values[s.name] = _coerce(s, overrides[s.name])
+            elif f"TURRET_{s.name}" in env:
+                values[s.name] = _coerce(s, env[f"TURRET_{s.name}"])
+            else:
+                values[s.name] = s.default
+        if not values["DATA_DIR"]:
+            base = env.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+            values["DATA_DIR"] = os.path.join(base, "turret")
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.DATA_DIR)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "turret.sqlite3"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)

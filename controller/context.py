@@ -1,0 +1,40 @@
+"""The per-request context handed to every service: who is asking, and with what."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .store import rbac
+
+
+@dataclass
+class Context:
+    """Store, registry and settings plus the authenticated user (a row dict) or None."""
+
+    store: Any
+    registry: Any
+    settings: Any
+    user: dict | None = None
+    scope: str = "write"            # a "read" token may not change anything
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user["id"] if self.user else None
+
+    @property
+    def is_superuser(self) -> bool:
+        return bool(self.user and self.user.get("is_superuser"))
+
+    @property
+    def is_auditor(self) -> bool:
+        return bool(self.user and (self.user.get("is_system_auditor") or self.user.get("is_superuser")))
+
+    def effective_roles(self) -> set[int]:
+        """Role ids the user holds; computed once per request."""
+        if "eff" not in self.cache:
+            self.cache["eff"] = rbac.effective_role_ids(self.store, self.user_id) if self.user else set()
+        return self.cache["eff"]
+
+    def forget_roles(self) -> None:
+        self.cache.pop("eff", None)

@@ -1,0 +1,29 @@
+"""Password hashing with scrypt (a memory-hard KDF from the standard library)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+_N, _R, _P = 2 ** 14, 8, 1
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return "scrypt${}${}${}${}${}".format(_N, _R, _P, base64.b64encode(salt).decode(),
+                                          base64.b64encode(digest).decode())
+
+
+def verify_password(password: str, encoded: str | None) -> bool:
+    """Constant-time check of ``password`` against a stored hash (False for no hash)."""
+    if not encoded or not encoded.startswith("scrypt$"):
+        return False
+    try:
+        _, n, r, p, salt, digest = encoded.split("$")
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
+                             p=int(p), dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, base64.b64decode(digest))

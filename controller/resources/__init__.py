@@ -1,0 +1,25 @@
+"""Build the registry from every domain's declarations, then derive the generic sub-lists."""
+from __future__ import annotations
+
+from . import identity, system
+from .registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
+
+DOMAINS = (identity, system)
+_NO_HISTORY = {"activity_stream", "role"}
+
+
+def build_registry() -> Registry:
+    """A fresh registry: every declared resource plus derived sub-lists."""
+    reg = Registry()
+    for domain in DOMAINS:
+        domain.declare(reg)
+    for res in reg:
+        if res.has_roles:
+            res.relations.append(Relation("object_roles", "role", "object_roles", read_only=True))
+            res.relations.append(Relation("access_list", "user", "access_list", read_only=True))
+        if res.name not in _NO_HISTORY:
+            res.relations.append(Relation("activity_stream", "activity_stream", "activity", read_only=True))
+    return reg
+
+
+__all__ = ["build_registry", "Registry", "Resource", "Field", "Relation", "RoleSpec", "ENCRYPTED"]

@@ -1,0 +1,170 @@
+"""Organizations, users and teams: who exists and who belongs where."""
+from __future__ import annotations
+
+from .. import access
+from ..errors import PermissionDenied, ValidationError
+from ..passwords import hash_password
+from ..resources.registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
+from ..store import rbac
+
+_ORG_ADMIN_KINDS = {"project": "projects", "inventory": "inventories", "credential": "credentials",
+                    "workflow": "workflows", "notification": "notifications",
+                    "job_template": "job templates", "execution_environment": "execution environments"}
+
+
+def _org_roles() -> list[RoleSpec]:
+    roles = [
+        RoleSpec("admin_role", "Admin", "Can manage all aspects of the {model}", user_only=True),
+        RoleSpec("execute_role", "Execute", "May run any executable resources in the {model}", ("admin_role",)),
+    ]
+    for kind, plural in _ORG_ADMIN_KINDS.items():
+        roles.append(RoleSpec(f"{kind}_admin_role", f"{kind.replace('_', ' ').title()} Admin",
+                              f"Can manage all {plural} of the {{model}}", ("admin_role",)))
+    roles += [
+        RoleSpec("auditor_role", "Auditor", "Can view all aspects of the {model}"),
+        RoleSpec("member_role", "Member", "User is a member of the {model}", ("admin_role",), user_only=True),
+        RoleSpec("read_role", "Read", "May view settings for the {model}",
+                 ("member_role", "auditor_role", "execute_role",
+                  *(f"{k}_admin_role" for k in _ORG_ADMIN_KINDS))),
+        RoleSpec("approval_role", "Approve", "Can approve or deny a workflow approval node", ("admin_role",)),
+    ]
+    return roles
+
+
+def _org_validate(ctx, values: dict, existing: dict | None) -> None:
+    if "max_hosts" in values and not ctx.is_superuser and values["max_hosts"] != (existing or {}).get("max_hosts", 0):
+        raise PermissionDenied("Cannot change max_hosts.")
+
+
+def _org_counts(ctx, rows: list[dict]) -> dict[int, dict]:
+    """``related_field_counts`` for organization lists."""
+    ids = [r["id"] for r in rows]
+    counts = {i: {} for i in ids}
+    marks = ",".join("?" * len(ids))
+    for child, fk in ctx.registry.reverse_fks("organization"):
+        if child.plural in ("teams", "inventories", "projects", "job_templates"):
+            got = dict(ctx.store.query(f'SELECT "{fk.name}", count(*) FROM "{child.table}" '
+                                       f'WHERE "{fk.name}" IN ({marks}) GROUP BY "{fk.name}"', ids))
+            for i in ids:
+                counts[i][child.plural] = got.get(i, 0)
+    for role_field, key in (("member_role", "users"), ("admin_role", "admins")):
+        got = dict(ctx.store.query(
+            "SELECT r.object_id, count(m.user_id) FROM roles r JOIN role_members m ON m.role_id = r.id"
+            f" WHERE r.content_type = 'organization' AND r.role_field = ? AND r.object_id IN ({marks})"
+            " GROUP BY r.object_id", [role_field, *ids]))
+        for i in ids:
+            counts[i][key] = got.get(i, 0)
+    for i in ids:
+        for k in ("inventories", "teams", "users", "job_templates", "admins", "projects"):
+            counts[i].setdefault(k, 0)
+    return {i: {"related_field_counts": counts[i]} for i in ids}
+
+
+def _user_visibility(ctx):
+    return rbac.users_visible_sql(ctx.user_id or 0)
+
+
+def _user_can_change(ctx, row: dict) -> bool:
+    if ctx.user_id == row["id"]:
+        return True
+    if row.get("is_superuser"):
+        return False
+    sql, params = rbac.user_org_admin_sql(row["id"], ctx.user_id or 0)
+    return ctx.store.one(sql, params) is not None
+
+
+def _user_can_create(ctx, values: dict) -> bool:
+    sql, params = rbac.holds_any_sql("organization", "admin_role", ctx.user_id or 0)
+    return ctx.store.one(sql, params) is not None
+
+
+def _user_validate(ctx, values: dict, existing: dict | None) -> None:
+    if existing is None and not values.get("password"):
+        raise ValidationError({"password": ["Password required for new User."]})
+    for flag in ("is_superuser", "is_system_auditor"):
+        if values.get(flag) and not ctx.is_superuser and not (existing or {}).get(flag):
+            raise PermissionDenied(f"Only superusers can set {flag}.")
+
+
+def _user_before_save(ctx, values: dict, existing: dict | None) -> dict:
+    password = values.pop("password", None)
+    if password not in (None, "", ENCRYPTED):
+        values["password"] = hash_password(password)
+    return values
+
+
+def _user_before_delete(ctx, row: dict) -> None:
+    if row["id"] == ctx.user_id:
+        raise PermissionDenied("You cannot delete yourself.")
+
+
+def declare(reg: Registry) -> None:
+    reg.add(Resource(
+        name="organization", plural="organizations",
+        fields=[
+            Field("max_hosts", "integer", default=0, min_value=0, max_value=2147483647,
+                  help_text="Maximum number of hosts allowed to be managed by this organization."),
+            Field("custom_virtualenv", "string", read_only=True, null=True, default=None,
+                  help_text="Local absolute file path containing a custom Python virtualenv to use"),
+            Field("default_environment", "integer", read_only=True, null=True, default=None,
+                  help_text="The default execution environment for jobs run by this organization."),
+        ],
+        ordering=("name",), search_fields=("name", "description"), named_url=(("name",),),
+        unique_together=(), roles=_org_roles(),
+        relations=[
+            Relation("users", "user", "role_members", key="member_role", create=True),
+            Relation("admins", "user", "role_members", key="admin_role", create=True),
+            Relation("teams", "team", "reverse_fk", key="organization", create=True),
+        ],
+        create_role=None, validate=_org_validate, extra_summary=_org_counts,
+    ))
+    reg["organization"].field("name").unique = True
+
+    reg.add(Resource(
+        name="user", plural="users", common_fields=False,
+        fields=[
+            Field("username", "string", required=True, max_length=150, unique=True,
+                  help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."),
+            Field("first_name", "string", max_length=150),
+            Field("last_name", "string", max_length=150),
+            Field("email", "email", max_length=254),
+            Field("is_superuser", "boolean", default=False, label="Superuser status",
+                  help_text="Designates that this user has all permissions without explicitly assigning them."),
+            Field("is_system_auditor", "boolean", default=False),
+            Field("password", "password", write_only=True, default="", max_length=128,
+                  help_text="Field used to change the password."),
+            Field("last_login", "datetime", read_only=True, null=True, default=None),
+        ],
+        ordering=("username",), search_fields=("username", "first_name", "last_name", "email"),
+        named_url=(("username",),), summary_keys=("id", "username", "first_name", "last_name"),
+        relations=[
+            Relation("teams", "team", "member_of", key="member_role", read_only=True),
+            Relation("organizations", "organization", "member_of", key="member_role", read_only=True),
+            Relation("admin_of_organizations", "organization", "member_of", key="admin_role", read_only=True),
+            Relation("roles", "role", "user_roles"),
+            Relation("tokens", "token", "reverse_fk", key="user", create=True, attach=False),
+            Relation("personal_tokens", "token", "reverse_fk", key="user", create=True, attach=False),
+        ],
+        visibility=_user_visibility, can_change=_user_can_change, can_create=_user_can_create,
+        validate=_user_validate, before_save=_user_before_save, before_delete=_user_before_delete,
+    ))
+
+    reg.add(Resource(
+        name="team", plural="teams",
+        fields=[Field("organization", "id", fk="organization", required=True,
+                      help_text="The organization this team belongs to.")],
+        ordering=("organization", "name"), search_fields=("name", "description"),
+        named_url=(("name",), ("organization.name",)),
+        unique_together=(("organization", "name"),),
+        roles=[
+            RoleSpec("admin_role", "Admin", "Can manage all aspects of the {model}", ("organization.admin_role",)),
+            RoleSpec("member_role", "Member", "User is a member of the {model}", ("admin_role",), user_only=True),
+            RoleSpec("read_role", "Read", "May view settings for the {model}",
+                     ("admin_role", "member_role", "organization.auditor_role")),
+        ],
+        relations=[
+            Relation("users", "user", "role_members", key="member_role"),
+            Relation("roles", "role", "team_roles"),
+        ],
+        create_role="organization.admin_role",
+    ))

@@ -1,0 +1,273 @@
+"""The resource registry: one declaration per resource, from which everything else is derived.
+
+A :class:`Resource` lists its :class:`Field` s, sub-lists (:class:`Relation`), object roles
+(:class:`RoleSpec`) and a few hooks.  The store derives tables from it, the query compiler
+derives the filterable fields and relations, the API derives routes, validation,
+serialization, OPTIONS and OpenAPI, and the access layer derives visibility and permissions.
+
+Nothing here touches SQL or Flask: declarations are plain data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Callable, Iterable
+
+# Storage/validation kinds a field can have, and the AWX OPTIONS type each one shows as.
+FIELD_KINDS: dict[str, str] = {
+    "string": "string",      # short text, max_length applies
+    "text": "string",        # long text
+    "integer": "integer",
+    "float": "float",
+    "boolean": "boolean",
+    "choice": "choice",
+    "id": "id",              # foreign key to another resource (``fk`` names it)
+    "json": "json",          # any JSON value, stored as JSON text
+    "datetime": "datetime",
+    "email": "email",
+    "password": "string",    # write-only secret hashed by a hook; shown as $encrypted$
+}
+
+ENCRYPTED = "$encrypted$"
+
+
+@dataclass
+class Field:
+    """One attribute of a resource.
+
+    ``stored`` fields are columns; the others are computed at serialization time by the
+    resource's ``compute`` hook and can be neither written nor filtered.
+    """
+
+    name: str
+    kind: str = "string"
+    required: bool = False
+    default: Any = ""
+    choices: list[tuple[Any, str]] | None = None
+    max_length: int | None = None
+    min_value: int | float | None = None
+    max_value: int | float | None = None
+    label: str | None = None
+    help_text: str = ""
+    read_only: bool = False
+    write_only: bool = False       # accepted on input, never output (OPTIONS GET omits it)
+    secret: bool = False           # output as $encrypted$; filtering on it answers 403
+    prevent_search: bool = False   # filtering on it answers 403 ("Filtering on x is not allowed.")
+    fk: str | None = None          # target resource name when kind == "id"
+    null: bool = False             # null is a valid stored value (FKs, nullable datetimes)
+    unique: bool = False
+    create_only: bool = False      # writable on create, read-only afterwards
+    stored: bool = True
+    filterable: bool | None = None
+    on_delete: str = "cascade"     # for FKs: "cascade" | "set_null" | "protect"
+    index: bool = False
+    hidden: bool = False           # stored but never output, written or shown (e.g. a token hash)
+
+    def __post_init__(self) -> None:
+        if self.kind not in FIELD_KINDS:
+            raise ValueError(f"unknown field kind {self.kind!r} for {self.name}")
+        if self.kind == "id" and not self.fk:
+            raise ValueError(f"id field {self.name} needs fk=")
+        if self.kind == "id":
+            self.index = True
+        if self.filterable is None:
+            self.filterable = self.stored and not self.write_only and not self.hidden
+
+    @property
+    def api_type(self) -> str:
+        """The type name AWX's OPTIONS metadata uses for this field."""
+        return FIELD_KINDS[self.kind]
+
+    @property
+    def writable(self) -> bool:
+        return self.stored and not self.read_only and not self.hidden
+
+    @property
+    def visible(self) -> bool:
+        """Shown in object bodies (write-only secrets show as $encrypted$)."""
+        return not self.hidden and (not self.write_only or self.secret)
+
+    @property
+    def forbidden_filter(self) -> bool:
+        return self.secret or self.prevent_search or self.kind == "password"
+
+    def verbose_label(self) -> str:
+        if self.label:
+            return self.label
+        text = self.name.replace("_", " ")
+        return text[:1].upper() + text[1:]
+
+
+@dataclass
+class RoleSpec:
+    """An object role (``admin_role`` ...).
+
+    ``parents`` are the roles whose holders implicitly hold this one: either another role
+    field of the same object (``"admin_role"``) or a role reached through a foreign key
+    (``"organization.admin_role"``).
+    """
+
+    field: str
+    name: str
+    description: str
+    parents: tuple[str, ...] = ()
+    user_only: bool = False   # cannot be granted to a team (organization admin/member)
+
+
+@dataclass
+class Relation:
+    """A sub-list ``/<plural>/<id>/<name>/`` and how it is stored.
+
+    kinds:
+      * ``reverse_fk``   children whose ``key`` FK points at the parent (create injects it,
+                         disassociate deletes the child)
+      * ``role_members`` users that are direct members of the parent's role ``key``
+      * ``member_of``    objects of ``target`` whose role ``key`` holds the parent user
+      * ``m2m``          association table ``key`` = "table:left_col:right_col"
+      * ``object_roles`` / ``user_roles`` / ``team_roles`` / ``role_users`` / ``role_teams``
+      * ``access_list``  users with effective access to the parent
+      * ``activity``     activity-stream entries about the parent
+    """
+
+    name: str
+    target: str
+    kind: str
+    key: str = ""
+    create: bool = False       # POST without "id" creates a child
+    attach: bool = True        # POST {"id": N} attaches, {"id", "disassociate"} detaches
+    read_only: bool = False
+
+    @property
+    def writable(self) -> bool:
+        return not self.read_only and (self.create or self.attach)
+
+
+Hook = Callable[..., Any]
+
+
+@dataclass
+class Resource:
+    """The single declaration of one API resource."""
+
+    name: str                      # type name: "organization", "job_template"
+    plural: str                    # URL segment and table: "organizations"
+    fields: list[Field]
+    verbose_name: str = ""         # "job template"
+    api_key: str | None = None     # key under /api/v2/ ("inventory" for inventories)
+    model_name: str = ""           # Django-like model name used in messages: "JobTemplate"
+    ordering: tuple[str, ...] = ("id",)
+    search_fields: tuple[str, ...] = ()
+    named_url: tuple[tuple[str, ...], ...] = ()   # components of name++org style identifiers
+    unique_together: tuple[tuple[str, ...], ...] = ()
+    relations: list[Relation] = dc_field(default_factory=list)
+    roles: list[RoleSpec] = dc_field(default_factory=list)
+    common_fields: bool = True     # name/description present
+    timestamps: bool = True        # created/modified present
+    creatable: bool = True
+    updatable: bool = True
+    deletable: bool = True
+    listed: bool = True            # shown in /api/v2/
+    summary_keys: tuple[str, ...] = ("id", "name", "description")
+    # access control: role needed on the FK target to create ("organization.admin_role"),
+    # None = superuser only; "authenticated" = anyone logged in.
+    create_role: str | None = None
+    read_role: str = "read_role"
+    change_role: str = "admin_role"
+    delete_role: str = "admin_role"
+    capabilities: tuple[str, ...] = ("edit", "delete")
+    # hooks (all optional); see services for their contracts
+    validate: Hook | None = None          # (ctx, data, existing) -> None, raises ValidationError
+    before_save: Hook | None = None       # (ctx, values, existing) -> values to store
+    after_save: Hook | None = None        # (ctx, row, existing) -> None
+    before_delete: Hook | None = None     # (ctx, row) -> None, may raise
+    compute: Hook | None = None           # (ctx, rows) -> {id: {field: value}} for computed fields
+    extra_related: Hook | None = None     # (ctx, row, detail) -> dict of related urls
+    extra_summary: Hook | None = None     # (ctx, rows) -> {id: dict}
+    visibility: Hook | None = None        # (ctx) -> (sql, params) | None, replaces role visibility
+    can_change: Hook | None = None        # (ctx, row) -> bool, replaces role checks
+    can_create: Hook | None = None        # (ctx, data) -> bool
+    delete_status: int = 204
+    indexes: tuple[tuple[str, ...], ...] = ()
+    actions: dict[str, Hook] = dc_field(default_factory=dict)  # sub-path -> view hook (launch, ...)
+
+    def __post_init__(self) -> None:
+        if not self.verbose_name:
+            self.verbose_name = self.name.replace("_", " ")
+        if not self.model_name:
+            self.model_name = "".join(p.capitalize() for p in self.name.split("_"))
+        if self.api_key is None:
+            self.api_key = self.plural
+        base: list[Field] = []
+        if self.common_fields:
+            base += [
+                Field("name", "string", required=True, max_length=512,
+                      help_text=f"Name of this {self.verbose_name}."),
+                Field("description", "text", default="",
+                      help_text=f"Optional description of this {self.verbose_name}."),
+            ]
+        names = {f.name for f in self.fields}
+        self.fields = [f for f in base if f.name not in names] + self.fields
+        self._by_name = {f.name: f for f in self.fields}
+
+    # -- lookups -------------------------------------------------------------------------
+    def field(self, name: str) -> Field | None:
+        return self._by_name.get(name)
+
+    @property
+    def stored_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.stored]
+
+    @property
+    def fk_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.kind == "id" and f.stored]
+
+    def relation(self, name: str) -> Relation | None:
+        return next((r for r in self.relations if r.name == name), None)
+
+    def role(self, field: str) -> RoleSpec | None:
+        return next((r for r in self.roles if r.field == field), None)
+
+    @property
+    def has_roles(self) -> bool:
+        return bool(self.roles)
+
+    @property
+    def table(self) -> str:
+        return self.plural
+
+    def url(self, pk: int) -> str:
+        return f"/api/v2/{self.plural}/{pk}/"
+
+    @property
+    def list_url(self) -> str:
+        return f"/api/v2/{self.plural}/"
+
+
+class Registry:
+    """All declared resources, by type name and by URL plural."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Resource] = {}
+        self._by_plural: dict[str, Resource] = {}
+
+    def add(self, resource: Resource) -> Resource:
+        if resource.name in self._by_name or resource.plural in self._by_plural:
+            raise ValueError(f"resource {resource.name} declared twice")
+        self._by_name[resource.name] = resource
+        self._by_plural[resource.plural] = resource
+        return resource
+
+    def __getitem__(self, name: str) -> Resource:
+        return self._by_name[name]
+
+    def get(self, name: str) -> Resource | None:
+        return self._by_name.get(name)
+
+    def by_plural(self, plural: str) -> Resource | None:
+        return self._by_plural.get(plural)
+
+    def __iter__(self) -> Iterable[Resource]:
+        return iter(list(self._by_name.values()))
+
+    def reverse_fks(self, target: str) -> list[tuple[Resource, Field]]:
+        """Every (resource, field) whose FK points at ``target``: the reverse relations."""
+        return [(r, f) for r in self for f in r.fk_fields if f.fk == target]

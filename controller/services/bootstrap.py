@@ -1,0 +1,31 @@
+"""First-start set-up: the ``admin`` superuser (and, later, demo content)."""
+from __future__ import annotations
+
+import secrets
+
+from ..context import Context
+from . import crud
+
+SYSTEM_USER = {"id": None, "is_superuser": True, "is_system_auditor": True, "username": "system"}
+
+
+def system_context(state) -> Context:
+    """A context acting as the system itself (no actor in the activity stream)."""
+    return Context(store=state.store, registry=state.registry, settings=state.settings, user=dict(SYSTEM_USER))
+
+
+def create_superuser(state, username: str, password: str, email: str = "") -> dict:
+    ctx = system_context(state)
+    return crud.create(ctx, state.registry["user"], {"username": username, "password": password,
+                                                      "email": email, "is_superuser": True})
+
+
+def ensure_admin(state, password: str | None) -> str | None:
+    """On an empty database create ``admin``; returns the generated password (else None)."""
+    if state.store.count("users") > 0:
+        return None
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    create_superuser(state, "admin", password, "admin@example.com")
+    return generated

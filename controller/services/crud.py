@@ -1,0 +1,217 @@
+"""Generic list/create/read/update/delete over any declared resource.
+
+Each operation checks access, validates, writes inside one transaction (with its roles and
+its activity-stream entry) and returns stored rows; rendering is the web layer's job.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from .. import access, query
+from ..errors import APIError, NotFound, PermissionDenied
+from ..store import now_iso, rbac
+from . import activity, validation
+from .serializer import serialize
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 200
+
+
+# -- reading ------------------------------------------------------------------------------
+def _and(*parts: tuple[str, list] | None) -> tuple[str, list]:
+    sql, params = [], []
+    for part in parts:
+        if part and part[0] not in ("", "1"):
+            sql.append(f"({part[0]})")
+            params += part[1]
+    return (" AND ".join(sql) or "1"), params
+
+
+def _page_args(args: list[tuple[str, str]]) -> tuple[int, int]:
+    values = dict(args)
+    try:
+        size = int(values.get("page_size", PAGE_SIZE))
+        size = PAGE_SIZE if size <= 0 else min(size, MAX_PAGE_SIZE)
+    except ValueError:
+        size = PAGE_SIZE
+    try:
+        page = int(values.get("page", 1))
+    except ValueError:
+        raise NotFound("Invalid page.") from None
+    if page < 1:
+        raise NotFound("Invalid page.")
+    return page, size
+
+
+def _page_link(path: str, args: list[tuple[str, str]], page: int, size: int) -> str:
+    kept = [(k, v) for k, v in args if k != "page"]
+    if any(k == "page_size" for k, _ in kept):
+        kept = [(k, str(size) if k == "page_size" else v) for k, v in kept]
+    kept.append(("page", str(page)))
+    return f"{path}?{urlencode(kept)}"
+
+
+def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
+              scope: tuple[str, list] | None = None, extra_reserved: frozenset = frozenset()) -> dict:
+    """One page of ``resource`` visible to ctx.user, filtered by the AWX query language.
+
+    ``scope`` restricts to a sub-list (SQL over the resource's table).
+    """
+    compiled = query.compile_query(ctx.registry, resource, args,
+                                   role_level_sql=access.role_level_sql(ctx, resource),
+                                   extra_reserved=set(extra_reserved))
+    where, params = _and(access.visibility(ctx, resource), scope, (compiled.where, compiled.params))
+    page, size = _page_args(args)
+    count_disabled = dict(args).get("count_disabled") in ("1", "true", "True")
+    count = None if count_disabled else ctx.store.count(resource.table, where, params)
+    offset = (page - 1) * size
+    if count is not None and page > 1 and offset >= count:
+        raise NotFound("Invalid page.")
+    rows = ctx.store.page(resource.table, where, params, compiled.order_by, size, offset)
+    results = serialize(ctx, resource, rows)
+    if count_disabled:
+        return {"results": results}
+    return {
+        "count": count,
+        "next": _page_link(path, args, page + 1, size) if offset + size < count else None,
+        "previous": _page_link(path, args, page - 1, size) if page > 1 else None,
+        "results": results,
+    }
+
+
+def get_row(ctx, resource, pk: int) -> dict:
+    """A row the user may read; 404 when missing, 403 when hidden from them."""
+    row = ctx.store.get(resource.table, pk)
+    if row is None:
+        raise NotFound()
+    if not access.can_read(ctx, resource, row):
+        raise PermissionDenied()
+    return row
+
+
+# -- writing ------------------------------------------------------------------------------
+def _stamp(ctx, values: dict, creating: bool) -> None:
+    now = now_iso()
+    values["modified"] = now
+    values["modified_by"] = ctx.user_id
+    if creating:
+        values["created"] = now
+        values["created_by"] = ctx.user_id
+
+
+def create(ctx, resource, data: Any, inject: dict | None = None) -> dict:
+    """Validate and store a new object; the creator (if not superuser) becomes its admin."""
+    if not resource.creatable:
+        raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
+    with ctx.store.transaction():
+        if inject and isinstance(data, dict):
+            data = {**data, **inject}
+        values = validation.clean(ctx, resource, data, None, partial=False)
+        if inject:
+            values.update(inject)
+        access.require(access.can_create(ctx, resource, values))
+        if resource.validate:
+            resource.validate(ctx, values, None)
+        if resource.before_save:
+            values = resource.before_save(ctx, values, None)
+        if resource.timestamps:
+            _stamp(ctx, values, creating=True)
+        pk = ctx.store.insert(resource.table, values)
+        row = ctx.store.get(resource.table, pk)
+        access.sync_roles(ctx, resource, row, created=True)
+        if ctx.user and not ctx.is_superuser and resource.role("admin_role"):
+            rbac.add_member(ctx.store, rbac.role_id(ctx.store, resource.name, pk, "admin_role"), ctx.user_id)
+            ctx.forget_roles()
+        if resource.after_save:
+            resource.after_save(ctx, row, None)
+            row = ctx.store.get(resource.table, pk)
+        activity.record(ctx, "create", resource, row, activity.snapshot(resource, row))
+    return row
+
+
+def update(ctx, resource, row: dict, data: Any, partial: bool) -> dict:
+    """PUT (partial False) or PATCH an object the user may change."""
+    if not resource.updatable:
+        raise APIError({"detail": f'Method "{"PATCH" if partial else "PUT"}" not allowed.'}, status=405)
+    access.require(access.can_change(ctx, resource, row))
+    with ctx.store.transaction():
+        values = validation.clean(ctx, resource, data, row, partial=partial)
+        if resource.validate:
+            resource.validate(ctx, values, row)
+        if resource.before_save:
+            values = resource.before_save(ctx, values, row)
+        stored = {k: v for k, v in values.items() if _differs(row.get(k), v)}
+        if stored and resource.timestamps:
+            _stamp(ctx, stored, creating=False)
+        ctx.store.update(resource.table, row["id"], stored)
+        new = ctx.store.get(resource.table, row["id"])
+        if access.role_fks(resource) & set(stored):
+            access.sync_roles(ctx, resource, new, created=False)
+        if resource.after_save:
+            resource.after_save(ctx, new, row)
+            new = ctx.store.get(resource.table, row["id"])
+        changes = activity.diff(resource, row, new)
+        changes.pop("modified", None)
+        if changes:
+            activity.record(ctx, "update", resource, new, changes)
+    return new
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(new, bool):
+        return old is None or bool(old) != new
+    if isinstance(new, (dict, list)):
+        import json
+        try:
+            return json.loads(old) != new if isinstance(old, str) else old != new
+        except ValueError:
+            return True
+    return old != new
+
+
+def delete(ctx, resource, row: dict) -> None:
+    """Delete an object and everything that cannot exist without it."""
+    if not resource.deletable:
+        raise APIError({"detail": 'Method "DELETE" not allowed.'}, status=405)
+    access.require(access.can_delete(ctx, resource, row))
+    with ctx.store.transaction():
+        if resource.before_delete:
+            resource.before_delete(ctx, row)
+        activity.record(ctx, "delete", resource, row, activity.snapshot(resource, row))
+        remove(ctx, resource, row)
+
+
+def remove(ctx, resource, row: dict) -> None:
+    """Delete without access checks or activity (cascades call this for children)."""
+    pk = row["id"]
+    for child, fk in ctx.registry.reverse_fks(resource.name):
+        if child.name == "activity_stream":
+            continue
+        if fk.on_delete == "set_null":
+            ctx.store.execute(f'UPDATE "{child.table}" SET "{fk.name}" = NULL WHERE "{fk.name}" = ?', (pk,))
+        elif fk.on_delete == "cascade":
+            for sub in ctx.store.query(f'SELECT * FROM "{child.table}" WHERE "{fk.name}" = ?', (pk,)):
+                remove(ctx, child, dict(sub))
+    for table, column in m2m_columns(ctx.registry, resource.name):
+        ctx.store.delete_where(table, f'"{column}" = ?', [pk])
+    if resource.has_roles:
+        rbac.delete_object_roles(ctx.store, resource.name, pk)
+    if resource.name == "user":
+        rbac.delete_user_memberships(ctx.store, pk)
+        ctx.store.delete_where("sessions", "user_id = ?", [pk])
+    ctx.store.delete(resource.table, pk)
+
+
+def m2m_columns(registry, name: str) -> list[tuple[str, str]]:
+    """(table, column) pairs of association tables that reference resource ``name``."""
+    out = []
+    for res in registry:
+        for rel in res.relations:
+            if rel.kind == "m2m":
+                table, left, right = rel.key.split(":")
+                if res.name == name:
+                    out.append((table, left))
+                if rel.target == name:
+                    out.append((table, right))
+    return sorted(set(out))

@@ -1,0 +1,150 @@
+"""OPTIONS metadata derived from the registry, shaped like AWX's (the awx CLI builds its flags
+from it: list ``actions`` may only hold GET and POST; every field has a ``type``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import access
+from ..resources.registry import Field
+
+RENDERS = ["application/json", "text/html"]
+PARSES = ["application/json"]
+RELATED_SEARCH_NAMES = ("username", "first_name", "last_name", "email", "name", "description", "playbook")
+
+
+def _implicit_fields(resource) -> list[tuple[str, dict]]:
+    model = resource.verbose_name
+    out = [
+        ("id", {"type": "integer", "label": "ID", "help_text": f"Database ID for this {model}.", "filterable": True}),
+        ("type", {"type": "choice", "label": "Type", "help_text": f"Data type for this {model}.",
+                  "filterable": True, "choices": [[resource.name, model.title()]]}),
+        ("url", {"type": "string", "label": "Url", "help_text": f"URL for this {model}.", "filterable": False}),
+        ("related", {"type": "object", "label": "Related",
+                     "help_text": "Data structure with URLs of related resources.", "filterable": False}),
+        ("summary_fields", {"type": "object", "label": "Summary fields",
+                            "help_text": "Data structure with name/description for related resources.  The output "
+                                         "for some objects may be limited for performance reasons.",
+                            "filterable": False}),
+    ]
+    if resource.timestamps:
+        out += [
+            ("created", {"type": "datetime", "label": "Created",
+                         "help_text": f"Timestamp when this {model} was created.", "filterable": True}),
+            ("modified", {"type": "datetime", "label": "Modified",
+                          "help_text": f"Timestamp when this {model} was last modified.", "filterable": True}),
+        ]
+    return [(name, {"hidden": False, **info}) for name, info in out]
+
+
+def field_info(field: Field, method: str) -> dict[str, Any]:
+    """One field's metadata for the GET or POST/PUT section."""
+    info: dict[str, Any] = {"type": field.api_type}
+    if method != "GET":
+        info["required"] = field.required
+    info["hidden"] = False
+    if method != "GET" and field.read_only:
+        info["read_only"] = True
+    info["label"] = field.verbose_label()
+    if field.help_text:
+        info["help_text"] = field.help_text
+    if method != "GET":
+        if field.max_length is not None and field.kind in ("string", "email", "password"):
+            info["max_length"] = field.max_length
+        if field.min_value is not None:
+            info["min_value"] = field.min_value
+        if field.max_value is not None:
+            info["max_value"] = field.max_value
+    info["filterable"] = bool(field.filterable)
+    if method != "GET" and not field.required and field.default is not None and not callable(field.default) \
+            and field.kind not in ("password", "id"):
+        info["default"] = field.default
+    if field.choices:
+        choices = [[v, label] for v, label in field.choices]
+        if field.default == "" and all(v != "" for v, _ in field.choices):
+            choices.insert(0, ["", "---------"])
+        info["choices"] = choices
+    if field.write_only and method != "GET":
+        info["write_only"] = True
+    return info
+
+
+def _get_section(resource) -> dict[str, dict]:
+    section = dict(_implicit_fields(resource))
+    for f in resource.fields:
+        if f.visible and not (f.write_only and not f.secret):
+            section[f.name] = field_info(f, "GET")
+    return section
+
+
+def _write_section(resource, method: str) -> dict[str, dict]:
+    return {f.name: field_info(f, method) for f in resource.fields if f.writable}
+
+
+def _may_create(ctx, resource) -> bool:
+    if ctx.is_superuser:
+        return True
+    return resource.create_role is not None or resource.can_create is not None
+
+
+def _common(resource, name: str) -> dict[str, Any]:
+    related = sorted({f"{f.name}__search" for f in resource.fk_fields if f.visible}
+                     | {f"{r.name}__search" for r in resource.relations if r.kind in ("reverse_fk", "m2m")})
+    return {
+        "name": name,
+        "description": "",
+        "renders": RENDERS,
+        "parses": PARSES,
+        "types": [resource.name],
+        "search_fields": list(resource.search_fields),
+        "related_search_fields": related,
+        "object_roles": [r.field for r in resource.roles],
+    }
+
+
+def list_options(ctx, resource, relation=None) -> dict[str, Any]:
+    """OPTIONS for a list or sub-list: actions GET and (when allowed) POST."""
+    title = resource.verbose_name.title()
+    meta = _common(resource, f"{title} List")
+    actions: dict[str, Any] = {"GET": _get_section(resource)}
+    if relation is None:
+        if resource.creatable and _may_create(ctx, resource):
+            actions["POST"] = _write_section(resource, "POST")
+    elif relation.writable:
+        if relation.create and resource.creatable:
+            actions["POST"] = _write_section(resource, "POST")
+        else:
+            post = {"id": {"type": "integer", "required": True, "hidden": False, "label": "ID",
+                           "help_text": f"Database ID for this {resource.verbose_name}."}}
+            if relation.kind in ("user_roles", "team_roles", "role_users", "role_teams", "role_members", "m2m"):
+                post["disassociate"] = {"type": "integer", "required": False, "hidden": False,
+                                        "label": "Disassociate", "help_text": "Provide to remove this role."
+                                        if "role" in relation.kind else "Provide to remove this association."}
+            actions["POST"] = post
+    meta["actions"] = actions
+    meta["max_page_size"] = 200
+    return meta
+
+
+def detail_options(ctx, resource, row: dict | None) -> dict[str, Any]:
+    """OPTIONS for a detail URL: GET always, PUT when the object exists and may be changed."""
+    meta = _common(resource, resource.verbose_name.title())
+    actions: dict[str, Any] = {"GET": _get_section(resource)}
+    if row is not None and resource.updatable and access.can_change(ctx, resource, row):
+        actions["PUT"] = _write_section(resource, "PUT")
+    meta["actions"] = actions
+    return meta
+
+
+def list_allow(resource, relation=None) -> str:
+    writable = resource.creatable if relation is None else relation.writable
+    return "GET, POST, HEAD, OPTIONS" if writable else "GET, HEAD, OPTIONS"
+
+
+def detail_allow(resource) -> str:
+    methods = ["GET"]
+    if resource.updatable:
+        methods += ["PUT", "PATCH"]
+    if resource.deletable:
+        methods.append("DELETE")
+    return ", ".join(methods + ["HEAD", "OPTIONS"])

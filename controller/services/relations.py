@@ -1,0 +1,152 @@
+"""Sub-lists and the association protocol (``{"id": N}`` / ``{"id": N, "disassociate": 1}``).
+
+Each Relation kind says how the sub-list is scoped (SQL over the target's table) and what
+attach/detach mean.  Role-based kinds are AWX's grant/revoke.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import access
+from ..errors import APIError, NotFound, PermissionDenied
+from ..store import rbac
+from . import activity, crud
+
+
+def scope(ctx, parent_res, parent: dict, rel) -> tuple[str, list]:
+    """SQL (over the target table) selecting the members of this sub-list."""
+    pid = parent["id"]
+    kind = rel.kind
+    if kind == "reverse_fk":
+        return f'"{rel.key}" = ?', [pid]
+    if kind == "role_members":
+        return rbac.members_sql(rbac.role_id(ctx.store, parent_res.name, pid, rel.key))
+    if kind == "member_of":
+        return rbac.holders_sql(rel.target, rel.key, pid)
+    if kind == "m2m":
+        table, left, right = rel.key.split(":")
+        return f'id IN (SELECT "{right}" FROM "{table}" WHERE "{left}" = ?)', [pid]
+    if kind == "object_roles":
+        return rbac.object_roles_sql(parent_res.name, pid)
+    if kind == "user_roles":
+        return rbac.user_roles_sql(pid)
+    if kind == "team_roles":
+        return rbac.team_roles_sql(rbac.role_id(ctx.store, "team", pid, "member_role"))
+    if kind == "role_users":
+        return rbac.members_sql(pid)
+    if kind == "role_teams":
+        return rbac.role_teams_sql(pid)
+    if kind == "access_list":
+        return rbac.access_list_sql(rbac.role_id(ctx.store, parent_res.name, pid, parent_res.read_role))
+    if kind == "activity":
+        return ("(object1 = ? AND object1_id = ?) OR (object2 = ? AND object2_id = ?)",
+                [parent_res.name, pid, parent_res.name, pid])
+    raise ValueError(f"unknown relation kind {kind}")
+
+
+def _require_role_admin(ctx, role_row: dict) -> None:
+    """Granting or revoking a role needs admin on the role's object."""
+    res = ctx.registry.get(role_row["content_type"])
+    ok = ctx.is_superuser or (res is not None and access.holds(
+        ctx, res.name, role_row["object_id"], "admin_role" if res.role("admin_role") else role_row["role_field"]))
+    if not ok:
+        raise PermissionDenied()
+
+
+def _grant_team(ctx, role_row: dict, team: dict, on: bool) -> None:
+    spec = ctx.registry[role_row["content_type"]].role(role_row["role_field"])
+    if on and spec is not None and spec.user_only:
+        raise APIError({"msg": "You cannot assign an Organization participation role as a child role for a Team."})
+    member = rbac.role_id(ctx.store, "team", team["id"], "member_role")
+    if member == role_row["id"]:
+        raise APIError({"msg": "A team cannot be granted its own member role."})
+    if on:
+        rbac.add_parent(ctx.store, role_row["id"], member)
+    else:
+        rbac.remove_parent(ctx.store, role_row["id"], member)
+
+
+def associate(ctx, parent_res, parent: dict, rel, child: dict, on: bool) -> None:
+    """Attach (on) or detach a child; permission checks per kind; recorded in the stream."""
+    target = ctx.registry[rel.target]
+    store = ctx.store
+    kind = rel.kind
+    with store.transaction():
+        if kind == "reverse_fk":
+            if not on:
+                # AWX: disassociating from a parent-key list deletes the child.
+                crud.delete(ctx, target, child)
+                return
+            access.require(access.can_change(ctx, parent_res, parent) and access.can_change(ctx, target, child))
+            store.update(target.table, child["id"], {rel.key: parent["id"]})
+        elif kind == "role_members":
+            role = rbac.role_id(store, parent_res.name, parent["id"], rel.key)
+            _require_role_admin(ctx, dict(store.get("roles", role)))
+            (rbac.add_member if on else rbac.remove_member)(store, role, child["id"])
+        elif kind == "m2m":
+            access.require(access.can_change(ctx, parent_res, parent) and access.can_read(ctx, target, child))
+            table, left, right = rel.key.split(":")
+            if on:
+                store.execute(f'INSERT OR IGNORE INTO "{table}" ("{left}", "{right}") VALUES (?, ?)',
+                              (parent["id"], child["id"]))
+            else:
+                store.delete_where(table, f'"{left}" = ? AND "{right}" = ?', [parent["id"], child["id"]])
+        elif kind == "user_roles":
+            _require_role_admin(ctx, child)
+            (rbac.add_member if on else rbac.remove_member)(store, child["id"], parent["id"])
+        elif kind == "team_roles":
+            _require_role_admin(ctx, child)
+            _grant_team(ctx, child, parent, on)
+        elif kind == "role_users":
+            _require_role_admin(ctx, parent)
+            (rbac.add_member if on else rbac.remove_member)(store, parent["id"], child["id"])
+        elif kind == "role_teams":
+            _require_role_admin(ctx, parent)
+            _grant_team(ctx, parent, child, on)
+        else:
+            raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
+        ctx.forget_roles()
+        activity.record(ctx, "associate" if on else "disassociate", parent_res, parent,
+                        other=target, other_row=child, association=rel.name)
+
+
+def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | None]:
+    """The association protocol for ``POST <parent>/<rel>/``; returns (status, created row)."""
+    if rel.read_only or not rel.writable:
+        raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
+    if not isinstance(body, dict):
+        raise APIError({"detail": "invalid type for post data"})
+    target = ctx.registry[rel.target]
+    if "id" in body:
+        raw = body["id"]
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
+            raise APIError({"msg": '"id" field must be an integer.'})
+        child = ctx.store.get(target.table, int(raw))
+        if child is None:
+            raise APIError({"detail": f"{target.model_name} matching query does not exist."})
+        if not access.can_read(ctx, target, child):
+            raise PermissionDenied()
+        associate(ctx, parent_res, parent, rel, child, on="disassociate" not in body)
+        return 204, None
+    if "disassociate" in body:
+        raise APIError({"msg": '"id" is required to disassociate'})
+    if not rel.create:
+        raise APIError({"msg": f"{target.model_name} 'id' field is missing."})
+    inject = {rel.key: parent["id"]} if rel.kind == "reverse_fk" else None
+    with ctx.store.transaction():
+        row = crud.create(ctx, target, body, inject=inject)
+        if rel.kind == "role_members":
+            role = rbac.role_id(ctx.store, parent_res.name, parent["id"], rel.key)
+            _require_role_admin(ctx, dict(ctx.store.get("roles", role)))
+            rbac.add_member(ctx.store, role, row["id"])
+            ctx.forget_roles()
+    return 201, row
+
+
+def get_parent(ctx, parent_res, pk: int) -> dict:
+    row = ctx.store.get(parent_res.table, pk)
+    if row is None:
+        raise NotFound()
+    if not access.can_read(ctx, parent_res, row):
+        raise PermissionDenied()
+    return row

@@ -1,0 +1,180 @@
+"""The store: the only place that talks to SQLite.
+
+One ``Store`` per data directory.  Each thread gets its own connection (SQLite connections are
+not shareable across threads); WAL mode lets readers run while one writer writes.  Writes go
+through :meth:`Store.transaction` (``BEGIN IMMEDIATE``) so a request's changes, its role rows
+and its activity-stream entry commit together or not at all.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterator, Sequence
+
+import sqlite_utils
+
+from .schema import migrate
+
+
+def now_iso() -> str:
+    """The current UTC time as AWX writes it: microseconds and a ``Z``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _regexp(pattern: str | None, value: Any) -> int:
+    if pattern is None or value is None:
+        return 0
+    try:
+        return 1 if re.search(pattern, str(value)) else 0
+    except re.error:
+        return 0
+
+
+class Store:
+    """Connections, transactions and generic row operations over one SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA cache_size=-16000")
+            conn.create_function("regexp", 2, _regexp, deterministic=True)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite_utils.Database(self.conn)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def migrate(self, registry) -> None:
+        """Create or extend every table the registry declares (idempotent)."""
+        with self.transaction():
+            migrate(self.db, registry)
+
+    # -- transactions ------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested calls join the outer one."""
+        conn = self.conn
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield conn
+            finally:
+                self._local.depth = depth
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._local.depth = 0
+
+    # -- generic access ----------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, tuple(params)).fetchone()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.conn.execute(sql, tuple(params)).fetchone()
+        return None if row is None else row[0]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, tuple(params))
+
+    def get(self, table: str, pk: int) -> dict | None:
+        row = self.one(f'SELECT * FROM "{table}" WHERE id = ?', (pk,))
+        return dict(row) if row else None
+
+    def get_many(self, table: str, pks: Sequence[int], columns: str = "*") -> dict[int, dict]:
+        pks = sorted({int(p) for p in pks if p is not None})
+        if not pks:
+            return {}
+        marks = ",".join("?" * len(pks))
+        rows = self.query(f'SELECT {columns} FROM "{table}" WHERE id IN ({marks})', pks)
+        return {r["id"]: dict(r) for r in rows}
+
+    def insert(self, table: str, values: dict[str, Any]) -> int:
+        cols = list(values)
+        names = ",".join(f'"{c}"' for c in cols)
+        sql = f'INSERT INTO "{table}" ({names}) VALUES ({",".join("?" * len(cols))})'
+        return self.conn.execute(sql, [_dump(values[c]) for c in cols]).lastrowid
+
+    def update(self, table: str, pk: int, values: dict[str, Any]) -> None:
+        if not values:
+            return
+        sets = ",".join(f'"{c}" = ?' for c in values)
+        self.conn.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?',
+                          [_dump(v) for v in values.values()] + [pk])
+
+    def delete(self, table: str, pk: int) -> None:
+        self.conn.execute(f'DELETE FROM "{table}" WHERE id = ?', (pk,))
+
+    def delete_where(self, table: str, where: str, params: Sequence[Any]) -> int:
+        return self.conn.execute(f'DELETE FROM "{table}" WHERE {where}', tuple(params)).rowcount
+
+    def ids_where(self, table: str, where: str, params: Sequence[Any]) -> list[int]:
+        return [r[0] for r in self.query(f'SELECT id FROM "{table}" WHERE {where}', params)]
+
+    def count(self, table: str, where: str = "1", params: Sequence[Any] = ()) -> int:
+        return self.scalar(f'SELECT count(*) FROM "{table}" WHERE {where}', params)
+
+    def page(self, table: str, where: str, params: Sequence[Any], order_by: str,
+             limit: int, offset: int) -> list[dict]:
+        rows = self.query(
+            f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?',
+            list(params) + [limit, offset])
+        return [dict(r) for r in rows]
+
+    def exists(self, table: str, where: str, params: Sequence[Any]) -> bool:
+        return self.one(f'SELECT 1 FROM "{table}" WHERE {where} LIMIT 1', params) is not None
+
+
+def _dump(value: Any) -> Any:
+    """Python value -> SQLite value: JSON for containers, 0/1 for booleans."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, bool):
+        return int(value)
+    return value

@@ -1,0 +1,181 @@
+"""SQL of the role graph.
+
+``roles`` rows belong to one object (content_type, object_id, role_field).  ``role_parents``
+says "holders of parent_id also hold role_id"; rows with implicit=1 are derived from the
+declarations (admin ⊃ read, organization admin ⊃ team admin) and are rebuilt when an
+object's foreign keys change, rows with implicit=0 are grants to teams (the team's
+member_role becomes a parent).  ``role_members`` are direct user grants.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+EFFECTIVE_CTE = (
+    "WITH RECURSIVE eff(id) AS ("
+    " SELECT role_id FROM role_members WHERE user_id = ?"
+    " UNION SELECT rp.role_id FROM role_parents rp JOIN eff ON rp.parent_id = eff.id)"
+    " SELECT id FROM eff"
+)
+
+
+def effective_role_ids(store, user_id: int) -> set[int]:
+    """Every role a user holds, directly, through teams or through ancestry."""
+    return {r[0] for r in store.query(EFFECTIVE_CTE, (user_id,))}
+
+
+def objects_with_role_sql(content_type: str, role_field: str, user_id: int) -> tuple[str, list]:
+    """SQL (an ``id IN (...)`` expression) for the objects on which a user holds a role."""
+    return (f"id IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field = ?"
+            f" AND id IN ({EFFECTIVE_CTE}))", [content_type, role_field, user_id])
+
+
+def create_roles(store, content_type: str, object_id: int, fields: Iterable[str]) -> dict[str, int]:
+    ids = {}
+    for f in fields:
+        ids[f] = store.insert("roles", {"content_type": content_type, "object_id": object_id,
+                                         "role_field": f})
+    return ids
+
+
+def roles_of(store, content_type: str, object_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """{object_id: {role_field: role_id}} for many objects at once."""
+    ids = sorted({int(i) for i in object_ids})
+    out: dict[int, dict[str, int]] = {i: {} for i in ids}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for r in store.query(f"SELECT id, object_id, role_field FROM roles WHERE content_type = ?"
+                             f" AND object_id IN ({marks})", [content_type, *chunk]):
+            out[r["object_id"]][r["role_field"]] = r["id"]
+    return out
+
+
+def role_id(store, content_type: str, object_id: int, role_field: str) -> int | None:
+    return store.scalar("SELECT id FROM roles WHERE content_type = ? AND object_id = ? AND role_field = ?",
+                        (content_type, object_id, role_field))
+
+
+def set_implicit_parents(store, role: int, parents: Iterable[int]) -> None:
+    store.execute("DELETE FROM role_parents WHERE role_id = ? AND implicit = 1", (role,))
+    for p in set(parents):
+        store.execute("INSERT OR IGNORE INTO role_parents (role_id, parent_id, implicit) VALUES (?, ?, 1)",
+                      (role, p))
+
+
+def add_parent(store, role: int, parent: int) -> None:
+    store.execute("INSERT OR IGNORE INTO role_parents (role_id, parent_id, implicit) VALUES (?, ?, 0)",
+                  (role, parent))
+
+
+def remove_parent(store, role: int, parent: int) -> None:
+    store.execute("DELETE FROM role_parents WHERE role_id = ? AND parent_id = ? AND implicit = 0",
+                  (role, parent))
+
+
+def add_member(store, role: int, user_id: int) -> None:
+    store.execute("INSERT OR IGNORE INTO role_members (role_id, user_id) VALUES (?, ?)", (role, user_id))
+
+
+def remove_member(store, role: int, user_id: int) -> None:
+    store.execute("DELETE FROM role_members WHERE role_id = ? AND user_id = ?", (role, user_id))
+
+
+def is_member(store, role: int, user_id: int) -> bool:
+    return store.one("SELECT 1 FROM role_members WHERE role_id = ? AND user_id = ?", (role, user_id)) is not None
+
+
+def has_parent(store, role: int, parent: int) -> bool:
+    return store.one("SELECT 1 FROM role_parents WHERE role_id = ? AND parent_id = ?", (role, parent)) is not None
+
+
+def delete_object_roles(store, content_type: str, object_id: int) -> None:
+    ids = [r[0] for r in store.query("SELECT id FROM roles WHERE content_type = ? AND object_id = ?",
+                                     (content_type, object_id))]
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        store.execute(f"DELETE FROM role_parents WHERE role_id IN ({marks}) OR parent_id IN ({marks})",
+                      [*chunk, *chunk])
+        store.execute(f"DELETE FROM role_members WHERE role_id IN ({marks})", chunk)
+        store.execute(f"DELETE FROM roles WHERE id IN ({marks})", chunk)
+
+
+def delete_user_memberships(store, user_id: int) -> None:
+    store.execute("DELETE FROM role_members WHERE user_id = ?", (user_id,))
+
+
+# -- sub-list membership expressions (over the target table's id) --------------------------
+def members_sql(role: int | None) -> tuple[str, list]:
+    return "id IN (SELECT user_id FROM role_members WHERE role_id = ?)", [role or 0]
+
+
+def holders_sql(content_type: str, role_field: str, user_id: int) -> tuple[str, list]:
+    """Objects whose role ``role_field`` has the user as a direct member."""
+    return ("id IN (SELECT r.object_id FROM roles r JOIN role_members m ON m.role_id = r.id"
+            " WHERE r.content_type = ? AND r.role_field = ? AND m.user_id = ?)",
+            [content_type, role_field, user_id])
+
+
+def user_roles_sql(user_id: int) -> tuple[str, list]:
+    return "id IN (SELECT role_id FROM role_members WHERE user_id = ?)", [user_id]
+
+
+def team_roles_sql(team_member_role: int | None) -> tuple[str, list]:
+    return ("id IN (SELECT role_id FROM role_parents WHERE parent_id = ? AND implicit = 0)",
+            [team_member_role or 0])
+
+
+def role_teams_sql(role: int) -> tuple[str, list]:
+    return ("id IN (SELECT object_id FROM roles WHERE content_type = 'team' AND role_field = 'member_role'"
+            " AND id IN (SELECT parent_id FROM role_parents WHERE role_id = ? AND implicit = 0))", [role])
+
+
+def object_roles_sql(content_type: str, object_id: int) -> tuple[str, list]:
+    return "content_type = ? AND object_id = ?", [content_type, object_id]
+
+
+def access_list_sql(role: int | None) -> tuple[str, list]:
+    """Users holding a role effectively (any ancestor role membership) plus superusers."""
+    return ("(is_superuser = 1 OR id IN (SELECT m.user_id FROM role_members m WHERE m.role_id IN ("
+            " WITH RECURSIVE anc(id) AS (SELECT ? UNION SELECT rp.parent_id FROM role_parents rp"
+            " JOIN anc ON rp.role_id = anc.id) SELECT id FROM anc)))", [role or 0])
+
+
+def _chunks(items: Sequence[int], size: int = 500):
+    items = list(items)
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def users_visible_sql(user_id: int) -> tuple[str, list]:
+    """Users a non-auditor may see: themselves and members/admins of organizations they can read."""
+    return (f"id = ? OR id IN (SELECT m.user_id FROM role_members m JOIN roles r ON r.id = m.role_id"
+            f" WHERE r.content_type = 'organization' AND r.role_field IN ('member_role', 'admin_role')"
+            f" AND r.object_id IN (SELECT object_id FROM roles WHERE content_type = 'organization'"
+            f" AND role_field = 'read_role' AND id IN ({EFFECTIVE_CTE})))", [user_id, user_id])
+
+
+def user_org_admin_sql(target_user: int, admin_user: int) -> tuple[str, list]:
+    """Is ``admin_user`` an (effective) admin of an organization ``target_user`` belongs to?"""
+    return (f"SELECT 1 FROM roles r JOIN role_members m ON m.role_id = r.id"
+            f" WHERE r.content_type = 'organization' AND r.role_field IN ('member_role', 'admin_role')"
+            f" AND m.user_id = ? AND EXISTS (SELECT 1 FROM roles a WHERE a.content_type = 'organization'"
+            f" AND a.object_id = r.object_id AND a.role_field = 'admin_role' AND a.id IN ({EFFECTIVE_CTE}))",
+            [target_user, admin_user])
+
+
+def holds_any_sql(content_type: str, role_field: str, user_id: int) -> tuple[str, list]:
+    return (f"SELECT 1 FROM roles WHERE content_type = ? AND role_field = ? AND id IN ({EFFECTIVE_CTE})"
+            f" LIMIT 1", [content_type, role_field, user_id])
+
+
+def typed_objects_sql(type_col: str, id_col: str, visible: dict[str, tuple[str, list] | None],
+                      tables: dict[str, str]) -> tuple[str, list]:
+    """OR over object types: rows whose (type_col, id_col) names an object visible to the user."""
+    parts, params = [], []
+    for ctype, vis in visible.items():
+        if vis is None:
+            parts.append(f"{type_col} = ?")
+            params.append(ctype)
+        else:
+            parts.append(f'({type_col} = ? AND {id_col} IN (SELECT id FROM "{tables[ctype]}" WHERE {vis[0]}))')
+            params += [ctype, *vis[1]]
+    return (" OR ".join(parts) or "0"), params

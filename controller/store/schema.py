@@ -1,0 +1,74 @@
+"""Tables derived from the registry, plus the few internal tables no resource declares.
+
+Migration is additive and idempotent: missing tables are created, missing columns added,
+indexes ensured.  A column is never dropped or retyped automatically (data first).
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+_SQL_TYPES = {
+    "string": str, "text": str, "choice": str, "email": str, "password": str,
+    "datetime": str, "json": str, "integer": int, "id": int, "boolean": int, "float": float,
+}
+
+# Internal tables: role graph, sessions, key/value metadata.
+_INTERNAL = {
+    "role_parents": ({"role_id": int, "parent_id": int, "implicit": int}, ("role_id", "parent_id")),
+    "role_members": ({"role_id": int, "user_id": int}, ("role_id", "user_id")),
+    "sessions": ({"key_hash": str, "user_id": int, "expires": float, "created": str}, "key_hash"),
+    "meta": ({"key": str, "value": str}, "key"),
+}
+_INTERNAL_INDEXES = [
+    ("role_parents", ["parent_id"]),
+    ("role_members", ["user_id"]),
+    ("sessions", ["user_id"]),
+]
+
+
+def column_type(field) -> type:
+    if field.kind == "choice" and field.choices and isinstance(field.choices[0][0], int):
+        return int
+    return _SQL_TYPES[field.kind]
+
+
+def resource_columns(resource) -> dict[str, type]:
+    cols: dict[str, type] = {"id": int}
+    if resource.timestamps:
+        cols.update({"created": str, "modified": str, "created_by": int, "modified_by": int})
+    for f in resource.stored_fields:
+        cols[f.name] = column_type(f)
+    return cols
+
+
+def migrate(db: sqlite_utils.Database, registry) -> None:
+    """Bring the database schema up to the registry's declarations."""
+    for name, (cols, pk) in _INTERNAL.items():
+        table = db[name]
+        if not table.exists():
+            table.create(cols, pk=pk)
+    for table, cols in _INTERNAL_INDEXES:
+        db[table].create_index(cols, if_not_exists=True)
+    for resource in registry:
+        cols = resource_columns(resource)
+        table = db[resource.table]
+        if not table.exists():
+            table.create(cols, pk="id")
+        else:
+            existing = set(table.columns_dict)
+            for col, typ in cols.items():
+                if col not in existing:
+                    table.add_column(col, typ)
+        for f in resource.stored_fields:
+            if f.index or f.unique or f.name == "name":
+                table.create_index([f.name], if_not_exists=True)
+        for group in resource.unique_together:
+            table.create_index(list(group), if_not_exists=True)
+        for extra in getattr(resource, "indexes", ()) or ():
+            table.create_index(list(extra), if_not_exists=True)
+        for rel in resource.relations:
+            if rel.kind == "m2m":
+                name, left, right = rel.key.split(":")
+                if not db[name].exists():
+                    db[name].create({left: int, right: int}, pk=(left, right))
+                db[name].create_index([right], if_not_exists=True)
