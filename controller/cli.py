@@ -64,6 +64,25 @@ def cmd_createsuperuser(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    from pathlib import Path
+
+    from .resources import build_registry
+    from .services.docs import render
+
+    text = render(build_registry())
+    target = Path(args.output)
+    if args.check:
+        if not target.exists() or target.read_text() != text:
+            print(f"{target} is out of date: run `turret docs`", file=sys.stderr)
+            return 1
+        return 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    print(f"wrote {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="turret", description="Turret automation controller")
     parser.add_argument("--version", action="version", version=f"turret {VERSION}")
@@ -90,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--noinput", action="store_true")
     data_dir(su)
     su.set_defaults(func=cmd_createsuperuser)
+    docs = sub.add_parser("docs", help="write the API and settings reference derived from the declarations")
+    docs.add_argument("--output", default="docs/reference.md")
+    docs.add_argument("--check", action="store_true", help="fail if the file is not current")
+    docs.set_defaults(func=cmd_docs)
     return parser
 
 
