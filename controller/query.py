@@ -60,7 +60,7 @@ LOOKUPS = ("exact", "iexact", "contains", "icontains", "startswith", "istartswit
            "iendswith", "regex", "iregex", "gt", "gte", "lt", "lte", "in", "isnull", "search")
 RELATED_SEARCH_FIELDS = ("username", "first_name", "last_name", "email", "name", "description",
                          "playbook")
-_TEXT_KINDS = {"string", "text", "choice", "email", "json", "password"}
+_TEXT_KINDS = {"string", "text", "choice", "email", "json", "vars", "password"}
 _REL_LOOKUPS = {"exact", "gt", "gte", "lt", "lte", "in", "isnull"}
 RoleLevelSQL = Callable[[str], "tuple[str, list]"]
 

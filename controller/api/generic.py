@@ -82,7 +82,8 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     ctx = require_user()
     res = _resource(plural)
     if sub in res.actions:
-        return res.actions[sub](ctx, res, ident)
+        from .actions import dispatch
+        return dispatch(ctx, res, ident, sub)
     rel = res.relation(sub)
     if rel is None:
         raise NotFound()

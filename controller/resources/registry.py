@@ -22,6 +22,7 @@ FIELD_KINDS: dict[str, str] = {
     "choice": "choice",
     "id": "id",              # foreign key to another resource (``fk`` names it)
     "json": "json",          # any JSON value, stored as JSON text
+    "vars": "json",          # YAML or JSON text of a mapping, stored verbatim (variables, extra_vars)
     "datetime": "datetime",
     "email": "email",
     "password": "string",    # write-only secret hashed by a hook; shown as $encrypted$
@@ -179,7 +180,9 @@ class Resource:
     before_save: Hook | None = None       # (ctx, values, existing) -> values to store
     after_save: Hook | None = None        # (ctx, row, existing) -> None
     before_delete: Hook | None = None     # (ctx, row) -> None, may raise
-    compute: Hook | None = None           # (ctx, rows) -> {id: {field: value}} for computed fields
+    compute: Hook | None = None           # (ctx, rows) -> {id: {field: value}}: computed fields, or
+                                          # overrides of stored ones (e.g. masked credential inputs)
+    redact: Hook | None = None            # (row) -> row with secrets masked, for the activity stream
     extra_related: Hook | None = None     # (ctx, row, detail) -> dict of related urls
     extra_summary: Hook | None = None     # (ctx, rows) -> {id: dict}
     visibility: Hook | None = None        # (ctx) -> (sql, params) | None, replaces role visibility
@@ -187,7 +190,7 @@ class Resource:
     can_create: Hook | None = None        # (ctx, data) -> bool
     delete_status: int = 204
     indexes: tuple[tuple[str, ...], ...] = ()
-    actions: dict[str, Hook] = dc_field(default_factory=dict)  # sub-path -> view hook (launch, ...)
+    actions: tuple[str, ...] = ()  # action sub-paths (copy, launch, update, ...); views live in api/actions
 
     def __post_init__(self) -> None:
         if not self.verbose_name:

@@ -20,11 +20,15 @@ def _shown(field, value: Any) -> Any:
 
 def snapshot(resource, row: dict) -> dict:
     """The visible stored values of a row, secrets masked."""
+    if resource.redact:
+        row = resource.redact(row)
     return {f.name: _shown(f, row.get(f.name)) for f in resource.stored_fields if not f.hidden}
 
 
 def diff(resource, before: dict, after: dict) -> dict:
     """``{field: [old, new]}`` for every visible stored field that changed."""
+    if resource.redact:
+        before, after = resource.redact(before), resource.redact(after)
     out = {}
     for f in resource.stored_fields:
         if f.hidden:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .. import access, query
-from ..errors import APIError, NotFound, PermissionDenied
+from ..errors import APIError, NotFound, PermissionDenied, ValidationError
 from ..store import now_iso, rbac
 from . import activity, validation
 from .serializer import serialize
@@ -215,3 +215,31 @@ def m2m_columns(registry, name: str) -> list[tuple[str, str]]:
                 if rel.target == name:
                     out.append((table, right))
     return sorted(set(out))
+
+
+def copy(ctx, resource, row: dict, name: Any) -> dict:
+    """A new object with ``row``'s stored values (secrets stay encrypted) and associations."""
+    access.require(access.can_change(ctx, resource, row) and access.can_create(ctx, resource, row))
+    with ctx.store.transaction():
+        if name in (None, ""):
+            raise ValidationError({"name": ["This field is required."]})
+        # Validated as an update of a row that is not the original, so the original's own
+        # name counts as taken.
+        checked = validation.clean(ctx, resource, {"name": name}, {**row, "id": -1}, partial=True)
+        values = {f.name: row.get(f.name) for f in resource.stored_fields}
+        values["name"] = checked["name"]
+        if resource.timestamps:
+            _stamp(ctx, values, creating=True)
+        pk = ctx.store.insert(resource.table, values)
+        new = ctx.store.get(resource.table, pk)
+        access.sync_roles(ctx, resource, new, created=True)
+        if ctx.user and not ctx.is_superuser and resource.role("admin_role"):
+            rbac.add_member(ctx.store, rbac.role_id(ctx.store, resource.name, pk, "admin_role"), ctx.user_id)
+            ctx.forget_roles()
+        for rel in resource.relations:
+            if rel.kind == "m2m":
+                table, left, right = rel.key.split(":")
+                ctx.store.execute(f'INSERT INTO "{table}" ("{left}", "{right}") SELECT ?, "{right}" '
+                                  f'FROM "{table}" WHERE "{left}" = ?', (pk, row["id"]))
+        activity.record(ctx, "create", resource, new, activity.snapshot(resource, new))
+    return new

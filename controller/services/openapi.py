@@ -7,7 +7,7 @@ from ..config import VERSION
 
 _JSON_TYPES = {"string": "string", "text": "string", "email": "string", "password": "string",
                "datetime": "string", "choice": "string", "integer": "integer", "id": "integer",
-               "boolean": "boolean", "float": "number", "json": "object"}
+               "boolean": "boolean", "float": "number", "json": "object", "vars": "string"}
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..resources.registry import ENCRYPTED, Field
+from .variables import VarsError, parse_vars, vars_text
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = {True, 1, "true", "True", "TRUE", "1", "t", "T", "yes", "on"}
@@ -30,6 +31,8 @@ def coerce(ctx, field: Field, value: Any) -> Any:
             return ""          # AWX's CharNullField / ChoiceNullField
         if kind == "boolean":
             return False       # BooleanNullField
+        if kind == "vars":
+            return ""
         if field.null or kind == "json":
             return None
         raise FieldError("This field may not be null.")
@@ -93,6 +96,12 @@ def coerce(ctx, field: Field, value: Any) -> Any:
             except ValueError as exc:
                 raise FieldError(f"Invalid JSON: {exc}") from None
         return value
+    if kind == "vars":
+        try:
+            parse_vars(value)
+        except VarsError as exc:
+            raise FieldError(str(exc)) from None
+        return vars_text(value)
     if kind == "datetime":
         try:
             text = str(value).replace("Z", "+00:00")

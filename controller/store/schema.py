@@ -9,7 +9,7 @@ import sqlite_utils
 
 _SQL_TYPES = {
     "string": str, "text": str, "choice": str, "email": str, "password": str,
-    "datetime": str, "json": str, "integer": int, "id": int, "boolean": int, "float": float,
+    "datetime": str, "json": str, "vars": str, "integer": int, "id": int, "boolean": int, "float": float,
 }
 
 # Internal tables: role graph, sessions, key/value metadata.
