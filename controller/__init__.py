@@ -13,6 +13,7 @@ from typing import Any
 from .auth import Authenticator
 from .config import VERSION, Settings
 from .resources import build_registry
+from .secrets import Vault
 from .store import Store
 
 __version__ = VERSION
@@ -28,6 +29,7 @@ class AppState:
     auth: Authenticator
     install_uuid: str
     node_name: str
+    vault: Vault
 
 
 def open_state(settings: Settings) -> AppState:
@@ -35,6 +37,7 @@ def open_state(settings: Settings) -> AppState:
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)
+    vault = Vault(data_dir / "secret.key")
     store = Store(str(settings.db_path))
     registry = build_registry()
     store.migrate(registry)
@@ -45,7 +48,7 @@ def open_state(settings: Settings) -> AppState:
             store.insert("meta", {"key": "install_uuid", "value": install_uuid})
     return AppState(settings=settings, store=store, registry=registry,
                     auth=Authenticator(store, settings), install_uuid=install_uuid,
-                    node_name=socket.gethostname())
+                    node_name=socket.gethostname(), vault=vault)
 
 
 def create_app(overrides: dict[str, Any] | None = None, state: AppState | None = None):

@@ -16,6 +16,7 @@ class Context:
     settings: Any
     user: dict | None = None
     scope: str = "write"            # a "read" token may not change anything
+    vault: Any = None               # controller.secrets.Vault of the data directory
     cache: dict = field(default_factory=dict)
 
     @property

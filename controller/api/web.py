@@ -77,7 +77,8 @@ def client_address() -> str:
 
 # -- per-request authentication -------------------------------------------------------------
 def _authenticate(app_state) -> None:
-    c = Context(store=app_state.store, registry=app_state.registry, settings=app_state.settings)
+    c = Context(store=app_state.store, registry=app_state.registry, settings=app_state.settings,
+                vault=app_state.vault)
     g.ctx = c
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     is_public = bool(getattr(view, "public", False))

@@ -136,6 +136,7 @@ class Relation:
     create: bool = False       # POST without "id" creates a child
     attach: bool = True        # POST {"id": N} attaches, {"id", "disassociate"} detaches
     read_only: bool = False
+    scope_hook: Callable[..., Any] | None = None   # (ctx, parent_row) -> (sql, params): overrides kind
 
     @property
     def writable(self) -> bool:
@@ -186,6 +187,8 @@ class Resource:
     extra_related: Hook | None = None     # (ctx, row, detail) -> dict of related urls
     extra_summary: Hook | None = None     # (ctx, rows) -> {id: dict}
     visibility: Hook | None = None        # (ctx) -> (sql, params) | None, replaces role visibility
+    list_filter: Hook | None = None       # (ctx, args) -> (sql, params) | None: extra list params
+                                          # (e.g. hosts' host_filter), applied to lists and sub-lists
     can_change: Hook | None = None        # (ctx, row) -> bool, replaces role checks
     can_create: Hook | None = None        # (ctx, data) -> bool
     delete_status: int = 204

@@ -61,7 +61,8 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
     compiled = query.compile_query(ctx.registry, resource, args,
                                    role_level_sql=access.role_level_sql(ctx, resource),
                                    extra_reserved=set(extra_reserved))
-    where, params = _and(access.visibility(ctx, resource), scope, (compiled.where, compiled.params))
+    extra = resource.list_filter(ctx, args) if resource.list_filter else None
+    where, params = _and(access.visibility(ctx, resource), scope, extra, (compiled.where, compiled.params))
     page, size = _page_args(args)
     count_disabled = dict(args).get("count_disabled") in ("1", "true", "True")
     count = None if count_disabled else ctx.store.count(resource.table, where, params)

@@ -16,6 +16,8 @@ from . import activity, crud
 def scope(ctx, parent_res, parent: dict, rel) -> tuple[str, list]:
     """SQL (over the target table) selecting the members of this sub-list."""
     pid = parent["id"]
+    if rel.scope_hook is not None:
+        return rel.scope_hook(ctx, parent)
     kind = rel.kind
     if kind == "reverse_fk":
         return f'"{rel.key}" = ?', [pid]
