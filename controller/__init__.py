@@ -30,6 +30,20 @@ class AppState:
     install_uuid: str
     node_name: str
     vault: Vault
+    dispatcher: Any = None
+
+    def start_jobs(self, workers: int | None = None):
+        """Start this process's job workers (the web app itself never starts threads)."""
+        from .jobs.dispatcher import Dispatcher
+        if self.dispatcher is None:
+            self.dispatcher = Dispatcher(self, workers if workers is not None else self.settings.JOB_WORKERS)
+            self.dispatcher.start()
+        return self.dispatcher
+
+    def stop_jobs(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+            self.dispatcher = None
 
 
 def open_state(settings: Settings) -> AppState:

@@ -27,6 +27,8 @@ def cmd_serve(args) -> int:
     generated = ensure_admin(state, settings.ADMIN_PASSWORD)
     if generated:
         print(f"Created superuser 'admin' with password: {generated}  (shown once)", flush=True)
+    if settings.JOB_WORKERS > 0:
+        state.start_jobs()
     app = create_app(state=state)
     print(f"Turret {VERSION} serving http://{settings.HOST}:{settings.PORT}/ "
           f"(data dir {settings.data_dir}, ready in {time.monotonic() - started:.2f}s)", flush=True)

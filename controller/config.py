@@ -34,6 +34,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_FAILURES", 10, int, "Failed logins allowed per username and client in LOGIN_WINDOW."),
     Setting("LOGIN_WINDOW", 300, int, "Seconds over which failed logins are counted."),
     Setting("COOKIE_SECURE", False, bool, "Mark cookies Secure (only behind HTTPS)."),
+    Setting("ALLOW_LOCAL_SCM_URLS", False, bool, "Allow file:// and local-path SCM URLs for projects."),
+    Setting("JOB_WORKERS", 4, int, "Worker threads running jobs in this process (0: run no jobs here)."),
 )
 
 

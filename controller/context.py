@@ -17,6 +17,7 @@ class Context:
     user: dict | None = None
     scope: str = "write"            # a "read" token may not change anything
     vault: Any = None               # controller.secrets.Vault of the data directory
+    jobs: Any = None                # the job dispatcher of this process, if it runs one
     cache: dict = field(default_factory=dict)
 
     @property

@@ -66,3 +66,155 @@ def copy_view(ctx, res, row) -> Response:
     new = crud.copy(ctx, res, row, body.get("name"))
     obj = serialize_one(ctx, res, new)
     return json_response(obj, 201, {**allow, "Location": obj["url"]})
+
+
+# -- projects ----------------------------------------------------------------------------------
+@action("update", resource="project")
+def project_update_view(ctx, res, row) -> Response:
+    from ..jobs.project_update import start_update
+    allow = {"Allow": "GET, POST, HEAD, OPTIONS"}
+    can = bool(row["scm_type"]) and access.holds(ctx, "project", row["id"], "update_role")
+    if request.method in ("GET", "HEAD"):
+        return json_response({"can_update": can}, headers=allow)
+    if request.method != "POST" or not row["scm_type"]:
+        raise MethodNotAllowed(request.method)
+    access.require(can)
+    update = start_update(ctx, row, launch_type="manual")
+    target = ctx.registry["project_update"]
+    body = {"project_update": update["id"], **serialize_one(ctx, target, update)}
+    return json_response(body, 202, {**allow, "Location": body["url"]})
+
+
+@action("playbooks", resource="project")
+def project_playbooks_view(ctx, res, row) -> Response:
+    from ..resources.projects import project_dir
+    from ..services.project_files import find_playbooks
+    if request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(request.method)
+    if row["scm_type"]:
+        import json
+        found = json.loads(row["playbook_files"] or "[]")
+    else:
+        found = find_playbooks(project_dir(ctx, row))
+    return json_response(found, headers={"Allow": "GET, HEAD, OPTIONS"})
+
+
+@action("inventories", resource="project")
+def project_inventories_view(ctx, res, row) -> Response:
+    from ..resources.projects import project_dir
+    from ..services.project_files import find_inventories
+    if request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(request.method)
+    if row["scm_type"]:
+        import json
+        found = json.loads(row["inventory_files"] or "[]")
+    else:
+        found = find_inventories(project_dir(ctx, row))
+    return json_response(found, headers={"Allow": "GET, HEAD, OPTIONS"})
+
+
+# -- unified jobs ------------------------------------------------------------------------------
+@action("cancel")
+def cancel_view(ctx, res, row) -> Response:
+    from ..jobs import control
+    allow = {"Allow": "GET, POST, HEAD, OPTIONS"}
+    can = row["status"] in ("new", "pending", "waiting", "running")
+    if request.method in ("GET", "HEAD"):
+        return json_response({"can_cancel": can}, headers=allow)
+    if request.method != "POST" or not can:
+        raise MethodNotAllowed("POST" if request.method == "POST" else request.method)
+    access.require(access.can_change(ctx, res, row))
+    control.cancel(ctx, res, row)
+    return json_response(None, 202, allow)
+
+
+_FORMATS = {"txt", "ansi", "json", "html", "txt_download", "ansi_download", "api"}
+
+
+@action("stdout")
+def stdout_view(ctx, res, row) -> Response:
+    from ..jobs.dispatcher import KINDS
+    from ..services.stdout import MAX_DISPLAY, join_events, strip_ansi, to_html
+    from ..store import jobs as q
+    if request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(request.method)
+    fmt = request.args.get("format", "txt")
+    if fmt not in _FORMATS:
+        from ..errors import NotFound
+        raise NotFound()
+    kind = KINDS[res.name]
+
+    def _int(name: str) -> int | None:
+        value = request.args.get(name)
+        return int(value) if value and value.isdigit() else None
+
+    start, end = _int("start_line"), _int("end_line")
+    chunks = q.events_text(ctx.store, kind.events_table, kind.parent_col, row["id"], start, end)
+    text, first, last = join_events(chunks, start, end)
+    total = q.events_text(ctx.store, kind.events_table, kind.parent_col, row["id"])
+    absolute_end = total[-1][1] if total else 0
+    if fmt.endswith("_download"):
+        body = text if fmt == "ansi_download" else strip_ansi(text)
+        suffix = ".ansi.txt" if fmt == "ansi_download" else ".txt"
+        return Response(body, mimetype="text/plain", headers={
+            "Content-Disposition": f'attachment; filename="{res.name}_{row["id"]}{suffix}"'})
+    if len(text.encode()) > MAX_DISPLAY:
+        text = (f"Standard Output too large to display ({len(text.encode())} bytes), only download supported "
+                f"for sizes over {MAX_DISPLAY} bytes.")
+    if fmt == "json":
+        return json_response({"range": {"start": first, "end": last, "absolute_end": absolute_end},
+                              "content": strip_ansi(text)})
+    if fmt == "html":
+        return Response(to_html(text, f"{res.verbose_name} {row['id']}", request.args.get("dark") == "1"),
+                        mimetype="text/html")
+    if fmt == "ansi":
+        return Response(text, mimetype="text/plain")
+    return Response(strip_ansi(text), mimetype="text/plain")
+
+
+# -- inventories, hosts, groups ----------------------------------------------------------------
+@action("variable_data")
+def variable_data_view(ctx, res, row) -> Response:
+    """GET the parsed ``variables``; PUT/PATCH replace them with the body (stored as JSON)."""
+    import json
+    from ..services.variables import VarsError, parse_vars
+    allow = {"Allow": "GET, PUT, PATCH, HEAD, OPTIONS"}
+    if request.method in ("PUT", "PATCH"):
+        row = crud.update(ctx, res, row, {"variables": json.dumps(parse_body())}, partial=True)
+    elif request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(request.method)
+    try:
+        data = parse_vars(row.get("variables"))
+    except VarsError:
+        data = {}
+    return json_response(data, headers=allow)
+
+
+@action("script", resource="inventory")
+def inventory_script_view(ctx, res, row) -> Response:
+    """Ansible JSON inventory (``?hostvars=1&towervars=1&all=1``, ``?host=name``, ``?subset=``)."""
+    from ..services import inventory_script
+    if request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed(request.method)
+    show_all = bool(request.args.get("all", ""))
+    allow = {"Allow": "GET, HEAD, OPTIONS"}
+    if request.args.get("host", ""):
+        return json_response(inventory_script.host_vars(ctx, row, request.args["host"], show_all), headers=allow)
+    data = inventory_script.script_data(
+        ctx, row, hostvars=bool(request.args.get("hostvars", "")), towervars=bool(request.args.get("towervars", "")),
+        show_all=show_all, subset=request.args.get("subset", ""))
+    return json_response(data, headers=allow)
+
+
+@action("copy", resource="inventory")
+def inventory_copy_view(ctx, res, row) -> Response:
+    """The generic copy, plus the inventory's hosts, groups and their links (AWX deep copy)."""
+    from ..services.inventory_tree import copy_inventory
+    allow = {"Allow": "GET, POST, HEAD, OPTIONS"}
+    if request.method in ("GET", "HEAD"):
+        return copy_view(ctx, res, row)
+    if request.method != "POST":
+        raise MethodNotAllowed(request.method)
+    new = copy_inventory(ctx, res, row, parse_body().get("name"))
+    obj = serialize_one(ctx, res, new)
+    return json_response(obj, 201, {**allow, "Location": obj["url"]})

@@ -15,6 +15,12 @@ from .web import json_response, parse_body, query_args, require_user
 bp = Blueprint("generic", __name__)
 
 
+# Role-bearing AWX lists that `awx users|teams grant` probes with OPTIONS before any
+# users/teams command; a non-2xx answer aborts the CLI.  Those we do not implement answer
+# OPTIONS with an empty description (and 404 to everything else).
+ABSENT_ROLE_LISTS = {"workflow_job_templates", "instance_groups"}
+
+
 def _resource(plural: str):
     res = bp_registry().by_plural(plural)
     if res is None:
@@ -43,6 +49,9 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 @bp.route("/api/v2/<plural>/", methods=_METHODS, provide_automatic_options=False)
 def list_view(plural: str) -> Response:
     ctx = require_user()
+    if request.method == "OPTIONS" and plural in ABSENT_ROLE_LISTS and bp_registry().by_plural(plural) is None:
+        return json_response({"name": plural, "description": "Not available in Turret.",
+                              "actions": {"GET": {}}, "object_roles": []}, headers={"Allow": "OPTIONS"})
     res = _resource(plural)
     allow = {"Allow": metadata.list_allow(res)}
     if request.method in ("GET", "HEAD"):

@@ -78,7 +78,7 @@ def client_address() -> str:
 # -- per-request authentication -------------------------------------------------------------
 def _authenticate(app_state) -> None:
     c = Context(store=app_state.store, registry=app_state.registry, settings=app_state.settings,
-                vault=app_state.vault)
+                vault=app_state.vault, jobs=app_state.dispatcher)
     g.ctx = c
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     is_public = bool(getattr(view, "public", False))

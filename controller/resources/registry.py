@@ -127,6 +127,7 @@ class Relation:
       * ``object_roles`` / ``user_roles`` / ``team_roles`` / ``role_users`` / ``role_teams``
       * ``access_list``  users with effective access to the parent
       * ``activity``     activity-stream entries about the parent
+      * ``derived``      read-only list computed by ``scope_hook`` (root_groups, all_hosts ...)
     """
 
     name: str
@@ -137,6 +138,14 @@ class Relation:
     attach: bool = True        # POST {"id": N} attaches, {"id", "disassociate"} detaches
     read_only: bool = False
     scope_hook: Callable[..., Any] | None = None   # (ctx, parent_row) -> (sql, params): overrides kind
+    # (ctx, parent_row, child_row, on) -> None: raise APIError to refuse an attach (on) or a
+    # detach before anything changes (cycles, cross-inventory links ...)
+    validate_association: Callable[..., Any] | None = None
+    # m2m create-and-attach: parent fields copied onto the new child ("inventory" for a group's hosts)
+    inherit: tuple[str, ...] = ()
+    # (ctx, parent_row, body) -> child row | None: POST without "id" attaches this existing
+    # child instead of creating one (204), e.g. a group's host named like an existing one
+    find_existing: Callable[..., Any] | None = None
 
     @property
     def writable(self) -> bool:

@@ -12,7 +12,7 @@ SYSTEM_USER = {"id": None, "is_superuser": True, "is_system_auditor": True, "use
 def system_context(state) -> Context:
     """A context acting as the system itself (no actor in the activity stream)."""
     return Context(store=state.store, registry=state.registry, settings=state.settings,
-                   user=dict(SYSTEM_USER), vault=state.vault)
+                   user=dict(SYSTEM_USER), vault=state.vault, jobs=state.dispatcher)
 
 
 def create_superuser(state, username: str, password: str, email: str = "") -> dict:

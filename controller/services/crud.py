@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from .. import access, query
 from ..errors import APIError, NotFound, PermissionDenied, ValidationError
+from ..store import jobs as jobq
 from ..store import now_iso, rbac
 from . import activity, validation
 from .serializer import serialize
@@ -179,8 +180,21 @@ def delete(ctx, resource, row: dict) -> None:
     with ctx.store.transaction():
         if resource.before_delete:
             resource.before_delete(ctx, row)
+        running = active_jobs(ctx, resource.name, row["id"])
+        if running:
+            raise APIError({"error": "Resource is being used by running jobs.", "active_jobs": running},
+                           status=409)
         activity.record(ctx, "delete", resource, row, activity.snapshot(resource, row))
         remove(ctx, resource, row)
+
+
+def active_jobs(ctx, resource_name: str, pk: int) -> list[dict]:
+    """Unified jobs not finished yet that reference an object through a foreign key."""
+    out = []
+    for child, fk in ctx.registry.reverse_fks(resource_name):
+        if child.field("cancel_flag") is not None and child.field("status") is not None:
+            out += [{"id": i, "type": child.name} for i in jobq.active_using(ctx.store, child.table, fk.name, pk)]
+    return out
 
 
 def remove(ctx, resource, row: dict) -> None:

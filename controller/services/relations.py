@@ -74,6 +74,8 @@ def associate(ctx, parent_res, parent: dict, rel, child: dict, on: bool) -> None
     store = ctx.store
     kind = rel.kind
     with store.transaction():
+        if rel.validate_association is not None:
+            rel.validate_association(ctx, parent, child, on)
         if kind == "reverse_fk":
             if not on:
                 # AWX: disassociating from a parent-key list deletes the child.
@@ -135,8 +137,16 @@ def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | Non
     if not rel.create:
         raise APIError({"msg": f"{target.model_name} 'id' field is missing."})
     inject = {rel.key: parent["id"]} if rel.kind == "reverse_fk" else None
+    if rel.inherit:
+        inject = {**(inject or {}), **{name: parent.get(name) for name in rel.inherit}}
     with ctx.store.transaction():
+        existing = rel.find_existing(ctx, parent, body) if rel.find_existing is not None else None
+        if existing is not None:
+            associate(ctx, parent_res, parent, rel, existing, on=True)
+            return 204, None
         row = crud.create(ctx, target, body, inject=inject)
+        if rel.kind == "m2m":
+            associate(ctx, parent_res, parent, rel, row, on=True)
         if rel.kind == "role_members":
             role = rbac.role_id(ctx.store, parent_res.name, parent["id"], rel.key)
             _require_role_admin(ctx, dict(ctx.store.get("roles", role)))

@@ -32,12 +32,18 @@ def decode(field: Field, value: Any) -> Any:
 
 
 def _summaries(ctx, target, ids: set[int]) -> dict[int, dict]:
+    """``summary_fields`` entries for FK targets; summary keys that are not columns (an
+    inventory's ``total_hosts``) come from the target's ``compute`` hook, batched."""
     keys = USER_SUMMARY if target.name == "user" else target.summary_keys
     rows = ctx.store.get_many(target.table, ids)
+    computed: dict[int, dict] = {}
+    if rows and target.compute and any(k not in next(iter(rows.values())) for k in keys):
+        computed = target.compute(ctx, list(rows.values()))
     out = {}
     for pk, row in rows.items():
-        out[pk] = {k: (decode(target.field(k), row[k]) if target.field(k) else row[k])
-                   for k in keys if k in row}
+        extra = computed.get(pk, {})
+        out[pk] = {k: (decode(target.field(k), row[k]) if target.field(k) else row[k]) if k in row
+                   else extra[k] for k in keys if k in row or k in extra}
     return out
 
 

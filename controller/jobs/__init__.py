@@ -1,0 +1,1 @@
+"""Running unified jobs: the executor seam over ansible-runner, event ingestion, dispatch."""

@@ -1,0 +1,177 @@
+"""Runner events -> stored rows, written in batches by one writer thread.
+
+``event_row`` is pure.  ``EventWriter`` owns the only thread that inserts events: the runner's
+event handler must return within a millisecond or so (it runs in the pty pump and slows
+ansible itself), so it only enqueues; the writer commits whatever has accumulated in one
+transaction, then runs the barriers (``finish``) queued behind those events, which is how
+``event_processing_finished`` turns true only once every event is stored.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from typing import Any, Callable
+
+FAILED_EVENTS = {"runner_on_failed", "runner_on_error", "runner_on_unreachable", "runner_on_async_failed",
+                 "runner_item_on_failed", "error"}
+DISPLAY = {
+    "playbook_on_start": ("Playbook Started", 0), "playbook_on_play_start": ("Play Started", 1),
+    "playbook_on_stats": ("Playbook Complete", 1), "playbook_on_vars_prompt": ("Variables Prompted", 1),
+    "playbook_on_task_start": ("Task Started", 2), "playbook_on_notify": ("Running Handlers", 2),
+    "playbook_on_include": ("Including File", 2), "playbook_on_no_hosts_matched": ("No Hosts Matched", 2),
+    "playbook_on_no_hosts_remaining": ("No Hosts Remaining", 2), "playbook_on_setup": ("Gathering Facts", 2),
+    "playbook_on_handler_task_start": ("Handler Task Started", 2),
+    "runner_on_ok": ("Host OK", 3), "runner_on_failed": ("Host Failed", 3), "runner_on_error": ("Host Failure", 3),
+    "runner_on_skipped": ("Host Skipped", 3), "runner_on_unreachable": ("Host Unreachable", 3),
+    "runner_on_start": ("Host Started", 3), "runner_on_no_hosts": ("No Hosts Remaining", 3),
+    "runner_on_async_poll": ("Host Polling", 3), "runner_on_async_ok": ("Host Async OK", 3),
+    "runner_on_async_failed": ("Host Async Failure", 3), "runner_item_on_ok": ("Item OK", 3),
+    "runner_item_on_failed": ("Item Failed", 3), "runner_item_on_skipped": ("Item Skipped", 3),
+    "runner_retry": ("Host Retry", 3), "runner_on_file_diff": ("File Difference", 3),
+    "debug": ("Debug", 0), "verbose": ("Verbose", 0), "deprecated": ("Deprecated", 0),
+    "warning": ("Warning", 0), "system_warning": ("System Warning", 0), "error": ("Error", 0),
+}
+# event_data keys worth keeping; the rest (e.g. full results of big loops) stays in stdout.
+_KEEP_DATA = ("playbook", "playbook_uuid", "play", "play_uuid", "play_pattern", "task", "task_uuid",
+              "task_action", "task_args", "task_path", "role", "host", "remote_addr", "res", "start", "end",
+              "duration", "event_loop", "resolved_action", "ignore_errors", "pid", "uuid",
+              "processed", "changed", "ok", "dark", "failures", "ignored", "rescued", "skipped",
+              "artifact_data", "item", "name", "is_conditional")
+
+
+def _changed(data: dict) -> bool:
+    res = data.get("res")
+    return bool(isinstance(res, dict) and res.get("changed"))
+
+
+def event_row(event: dict, parent: str, job_id: int, now: str) -> dict[str, Any]:
+    """One ansible-runner event dict -> an events-table row (runner's own line numbers tile
+    the stdout from 0, so they are kept as they are)."""
+    kind = event.get("event", "")
+    data = event.get("event_data") or {}
+    kept = {k: data[k] for k in _KEEP_DATA if k in data}
+    failed = kind in FAILED_EVENTS and not data.get("ignore_errors")
+    changed = _changed(data)
+    if kind == "playbook_on_stats":
+        failed = bool(data.get("failures") or data.get("dark"))
+        changed = bool(data.get("changed"))
+    return {
+        parent: job_id,
+        "event": kind,
+        "counter": event.get("counter", 0),
+        "event_data": kept,
+        "failed": failed,
+        "changed": changed,
+        "uuid": event.get("uuid", ""),
+        "parent_uuid": event.get("parent_uuid", "") or "",
+        "host_name": data.get("host", "") or "",
+        "playbook": data.get("playbook", "") or "",
+        "play": data.get("play", "") or "",
+        "task": data.get("task", "") or "",
+        "role": data.get("role", "") or "",
+        "stdout": event.get("stdout", "") or "",
+        "start_line": event.get("start_line", 0) or 0,
+        "end_line": event.get("end_line", 0) or 0,
+        "verbosity": data.get("verbosity", 0) or 0,
+        "created": event.get("created") or now,
+        "modified": now,
+    }
+
+
+def display_fields(ctx, rows: list[dict]) -> dict[int, dict]:
+    """Computed ``event_display`` / ``event_level`` for event rows."""
+    out = {}
+    for r in rows:
+        label, level = DISPLAY.get(r["event"], (r["event"], 0))
+        if r["event"] == "playbook_on_play_start" and r.get("play"):
+            label = f"{label} ({r['play']})"
+        elif r["event"] == "playbook_on_task_start" and r.get("task"):
+            label = f"{label} ({r['role'] + ' | ' if r.get('role') else ''}{r['task']})"
+        out[r["id"]] = {"event_display": label, "event_level": level}
+    return out
+
+
+def scrub(event: dict, secrets: list[str]) -> dict:
+    """Replace any secret value that shows up in an event with $encrypted$ (belt and braces:
+    credentials are injected so they never print, but a playbook can still echo one)."""
+    if not secrets:
+        return event
+    text = json.dumps(event)
+    hit = False
+    for secret in secrets:
+        encoded = json.dumps(secret)[1:-1]
+        if encoded and encoded in text:
+            text = text.replace(encoded, "$encrypted$")
+            hit = True
+    return json.loads(text) if hit else event
+
+
+class EventWriter:
+    """The single writer of event rows: batches inserts, then fires barriers in order."""
+
+    def __init__(self, store, max_batch: int = 2000, max_wait: float = 0.05) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="turret-event-writer", daemon=True)
+        self._stopping = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def put(self, table: str, row: dict) -> None:
+        self._queue.put((table, row))
+
+    def finish(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` in the writer thread once everything queued before it is committed."""
+        self._queue.put((None, callback))
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stopping = True
+        self._queue.put((None, None))
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            items = [first]
+            try:
+                while len(items) < self.max_batch:
+                    items.append(self._queue.get(timeout=self.max_wait) if len(items) == 1
+                                 else self._queue.get_nowait())
+            except queue.Empty:
+                pass
+            self._flush(items)
+            if self._stopping and self._queue.empty():
+                return
+
+    def _flush(self, items: list) -> None:
+        by_table: dict[str, list[dict]] = {}
+        callbacks: list[Callable[[], None]] = []
+        for table, payload in items:
+            if table is None:
+                if payload is not None:
+                    callbacks.append(payload)
+            else:
+                by_table.setdefault(table, []).append(payload)
+        if by_table:
+            try:
+                with self.store.transaction():
+                    for table, rows in by_table.items():
+                        groups: dict[tuple, list[dict]] = {}
+                        for row in rows:
+                            groups.setdefault(tuple(row), []).append(row)
+                        for group in groups.values():
+                            self.store.insert_many(table, group)
+            except Exception:  # noqa: BLE001 - losing a batch must not kill the writer thread
+                import logging
+                logging.getLogger("turret.events").exception("failed to store %d events", len(items))
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001
+                import logging
+                logging.getLogger("turret.events").exception("event barrier failed")

@@ -1,0 +1,211 @@
+"""The executor: the only module that imports ansible_runner.
+
+``run(spec, ...)`` runs one playbook / ad hoc command / inventory import in a fresh private
+data directory, streams events to ``on_event``, honours cancel and timeout, and removes the
+directory (and every secret written into it) before returning.  Facts this relies on
+(measured, see the engine notes): a private data dir is stateful, so one fresh dir per job;
+``settings=`` is dropped under ``suppress_env_files``, so ``env/settings`` is written by hand
+to get ~0.1 s cancel latency; runner kills only the process group of ansible-playbook, so
+every process carrying this job's ``AWX_ISOLATED_DATA_DIR`` is swept afterwards.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import ansible_runner
+
+_SENSITIVE = ("PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL")
+
+
+@dataclass
+class RunSpec:
+    """Everything one run needs; built from the database by a job kind's ``prepare``."""
+
+    ident: str
+    kind: str = "playbook"                  # playbook | adhoc
+    playbook: str | None = None
+    project_dir: str | None = None
+    inventory: Any = None                   # path, or dict rendered to hosts.json
+    extravars: dict = field(default_factory=dict)
+    envvars: dict = field(default_factory=dict)
+    passwords: dict = field(default_factory=dict)
+    ssh_key: str | None = None
+    files: dict = field(default_factory=dict)   # name -> content, written 0600 into the run dir
+    limit: str = ""
+    job_tags: str = ""
+    skip_tags: str = ""
+    forks: int = 0
+    verbosity: int = 0
+    check: bool = False
+    diff: bool = False
+    become: bool = False
+    start_at_task: str = ""
+    force_handlers: bool = False
+    timeout: int = 0
+    module: str = ""
+    module_args: str = ""
+    host_pattern: str = "all"
+    secrets: list = field(default_factory=list)  # values never to appear in job_args/job_env
+
+
+@dataclass
+class RunResult:
+    status: str                 # successful | failed | canceled | error
+    rc: int | None
+    explanation: str = ""
+    job_args: str = ""
+    job_cwd: str = ""
+    job_env: dict = field(default_factory=dict)
+
+
+def _write(path: Path, content: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+
+
+def sweep(artifact_dir: str) -> int:
+    """SIGTERM then SIGKILL every process still carrying this run's marker variable."""
+    marker = f"AWX_ISOLATED_DATA_DIR={artifact_dir}".encode()
+    victims = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if marker in fh.read().split(b"\0"):
+                    victims.append(int(entry))
+        except OSError:
+            continue
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in victims:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        if sig == signal.SIGTERM and victims:
+            time.sleep(0.2)
+    return len(victims)
+
+
+def _masked_env(env: dict, secrets: list) -> dict:
+    out = {}
+    for key, value in env.items():
+        text = str(value)
+        if any(s in key.upper() for s in _SENSITIVE) or any(sec and sec in text for sec in secrets):
+            out[key] = "**********"
+        else:
+            out[key] = text
+    return out
+
+
+def _scrub_text(text: str, secrets: list) -> str:
+    for sec in secrets:
+        if sec:
+            text = text.replace(sec, "$encrypted$")
+    return text
+
+
+def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
+        should_cancel: Callable[[], bool], on_start: Callable[[], None] | None = None) -> RunResult:
+    """Run ``spec``; returns when the process tree is gone and the run dir removed."""
+    pdd = Path(root) / f"{spec.ident}-{uuid.uuid4().hex[:8]}"
+    (pdd / "env").mkdir(parents=True, mode=0o700)
+    tmp = pdd / "tmp"
+    tmp.mkdir(mode=0o700)
+    _write(pdd / "env" / "settings", json.dumps({"pexpect_timeout": 0.2, "pexpect_use_poll": True}))
+    cmdline = []
+    if spec.extravars:
+        _write(pdd / "extravars.json", json.dumps(spec.extravars))
+        cmdline += ["-e", f"@{pdd / 'extravars.json'}"]
+    for name, content in spec.files.items():
+        _write(pdd / name, content)
+    inventory = spec.inventory
+    if isinstance(inventory, dict):
+        (pdd / "inventory").mkdir(mode=0o700)
+        _write(pdd / "inventory" / "hosts.json", json.dumps(inventory))
+        inventory = str(pdd / "inventory" / "hosts.json")
+    for flag, on in (("--check", spec.check), ("--diff", spec.diff), ("--become", spec.become),
+                     ("--force-handlers", spec.force_handlers and spec.kind == "playbook")):
+        if on:
+            cmdline.append(flag)
+    if spec.start_at_task and spec.kind == "playbook":
+        cmdline += ["--start-at-task", spec.start_at_task]
+    venv_bin = os.path.dirname(sys.executable)
+    env = {
+        "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+        "ANSIBLE_LOCAL_TEMP": str(tmp),
+        "ANSIBLE_REMOTE_TMP": str(tmp),
+        "ANSIBLE_HOME": str(tmp / "home"),
+        "ANSIBLE_FORCE_COLOR": "True",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        **spec.envvars,
+    }
+    canceled = {"flag": False}
+    artifact_dir = str(pdd / "artifacts" / "run")
+
+    def cancel_callback() -> bool:
+        if should_cancel():
+            canceled["flag"] = True
+            return True
+        return False
+
+    def event_handler(event: dict) -> bool:
+        on_event(event)
+        return False   # no job_events/*.json files: we store events ourselves
+
+    kwargs: dict[str, Any] = dict(
+        private_data_dir=str(pdd), ident="run", envvars=env, suppress_env_files=True, quiet=True,
+        event_handler=event_handler, cancel_callback=cancel_callback, cmdline=" ".join(
+            _quote(c) for c in cmdline) or None,
+        timeout=spec.timeout or None, passwords=spec.passwords or None, ssh_key=spec.ssh_key,
+        verbosity=spec.verbosity or None, forks=spec.forks or None, limit=spec.limit or None,
+        inventory=inventory)
+    if spec.kind == "adhoc":
+        kwargs.update(module=spec.module, module_args=spec.module_args, host_pattern=spec.host_pattern or "all")
+    else:
+        kwargs.update(playbook=spec.playbook, project_dir=spec.project_dir,
+                      tags=spec.job_tags or None, skip_tags=spec.skip_tags or None)
+    if on_start:
+        on_start()
+    runner = None
+    try:
+        runner = ansible_runner.run(**kwargs)
+        status, rc = runner.status, runner.rc
+        explanation = ""
+        if status == "timeout":
+            status, explanation = "failed", "Job terminated due to timeout"
+        elif status == "canceled" or canceled["flag"]:
+            status, explanation = "canceled", "Job was canceled"
+        elif status not in ("successful", "failed"):
+            status, explanation = "error", f"ansible-runner ended with status {status}"
+    except Exception as exc:  # noqa: BLE001 - any failure to start becomes an errored job
+        status, rc, explanation = "error", None, f"{type(exc).__name__}: {exc}"
+    finally:
+        sweep(artifact_dir)
+    command, cwd, child_env = [], "", {}
+    if runner is not None:
+        command = list(getattr(runner.config, "command", []) or [])
+        cwd = str(getattr(runner.config, "cwd", "") or "")
+        child_env = dict(getattr(runner.config, "env", {}) or {})
+    result = RunResult(status=status, rc=rc, explanation=explanation,
+                       job_args=_scrub_text(json.dumps(command), spec.secrets), job_cwd=cwd,
+                       job_env=_masked_env({k: v for k, v in child_env.items() if k in env or k.startswith(
+                           ("ANSIBLE_", "RUNNER_", "AWX_", "JOB_"))}, spec.secrets))
+    shutil.rmtree(pdd, ignore_errors=True)
+    return result
+
+
+def _quote(arg: str) -> str:
+    import shlex
+    return shlex.quote(arg)

@@ -1,0 +1,118 @@
+"""Project updates: queued by ``start_update``, run by the collection's
+``turret.controller.project_update`` playbook (ansible.builtin.git) through the executor."""
+from __future__ import annotations
+
+import json
+import sys
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from ..collection import collections_path, playbooks_dir
+from ..resources.projects import project_dir
+from ..services.project_files import find_inventories, find_playbooks
+from ..store import jobs as q
+from ..store import now_iso
+from .dispatcher import JobError, JobKind
+from .executor import RunSpec
+
+_COPIED = ("scm_type", "scm_url", "scm_branch", "scm_refspec", "scm_clean", "scm_track_submodules",
+           "scm_delete_on_update", "credential", "timeout", "local_path")
+
+
+def start_update(ctx, project: dict, launch_type: str = "manual") -> dict:
+    """Queue an update of ``project`` (a row); returns the new project_update row."""
+    now = now_iso()
+    values = {f: project.get(f) for f in _COPIED}
+    values.update({
+        "name": project["name"], "description": project.get("description", ""), "project": project["id"],
+        "unified_job_template": project["id"], "launch_type": launch_type, "status": "pending",
+        "job_type": "check", "job_tags": "", "scm_revision": "", "failed": False, "elapsed": 0.0,
+        "job_args": "", "job_cwd": "", "job_env": {}, "job_explanation": "", "execution_node": "",
+        "controller_node": "", "result_traceback": "", "event_processing_finished": False,
+        "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "",
+        "cancel_flag": False, "created": now, "modified": now, "created_by": ctx.user_id,
+        "modified_by": ctx.user_id,
+    })
+    pk = q.insert_job(ctx.store, "project_updates", values)
+    if ctx.jobs is not None:
+        ctx.jobs.notify()
+    return ctx.store.get("project_updates", pk)
+
+
+def update_state(ctx, project_ids: list[int]) -> dict[int, tuple[dict | None, dict | None]]:
+    """{project id: (current active update, last finished update)}."""
+    active = q.latest(ctx.store, "project_updates", "project", project_ids, active=True)
+    done = q.latest(ctx.store, "project_updates", "project", project_ids, active=False)
+    return {pid: (active.get(pid), done.get(pid)) for pid in project_ids}
+
+
+def _credential_inputs(ctx, cred_id: int | None) -> dict:
+    if not cred_id:
+        return {}
+    row = ctx.store.get("credentials", cred_id) if ctx.registry.get("credential") else None
+    if row is None:
+        return {}
+    inputs = json.loads(row["inputs"] or "{}") if isinstance(row["inputs"], str) else (row["inputs"] or {})
+    return {k: ctx.vault.decrypt(v) if isinstance(v, str) else v for k, v in inputs.items()}
+
+
+def _with_userinfo(url: str, username: str, password: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not (username or password):
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    userinfo = quote(username or "", safe="") + (":" + quote(password, safe="") if password else "")
+    return urlunsplit((parts.scheme, f"{userinfo}@{host}", parts.path, parts.query, parts.fragment))
+
+
+def prepare(ctx, row: dict) -> RunSpec:
+    project = ctx.store.get("projects", row["project"])
+    if project is None:
+        raise JobError("The project of this update no longer exists.")
+    if not row["scm_type"]:
+        raise JobError("Manual projects cannot be updated.")
+    inputs = _credential_inputs(ctx, row.get("credential"))
+    username, password = inputs.get("username", ""), inputs.get("password", "")
+    secrets = [s for s in (password, quote(password or "", safe=""), inputs.get("ssh_key_data"),
+                           inputs.get("ssh_key_unlock")) if s]
+    extravars = {
+        "project_path": str(project_dir(ctx, project)),
+        "scm_url": _with_userinfo(row["scm_url"], username, password),
+        "scm_branch": row["scm_branch"] or "",
+        "scm_refspec": row["scm_refspec"] or "",
+        "scm_clean": bool(row["scm_clean"]),
+        "scm_delete_on_update": bool(row["scm_delete_on_update"]),
+        "scm_track_submodules": bool(row["scm_track_submodules"]),
+        "scm_accept_hostkey": True,
+    }
+    return RunSpec(
+        ident=f"project_update-{row['id']}", playbook="turret.controller.project_update",
+        project_dir=str(playbooks_dir()),
+        inventory={"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                   "ansible_python_interpreter": sys.executable}}}},
+        extravars=extravars, envvars={"ANSIBLE_COLLECTIONS_PATH": collections_path(),
+                                      "GIT_TERMINAL_PROMPT": "0"},
+        ssh_key=inputs.get("ssh_key_data") or None,
+        passwords={r"Enter passphrase for .*:\s*?$": inputs["ssh_key_unlock"]} if inputs.get("ssh_key_unlock") else {},
+        timeout=int(row.get("timeout") or 0), secrets=secrets)
+
+
+def finish(ctx, row: dict, result, artifacts: dict) -> dict:
+    """On success: record the revision and what the checkout holds."""
+    if result.status != "successful":
+        return {}
+    revision = str(artifacts.get("scm_revision") or "")
+    project = ctx.store.get("projects", row["project"])
+    if project is None:
+        return {"scm_revision": revision}
+    path = project_dir(ctx, project)
+    with ctx.store.transaction():
+        ctx.store.update("projects", project["id"], {
+            "scm_revision": revision, "playbook_files": find_playbooks(path),
+            "inventory_files": find_inventories(path)})
+    return {"scm_revision": revision}
+
+
+KIND = JobKind(resource="project_update", table="project_updates", events_table="project_update_events",
+               parent_col="project_update", prepare=prepare, finish=finish)
