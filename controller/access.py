@@ -38,7 +38,7 @@ def can_read(ctx: Context, resource, row: dict) -> bool:
     if vis is None:
         return True
     sql, params = vis
-    return ctx.store.exists(resource.table, f"id = ? AND {sql}", [row["id"], *params])
+    return ctx.store.exists(resource.table, f"id = ? AND ({sql})", [row["id"], *params])
 
 
 def holds(ctx: Context, content_type: str, object_id: int | None, role_field: str) -> bool:
@@ -71,6 +71,8 @@ def can_change(ctx: Context, resource, row: dict) -> bool:
 
 
 def can_delete(ctx: Context, resource, row: dict) -> bool:
+    if resource.can_delete is not None:
+        return bool(resource.can_delete(ctx, row))
     if ctx.is_superuser:
         return True
     if resource.can_change is not None:
@@ -90,6 +92,18 @@ def can_create(ctx: Context, resource, data: dict) -> bool:
     if not resource.create_role:
         return False
     return _role_ref_holds(ctx, resource, resource.create_role, data)
+
+
+def can_move(ctx: Context, resource, before: dict, after: dict) -> bool:
+    """Changing the FK that ``create_role`` goes through (a team's organization) needs that
+    role on the new target too, or anyone could move objects into places they don't admin."""
+    ref = resource.create_role
+    if ctx.is_superuser or not ref or "." not in ref:
+        return True
+    fk_name = ref.split(".", 1)[0]
+    if before.get(fk_name) == after.get(fk_name):
+        return True
+    return _role_ref_holds(ctx, resource, ref, after)
 
 
 def require(allowed: bool, detail: str | None = None) -> None:

@@ -19,12 +19,12 @@ def cmd_serve(args) -> int:
     from waitress import serve
 
     from . import create_app, open_state
-    from .services.bootstrap import ensure_admin
+    from .services.bootstrap import initialize
 
     started = time.monotonic()
     settings = _settings(args)
     state = open_state(settings)
-    generated = ensure_admin(state, settings.ADMIN_PASSWORD)
+    generated = initialize(state, settings.ADMIN_PASSWORD)
     if generated:
         print(f"Created superuser 'admin' with password: {generated}  (shown once)", flush=True)
     if settings.JOB_WORKERS > 0:

@@ -73,6 +73,11 @@ def _user_can_change(ctx, row: dict) -> bool:
     return ctx.store.one(sql, params) is not None
 
 
+def _user_can_delete(ctx, row: dict) -> bool:
+    # Nobody deletes themselves (superusers included), so the capability flag never promises it.
+    return row["id"] != ctx.user_id and (ctx.is_superuser or _user_can_change(ctx, row))
+
+
 def _user_can_create(ctx, values: dict) -> bool:
     sql, params = rbac.holds_any_sql("organization", "admin_role", ctx.user_id or 0)
     return ctx.store.one(sql, params) is not None
@@ -146,6 +151,7 @@ def declare(reg: Registry) -> None:
             Relation("personal_tokens", "o_auth2_access_token", "reverse_fk", key="user", create=True, attach=False),
         ],
         visibility=_user_visibility, can_change=_user_can_change, can_create=_user_can_create,
+        can_delete=_user_can_delete,
         validate=_user_validate, before_save=_user_before_save, before_delete=_user_before_delete,
     ))
 

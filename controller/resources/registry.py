@@ -200,6 +200,7 @@ class Resource:
                                           # (e.g. hosts' host_filter), applied to lists and sub-lists
     can_change: Hook | None = None        # (ctx, row) -> bool, replaces role checks
     can_create: Hook | None = None        # (ctx, data) -> bool
+    can_delete: Hook | None = None        # (ctx, row) -> bool, replaces every other delete check
     delete_status: int = 204
     indexes: tuple[tuple[str, ...], ...] = ()
     actions: tuple[str, ...] = ()  # action sub-paths (copy, launch, update, ...); views live in api/actions

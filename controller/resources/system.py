@@ -63,20 +63,27 @@ def _token_can_change(ctx, row: dict) -> bool:
 
 
 def _typed_visibility(type_col: str, id_col: str):
-    """Rows naming an object (type, id) that the user can read."""
+    """Rows naming an object (type, id) that the user can read.  Resources whose own
+    visibility is of this typed kind (roles, the activity stream) are not objects it names."""
     def visibility(ctx):
         visible, tables = {}, {}
         for res in ctx.registry:
+            if getattr(res.visibility, "typed", False):
+                continue
             if res.has_roles or res.visibility is not None:
                 visible[res.name] = access.visibility(ctx, res)
                 tables[res.name] = res.table
         return rbac.typed_objects_sql(type_col, id_col, visible, tables)
+    visibility.typed = True  # type: ignore[attr-defined]
     return visibility
 
 
 def _activity_visibility(ctx):
     sql, params = _typed_visibility("object1", "object1_id")(ctx)
     return f"actor = ? OR {sql}", [ctx.user_id or 0, *params]
+
+
+_activity_visibility.typed = True  # type: ignore[attr-defined]
 
 
 def _activity_related(ctx, row: dict, detail: bool) -> dict:

@@ -110,6 +110,10 @@ def create(ctx, resource, data: Any, inject: dict | None = None) -> dict:
         if inject and isinstance(data, dict):
             data = {**data, **inject}
         values = validation.clean(ctx, resource, data, None, partial=False)
+        for f in resource.stored_fields:
+            # read-only columns start at their declared default, not NULL
+            if f.name not in values and not f.writable and f.default is not None and not callable(f.default):
+                values[f.name] = f.default
         if inject:
             values.update(inject)
         access.require(access.can_create(ctx, resource, values))
@@ -132,6 +136,22 @@ def create(ctx, resource, data: Any, inject: dict | None = None) -> dict:
     return row
 
 
+def insert_trusted(ctx, resource, values: dict) -> dict:
+    """Store a system-defined object (seeds such as the built-in project) without request
+    validation; roles and the activity stream are still derived as for any create."""
+    with ctx.store.transaction():
+        full = {f.name: (f.default() if callable(f.default) else f.default)
+                for f in resource.stored_fields if f.name not in values}
+        full.update(values)
+        if resource.timestamps:
+            _stamp(ctx, full, creating=True)
+        pk = ctx.store.insert(resource.table, full)
+        row = ctx.store.get(resource.table, pk)
+        access.sync_roles(ctx, resource, row, created=True)
+        activity.record(ctx, "create", resource, row, activity.snapshot(resource, row))
+    return row
+
+
 def update(ctx, resource, row: dict, data: Any, partial: bool) -> dict:
     """PUT (partial False) or PATCH an object the user may change."""
     if not resource.updatable:
@@ -144,6 +164,7 @@ def update(ctx, resource, row: dict, data: Any, partial: bool) -> dict:
         if resource.before_save:
             values = resource.before_save(ctx, values, row)
         stored = {k: v for k, v in values.items() if _differs(row.get(k), v)}
+        access.require(access.can_move(ctx, resource, row, {**row, **stored}))
         if stored and resource.timestamps:
             _stamp(ctx, stored, creating=False)
         ctx.store.update(resource.table, row["id"], stored)

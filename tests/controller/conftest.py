@@ -14,7 +14,7 @@ import pytest
 
 from controller import create_app, open_state
 from controller.config import Settings
-from controller.services.bootstrap import ensure_admin
+from controller.services.bootstrap import initialize
 
 ADMIN_PASSWORD = "admin-test-pw"
 _names = itertools.count(1)
@@ -68,7 +68,7 @@ class Client:
 @pytest.fixture(scope="module")
 def app_state(tmp_path_factory):
     state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data"))}, environ={}))
-    ensure_admin(state, ADMIN_PASSWORD)
+    initialize(state, ADMIN_PASSWORD)
     yield state
     state.store.close()
 
