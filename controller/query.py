@@ -153,11 +153,14 @@ class _Compiler:
         if name in ("pk", "id"):
             return _Step("col", "id", "integer", column="id")
         fld = res.field(name)
+        if fld is not None and not fld.stored and fld.forbidden_filter:
+            # computed secrets (a token's plaintext) are refused like stored ones, not "unknown"
+            raise ForbiddenFilter(f"Filtering on {name} is not allowed.")
         if fld is not None and fld.stored:
-            if fld.secret:
-                raise ForbiddenFilter(f"Filtering on field {name} is not allowed.")
             if fld.prevent_search or fld.kind == "password":
                 raise ForbiddenFilter(f"Filtering on {name} is not allowed.")
+            if fld.secret:
+                raise ForbiddenFilter(f"Filtering on field {name} is not allowed.")
             if fld.filterable:
                 if fld.kind == "id":
                     return _Step("fk", name, target=self.registry.get(fld.fk), column=name)

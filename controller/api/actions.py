@@ -218,3 +218,32 @@ def inventory_copy_view(ctx, res, row) -> Response:
     new = copy_inventory(ctx, res, row, parse_body().get("name"))
     obj = serialize_one(ctx, res, new)
     return json_response(obj, 201, {**allow, "Location": obj["url"]})
+
+
+# -- job templates -----------------------------------------------------------------------------
+@action("survey_spec", resource="job_template")
+def survey_spec_view(ctx, res, row) -> Response:
+    """GET the spec (password defaults masked), POST a full spec (200, empty), DELETE it (200)."""
+    from ..services import surveys
+    allow = {"Allow": "GET, POST, DELETE, HEAD, OPTIONS"}
+    if request.method in ("GET", "HEAD"):
+        return json_response(surveys.display_spec(surveys.stored_spec(row)), headers=allow)
+    if request.method == "POST":
+        surveys.save_spec(ctx, res, row, parse_body())
+    elif request.method == "DELETE":
+        surveys.delete_spec(ctx, res, row)
+    else:
+        raise MethodNotAllowed(request.method)
+    return json_response(None, 200, allow)
+
+
+@action("copy", resource="job_template")
+def job_template_copy_view(ctx, res, row) -> Response:
+    """The generic copy, refusing a name already taken in the template's organization (AWX)."""
+    from ..resources.templates import check_unique_name
+    if request.method == "POST":
+        access.require(access.can_change(ctx, res, row) and access.can_create(ctx, res, row))
+        name = parse_body().get("name")
+        if isinstance(name, (str, int)) and not isinstance(name, bool) and str(name).strip():
+            check_unique_name(ctx, str(name).strip(), row.get("organization"), None)
+    return copy_view(ctx, res, row)

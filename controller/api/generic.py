@@ -5,7 +5,7 @@ Views parse, call a service, render.  Resource-specific behaviour lives in decla
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from ..errors import MethodNotAllowed, NotFound
 from ..services import crud, metadata, named_urls, relations
@@ -54,6 +54,7 @@ def list_view(plural: str) -> Response:
                               "actions": {"GET": {}}, "object_roles": []}, headers={"Allow": "OPTIONS"})
     res = _resource(plural)
     allow = {"Allow": metadata.list_allow(res)}
+    g.allow = allow["Allow"]
     if request.method in ("GET", "HEAD"):
         return json_response(crud.list_page(ctx, res, query_args(), request.path), headers=allow)
     if request.method == "OPTIONS":
@@ -70,6 +71,7 @@ def detail_view(plural: str, ident: str) -> Response:
     ctx = require_user()
     res = _resource(plural)
     allow = {"Allow": metadata.detail_allow(res)}
+    g.allow = allow["Allow"]
     if request.method == "OPTIONS":
         # As DRF: OPTIONS never needs the object, so the CLI can probe /<res>/1/ for Allow.
         row = ctx.store.get(res.table, int(ident)) if ident.isdigit() else None
@@ -91,6 +93,7 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     ctx = require_user()
     res = _resource(plural)
     if sub in res.actions:
+        g.allow = "GET, POST, HEAD, OPTIONS"
         from .actions import dispatch
         return dispatch(ctx, res, ident, sub)
     rel = res.relation(sub)
@@ -98,6 +101,7 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
         raise NotFound()
     target = ctx.registry[rel.target]
     allow = {"Allow": metadata.list_allow(target, rel)}
+    g.allow = allow["Allow"]
     if request.method == "OPTIONS":
         return json_response(metadata.list_options(ctx, target, rel), headers=allow)
     parent = relations.get_parent(ctx, res, resolve_pk(ctx, res, ident))

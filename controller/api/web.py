@@ -153,7 +153,10 @@ def install(app: Flask, app_state) -> None:
 
     @app.errorhandler(APIError)
     def _api_error(exc: APIError) -> Response:
-        return json_response(exc.body, exc.status, exc.headers)
+        headers = dict(exc.headers)
+        if exc.status == 405 and "Allow" not in headers and g.get("allow"):
+            headers["Allow"] = g.allow      # DRF sends Allow with every answer of a view
+        return json_response(exc.body, exc.status, headers)
 
     @app.errorhandler(QueryError)
     def _query_error(exc: QueryError) -> Response:

@@ -79,6 +79,8 @@ def _user_can_delete(ctx, row: dict) -> bool:
 
 
 def _user_can_create(ctx, values: dict) -> bool:
+    if ctx.is_superuser:
+        return True
     sql, params = rbac.holds_any_sql("organization", "admin_role", ctx.user_id or 0)
     return ctx.store.one(sql, params) is not None
 
@@ -129,6 +131,7 @@ def declare(reg: Registry) -> None:
         name="user", plural="users", common_fields=False,
         fields=[
             Field("username", "string", required=True, max_length=150, unique=True,
+                  unique_message="A user with that username already exists.",
                   help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only."),
             Field("first_name", "string", max_length=150),
             Field("last_name", "string", max_length=150),
@@ -136,7 +139,7 @@ def declare(reg: Registry) -> None:
             Field("is_superuser", "boolean", default=False, label="Superuser status",
                   help_text="Designates that this user has all permissions without explicitly assigning them."),
             Field("is_system_auditor", "boolean", default=False),
-            Field("password", "password", write_only=True, default="", max_length=128,
+            Field("password", "password", write_only=True, secret=True, default="", max_length=128,
                   help_text="Field used to change the password."),
             Field("last_login", "datetime", read_only=True, null=True, default=None),
         ],

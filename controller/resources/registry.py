@@ -62,6 +62,7 @@ class Field:
     on_delete: str = "cascade"     # for FKs: "cascade" | "set_null" | "protect"
     index: bool = False
     hidden: bool = False           # stored but never output, written or shown (e.g. a token hash)
+    unique_message: str | None = None  # overrides "<Model> with this <Field> already exists."
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
@@ -70,6 +71,9 @@ class Field:
             raise ValueError(f"id field {self.name} needs fk=")
         if self.kind == "id":
             self.index = True
+        if self.default == "" and self.kind in ("id", "datetime", "integer", "float", "boolean", "json"):
+            # "" is the text default; other kinds start at their own empty value
+            self.default = {"integer": 0, "float": 0.0, "boolean": False}.get(self.kind)
         if self.filterable is None:
             self.filterable = self.stored and not self.write_only and not self.hidden
 

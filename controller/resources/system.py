@@ -20,7 +20,8 @@ def hash_token(token: str) -> str:
 
 def _token_validate(ctx, values: dict, existing: dict | None) -> None:
     scope = values.get("scope", (existing or {}).get("scope", "write"))
-    if not isinstance(scope, str) or not scope.split() or set(scope.split()) - _SCOPES:
+    words = scope.split() if isinstance(scope, str) else []
+    if not words or set(words) - _SCOPES or len(words) != len(set(words)):
         raise ValidationError({"scope": ["Must be a simple space-separated string with allowed scopes "
                                          "['read', 'write']."]})
     if values.get("application") not in (None, ""):
@@ -62,25 +63,35 @@ def _token_can_change(ctx, row: dict) -> bool:
     return row["user"] == ctx.user_id
 
 
-def _typed_visibility(type_col: str, id_col: str):
-    """Rows naming an object (type, id) that the user can read.  Resources whose own
-    visibility is of this typed kind (roles, the activity stream) are not objects it names."""
+def _readable(ctx) -> tuple[dict, dict]:
+    """Visibility SQL of every resource whose visibility is not itself 'typed'."""
+    visible, tables = {}, {}
+    for res in ctx.registry:
+        if getattr(res.visibility, "typed", False):
+            continue
+        if res.has_roles or res.visibility is not None:
+            visible[res.name] = access.visibility(ctx, res)
+            tables[res.name] = res.table
+    return visible, tables
+
+
+def _typed_visibility(type_col: str, id_col: str, with_roles: bool = False):
+    """Rows naming an object (type, id) that the user can read.  Roles are readable when their
+    object is (one level: roles and the activity stream are not objects of their own lists)."""
     def visibility(ctx):
-        visible, tables = {}, {}
-        for res in ctx.registry:
-            if getattr(res.visibility, "typed", False):
-                continue
-            if res.has_roles or res.visibility is not None:
-                visible[res.name] = access.visibility(ctx, res)
-                tables[res.name] = res.table
+        visible, tables = _readable(ctx)
+        if with_roles:
+            visible["role"] = rbac.typed_objects_sql("content_type", "object_id", dict(visible), tables)
+            tables["role"] = "roles"
         return rbac.typed_objects_sql(type_col, id_col, visible, tables)
     visibility.typed = True  # type: ignore[attr-defined]
     return visibility
 
 
 def _activity_visibility(ctx):
-    sql, params = _typed_visibility("object1", "object1_id")(ctx)
-    return f"actor = ? OR {sql}", [ctx.user_id or 0, *params]
+    sql, params = _typed_visibility("object1", "object1_id", with_roles=True)(ctx)
+    link, link_params = _typed_visibility("object_link", "object_link_id")(ctx)
+    return f"actor = ? OR {sql} OR {link}", [ctx.user_id or 0, *params, *link_params]
 
 
 _activity_visibility.typed = True  # type: ignore[attr-defined]
@@ -216,8 +227,11 @@ def declare(reg: Registry) -> None:
             Field("object2_id", "integer", hidden=True, filterable=True, index=True),
             Field("object1_name", "string", hidden=True),
             Field("object2_name", "string", hidden=True),
+            Field("object_link", "string", hidden=True, filterable=True),
+            Field("object_link_id", "integer", hidden=True, filterable=True, null=True, default=None),
         ],
-        search_fields=("changes",), indexes=(("object1", "object1_id"), ("object2", "object2_id")),
+        search_fields=("changes",), indexes=(("object1", "object1_id"), ("object2", "object2_id"),
+                                             ("object_link", "object_link_id")),
         creatable=False, updatable=False, deletable=False, capabilities=(),
         extra_related=_activity_related, extra_summary=_activity_summary,
         visibility=_activity_visibility,

@@ -40,8 +40,10 @@ def diff(resource, before: dict, after: dict) -> dict:
 
 
 def record(ctx, operation: str, resource, row: dict, changes: dict | None = None,
-           other=None, other_row: dict | None = None, association: str = "") -> None:
-    """Append one entry; object1 is ``resource``/``row``, object2 the associated object."""
+           other=None, other_row: dict | None = None, association: str = "",
+           link: tuple[str, int] | None = None) -> None:
+    """Append one entry; object1 is ``resource``/``row``, object2 the associated object and
+    ``link`` a further object the entry is history of (a granted role's resource)."""
     if resource.name == "activity_stream":
         return
     ctx.store.insert("activity_stream", {
@@ -56,6 +58,8 @@ def record(ctx, operation: str, resource, row: dict, changes: dict | None = None
         "object2_name": _label(other_row) if other_row else "",
         "object_association": association,
         "actor": ctx.user_id,
+        "object_link": link[0] if link else "",
+        "object_link_id": link[1] if link else None,
         "action_node": "turret",
     })
 

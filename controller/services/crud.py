@@ -222,8 +222,6 @@ def remove(ctx, resource, row: dict) -> None:
     """Delete without access checks or activity (cascades call this for children)."""
     pk = row["id"]
     for child, fk in ctx.registry.reverse_fks(resource.name):
-        if child.name == "activity_stream":
-            continue
         if fk.on_delete == "set_null":
             ctx.store.execute(f'UPDATE "{child.table}" SET "{fk.name}" = NULL WHERE "{fk.name}" = ?', (pk,))
         elif fk.on_delete == "cascade":

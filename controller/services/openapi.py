@@ -117,11 +117,11 @@ def document(registry) -> dict[str, Any]:
         for rel in res.relations:
             target = registry[rel.target]
             sub = {"parameters": pid,
-                   "get": {"operationId": f"list_{res.name}_{rel.name}", "tags": [res.plural],
+                   "get": {"operationId": f"list_{res.plural}__{rel.name}", "tags": [res.plural],
                            "parameters": params,
                            "responses": {"200": _resp(_list_schema(target.model_name)), **errors}}}
             if rel.writable:
-                sub["post"] = {"operationId": f"post_{res.name}_{rel.name}", "tags": [res.plural],
+                sub["post"] = {"operationId": f"post_{res.plural}__{rel.name}", "tags": [res.plural],
                                "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
                                "responses": {"201": _resp(None, "Created"), "204": _resp(None, "Associated"),
                                              **errors}}

@@ -41,8 +41,9 @@ def scope(ctx, parent_res, parent: dict, rel) -> tuple[str, list]:
     if kind == "access_list":
         return rbac.access_list_sql(rbac.role_id(ctx.store, parent_res.name, pid, parent_res.read_role))
     if kind == "activity":
-        return ("(object1 = ? AND object1_id = ?) OR (object2 = ? AND object2_id = ?)",
-                [parent_res.name, pid, parent_res.name, pid])
+        return ("(object1 = ? AND object1_id = ?) OR (object2 = ? AND object2_id = ?)"
+                " OR (object_link = ? AND object_link_id = ?)",
+                [parent_res.name, pid, parent_res.name, pid, parent_res.name, pid])
     raise ValueError(f"unknown relation kind {kind}")
 
 
@@ -55,63 +56,77 @@ def _require_role_admin(ctx, role_row: dict) -> None:
         raise PermissionDenied()
 
 
-def _grant_team(ctx, role_row: dict, team: dict, on: bool) -> None:
+def _grant_team(ctx, role_row: dict, team: dict, on: bool) -> bool:
     spec = ctx.registry[role_row["content_type"]].role(role_row["role_field"])
     if on and spec is not None and spec.user_only:
         raise APIError({"msg": "You cannot assign an Organization participation role as a child role for a Team."})
     member = rbac.role_id(ctx.store, "team", team["id"], "member_role")
     if member == role_row["id"]:
         raise APIError({"msg": "A team cannot be granted its own member role."})
-    if on:
-        rbac.add_parent(ctx.store, role_row["id"], member)
-    else:
-        rbac.remove_parent(ctx.store, role_row["id"], member)
+    return (rbac.add_parent if on else rbac.remove_parent)(ctx.store, role_row["id"], member)
+
+
+def _role_link(ctx, role_row: dict) -> tuple[str, int]:
+    """A role change is also history of the role's object (AWX records the role's resource)."""
+    return role_row["content_type"], role_row["object_id"]
+
+
+def _apply(ctx, parent_res, parent: dict, rel, target, child: dict, on: bool):
+    """Perform one (dis)association; returns (changed, linked object or None)."""
+    store = ctx.store
+    kind = rel.kind
+    if kind == "reverse_fk":
+        access.require(access.can_change(ctx, parent_res, parent) and access.can_change(ctx, target, child))
+        if child.get(rel.key) == parent["id"]:
+            return False, None
+        store.update(target.table, child["id"], {rel.key: parent["id"]})
+        return True, None
+    if kind == "role_members":
+        role = dict(store.get("roles", rbac.role_id(store, parent_res.name, parent["id"], rel.key)))
+        _require_role_admin(ctx, role)
+        return (rbac.add_member if on else rbac.remove_member)(store, role["id"], child["id"]), None
+    if kind == "m2m":
+        access.require(access.can_change(ctx, parent_res, parent) and access.can_read(ctx, target, child))
+        table, left, right = rel.key.split(":")
+        if on:
+            changed = store.execute(f'INSERT OR IGNORE INTO "{table}" ("{left}", "{right}") VALUES (?, ?)',
+                                    (parent["id"], child["id"])).rowcount > 0
+        else:
+            changed = store.delete_where(table, f'"{left}" = ? AND "{right}" = ?', [parent["id"], child["id"]]) > 0
+        return changed, None
+    if kind == "user_roles":
+        _require_role_admin(ctx, child)
+        return (rbac.add_member if on else rbac.remove_member)(store, child["id"], parent["id"]), \
+            _role_link(ctx, child)
+    if kind == "team_roles":
+        _require_role_admin(ctx, child)
+        return _grant_team(ctx, child, parent, on), _role_link(ctx, child)
+    if kind == "role_users":
+        _require_role_admin(ctx, parent)
+        return (rbac.add_member if on else rbac.remove_member)(store, parent["id"], child["id"]), \
+            _role_link(ctx, parent)
+    if kind == "role_teams":
+        _require_role_admin(ctx, parent)
+        return _grant_team(ctx, parent, child, on), _role_link(ctx, parent)
+    raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
 
 
 def associate(ctx, parent_res, parent: dict, rel, child: dict, on: bool) -> None:
-    """Attach (on) or detach a child; permission checks per kind; recorded in the stream."""
+    """Attach (on) or detach a child; permission checks per kind; a change that changes
+    something is recorded in the activity stream once (a repeated grant records nothing)."""
     target = ctx.registry[rel.target]
-    store = ctx.store
-    kind = rel.kind
-    with store.transaction():
+    with ctx.store.transaction():
         if rel.validate_association is not None:
             rel.validate_association(ctx, parent, child, on)
-        if kind == "reverse_fk":
-            if not on:
-                # AWX: disassociating from a parent-key list deletes the child.
-                crud.delete(ctx, target, child)
-                return
-            access.require(access.can_change(ctx, parent_res, parent) and access.can_change(ctx, target, child))
-            store.update(target.table, child["id"], {rel.key: parent["id"]})
-        elif kind == "role_members":
-            role = rbac.role_id(store, parent_res.name, parent["id"], rel.key)
-            _require_role_admin(ctx, dict(store.get("roles", role)))
-            (rbac.add_member if on else rbac.remove_member)(store, role, child["id"])
-        elif kind == "m2m":
-            access.require(access.can_change(ctx, parent_res, parent) and access.can_read(ctx, target, child))
-            table, left, right = rel.key.split(":")
-            if on:
-                store.execute(f'INSERT OR IGNORE INTO "{table}" ("{left}", "{right}") VALUES (?, ?)',
-                              (parent["id"], child["id"]))
-            else:
-                store.delete_where(table, f'"{left}" = ? AND "{right}" = ?', [parent["id"], child["id"]])
-        elif kind == "user_roles":
-            _require_role_admin(ctx, child)
-            (rbac.add_member if on else rbac.remove_member)(store, child["id"], parent["id"])
-        elif kind == "team_roles":
-            _require_role_admin(ctx, child)
-            _grant_team(ctx, child, parent, on)
-        elif kind == "role_users":
-            _require_role_admin(ctx, parent)
-            (rbac.add_member if on else rbac.remove_member)(store, parent["id"], child["id"])
-        elif kind == "role_teams":
-            _require_role_admin(ctx, parent)
-            _grant_team(ctx, parent, child, on)
-        else:
-            raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
+        if rel.kind == "reverse_fk" and not on:
+            # AWX: disassociating from a parent-key list deletes the child.
+            crud.delete(ctx, target, child)
+            return
+        changed, link = _apply(ctx, parent_res, parent, rel, target, child, on)
         ctx.forget_roles()
-        activity.record(ctx, "associate" if on else "disassociate", parent_res, parent,
-                        other=target, other_row=child, association=rel.name)
+        if changed:
+            activity.record(ctx, "associate" if on else "disassociate", parent_res, parent,
+                            other=target, other_row=child, association=rel.name, link=link)
 
 
 def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | None]:
@@ -121,7 +136,9 @@ def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | Non
     if not isinstance(body, dict):
         raise APIError({"detail": "invalid type for post data"})
     target = ctx.registry[rel.target]
-    if "id" in body:
+    # Create-only sub-lists (attach=False) treat every body as a new child, as AWX's
+    # SubListCreateAPIView: an "id" must not move or delete an existing object.
+    if "id" in body and rel.attach:
         raw = body["id"]
         if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
             raise APIError({"msg": '"id" field must be an integer.'})
@@ -132,7 +149,7 @@ def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | Non
             raise PermissionDenied()
         associate(ctx, parent_res, parent, rel, child, on="disassociate" not in body)
         return 204, None
-    if "disassociate" in body:
+    if "disassociate" in body and rel.attach:
         raise APIError({"msg": '"id" is required to disassociate'})
     if not rel.create:
         raise APIError({"msg": f"{target.model_name} 'id' field is missing."})
@@ -148,10 +165,7 @@ def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | Non
         if rel.kind == "m2m":
             associate(ctx, parent_res, parent, rel, row, on=True)
         if rel.kind == "role_members":
-            role = rbac.role_id(ctx.store, parent_res.name, parent["id"], rel.key)
-            _require_role_admin(ctx, dict(ctx.store.get("roles", role)))
-            rbac.add_member(ctx.store, role, row["id"])
-            ctx.forget_roles()
+            associate(ctx, parent_res, parent, rel, row, on=True)
     return 201, row
 
 

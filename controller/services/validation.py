@@ -15,6 +15,7 @@ from ..resources.registry import ENCRYPTED, Field
 from .variables import VarsError, parse_vars, vars_text
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MAX_INT = 2 ** 63 - 1   # SQLite's INTEGER range
 _TRUE = {True, 1, "true", "True", "TRUE", "1", "t", "T", "yes", "on"}
 _FALSE = {False, 0, "false", "False", "FALSE", "0", "f", "F", "no", "off", ""}
 
@@ -53,6 +54,8 @@ def coerce(ctx, field: Field, value: Any) -> Any:
                 return key
         raise FieldError(f'"{value}" is not a valid choice.')
     if kind == "boolean":
+        if isinstance(value, (dict, list, float)):
+            raise FieldError("Must be a valid boolean.")
         if isinstance(value, str):
             value = value.strip()
         if value in _TRUE and not isinstance(value, float):
@@ -67,6 +70,8 @@ def coerce(ctx, field: Field, value: Any) -> Any:
             num = int(str(value).strip()) if not isinstance(value, int) else value
         except ValueError:
             raise FieldError("A valid integer is required.") from None
+        if abs(num) > _MAX_INT:
+            raise FieldError(f"Ensure this value is less than or equal to {_MAX_INT}.")
         _bounds(field, num)
         return num
     if kind == "float":
@@ -86,7 +91,7 @@ def coerce(ctx, field: Field, value: Any) -> Any:
         except ValueError:
             raise FieldError(f"Incorrect type. Expected pk value, received {type(value).__name__}.") from None
         target = ctx.registry[field.fk]
-        if not ctx.store.exists(target.table, "id = ?", [pk]):
+        if not 0 < pk <= _MAX_INT or not ctx.store.exists(target.table, "id = ?", [pk]):
             raise FieldError(f'Invalid pk "{pk}" - object does not exist.')
         return pk
     if kind == "json":
@@ -163,7 +168,8 @@ def _check_unique(ctx, resource, values: dict, existing: dict | None, errors: di
         if field.unique and field.name in values:
             if ctx.store.exists(resource.table, f'"{field.name}" = ? AND {exclude}',
                                 [values[field.name], *exclude_params]):
-                errors[field.name] = [f"{verbose} with this {field.verbose_label()} already exists."]
+                errors[field.name] = [field.unique_message or
+                                      f"{verbose} with this {field.verbose_label()} already exists."]
     for group in resource.unique_together:
         if not any(g in values for g in group):
             continue

@@ -61,22 +61,23 @@ def set_implicit_parents(store, role: int, parents: Iterable[int]) -> None:
                       (role, p))
 
 
-def add_parent(store, role: int, parent: int) -> None:
-    store.execute("INSERT OR IGNORE INTO role_parents (role_id, parent_id, implicit) VALUES (?, ?, 0)",
-                  (role, parent))
+def add_parent(store, role: int, parent: int) -> bool:
+    return store.execute("INSERT OR IGNORE INTO role_parents (role_id, parent_id, implicit) VALUES (?, ?, 0)",
+                         (role, parent)).rowcount > 0
 
 
-def remove_parent(store, role: int, parent: int) -> None:
-    store.execute("DELETE FROM role_parents WHERE role_id = ? AND parent_id = ? AND implicit = 0",
-                  (role, parent))
+def remove_parent(store, role: int, parent: int) -> bool:
+    return store.execute("DELETE FROM role_parents WHERE role_id = ? AND parent_id = ? AND implicit = 0",
+                         (role, parent)).rowcount > 0
 
 
-def add_member(store, role: int, user_id: int) -> None:
-    store.execute("INSERT OR IGNORE INTO role_members (role_id, user_id) VALUES (?, ?)", (role, user_id))
+def add_member(store, role: int, user_id: int) -> bool:
+    return store.execute("INSERT OR IGNORE INTO role_members (role_id, user_id) VALUES (?, ?)",
+                         (role, user_id)).rowcount > 0
 
 
-def remove_member(store, role: int, user_id: int) -> None:
-    store.execute("DELETE FROM role_members WHERE role_id = ? AND user_id = ?", (role, user_id))
+def remove_member(store, role: int, user_id: int) -> bool:
+    return store.execute("DELETE FROM role_members WHERE role_id = ? AND user_id = ?", (role, user_id)).rowcount > 0
 
 
 def is_member(store, role: int, user_id: int) -> bool:

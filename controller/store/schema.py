@@ -41,6 +41,16 @@ def resource_columns(resource) -> dict[str, type]:
     return cols
 
 
+_SQL_NAMES = {str: "TEXT", int: "INTEGER", float: "REAL"}
+
+
+def _create_autoincrement(db: sqlite_utils.Database, name: str, cols: dict[str, type]) -> None:
+    """AUTOINCREMENT so an id is never reused: a deleted object's history (activity stream,
+    role grants) must not attach itself to the next object created."""
+    body = ", ".join(f'"{c}" {_SQL_NAMES[t]}' for c, t in cols.items() if c != "id")
+    db.execute(f'CREATE TABLE "{name}" ("id" INTEGER PRIMARY KEY AUTOINCREMENT{", " + body if body else ""})')
+
+
 def migrate(db: sqlite_utils.Database, registry) -> None:
     """Bring the database schema up to the registry's declarations."""
     for name, (cols, pk) in _INTERNAL.items():
@@ -53,7 +63,7 @@ def migrate(db: sqlite_utils.Database, registry) -> None:
         cols = resource_columns(resource)
         table = db[resource.table]
         if not table.exists():
-            table.create(cols, pk="id")
+            _create_autoincrement(db, resource.table, cols)
         else:
             existing = set(table.columns_dict)
             for col, typ in cols.items():
