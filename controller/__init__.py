@@ -36,7 +36,8 @@ class AppState:
         """Start this process's job workers (the web app itself never starts threads)."""
         from .jobs.dispatcher import Dispatcher
         if self.dispatcher is None:
-            self.dispatcher = Dispatcher(self, workers if workers is not None else self.settings.JOB_WORKERS)
+            self.dispatcher = Dispatcher(self, workers if workers is not None else self.settings.JOB_WORKERS,
+                                         capacity=self.settings.CAPACITY)
             self.dispatcher.start()
         return self.dispatcher
 
@@ -55,21 +56,24 @@ def open_state(settings: Settings) -> AppState:
     store = Store(str(settings.db_path))
     registry = build_registry()
     store.migrate(registry)
+    state_args = dict(settings=settings, store=store, registry=registry, vault=vault)
     with store.transaction():
         install_uuid = store.scalar("SELECT value FROM meta WHERE key = 'install_uuid'")
         if install_uuid is None:
             install_uuid = str(uuid.uuid4())
             store.insert("meta", {"key": "install_uuid", "value": install_uuid})
-    return AppState(settings=settings, store=store, registry=registry,
-                    auth=Authenticator(store, settings), install_uuid=install_uuid,
-                    node_name=socket.gethostname(), vault=vault)
+    state = AppState(auth=Authenticator(store, settings), install_uuid=install_uuid,
+                     node_name=socket.gethostname(), **state_args)
+    from .resources.credentials import seed_managed_types
+    seed_managed_types(state)   # every start: an upgrade refreshes changed managed definitions
+    return state
 
 
 def create_app(overrides: dict[str, Any] | None = None, state: AppState | None = None):
     """The Flask application for one data directory."""
     from flask import Flask
 
-    from .api import generic, root, web
+    from .api import generic, root, unified, web
 
     state = state or open_state(Settings(overrides))
     app = Flask(__name__)
@@ -77,6 +81,7 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     app.config["MAX_CONTENT_LENGTH"] = state.settings.MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(root.bp)
+    app.register_blueprint(unified.bp)
     app.register_blueprint(generic.bp)
     web.install(app, state)
     return app

@@ -66,6 +66,18 @@ def cmd_createsuperuser(args) -> int:
     return 0
 
 
+def cmd_cleanup(args) -> int:
+    from . import open_state
+    from .services.bootstrap import system_context
+    from .services.cleanup import cleanup
+
+    state = open_state(_settings(args))
+    days = args.days if args.days is not None else state.settings.KEEP_DAYS
+    counts = cleanup(system_context(state), days)
+    print("deleted " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f" older than {days} days")
+    return 0
+
+
 def cmd_docs(args) -> int:
     from pathlib import Path
 
@@ -111,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--noinput", action="store_true")
     data_dir(su)
     su.set_defaults(func=cmd_createsuperuser)
+    clean = sub.add_parser("cleanup", help="delete finished jobs and history older than --days")
+    clean.add_argument("--days", type=int, help="keep this many days (default TURRET_KEEP_DAYS, 90)")
+    data_dir(clean)
+    clean.set_defaults(func=cmd_cleanup)
+
     docs = sub.add_parser("docs", help="write the API and settings reference derived from the declarations")
     docs.add_argument("--output", default="docs/reference.md")
     docs.add_argument("--check", action="store_true", help="fail if the file is not current")

@@ -35,13 +35,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_WINDOW", 300, int, "Seconds over which failed logins are counted."),
     Setting("COOKIE_SECURE", False, bool, "Mark cookies Secure (only behind HTTPS)."),
     Setting("ALLOW_LOCAL_SCM_URLS", False, bool, "Allow file:// and local-path SCM URLs for projects."),
-    Setting("JOB_WORKERS", 4, int, "Worker threads running jobs in this process (0: run no jobs here)."),
+    Setting("JOB_WORKERS", 16, int, "Worker threads running jobs in this process (0: run no jobs here)."),
+    Setting("AD_HOC_COMMANDS", ["command", "shell", "yum", "dnf", "apt", "apt_key", "apt_repository", "pip",
+                                "service", "systemd", "group", "user", "mount", "ping", "setup", "copy", "file",
+                                "template", "lineinfile", "stat", "git", "debug", "reboot", "package",
+                                "win_ping", "win_service", "win_updates", "win_group", "win_user"], list,
+            "Modules ad hoc commands may run (comma-separated in the environment)."),
+    Setting("KEEP_DAYS", 90, int, "Finished jobs (with their events) older than this many days are deleted by "
+            "the daily cleanup and `turret cleanup`."),
+    Setting("CAPACITY", 0, int, "Capacity in forks of this node (0: 8 per CPU). A job takes min(forks, hosts) + 1; "
+            "launches beyond capacity wait in pending, in order."),
 )
 
 
 def _coerce(setting: Setting, raw: Any) -> Any:
     if setting.type is bool and isinstance(raw, str):
         return raw.strip().lower() in ("1", "true", "yes", "on")
+    if setting.type is list:
+        return [p.strip() for p in raw.split(",") if p.strip()] if isinstance(raw, str) else list(raw)
     return setting.type(raw)
 
 

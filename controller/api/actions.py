@@ -247,3 +247,6 @@ def job_template_copy_view(ctx, res, row) -> Response:
         if isinstance(name, (str, int)) and not isinstance(name, bool) and str(name).strip():
             check_unique_name(ctx, str(name).strip(), row.get("organization"), None)
     return copy_view(ctx, res, row)
+
+
+from . import jobs as _job_views  # noqa: E402,F401 - registers launch/relaunch/stream views

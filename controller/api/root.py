@@ -53,7 +53,8 @@ def api_root() -> Response:
 @bp.route("/api/v2/", methods=["GET", "HEAD"])
 @public
 def api_v2_root() -> Response:
-    links = {"ping": "/api/v2/ping/", "config": "/api/v2/config/", "me": "/api/v2/me/"}
+    links = {"ping": "/api/v2/ping/", "config": "/api/v2/config/", "me": "/api/v2/me/",
+             "unified_jobs": "/api/v2/unified_jobs/", "unified_job_templates": "/api/v2/unified_job_templates/"}
     for res in g.ctx.registry:
         if res.listed:
             links[res.api_key] = res.list_url

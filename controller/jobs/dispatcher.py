@@ -8,6 +8,7 @@ do when it ends.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -33,8 +34,11 @@ class JobKind:
     table: str
     events_table: str
     parent_col: str
-    prepare: Callable
-    finish: Callable | None = None
+    prepare: Callable                      # (ctx, row) -> RunSpec
+    finish: Callable | None = None         # (ctx, row, RunResult, run_data) -> fields to store
+    impact: Callable | None = None         # (ctx, row) -> capacity units (default 1)
+    blocked: Callable | None = None        # (ctx, row) -> True while it must wait (dependencies ...)
+    events_have_host: bool = False
 
 
 KINDS: dict[str, JobKind] = {}
@@ -50,9 +54,12 @@ class JobError(Exception):
 
 
 class Dispatcher:
-    def __init__(self, state, workers: int = 4) -> None:
+    def __init__(self, state, workers: int = 4, capacity: int = 0) -> None:
         self.state = state
         self.workers = workers
+        self.capacity = capacity or max(4, (os.cpu_count() or 1) * 8)
+        self._used = 0
+        self._claim_lock = threading.Lock()
         self.writer = EventWriter(state.store)
         self._wake = threading.Condition()
         self._stop = False
@@ -73,6 +80,9 @@ class Dispatcher:
             t = threading.Thread(target=self._work, name=f"turret-worker-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+        t = threading.Thread(target=self._maintain, name="turret-cleanup", daemon=True)
+        t.start()
+        self._threads.append(t)
 
     def stop(self) -> None:
         self._stop = True
@@ -92,18 +102,45 @@ class Dispatcher:
         if ev is not None:
             ev.set()
 
+    def _maintain(self) -> None:
+        """The daily retention run (KEEP_DAYS); the last run is remembered in the database so
+        restarts do not repeat it and several processes do not all run it."""
+        from ..services.bootstrap import system_context
+        from ..services.cleanup import cleanup
+        while not self._stop:
+            try:
+                if q.claim_daily(self.state.store, "last_cleanup", 86400):
+                    counts = cleanup(system_context(self.state), self.state.settings.KEEP_DAYS)
+                    log.info("daily cleanup: %s", counts)
+            except Exception:  # noqa: BLE001 - retention must never take the dispatcher down
+                log.exception("daily cleanup failed")
+            with self._wake:
+                self._wake.wait(timeout=3600)
+
     # -- work loop ---------------------------------------------------------------------------
-    def _claim(self) -> tuple[JobKind, dict] | None:
+    def _claim(self) -> tuple[JobKind, dict, int] | None:
+        """The oldest pending job that may start now.  Jobs wait in order: when the oldest
+        eligible one does not fit the remaining capacity, nothing younger jumps the queue."""
+        from ..services.bootstrap import system_context
         store = self.state.store
-        candidates = []
-        for kind in KINDS.values():
-            row = q.oldest_pending(store, kind.table)
-            if row:
-                candidates.append((row["created"] or "", kind, row))
-        for _created, kind, row in sorted(candidates, key=lambda c: c[0]):
-            if q.claim(store, kind.table, row["id"], self.state.node_name):
-                return kind, row
-        return None
+        with self._claim_lock:
+            candidates = []
+            for kind in KINDS.values():
+                for row in q.pending(store, kind.table, 50):
+                    candidates.append((row["created"] or "", row["id"], kind, row))
+            if not candidates:
+                return None
+            ctx = system_context(self.state)
+            for _created, _pk, kind, row in sorted(candidates, key=lambda c: (c[0], c[1])):
+                if kind.blocked and kind.blocked(ctx, row):
+                    continue
+                impact = kind.impact(ctx, row) if kind.impact else 1
+                if self._used and self._used + impact > self.capacity:
+                    return None
+                if q.claim(store, kind.table, row["id"], self.state.node_name):
+                    self._used += impact
+                    return kind, row, impact
+            return None
 
     def _work(self) -> None:
         while not self._stop:
@@ -116,7 +153,7 @@ class Dispatcher:
                 with self._wake:
                     self._wake.wait(timeout=1.0)
                 continue
-            kind, row = claimed
+            kind, row, impact = claimed
             try:
                 self._run(kind, row)
             except Exception:  # noqa: BLE001
@@ -125,6 +162,10 @@ class Dispatcher:
                     "status": "error", "failed": True, "finished": now_iso(),
                     "job_explanation": "The job failed to run.", "result_traceback": traceback.format_exc(),
                     "event_processing_finished": True})
+            finally:
+                with self._claim_lock:
+                    self._used -= impact
+                self.notify()   # capacity freed, and jobs waiting on this one may start
 
     def _run(self, kind: JobKind, row: dict) -> None:
         from ..services.bootstrap import system_context
@@ -153,13 +194,19 @@ class Dispatcher:
                     cancel_event.set()
             return cancel_event.is_set()
 
-        artifacts: dict = {}
+        run_data: dict = {"artifacts": {}, "stats": {}, "meta": spec.meta}
+        host_ids = spec.meta.get("host_ids", {})
 
         def on_event(event: dict) -> None:
             event = scrub(event, spec.secrets)
             if event.get("event") == "playbook_on_stats":
-                artifacts.update((event.get("event_data") or {}).get("artifact_data") or {})
-            self.writer.put(kind.events_table, event_row(event, kind.parent_col, pk, now_iso()))
+                data = event.get("event_data") or {}
+                run_data["artifacts"].update(data.get("artifact_data") or {})
+                run_data["stats"] = data
+            row_ = event_row(event, kind.parent_col, pk, now_iso())
+            if kind.events_have_host:
+                row_["host"] = host_ids.get(row_["host_name"])
+            self.writer.put(kind.events_table, row_)
 
         def on_start() -> None:
             q.set_fields(store, kind.table, pk, {"status": "running", "started": now_iso()})
@@ -172,6 +219,6 @@ class Dispatcher:
             "job_env": result.job_env, "job_explanation": result.explanation,
         }
         if kind.finish:
-            final.update(kind.finish(ctx, row, result, artifacts) or {})
+            final.update(kind.finish(ctx, row, result, run_data) or {})
         q.set_fields(store, kind.table, pk, final)
         self.writer.finish(lambda: q.set_fields(store, kind.table, pk, {"event_processing_finished": True}))

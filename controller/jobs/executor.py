@@ -55,6 +55,8 @@ class RunSpec:
     module_args: str = ""
     host_pattern: str = "all"
     secrets: list = field(default_factory=list)  # values never to appear in job_args/job_env
+    meta: dict = field(default_factory=dict)     # for the caller (host name -> id ...); unused here
+    args: list = field(default_factory=list)     # extra ansible arguments; "{run_dir}" = the run folder
 
 
 @dataclass
@@ -140,6 +142,7 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
             cmdline.append(flag)
     if spec.start_at_task and spec.kind == "playbook":
         cmdline += ["--start-at-task", spec.start_at_task]
+    cmdline += [str(a).replace("{run_dir}", str(pdd)) for a in spec.args]
     venv_bin = os.path.dirname(sys.executable)
     env = {
         "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -149,6 +152,7 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
         "ANSIBLE_HOME": str(tmp / "home"),
         "ANSIBLE_FORCE_COLOR": "True",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        "TURRET_RUN": spec.ident,      # lets an operator (and the tests) find a run's processes
         **spec.envvars,
     }
     canceled = {"flag": False}

@@ -98,11 +98,11 @@ def prepare(ctx, row: dict) -> RunSpec:
         timeout=int(row.get("timeout") or 0), secrets=secrets)
 
 
-def finish(ctx, row: dict, result, artifacts: dict) -> dict:
+def finish(ctx, row: dict, result, run_data: dict) -> dict:
     """On success: record the revision and what the checkout holds."""
     if result.status != "successful":
         return {}
-    revision = str(artifacts.get("scm_revision") or "")
+    revision = str(run_data["artifacts"].get("scm_revision") or "")
     project = ctx.store.get("projects", row["project"])
     if project is None:
         return {"scm_revision": revision}

@@ -38,10 +38,37 @@ def ensure_builtin_project(state) -> dict:
         "description": "The playbooks shipped with the turret.controller collection (read-only)."})
 
 
-def initialize(state, admin_password: str | None) -> str | None:
+DEMO_SURVEY = {"name": "Greeting", "description": "Who should the demo greet?", "spec": [
+    {"question_name": "Name to greet", "question_description": "Printed by the Hello Message task",
+     "variable": "greeting_name", "type": "text", "required": False, "default": "World",
+     "min": 0, "max": 64, "choices": ""}]}
+
+
+def ensure_demo(state, project: dict) -> None:
+    """AWX's demo content, ready to launch: Default organization, Demo Inventory (localhost,
+    local connection) and Demo Job Template with a one-question survey."""
+    from .surveys import validate_spec
+    ctx = system_context(state)
+    reg = state.registry
+    org = crud.create(ctx, reg["organization"], {"name": "Default"})
+    inv = crud.create(ctx, reg["inventory"], {"name": "Demo Inventory", "organization": org["id"]})
+    crud.create(ctx, reg["host"], {"name": "localhost", "inventory": inv["id"],
+                                   "variables": "ansible_connection: local\n"})
+    jt = crud.create(ctx, reg["job_template"], {"name": "Demo Job Template", "inventory": inv["id"],
+                                                "project": project["id"], "playbook": "hello_world.yml",
+                                                "survey_enabled": True})
+    spec = validate_spec(DEMO_SURVEY, {}, state.vault.encrypt)
+    with state.store.transaction():
+        state.store.update("job_templates", jt["id"], {"survey_spec": spec})
+
+
+def initialize(state, admin_password: str | None, demo: bool = True) -> str | None:
     """Everything a fresh data directory gets on first start; returns a generated password."""
+    fresh = state.store.count("users") == 0
     generated = ensure_admin(state, admin_password)
-    ensure_builtin_project(state)
+    project = ensure_builtin_project(state)
+    if fresh and demo:
+        ensure_demo(state, project)
     return generated
 
 

@@ -225,6 +225,10 @@ def remove(ctx, resource, row: dict) -> None:
         if fk.on_delete == "set_null":
             ctx.store.execute(f'UPDATE "{child.table}" SET "{fk.name}" = NULL WHERE "{fk.name}" = ?', (pk,))
         elif fk.on_delete == "cascade":
+            if _is_leaf(ctx.registry, child):
+                # events and summaries: nothing hangs off them, one statement deletes them all
+                ctx.store.delete_where(child.table, f'"{fk.name}" = ?', [pk])
+                continue
             for sub in ctx.store.query(f'SELECT * FROM "{child.table}" WHERE "{fk.name}" = ?', (pk,)):
                 remove(ctx, child, dict(sub))
     for table, column in m2m_columns(ctx.registry, resource.name):
@@ -235,6 +239,11 @@ def remove(ctx, resource, row: dict) -> None:
         rbac.delete_user_memberships(ctx.store, pk)
         ctx.store.delete_where("sessions", "user_id = ?", [pk])
     ctx.store.delete(resource.table, pk)
+
+
+def _is_leaf(registry, resource) -> bool:
+    return (not resource.has_roles and resource.name != "user" and not registry.reverse_fks(resource.name)
+            and not m2m_columns(registry, resource.name))
 
 
 def m2m_columns(registry, name: str) -> list[tuple[str, str]]:

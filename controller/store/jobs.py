@@ -5,9 +5,18 @@ from __future__ import annotations
 from . import now_iso
 
 
-def oldest_pending(store, table: str) -> dict | None:
-    row = store.one(f'SELECT * FROM "{table}" WHERE status = \'pending\' ORDER BY created, id LIMIT 1')
-    return dict(row) if row else None
+def pending(store, table: str, limit: int) -> list[dict]:
+    """The oldest pending jobs of one table, oldest first."""
+    return [dict(r) for r in store.query(
+        f'SELECT * FROM "{table}" WHERE status = \'pending\' ORDER BY created, id LIMIT ?', (limit,))]
+
+
+def is_active(store, table: str, pk: int) -> bool:
+    return store.exists(table, "id = ? AND status IN ('new', 'pending', 'waiting', 'running')", [pk])
+
+
+def status_of(store, table: str, pk: int) -> str | None:
+    return store.scalar(f'SELECT status FROM "{table}" WHERE id = ?', (pk,))
 
 
 def claim(store, table: str, pk: int, node: str) -> bool:
@@ -88,3 +97,141 @@ def events_text(store, table: str, column: str, pk: int, start: int | None = Non
         params.append(end)
     return [(r[0], r[1], r[2]) for r in store.query(
         f'SELECT start_line, end_line, stdout FROM "{table}" WHERE {where} ORDER BY start_line, counter', params)]
+
+
+def job_credentials(store, job_id: int) -> list[dict]:
+    return [dict(r) for r in store.query(
+        "SELECT c.* FROM credentials c JOIN job_credentials jc ON jc.credential_id = c.id WHERE jc.job_id = ?"
+        " ORDER BY c.id", (job_id,))]
+
+
+def store_host_summaries(store, job_id: int, rows: list[dict]) -> None:
+    with store.transaction():
+        store.delete_where("job_host_summaries", "job = ?", [job_id])
+        store.insert_many("job_host_summaries", rows)
+
+
+def host_count(store, inventory_id: int | None) -> int:
+    if not inventory_id:
+        return 0
+    return store.count("hosts", "inventory = ? AND enabled = 1", [inventory_id])
+
+
+def template_running(store, template_id: int, job_id: int) -> bool:
+    return store.exists("jobs", "job_template = ? AND id != ? AND status IN ('waiting', 'running')",
+                        [template_id, job_id])
+
+
+def template_credentials(store, jt_id: int) -> list[int]:
+    return [r[0] for r in store.query(
+        "SELECT credential_id FROM job_template_credentials WHERE job_template_id = ? ORDER BY credential_id",
+        (jt_id,))]
+
+
+def template_labels(store, jt_id: int) -> list[int]:
+    return [r[0] for r in store.query(
+        "SELECT label_id FROM job_template_labels WHERE job_template_id = ? ORDER BY label_id", (jt_id,))]
+
+
+def job_credential_ids(store, job_id: int) -> list[int]:
+    return [r[0] for r in store.query(
+        "SELECT credential_id FROM job_credentials WHERE job_id = ? ORDER BY credential_id", (job_id,))]
+
+
+def link(store, table: str, left: str, right: str, pk: int, ids: list[int]) -> None:
+    for other in ids:
+        store.execute(f'INSERT OR IGNORE INTO "{table}" ("{left}", "{right}") VALUES (?, ?)', (pk, other))
+
+
+def project_failed(store, project_id: int) -> bool:
+    """The project's newest finished update failed (and nothing newer succeeded)."""
+    row = store.one("SELECT status FROM project_updates WHERE project = ? AND status IN "
+                    "('successful', 'failed', 'error', 'canceled') ORDER BY id DESC LIMIT 1", (project_id,))
+    return row is not None and row["status"] in ("failed", "error")
+
+
+def update_is_fresh(store, project_id: int, cache_timeout: int) -> bool:
+    """A successful update finished within ``cache_timeout`` seconds (0: never fresh)."""
+    if cache_timeout <= 0:
+        return False
+    from datetime import datetime, timedelta, timezone
+    since = (datetime.now(timezone.utc) - timedelta(seconds=cache_timeout)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return store.exists("project_updates", "project = ? AND status = 'successful' AND finished >= ?",
+                        [project_id, since])
+
+
+def failed_hosts(store, job_id: int) -> list[str]:
+    return [r[0] for r in store.query(
+        "SELECT host_name FROM job_host_summaries WHERE job = ? AND failed = 1 ORDER BY host_name", (job_id,))]
+
+
+def retry_counts(store, job_id: int) -> dict:
+    total = store.count("job_host_summaries", "job = ?", [job_id])
+    failed = store.count("job_host_summaries", "job = ? AND failed = 1", [job_id])
+    return {"all": total, "failed": failed}
+
+
+def events_after(store, table: str, column: str, pk: int, counter: int, limit: int) -> list[dict]:
+    return [dict(r) for r in store.query(
+        f'SELECT * FROM "{table}" WHERE "{column}" = ? AND counter > ? ORDER BY counter LIMIT ?',
+        (pk, counter, limit))]
+
+
+def job_state(store, table: str, pk: int) -> dict | None:
+    row = store.one(f'SELECT status, event_processing_finished FROM "{table}" WHERE id = ?', (pk,))
+    return dict(row) if row else None
+
+
+def summaries_of(store, job_ids: list[int]) -> list[dict]:
+    if not job_ids:
+        return []
+    marks = ",".join("?" * len(job_ids))
+    return [dict(r) for r in store.query(
+        f"SELECT job, dark, failures, changed, ok FROM job_host_summaries WHERE job IN ({marks})", job_ids)]
+
+
+def play_task_counts(store, job_ids: list[int]) -> list[tuple[int, int, int]]:
+    if not job_ids:
+        return []
+    marks = ",".join("?" * len(job_ids))
+    return [(r[0], r[1], r[2]) for r in store.query(
+        f"SELECT job, sum(event = 'playbook_on_play_start'), sum(event = 'playbook_on_task_start') "
+        f"FROM job_events WHERE job IN ({marks}) AND event IN ('playbook_on_play_start', 'playbook_on_task_start') "
+        f"GROUP BY job", job_ids)]
+
+
+def credentials_summary(store, table: str, column: str, ids: list[int]) -> dict[int, list[dict]]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    out: dict[int, list[dict]] = {}
+    for r in store.query(
+            f'SELECT a."{column}" AS owner, c.id, c.name, c.description, t.kind, t.kind = \'cloud\' AS cloud '
+            f'FROM "{table}" a JOIN credentials c ON c.id = a.credential_id '
+            f'JOIN credential_types t ON t.id = c.credential_type WHERE a."{column}" IN ({marks}) ORDER BY c.id', ids):
+        out.setdefault(r["owner"], []).append({"id": r["id"], "name": r["name"], "description": r["description"],
+                                               "kind": r["kind"], "cloud": bool(r["cloud"])})
+    return out
+
+
+def labels_summary(store, table: str, column: str, ids: list[int]) -> dict[int, list[dict]]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    out: dict[int, list[dict]] = {}
+    for r in store.query(f'SELECT a."{column}" AS owner, l.id, l.name FROM "{table}" a '
+                         f'JOIN labels l ON l.id = a.label_id WHERE a."{column}" IN ({marks}) ORDER BY l.name', ids):
+        out.setdefault(r["owner"], []).append({"id": r["id"], "name": r["name"]})
+    return out
+
+
+def claim_daily(store, key: str, period: float) -> bool:
+    """True (and the time recorded) when ``key`` last ran more than ``period`` seconds ago."""
+    import time
+    now = time.time()
+    with store.transaction():
+        row = store.one("SELECT value FROM meta WHERE key = ?", (key,))
+        if row is not None and now - float(row["value"]) < period:
+            return False
+        store.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(now)))
+    return True

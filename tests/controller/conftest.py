@@ -68,7 +68,7 @@ class Client:
 @pytest.fixture(scope="module")
 def app_state(tmp_path_factory):
     state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data"))}, environ={}))
-    initialize(state, ADMIN_PASSWORD)
+    initialize(state, ADMIN_PASSWORD, demo=False)
     yield state
     state.store.close()
 

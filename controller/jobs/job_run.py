@@ -1,0 +1,208 @@
+"""Jobs of job templates: how one is prepared for the executor and what its end records.
+
+Secrets (credential inputs, prompted passwords, survey passwords) are decrypted here, in
+memory, and handed to the executor as runner passwords / ssh key / 0600 files inside the run
+directory; they never go on a command line, and every value is in ``spec.secrets`` so it is
+scrubbed from events, job_args and job_env.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ..resources.projects import project_dir
+from ..services import credential_inputs as ci
+from ..services.inventory_script import script_data
+from ..services.variables import parse_vars
+from ..store import jobs as q
+from ..store import now_iso
+from .dispatcher import JobError, JobKind
+from .executor import RunSpec
+
+SSH_PROMPT = r"SSH password:\s*?$"
+BECOME_PROMPT = r"BECOME password.*:\s*?$"
+UNLOCK_PROMPT = r"Enter passphrase for .*:\s*?$"
+
+
+def yaml_inventory(script: dict) -> tuple[dict, dict[str, int]]:
+    """AWX script-format inventory -> the YAML-inventory structure ansible reads from a JSON
+    file, plus {host name: host id} (taken from the ``remote_host_id`` tower vars)."""
+    hostvars = dict((script.get("_meta") or {}).get("hostvars") or {})
+    ids: dict[str, int] = {}
+    hosts: dict[str, dict] = {}
+    for name, hv in hostvars.items():
+        hv = dict(hv)
+        hid = hv.pop("remote_host_id", None)
+        for key in ("remote_tower_enabled", "remote_tower_id", "remote_host_enabled"):
+            hv.pop(key, None)
+        if hid is not None:
+            ids[name] = hid
+        if hv.get("ansible_connection") == "local" and "ansible_python_interpreter" not in hv:
+            # a local host must run modules with this interpreter (pyenv shims break discovery)
+            hv["ansible_python_interpreter"] = sys.executable
+        hosts[name] = hv
+    top = script.get("all") or {}
+    children: dict[str, dict] = {}
+    for group, body in script.items():
+        if group in ("all", "_meta") or not isinstance(body, dict):
+            continue
+        node: dict = {}
+        if body.get("hosts"):
+            node["hosts"] = {h: None for h in body["hosts"]}
+        if body.get("vars"):
+            node["vars"] = body["vars"]
+        if body.get("children"):
+            node["children"] = {c: {} for c in body["children"]}
+        children[group] = node
+    inventory: dict = {"all": {"hosts": hosts}}
+    if top.get("vars"):
+        inventory["all"]["vars"] = top["vars"]
+    if children:
+        inventory["all"]["children"] = children
+    return inventory, ids
+
+
+def _credentials(ctx, job_id: int) -> list[tuple[dict, dict, dict]]:
+    """(credential row, its type row, decrypted inputs) for each credential of the job."""
+    out = []
+    for cred in q.job_credentials(ctx.store, job_id):
+        ctype = ctx.store.get("credential_types", cred["credential_type"])
+        out.append((cred, ctype, ci.decrypt_inputs(ctx.vault, ctype, cred["inputs"])))
+    return out
+
+
+def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: str, n: int) -> None:
+    """One credential into the run: machine and vault natively, everything else by injectors."""
+    kind = ctype["kind"]
+    secrets = [v for k, v in inputs.items() if isinstance(v, str) and v and k in ci.secret_fields(ctype)]
+    spec.secrets += secrets
+
+    def value(field: str, prompt_name: str) -> str:
+        raw = inputs.get(field) or ""
+        return prompted.get(prompt_name, "") if raw == "ASK" else raw
+
+    if kind == "ssh":
+        if inputs.get("username"):
+            spec.args += ["-u", inputs["username"]]
+        password = value("password", "ssh_password")
+        if password:
+            spec.args.append("--ask-pass")
+            spec.passwords[SSH_PROMPT] = password
+        if inputs.get("ssh_key_data"):
+            spec.ssh_key = inputs["ssh_key_data"]
+            unlock = value("ssh_key_unlock", "ssh_key_unlock")
+            if unlock:
+                spec.passwords[UNLOCK_PROMPT] = unlock
+        if inputs.get("become_method"):
+            spec.args += ["--become-method", inputs["become_method"]]
+        if inputs.get("become_username"):
+            spec.args += ["--become-user", inputs["become_username"]]
+        become = value("become_password", "become_password")
+        if become:
+            spec.args.append("--ask-become-pass")
+            spec.passwords[BECOME_PROMPT] = become
+        spec.secrets += [p for p in (password, become) if p]
+        return
+    if kind == "vault":
+        vault_id = inputs.get("vault_id") or ""
+        password = value("vault_password", f"vault_password.{vault_id}" if vault_id else "vault_password")
+        name = f"vault-{n}"
+        spec.files[name] = password
+        spec.args += ["--vault-id", f"{vault_id + '@' if vault_id else ''}{{run_dir}}/{name}"]
+        spec.secrets.append(password)
+        return
+    rendered = ci.render_injectors(ctype, inputs, workdir)
+    spec.envvars.update({k: str(v) for k, v in (rendered.get("env") or {}).items()})
+    spec.extravars.update(rendered.get("extra_vars") or {})
+
+
+def prepare(ctx, job: dict) -> RunSpec:
+    store = ctx.store
+    project = store.get("projects", job["project"]) if job.get("project") else None
+    if project is None:
+        raise JobError("Job Template Project is missing or undefined.")
+    inventory = store.get("inventories", job["inventory"]) if job.get("inventory") else None
+    if inventory is None:
+        raise JobError("Job Template Inventory is missing or undefined.")
+    dep = job.get("dependency_update")
+    if dep and q.status_of(store, "project_updates", dep) != "successful":
+        raise JobError(f"Previous Task Failed: {{\"job_type\": \"project_update\", \"job_name\": "
+                       f"\"{project['name']}\", \"job_id\": \"{dep}\"}}")
+    script = script_data(ctx, inventory, hostvars=True, towervars=True)
+    inv, host_ids = yaml_inventory(script)
+    extravars = parse_vars(job.get("extra_vars") or "")
+    secret_vars = json.loads(ctx.vault.decrypt(job["secret_vars"])) if job.get("secret_vars") else {}
+    extravars.update(secret_vars)
+    prompted = json.loads(ctx.vault.decrypt(job["credential_passwords"])) if job.get("credential_passwords") else {}
+    workdir = tempfile.mkdtemp(prefix=f"job-{job['id']}-", dir=str(Path(ctx.settings.data_dir) / "runs"))
+    spec = RunSpec(
+        ident=f"job-{job['id']}", playbook=job["playbook"], project_dir=str(project_dir(ctx, project)),
+        inventory=inv, extravars=extravars, limit=job.get("limit") or "", job_tags=job.get("job_tags") or "",
+        skip_tags=job.get("skip_tags") or "", forks=int(job.get("forks") or 0),
+        verbosity=int(job.get("verbosity") or 0), check=job.get("job_type") == "check",
+        diff=bool(job.get("diff_mode")), become=bool(job.get("become_enabled")),
+        start_at_task=job.get("start_at_task") or "", force_handlers=bool(job.get("force_handlers")),
+        timeout=int(job.get("timeout") or 0),
+        envvars={"JOB_ID": str(job["id"]), "ANSIBLE_COLLECTIONS_PATH": _collections_path()},
+        secrets=[v for v in list(secret_vars.values()) + list(prompted.values()) if isinstance(v, str) and v],
+        meta={"host_ids": host_ids, "cleanup": [workdir]})
+    for n, (_cred, ctype, inputs) in enumerate(_credentials(ctx, job["id"])):
+        _inject(spec, ctype, inputs, prompted, workdir, n)
+    return spec
+
+
+def _collections_path() -> str:
+    from ..collection import collections_path
+    return collections_path()
+
+
+_COUNTERS = ("changed", "dark", "failures", "ok", "processed", "skipped", "ignored", "rescued")
+
+
+def host_summaries(stats: dict, job_id: int, host_ids: dict[str, int], now: str) -> list[dict]:
+    """``playbook_on_stats`` event data -> one job_host_summary row per host."""
+    names = set()
+    for key in _COUNTERS:
+        names.update((stats.get(key) or {}).keys())
+    rows = []
+    for name in sorted(names):
+        counts = {key: int((stats.get(key) or {}).get(name, 0)) for key in _COUNTERS}
+        rows.append({"job": job_id, "host": host_ids.get(name), "constructed_host": None, "host_name": name,
+                     **counts, "failed": bool(counts["failures"] or counts["dark"]),
+                     "created": now, "modified": now})
+    return rows
+
+
+def finish(ctx, job: dict, result, run_data: dict) -> dict:
+    """Store host summaries and artifacts; forget prompted passwords."""
+    spec_meta = run_data.get("meta", {})
+    for path in spec_meta.get("cleanup", []):
+        shutil.rmtree(path, ignore_errors=True)
+    rows = host_summaries(run_data.get("stats") or {}, job["id"], spec_meta.get("host_ids", {}), now_iso())
+    q.store_host_summaries(ctx.store, job["id"], rows)
+    return {"artifacts": run_data.get("artifacts") or {}, "credential_passwords": "", "secret_vars": ""}
+
+
+def impact(ctx, job: dict) -> int:
+    """AWX's task impact: min(forks, hosts) + 1 (forks 0 means ansible's default of 5)."""
+    forks = int(job.get("forks") or 0) or 5
+    hosts = q.host_count(ctx.store, job.get("inventory"))
+    return min(forks, max(hosts, 1)) + 1
+
+
+def blocked(ctx, job: dict) -> bool:
+    """Waits for its project update, and for a running job of the same template unless the
+    template allows simultaneous runs."""
+    dep = job.get("dependency_update")
+    if dep and q.is_active(ctx.store, "project_updates", dep):
+        return True
+    if not job.get("allow_simultaneous") and job.get("job_template"):
+        return q.template_running(ctx.store, job["job_template"], job["id"])
+    return False
+
+
+KIND = JobKind(resource="job", table="jobs", events_table="job_events", parent_col="job", prepare=prepare,
+               finish=finish, impact=impact, blocked=blocked, events_have_host=True)

@@ -1,0 +1,285 @@
+"""``launch_job()``: the only way a job comes into existence (API launch, relaunch, schedules,
+later workflows and webhooks).  It applies AWX's prompt rules (a prompt the template does not
+ask for is ignored and reported, not an error), validates the survey and the passwords the
+credentials need, snapshots the template into the job and queues it.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import access
+from ..errors import APIError, PermissionDenied, ValidationError
+from ..resources.registry import ENCRYPTED
+from ..services import credential_inputs as ci
+from ..services import surveys
+from ..services.validation import FieldError, coerce
+from ..services.variables import VarsError, parse_vars
+from ..store import jobs as q
+from ..store import now_iso
+
+# prompt key -> (ask flag on the template, template field it overrides)
+PROMPTS = {
+    "scm_branch": "ask_scm_branch_on_launch", "diff_mode": "ask_diff_mode_on_launch",
+    "limit": "ask_limit_on_launch", "job_tags": "ask_tags_on_launch", "skip_tags": "ask_skip_tags_on_launch",
+    "job_type": "ask_job_type_on_launch", "verbosity": "ask_verbosity_on_launch",
+    "inventory": "ask_inventory_on_launch", "credentials": "ask_credential_on_launch",
+    "labels": "ask_labels_on_launch", "forks": "ask_forks_on_launch",
+    "job_slice_count": "ask_job_slice_count_on_launch", "timeout": "ask_timeout_on_launch",
+    "execution_environment": "ask_execution_environment_on_launch",
+    "instance_groups": "ask_instance_groups_on_launch",
+}
+_COPIED = ("job_type", "inventory", "project", "playbook", "scm_branch", "forks", "limit", "verbosity",
+           "job_tags", "force_handlers", "skip_tags", "start_at_task", "timeout", "use_fact_cache",
+           "organization", "allow_simultaneous", "diff_mode", "become_enabled", "job_slice_count",
+           "webhook_service", "webhook_credential")
+_ALLOWED_KINDS = ("ssh", "vault", "cloud", "net", "kubernetes")
+
+
+def _spec(jt: dict) -> dict:
+    return surveys.stored_spec(jt) if jt.get("survey_enabled") else {}
+
+
+def _jt_credentials(ctx, jt_id: int) -> list[int]:
+    return q.template_credentials(ctx.store, jt_id)
+
+
+def _cred_info(ctx, cred_id: int) -> tuple[dict, dict, dict]:
+    cred = ctx.store.get("credentials", cred_id)
+    ctype = ctx.store.get("credential_types", cred["credential_type"])
+    return cred, ctype, ci.decrypt_inputs(ctx.vault, ctype, cred["inputs"])
+
+
+def _passwords_needed(ctx, cred_ids: list[int]) -> list[str]:
+    needed: list[str] = []
+    for cid in cred_ids:
+        _cred, ctype, inputs = _cred_info(ctx, cid)
+        needed += ci.passwords_needed(ctype, inputs)
+    return needed
+
+
+def _type_key(ctx, cred_id: int) -> tuple[str, str]:
+    """What makes two credentials exclusive on one job: the type (and vault_id for vaults)."""
+    cred, ctype, inputs = _cred_info(ctx, cred_id)
+    return str(ctype["id"]), str(inputs.get("vault_id", "")) if ctype["kind"] == "vault" else ""
+
+
+def launch_info(ctx, jt: dict) -> dict:
+    """The ``GET /job_templates/N/launch/`` body."""
+    spec = _spec(jt)
+    creds = _jt_credentials(ctx, jt["id"])
+    needed = _passwords_needed(ctx, creds)
+    variables = surveys.variables_needed(spec) if spec else []
+    asks = {flag: bool(jt.get(flag)) for flag in sorted(set(PROMPTS.values()) | {"ask_variables_on_launch"})}
+    inv = ctx.store.get("inventories", jt["inventory"]) if jt.get("inventory") else None
+    defaults = {
+        "extra_vars": jt.get("extra_vars") or "", "diff_mode": bool(jt.get("diff_mode")), "limit": jt.get("limit", ""),
+        "job_tags": jt.get("job_tags", ""), "skip_tags": jt.get("skip_tags", ""), "job_type": jt.get("job_type"),
+        "verbosity": jt.get("verbosity", 0),
+        "inventory": {"name": inv["name"], "id": inv["id"]} if inv else {},
+        "credentials": [],
+        "scm_branch": jt.get("scm_branch", ""), "execution_environment": {},
+        "forks": jt.get("forks", 0), "job_slice_count": jt.get("job_slice_count", 1),
+        "timeout": jt.get("timeout", 0), "instance_groups": [],
+    }
+    for cid in creds:
+        cred, ctype, inputs = _cred_info(ctx, cid)
+        entry = {"id": cred["id"], "name": cred["name"], "credential_type": ctype["id"],
+                 "passwords_needed": ci.passwords_needed(ctype, inputs)}
+        if ctype["kind"] == "vault":
+            entry["vault_id"] = inputs.get("vault_id", "")
+        defaults["credentials"].append(entry)
+    return {
+        "can_start_without_user_input": not needed and not variables and not any(asks.values())
+        and bool(jt.get("inventory")),
+        "passwords_needed_to_start": needed, **asks, "survey_enabled": bool(spec.get("spec")),
+        "variables_needed_to_start": variables, "credential_needed_to_start": False,
+        "inventory_needed_to_start": not jt.get("inventory"),
+        "job_template_data": {"name": jt["name"], "id": jt["id"], "description": jt.get("description", "")},
+        "defaults": defaults,
+    }
+
+
+def _coerce_prompt(ctx, jt_res, key: str, value: Any) -> Any:
+    if key in ("credentials", "labels", "instance_groups"):
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ValidationError({key: ["Expected a list of ids."]})
+        return value
+    if value is None:
+        raise ValidationError({key: ["This field may not be null."]})
+    field = jt_res.field(key)
+    try:
+        return coerce(ctx, field, value) if field is not None else value
+    except FieldError as exc:
+        raise ValidationError({key: [str(exc)]}) from None
+
+
+def _split_vars(jt: dict, spec: dict, given: dict, trusted: bool) -> tuple[dict, dict]:
+    """(accepted runtime vars, ignored vars) per ask_variables_on_launch and the survey."""
+    if trusted or jt.get("ask_variables_on_launch"):
+        return dict(given), {}
+    survey_vars = set(surveys.pivot(spec)) if spec else set()
+    accepted = {k: v for k, v in given.items() if k in survey_vars}
+    ignored = {k: v for k, v in given.items() if k not in survey_vars}
+    return accepted, ignored
+
+
+def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: bool = False,
+               extra_fields: dict | None = None) -> tuple[dict, dict]:
+    """Create and queue a job of ``jt``; returns (job row, ignored_fields).
+
+    ``trusted`` prompts come from the system (relaunch, schedules): applied as given, no
+    ask_* filtering.  Raises ValidationError (400) / PermissionDenied (403) as AWX does.
+    """
+    if not isinstance(body, dict):
+        raise APIError({"detail": "JSON parse error - not a JSON object"})
+    access.require(access.holds(ctx, "job_template", jt["id"], "execute_role"))
+    jt_res = ctx.registry["job_template"]
+    body = dict(body)
+    if "inventory_id" in body and "inventory" not in body:
+        body["inventory"] = body.pop("inventory_id")
+    passwords = dict(body.get("credential_passwords") or {})
+    ignored: dict[str, Any] = {}
+    accepted: dict[str, Any] = {}
+    for key, flag in PROMPTS.items():
+        if key not in body:
+            continue
+        value = _coerce_prompt(ctx, jt_res, key, body[key])
+        if key == "credentials":
+            current = _jt_credentials(ctx, jt["id"])
+            differs = sorted(value) != sorted(current)
+        else:
+            differs = value != jt.get(key)
+        if not differs:
+            continue
+        if trusted or jt.get(flag):
+            accepted[key] = value
+        else:
+            ignored[key] = body[key]
+    spec = _spec(jt)
+    try:
+        given = parse_vars(body.get("extra_vars")) if body.get("extra_vars") not in (None, "") else {}
+    except VarsError as exc:
+        raise ValidationError({"extra_vars": [str(exc)]}) from None
+    runtime, ignored_vars = _split_vars(jt, spec, given, trusted)
+    if ignored_vars:
+        ignored["extra_vars"] = ignored_vars
+    # survey: defaults, then answers; "$encrypted$" for a password keeps the default
+    secret_vars: dict = {}
+    if spec and not trusted:
+        answers = {**surveys.defaults(spec, ctx.vault.decrypt),
+                   **{k: v for k, v in runtime.items() if v != ENCRYPTED}}
+        survey_ok, errors = surveys.validate_answers(spec, answers)
+        if errors:
+            raise ValidationError({"variables_needed_to_start": errors})
+        runtime = {**runtime, **survey_ok}
+        for var in surveys.password_variables(spec):
+            if var in runtime:
+                secret_vars[var] = runtime.pop(var)
+    elif trusted and body.get("secret_vars"):
+        secret_vars = dict(body["secret_vars"])
+    # credentials: the prompt replaces the template's, type by type
+    creds = _jt_credentials(ctx, jt["id"])
+    if "credentials" in accepted:
+        creds = _merge_credentials(ctx, creds, accepted["credentials"], trusted)
+    needed = [p for p in _passwords_needed(ctx, creds) if not passwords.get(p)]
+    if needed:
+        raise ValidationError({"passwords_needed_to_start": needed})
+    inventory = accepted.get("inventory", jt.get("inventory"))
+    if inventory is None:
+        raise ValidationError({"resources_needed_to_start": ["Job Template inventory is missing or undefined."]})
+    if "inventory" in accepted and not trusted and not access.holds(ctx, "inventory", inventory, "use_role"):
+        raise PermissionDenied()
+    project = ctx.store.get("projects", jt["project"]) if jt.get("project") else None
+    if project is None:
+        raise ValidationError({"project": ["A project is required to run a job."]})
+    if "scm_branch" in accepted and not project.get("allow_override"):
+        raise ValidationError({"scm_branch": ["Project does not allow override of branch."]})
+    if q.project_failed(ctx.store, project["id"]) and not project.get("scm_update_on_launch"):
+        raise ValidationError({"playbook": ["Missing a revision to run due to failed project update."]})
+    return _create(ctx, jt, project, accepted, runtime, secret_vars, passwords, creds, launch_type,
+                   extra_fields or {}), ignored
+
+
+def _merge_credentials(ctx, current: list[int], given: list[int], trusted: bool) -> list[int]:
+    seen: dict[tuple[str, str], int] = {}
+    for cid in given:
+        cred = ctx.store.get("credentials", cid)
+        if cred is None:
+            raise ValidationError({"credentials": [f'Invalid pk "{cid}" - object does not exist.']})
+        ctype = ctx.store.get("credential_types", cred["credential_type"])
+        if ctype["kind"] not in _ALLOWED_KINDS:
+            raise ValidationError({"credentials": [f"Cannot assign a Credential of kind `{ctype['kind']}`."]})
+        if not trusted and not access.holds(ctx, "credential", cid, "use_role"):
+            raise PermissionDenied()
+        key = _type_key(ctx, cid)
+        if key in seen:
+            raise ValidationError({"credentials": [f"Cannot assign multiple {ctype['name']} credentials."]})
+        seen[key] = cid
+    missing = [cid for cid in current if _type_key(ctx, cid) not in seen]
+    if missing and not trusted:
+        names = ", ".join(ctx.store.get("credentials", c)["name"] for c in missing)
+        raise ValidationError({"credentials": [
+            f"Removing {names} credential at launch time without replacement is not supported. "
+            f"Provided list lacked credential(s): {names}."]})
+    return list(seen.values())
+
+
+def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_vars: dict,
+            passwords: dict, creds: list[int], launch_type: str, extra_fields: dict) -> dict:
+    from .project_update import start_update
+    now = now_iso()
+    base_vars = parse_vars(jt.get("extra_vars") or "")
+    shown_vars = {**base_vars, **runtime, **{k: ENCRYPTED for k in secret_vars}}
+    values: dict[str, Any] = {f: jt.get(f) for f in _COPIED}
+    values.update({k: v for k, v in accepted.items() if k in values})
+    values.update({
+        "name": jt["name"], "description": jt.get("description", ""), "job_template": jt["id"],
+        "unified_job_template": jt["id"], "launch_type": launch_type, "status": "pending", "failed": False,
+        "elapsed": 0.0, "extra_vars": json.dumps(shown_vars) if shown_vars else "",
+        "artifacts": {}, "job_args": "", "job_cwd": "", "job_env": {}, "job_explanation": "",
+        "execution_node": "", "controller_node": "", "result_traceback": "", "event_processing_finished": False,
+        "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "", "cancel_flag": False,
+        "scm_revision": project.get("scm_revision") or "", "job_slice_number": 0,
+        "launch_prompts": {k: v for k, v in {**accepted, "extra_vars": runtime}.items()},
+        "secret_vars": ctx.vault.encrypt(json.dumps(secret_vars)) if secret_vars else "",
+        "credential_passwords": ctx.vault.encrypt(json.dumps(passwords)) if passwords else "",
+        "created": now, "modified": now, "created_by": ctx.user_id, "modified_by": ctx.user_id,
+        **extra_fields,
+    })
+    with ctx.store.transaction():
+        if project.get("scm_type") and project.get("scm_update_on_launch") and not q.update_is_fresh(
+                ctx.store, project["id"], int(project.get("scm_update_cache_timeout") or 0)):
+            values["dependency_update"] = start_update(ctx, project, launch_type="dependency")["id"]
+        pk = q.insert_job(ctx.store, "jobs", values)
+        q.link(ctx.store, "job_credentials", "job_id", "credential_id", pk, creds)
+        labels = accepted.get("labels", q.template_labels(ctx.store, jt["id"]))
+        q.link(ctx.store, "job_labels", "job_id", "label_id", pk, labels)
+    if ctx.jobs is not None:
+        ctx.jobs.notify()
+    return ctx.store.get("jobs", pk)
+
+
+def relaunch(ctx, job: dict, body: dict) -> tuple[dict, dict]:
+    """A new job with the original's prompts; ``hosts: failed`` limits it to failed hosts."""
+    jt = ctx.store.get("job_templates", job["job_template"]) if job.get("job_template") else None
+    if jt is None:
+        raise ValidationError({"errors": ["Job Template Project is missing or undefined."]})
+    prompts = json.loads(job["launch_prompts"]) if isinstance(job.get("launch_prompts"), str) \
+        else dict(job.get("launch_prompts") or {})
+    hosts = (body or {}).get("hosts", "all")
+    if hosts not in ("all", "failed"):
+        raise ValidationError({"hosts": ['"' + str(hosts) + '" is not a valid choice.']})
+    if hosts == "failed":
+        if job["status"] in ("new", "pending", "waiting", "running"):
+            raise ValidationError({"hosts": "Wait until job finishes before retrying on failed hosts."})
+        failed = q.failed_hosts(ctx.store, job["id"])
+        if not failed:
+            raise ValidationError({"hosts": "Cannot relaunch because previous job had 0 failed hosts."})
+        prompts["limit"] = ",".join(failed)
+    secret = json.loads(ctx.vault.decrypt(job["secret_vars"])) if job.get("secret_vars") else {}
+    prompts["secret_vars"] = secret
+    prompts["credential_passwords"] = (body or {}).get("credential_passwords") or {}
+    if "credentials" not in prompts:
+        prompts["credentials"] = q.job_credential_ids(ctx.store, job["id"])
+    return launch_job(ctx, jt, prompts, launch_type="relaunch", trusted=True)

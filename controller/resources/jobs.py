@@ -1,0 +1,143 @@
+"""Jobs (runs of job templates), their events and per-host summaries."""
+from __future__ import annotations
+
+from .. import access
+from ..errors import PermissionDenied
+from .registry import Field, Registry, Relation, Resource
+from .unified import ACTIVE, VERBOSITY, event_resource, launched_by, unified_job_fields
+
+
+def _job_visibility(ctx):
+    """A job is visible to whoever can read its template, or its inventory and project
+    (AWX: JobAccess), and to whoever launched it."""
+    parts, params = ["launched_by_type = 'user' AND launched_by_id = ?"], [ctx.user_id or 0]
+    jt = access.visibility(ctx, ctx.registry["job_template"])
+    if jt is not None:
+        parts.append(f'job_template IN (SELECT id FROM "job_templates" WHERE {jt[0]})')
+        params += jt[1]
+    inv = access.visibility(ctx, ctx.registry["inventory"])
+    if inv is not None:
+        parts.append(f'inventory IN (SELECT id FROM "inventories" WHERE {inv[0]})')
+        params += inv[1]
+    return " OR ".join(f"({p})" for p in parts), params
+
+
+def _job_can_change(ctx, row: dict) -> bool:
+    """Cancel/delete: the launcher, or an admin of the template."""
+    if row.get("launched_by_type") == "user" and row.get("launched_by_id") == ctx.user_id:
+        return True
+    return access.holds(ctx, "job_template", row.get("job_template"), "admin_role")
+
+
+def _job_delete_check(ctx, row: dict) -> None:
+    if row["status"] in ACTIVE:
+        raise PermissionDenied("Cannot delete running job resource.")
+
+
+def _job_compute(ctx, rows: list[dict]) -> dict[int, dict]:
+    from ..jobs.summaries import host_status_counts, playbook_counts
+    out = launched_by(ctx, rows)
+    counts = host_status_counts(ctx, [r["id"] for r in rows])
+    plays = playbook_counts(ctx, [r["id"] for r in rows])
+    for r in rows:
+        out[r["id"]].update({
+            "host_status_counts": counts.get(r["id"], {}), "playbook_counts": plays.get(r["id"], {}),
+            "passwords_needed_to_start": [],
+            "custom_virtualenv": None,
+        })
+    return out
+
+
+def _job_summary(ctx, rows: list[dict]) -> dict[int, dict]:
+    from ..jobs.summaries import job_summary_fields
+    return job_summary_fields(ctx, rows)
+
+
+def _nested_visibility(parent_table: str, parent_col: str):
+    def visibility(ctx):
+        vis = _job_visibility(ctx)
+        return f'"{parent_col}" IN (SELECT id FROM "{parent_table}" WHERE {vis[0]})', vis[1]
+    return visibility
+
+
+def job_option_fields() -> list[Field]:
+    """The options a job copies from its template at launch (and prompts may override)."""
+    ro = dict(read_only=True)
+    return [
+        Field("job_type", "choice", choices=[("run", "Run"), ("check", "Check")], default="run", **ro),
+        Field("inventory", "id", fk="inventory", null=True, default=None, on_delete="set_null", **ro),
+        Field("project", "id", fk="project", null=True, default=None, on_delete="set_null", **ro),
+        Field("playbook", "string", default="", **ro),
+        Field("scm_branch", "string", default="", **ro),
+        Field("forks", "integer", default=0, **ro),
+        Field("limit", "text", default="", **ro),
+        Field("verbosity", "choice", choices=VERBOSITY, default=0, **ro),
+        Field("extra_vars", "text", default="", prevent_search=True, **ro),
+        Field("job_tags", "text", default="", **ro),
+        Field("force_handlers", "boolean", default=False, **ro),
+        Field("skip_tags", "text", default="", **ro),
+        Field("start_at_task", "string", default="", **ro),
+        Field("timeout", "integer", default=0, **ro),
+        Field("use_fact_cache", "boolean", default=False, **ro),
+        Field("organization", "id", fk="organization", null=True, default=None, on_delete="set_null", **ro),
+    ]
+
+
+def declare(reg: Registry) -> None:
+    ro = dict(read_only=True)
+    reg.add(Resource(
+        name="job", plural="jobs",
+        fields=unified_job_fields() + job_option_fields() + [
+            Field("job_template", "id", fk="job_template", null=True, default=None, on_delete="set_null", **ro),
+            Field("passwords_needed_to_start", "json", stored=False, **ro),
+            Field("allow_simultaneous", "boolean", default=False, **ro),
+            Field("artifacts", "json", default={}, **ro),
+            Field("scm_revision", "string", default="", **ro),
+            Field("instance_group", "integer", null=True, default=None, **ro),
+            Field("diff_mode", "boolean", default=False, **ro),
+            Field("become_enabled", "boolean", default=False, **ro),
+            Field("job_slice_number", "integer", default=0, **ro),
+            Field("job_slice_count", "integer", default=1, **ro),
+            Field("webhook_service", "string", default="", **ro),
+            Field("webhook_credential", "integer", null=True, default=None, **ro),
+            Field("webhook_guid", "string", default="", **ro),
+            Field("host_status_counts", "json", stored=False, **ro),
+            Field("playbook_counts", "json", stored=False, **ro),
+            Field("custom_virtualenv", "string", stored=False, **ro),
+            Field("launch_prompts", "json", hidden=True, default={}),   # what the launch asked, for relaunch
+            Field("credential_passwords", "text", hidden=True, default=""),  # encrypted, cleared at the end
+            Field("secret_vars", "text", hidden=True, default=""),           # encrypted survey passwords
+            Field("dependency_update", "integer", hidden=True, null=True, default=None),
+        ],
+        ordering=("id",), search_fields=("name", "description"),
+        relations=[
+            Relation("job_events", "job_event", "reverse_fk", key="job", read_only=True),
+            Relation("job_host_summaries", "job_host_summary", "reverse_fk", key="job", read_only=True),
+            Relation("credentials", "credential", "m2m", key="job_credentials:job_id:credential_id", read_only=True),
+            Relation("labels", "label", "m2m", key="job_labels:job_id:label_id", read_only=True),
+        ],
+        actions=("cancel", "stdout", "relaunch", "events_stream"), creatable=False, updatable=False,
+        capabilities=("delete", "start"), visibility=_job_visibility, can_change=_job_can_change,
+        before_delete=_job_delete_check, compute=_job_compute, extra_summary=_job_summary,
+    ))
+    reg["job_template"].relations.append(Relation("jobs", "job", "reverse_fk", key="job_template", read_only=True))
+    reg["job_template"].actions = tuple(dict.fromkeys(reg["job_template"].actions + ("launch",)))
+    reg["host"].relations.append(Relation("job_host_summaries", "job_host_summary", "reverse_fk", key="host",
+                                          read_only=True))
+    reg["host"].relations.append(Relation("job_events", "job_event", "reverse_fk", key="host", read_only=True))
+    reg.add(event_resource("job_event", "job_events", "job", with_host=True,
+                           visibility=_nested_visibility("jobs", "job")))
+    reg.add(Resource(
+        name="job_host_summary", plural="job_host_summaries", common_fields=False, listed=False,
+        fields=[
+            Field("job", "id", fk="job", **ro),
+            Field("host", "id", fk="host", null=True, default=None, on_delete="set_null", **ro),
+            Field("constructed_host", "integer", null=True, default=None, **ro),
+            Field("host_name", "string", default="", **ro),
+            *[Field(n, "integer", default=0, **ro) for n in ("changed", "dark", "failures", "ok", "processed",
+                                                              "skipped", "ignored", "rescued")],
+            Field("failed", "boolean", default=False, **ro),
+        ],
+        ordering=("host_name", "id"), creatable=False, updatable=False, deletable=False, capabilities=(),
+        visibility=_nested_visibility("jobs", "job"),
+    ))

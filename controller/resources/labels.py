@@ -1,0 +1,60 @@
+"""Labels (AWX §7.4): a name within an organization, attached to templates (and their jobs).
+
+Access, as AWX's LabelAccess: a label is visible to readers of its organization and to readers
+of any job template it is attached to; members of the organization create labels; its admins
+change and delete them.  Labels have no roles of their own.
+"""
+from __future__ import annotations
+
+from .. import access
+from ..errors import PermissionDenied
+from .registry import Field, Registry, Resource
+
+LABELS_TABLE = "job_template_labels"   # association table of job templates, see templates.py
+
+
+def _visibility(ctx):
+    """(sql, params) over labels: organization readable, or attached to a readable template."""
+    parts: list[str] = []
+    params: list = []
+    org = access.visibility(ctx, ctx.registry["organization"])
+    if org is None:
+        return None
+    parts.append(f'organization IN (SELECT id FROM "organizations" WHERE {org[0]})')
+    params += org[1]
+    jt_res = ctx.registry.get("job_template")
+    if jt_res is not None:
+        jt = access.visibility(ctx, jt_res)
+        if jt is None:
+            return None
+        parts.append(f'id IN (SELECT label_id FROM "{LABELS_TABLE}" WHERE job_template_id IN '
+                     f'(SELECT id FROM "job_templates" WHERE {jt[0]}))')
+        params += jt[1]
+    return " OR ".join(f"({p})" for p in parts), params
+
+
+def _can_change(ctx, row: dict) -> bool:
+    return access.holds(ctx, "organization", row.get("organization"), "admin_role")
+
+
+def _validate(ctx, values: dict, existing: dict | None) -> None:
+    # Moving a label to another organization needs membership there too (AWX can_change -> can_add).
+    moved = existing is not None and "organization" in values and values["organization"] != existing["organization"]
+    if moved and not access.holds(ctx, "organization", values["organization"], "member_role"):
+        raise PermissionDenied()
+
+
+def declare(reg: Registry) -> None:
+    """Add the label resource."""
+    reg.add(Resource(
+        name="label", plural="labels", common_fields=False,
+        fields=[
+            Field("name", "string", required=True, max_length=512, help_text="Name of this label."),
+            Field("organization", "id", fk="organization", required=True,
+                  help_text="Organization this label belongs to."),
+        ],
+        ordering=("organization", "name"), search_fields=("name",),
+        named_url=(("name",), ("organization.name",)), unique_together=(("name", "organization"),),
+        create_role="organization.member_role", visibility=_visibility, can_change=_can_change,
+        validate=_validate,
+    ))

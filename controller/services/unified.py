@@ -1,0 +1,82 @@
+"""Polymorphic lists: ``/unified_jobs/`` and ``/unified_job_templates/``.
+
+Each member resource keeps its own table; the list is the UNION ALL of the members, each
+filtered by the AWX query language compiled for that member (a filter on a field a member does
+not have excludes that member, as AWX's polymorphic queryset would find no such rows), ordered
+on the columns every member shares, then each row rendered by its own serializer.
+"""
+from __future__ import annotations
+
+from .. import access, query
+from ..errors import NotFound
+from .crud import _page_args, _page_link
+from .serializer import serialize
+
+UNIFIED_JOBS = ("project_update", "job", "ad_hoc_command", "inventory_update")
+UNIFIED_TEMPLATES = ("job_template", "project", "inventory_source")
+_ORDERABLE = {"id", "created", "modified", "name", "status", "started", "finished", "elapsed", "type",
+              "launch_type", "failed"}
+_TEMPLATE_ORDERABLE = {"id", "created", "modified", "name", "type"}
+
+
+def members(ctx, names: tuple[str, ...]) -> list:
+    return [ctx.registry[n] for n in names if ctx.registry.get(n) is not None]
+
+
+def _order(args: list[tuple[str, str]], allowed: set[str]) -> str:
+    raw = next((v for k, v in reversed(args) if k in ("order_by", "order")), "id")
+    parts = []
+    for item in [p.strip() for p in raw.split(",") if p.strip()]:
+        desc = item.startswith("-")
+        name = item.lstrip("-")
+        if name not in allowed:
+            raise query.QueryError(f"UnifiedJob has no field named '{name}'")
+        col = "_type" if name == "type" else f'"{name}"'
+        parts.append(f"{col} {'DESC' if desc else 'ASC'}")
+    parts.append('"id" ASC')
+    return ", ".join(parts)
+
+
+def list_page(ctx, names: tuple[str, ...], args: list[tuple[str, str]], path: str, jobs: bool) -> dict:
+    allowed = _ORDERABLE if jobs else _TEMPLATE_ORDERABLE
+    order = _order(args, allowed)
+    cols = sorted(allowed - {"type"})
+    selects, params = [], []
+    for res in members(ctx, names):
+        have = {f.name for f in res.stored_fields} | {"id", "created", "modified"}
+        if not set(cols) <= have:
+            continue
+        try:
+            compiled = query.compile_query(ctx.registry, res, args, extra_reserved={"order_by", "order"},
+                                           role_level_sql=access.role_level_sql(ctx, res))
+        except query.QueryError:
+            continue   # the member has no such field: none of its rows can match
+        vis = access.visibility(ctx, res)
+        where = f"({compiled.where})" + (f" AND ({vis[0]})" if vis else "")
+        col_sql = ", ".join(f'"{c}"' for c in cols)
+        selects.append(f"SELECT ? AS _type, {col_sql} FROM \"{res.table}\" WHERE {where}")
+        params += [res.name, *compiled.params, *(vis[1] if vis else [])]
+    page, size = _page_args(args)
+    if not selects:
+        return {"count": 0, "next": None, "previous": None, "results": []}
+    union = " UNION ALL ".join(selects)
+    count = ctx.store.scalar(f"SELECT count(*) FROM ({union})", params)
+    offset = (page - 1) * size
+    if page > 1 and offset >= count:
+        raise NotFound("Invalid page.")
+    rows = ctx.store.query(f"SELECT _type, id FROM ({union}) ORDER BY {order} LIMIT ? OFFSET ?",
+                           [*params, size, offset])
+    by_type: dict[str, list[int]] = {}
+    for r in rows:
+        by_type.setdefault(r["_type"], []).append(r["id"])
+    rendered: dict[tuple[str, int], dict] = {}
+    for name, ids in by_type.items():
+        res = ctx.registry[name]
+        objs = serialize(ctx, res, list(ctx.store.get_many(res.table, ids).values()))
+        rendered.update({(name, o["id"]): o for o in objs})
+    return {
+        "count": count,
+        "next": _page_link(path, args, page + 1, size) if offset + size < count else None,
+        "previous": _page_link(path, args, page - 1, size) if page > 1 else None,
+        "results": [rendered[(r["_type"], r["id"])] for r in rows if (r["_type"], r["id"]) in rendered],
+    }
