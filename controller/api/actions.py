@@ -250,3 +250,18 @@ def job_template_copy_view(ctx, res, row) -> Response:
 
 
 from . import jobs as _job_views  # noqa: E402,F401 - registers launch/relaunch/stream views
+
+
+@action("update", resource="inventory_source")
+def inventory_source_update_view(ctx, res, row) -> Response:
+    from ..jobs.inventory_update import start_update
+    allow = {"Allow": "GET, POST, HEAD, OPTIONS"}
+    can = access.holds(ctx, "inventory", row["inventory"], "update_role")
+    if request.method in ("GET", "HEAD"):
+        return json_response({"can_update": can}, headers=allow)
+    if request.method != "POST":
+        raise MethodNotAllowed(request.method)
+    access.require(can)
+    update = start_update(ctx, row, launch_type="manual")
+    body = {"inventory_update": update["id"], **serialize_one(ctx, ctx.registry["inventory_update"], update)}
+    return json_response(body, 202, {**allow, "Location": body["url"]})

@@ -27,6 +27,11 @@ BECOME_PROMPT = r"BECOME password.*:\s*?$"
 UNLOCK_PROMPT = r"Enter passphrase for .*:\s*?$"
 
 
+def _inventory_deps(job: dict) -> list[int]:
+    raw = job.get("dependency_inventory_updates")
+    return json.loads(raw) if isinstance(raw, str) and raw else list(raw or [])
+
+
 def yaml_inventory(script: dict) -> tuple[dict, dict[str, int]]:
     """AWX script-format inventory -> the YAML-inventory structure ansible reads from a JSON
     file, plus {host name: host id} (taken from the ``remote_host_id`` tower vars)."""
@@ -131,6 +136,9 @@ def prepare(ctx, job: dict) -> RunSpec:
     if dep and q.status_of(store, "project_updates", dep) != "successful":
         raise JobError(f"Previous Task Failed: {{\"job_type\": \"project_update\", \"job_name\": "
                        f"\"{project['name']}\", \"job_id\": \"{dep}\"}}")
+    for upd in _inventory_deps(job):
+        if q.status_of(store, "inventory_updates", upd) != "successful":
+            raise JobError(f"Previous Task Failed: {{\"job_type\": \"inventory_update\", \"job_id\": \"{upd}\"}}")
     script = script_data(ctx, inventory, hostvars=True, towervars=True)
     inv, host_ids = yaml_inventory(script)
     extravars = parse_vars(job.get("extra_vars") or "")
@@ -198,6 +206,8 @@ def blocked(ctx, job: dict) -> bool:
     template allows simultaneous runs."""
     dep = job.get("dependency_update")
     if dep and q.is_active(ctx.store, "project_updates", dep):
+        return True
+    if any(q.is_active(ctx.store, "inventory_updates", upd) for upd in _inventory_deps(job)):
         return True
     if not job.get("allow_simultaneous") and job.get("job_template"):
         return q.template_running(ctx.store, job["job_template"], job["id"])

@@ -251,6 +251,7 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
         if project.get("scm_type") and project.get("scm_update_on_launch") and not q.update_is_fresh(
                 ctx.store, project["id"], int(project.get("scm_update_cache_timeout") or 0)):
             values["dependency_update"] = start_update(ctx, project, launch_type="dependency")["id"]
+        values["dependency_inventory_updates"] = _inventory_dependencies(ctx, values["inventory"])
         pk = q.insert_job(ctx.store, "jobs", values)
         q.link(ctx.store, "job_credentials", "job_id", "credential_id", pk, creds)
         labels = accepted.get("labels", q.template_labels(ctx.store, jt["id"]))
@@ -258,6 +259,16 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
     if ctx.jobs is not None:
         ctx.jobs.notify()
     return ctx.store.get("jobs", pk)
+
+
+def _inventory_dependencies(ctx, inventory_id: int) -> list[int]:
+    """Updates of the inventory's sources marked update_on_launch (unless fresh enough)."""
+    from .inventory_update import start_update
+    started = []
+    for source in q.sources_to_update(ctx.store, inventory_id):
+        if not q.inventory_update_is_fresh(ctx.store, source["id"], int(source.get("update_cache_timeout") or 0)):
+            started.append(start_update(ctx, source, launch_type="dependency")["id"])
+    return started
 
 
 def relaunch(ctx, job: dict, body: dict) -> tuple[dict, dict]:

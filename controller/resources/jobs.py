@@ -108,6 +108,7 @@ def declare(reg: Registry) -> None:
             Field("credential_passwords", "text", hidden=True, default=""),  # encrypted, cleared at the end
             Field("secret_vars", "text", hidden=True, default=""),           # encrypted survey passwords
             Field("dependency_update", "integer", hidden=True, null=True, default=None),
+            Field("dependency_inventory_updates", "json", hidden=True, default=[]),
         ],
         ordering=("id",), search_fields=("name", "description"),
         relations=[

@@ -235,3 +235,19 @@ def claim_daily(store, key: str, period: float) -> bool:
             return False
         store.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(now)))
     return True
+
+
+def sources_to_update(store, inventory_id: int | None) -> list[dict]:
+    if not inventory_id:
+        return []
+    return [dict(r) for r in store.query(
+        "SELECT * FROM inventory_sources WHERE inventory = ? AND update_on_launch = 1 ORDER BY id", (inventory_id,))]
+
+
+def inventory_update_is_fresh(store, source_id: int, cache_timeout: int) -> bool:
+    if cache_timeout <= 0:
+        return False
+    from datetime import datetime, timedelta, timezone
+    since = (datetime.now(timezone.utc) - timedelta(seconds=cache_timeout)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return store.exists("inventory_updates", "inventory_source = ? AND status = 'successful' AND finished >= ?",
+                        [source_id, since])

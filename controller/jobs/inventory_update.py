@@ -1,0 +1,74 @@
+"""Inventory updates: ``ansible-inventory`` reads a source kept in a project; the result is
+imported into the inventory when the run succeeds."""
+from __future__ import annotations
+
+import json
+
+from ..resources.projects import project_dir
+from ..services.inventory_import import apply
+from ..services.variables import parse_vars
+from ..store import jobs as q
+from ..store import now_iso
+from .dispatcher import JobError, JobKind
+from .executor import RunSpec
+
+_COPIED = ("source", "source_path", "source_vars", "scm_branch", "credential", "enabled_var", "enabled_value",
+           "host_filter", "overwrite", "overwrite_vars", "timeout", "verbosity", "limit", "inventory",
+           "source_project")
+
+
+def start_update(ctx, source: dict, launch_type: str = "manual") -> dict:
+    now = now_iso()
+    values = {f: source.get(f) for f in _COPIED}
+    values.update({
+        "name": source["name"], "description": source.get("description", ""), "inventory_source": source["id"],
+        "unified_job_template": source["id"], "launch_type": launch_type, "status": "pending", "failed": False,
+        "elapsed": 0.0, "job_args": "", "job_cwd": "", "job_env": {}, "job_explanation": "", "execution_node": "",
+        "controller_node": "", "result_traceback": "", "event_processing_finished": False,
+        "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "", "cancel_flag": False,
+        "license_error": False, "org_host_limit_error": False, "scm_revision": "", "created": now, "modified": now,
+        "created_by": ctx.user_id, "modified_by": ctx.user_id,
+    })
+    pk = q.insert_job(ctx.store, "inventory_updates", values)
+    if ctx.jobs is not None:
+        ctx.jobs.notify()
+    return ctx.store.get("inventory_updates", pk)
+
+
+def update_state(ctx, source_ids: list[int]) -> dict[int, tuple[dict | None, dict | None]]:
+    active = q.latest(ctx.store, "inventory_updates", "inventory_source", source_ids, active=True)
+    done = q.latest(ctx.store, "inventory_updates", "inventory_source", source_ids, active=False)
+    return {sid: (active.get(sid), done.get(sid)) for sid in source_ids}
+
+
+def prepare(ctx, row: dict) -> RunSpec:
+    project = ctx.store.get("projects", row["source_project"]) if row.get("source_project") else None
+    if project is None:
+        raise JobError("The project of this inventory source no longer exists.")
+    root = project_dir(ctx, project).resolve()
+    path = (root / (row.get("source_path") or "")).resolve()
+    if root != path and root not in path.parents:
+        raise JobError("The source path leaves the project folder.")
+    if not path.exists():
+        raise JobError(f"The source {row['source_path']!r} does not exist in project {project['name']!r}.")
+    env = {str(k): str(v) for k, v in parse_vars(row.get("source_vars") or "").items()}
+    return RunSpec(ident=f"inventory_update-{row['id']}", kind="inventory", inventory=str(path),
+                   project_dir=str(root), envvars=env, verbosity=int(row.get("verbosity") or 0),
+                   timeout=int(row.get("timeout") or 0),
+                   meta={"source_label": f"{project['name']}: {row['source_path']}"})
+
+
+def finish(ctx, row: dict, result, run_data: dict) -> dict:
+    if result.status != "successful":
+        return {}
+    source = ctx.store.get("inventory_sources", row["inventory_source"])
+    if source is None:
+        return {"status": "error", "failed": True, "job_explanation": "The inventory source was deleted."}
+    counts = apply(ctx, source, json.loads(result.output))
+    project = ctx.store.get("projects", row["source_project"]) if row.get("source_project") else None
+    return {"job_explanation": ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()),
+            "scm_revision": (project or {}).get("scm_revision") or ""}
+
+
+KIND = JobKind(resource="inventory_update", table="inventory_updates", events_table="inventory_update_events",
+               parent_col="inventory_update", prepare=prepare, finish=finish)

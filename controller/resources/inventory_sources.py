@@ -1,0 +1,161 @@
+"""Inventory sources (an inventory file or directory kept in a project) and inventory updates,
+unified jobs that import it with ``ansible-inventory``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import access
+from ..errors import PermissionDenied, ValidationError
+from .registry import Field, Registry, Relation, Resource
+from .unified import ACTIVE, event_resource, launched_by, unified_job_fields
+
+SOURCES = [("scm", "Sourced from a Project"), ("file", "File, Directory or Script")]
+SOURCE_HOSTS = "inventory_source_hosts"
+SOURCE_GROUPS = "inventory_source_groups"
+
+
+def _source_fields() -> list[Field]:
+    return [
+        Field("source", "choice", choices=SOURCES, default="scm"),
+        Field("source_path", "string", max_length=1024, default="",
+              help_text="Path of the inventory file or directory, relative to the project."),
+        Field("source_vars", "vars", default="", help_text="Inventory source variables in YAML or JSON format."),
+        Field("scm_branch", "string", max_length=1024, default=""),
+        Field("credential", "id", fk="credential", null=True, default=None, on_delete="set_null"),
+        Field("enabled_var", "string", default="",
+              help_text="Retrieve the enabled state from the given dict of host variables."),
+        Field("enabled_value", "string", default="",
+              help_text="Only used when enabled_var is set. Value when the host is considered enabled."),
+        Field("host_filter", "string", default="",
+              help_text="Regular expression where only matching host names will be imported."),
+        Field("overwrite", "boolean", default=False,
+              help_text="Overwrite local groups and hosts from remote inventory source."),
+        Field("overwrite_vars", "boolean", default=False,
+              help_text="Overwrite local variables from remote inventory source."),
+        Field("timeout", "integer", default=0, min_value=0),
+        Field("verbosity", "choice", choices=[(0, "0 (WARNING)"), (1, "1 (INFO)"), (2, "2 (DEBUG)")], default=1),
+        Field("limit", "string", default=""),
+    ]
+
+
+def _inventory_vis_sql(ctx, column: str = "inventory"):
+    vis = access.visibility(ctx, ctx.registry["inventory"])
+    if vis is None:
+        return None
+    return f'"{column}" IN (SELECT id FROM "inventories" WHERE {vis[0]})', vis[1]
+
+
+def _can_admin(ctx, row: dict) -> bool:
+    return access.holds(ctx, "inventory", row.get("inventory"), "admin_role")
+
+
+def _validate(ctx, values: dict, existing: dict | None) -> None:
+    merged = {**(existing or {}), **values}
+    inv = ctx.store.get("inventories", merged["inventory"]) if merged.get("inventory") else None
+    if inv is not None and inv.get("kind") == "smart":
+        raise ValidationError({"inventory": ["Cannot create Inventory Source for Smart Inventory"]})
+    path = merged.get("source_path") or ""
+    if Path(path).is_absolute() or ".." in Path(path).parts:
+        raise ValidationError({"source_path": ["Must be a path relative to the project folder."]})
+    if merged.get("source") == "scm":
+        if not merged.get("source_project"):
+            raise ValidationError({"source_project": ["Project required for scm type sources."]})
+        if not path:
+            raise ValidationError({"source_path": ["This field is required for scm type sources."]})
+    if merged.get("source") == "file":
+        raise ValidationError({"source": ['"file" sources need a path on the controller; use "scm" with a project.']})
+    if merged.get("host_filter"):
+        import re
+        try:
+            re.compile(merged["host_filter"])
+        except re.error as exc:
+            raise ValidationError({"host_filter": [f"Invalid regular expression: {exc}"]}) from None
+    dup = ctx.store.exists("inventory_sources", "inventory = ? AND name = ? AND id != ?",
+                           [merged.get("inventory"), merged.get("name"), (existing or {}).get("id", 0)])
+    if dup:
+        raise ValidationError({"__all__": ["Inventory source with this Inventory and Name already exists."]})
+
+
+def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
+    from ..jobs.inventory_update import update_state
+    states = update_state(ctx, [r["id"] for r in rows])
+    out = {}
+    for r in rows:
+        current, last = states.get(r["id"], (None, None))
+        status = current["status"] if current else (last["status"] if last else "never updated")
+        out[r["id"]] = {"status": status, "last_job_run": last["finished"] if last else None,
+                        "last_job_failed": bool(last and last["failed"]),
+                        "last_update_failed": bool(last and last["failed"]),
+                        "last_updated": last["finished"] if last else None, "next_job_run": None}
+    return out
+
+
+def _update_delete_check(ctx, row: dict) -> None:
+    if row["status"] in ACTIVE:
+        raise PermissionDenied("Cannot delete running job resource.")
+
+
+def _events_visibility(ctx):
+    vis = _inventory_vis_sql(ctx)
+    if vis is None:
+        return None
+    return f'inventory_update IN (SELECT id FROM "inventory_updates" WHERE {vis[0]})', vis[1]
+
+
+def declare(reg: Registry) -> None:
+    ro = dict(read_only=True)
+    reg.add(Resource(
+        name="inventory_source", plural="inventory_sources",
+        fields=_source_fields() + [
+            Field("inventory", "id", fk="inventory", required=True, create_only=True),
+            Field("source_project", "id", fk="project", null=True, default=None, on_delete="cascade"),
+            Field("update_on_launch", "boolean", default=False),
+            Field("update_cache_timeout", "integer", default=0, min_value=0),
+            Field("custom_virtualenv", "string", null=True, default=None, **ro),
+            Field("execution_environment", "integer", null=True, default=None, **ro),
+            Field("status", "string", stored=False, **ro),
+            Field("last_job_run", "datetime", stored=False, **ro),
+            Field("last_job_failed", "boolean", stored=False, **ro),
+            Field("next_job_run", "datetime", stored=False, **ro),
+            Field("last_update_failed", "boolean", stored=False, **ro),
+            Field("last_updated", "datetime", stored=False, **ro),
+        ],
+        ordering=("name",), search_fields=("name", "description"),
+        named_url=(("name",), ("inventory.name",), ("inventory.organization.name",)),
+        relations=[
+            Relation("inventory_updates", "inventory_update", "reverse_fk", key="inventory_source", read_only=True),
+            Relation("hosts", "host", "m2m", key=f"{SOURCE_HOSTS}:source_id:host_id", read_only=True),
+            Relation("groups", "group", "m2m", key=f"{SOURCE_GROUPS}:source_id:group_id", read_only=True),
+        ],
+        actions=("update",), capabilities=("edit", "delete", "start", "schedule"),
+        visibility=_inventory_vis_sql, can_change=_can_admin, can_create=_can_admin,
+        validate=_validate, compute=_compute,
+    ))
+    reg["inventory"].relations.append(Relation("inventory_sources", "inventory_source", "reverse_fk",
+                                               key="inventory", create=True, attach=False))
+    reg["project"].relations.append(Relation("scm_inventory_sources", "inventory_source", "reverse_fk",
+                                             key="source_project", read_only=True))
+    reg.add(Resource(
+        name="inventory_update", plural="inventory_updates",
+        fields=unified_job_fields() + [
+            Field(f.name, f.kind, choices=f.choices, fk=f.fk, null=f.null, default=f.default,
+                  on_delete="set_null" if f.kind == "id" else "cascade", **ro) for f in _source_fields()
+        ] + [
+            Field("inventory", "id", fk="inventory", on_delete="cascade", **ro),
+            Field("inventory_source", "id", fk="inventory_source", on_delete="cascade", **ro),
+            Field("source_project", "integer", null=True, default=None, **ro),
+            Field("source_project_update", "integer", null=True, default=None, **ro),
+            Field("license_error", "boolean", default=False, **ro),
+            Field("org_host_limit_error", "boolean", default=False, **ro),
+            Field("instance_group", "integer", null=True, default=None, **ro),
+            Field("scm_revision", "string", default="", **ro),
+        ],
+        ordering=("id",), search_fields=("name", "description"),
+        relations=[Relation("events", "inventory_update_event", "reverse_fk", key="inventory_update",
+                            read_only=True)],
+        actions=("cancel", "stdout"), creatable=False, updatable=False, capabilities=("delete", "start"),
+        compute=launched_by, visibility=_inventory_vis_sql, can_change=_can_admin,
+        before_delete=_update_delete_check,
+    ))
+    reg.add(event_resource("inventory_update_event", "inventory_update_events", "inventory_update",
+                           with_host=False, visibility=_events_visibility))
