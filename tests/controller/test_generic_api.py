@@ -82,6 +82,10 @@ FACTORIES: dict[str, Callable[[Client], dict]] = {
                               "credential_type": create(c, REG["credential_type"])["id"],
                               "organization": create(c, REG["organization"])["id"],
                               "inputs": {"api_key": "s3cret-" + unique("k")}},
+    # an inventory source reads a file of a (manual) project
+    "inventory_sources": lambda c: {"name": unique("source"), "inventory": create(c, REG["inventory"])["id"],
+                                    "source": "scm", "source_path": "site.yml",
+                                    "source_project": create(c, REG["project"])["id"]},
     # an ad hoc command runs a whitelisted module against an inventory (it stays pending: no workers here)
     "ad_hoc_commands": lambda c: {"inventory": create(c, REG["inventory"])["id"], "module_name": "ping"},
 }
