@@ -31,17 +31,26 @@ class AppState:
     node_name: str
     vault: Vault
     dispatcher: Any = None
+    scheduler: Any = None
 
     def start_jobs(self, workers: int | None = None):
-        """Start this process's job workers (the web app itself never starts threads)."""
+        """Start this process's job workers and, unless SCHEDULER_ENABLED is off, its
+        scheduler thread (the web app itself never starts threads)."""
         from .jobs.dispatcher import Dispatcher
         if self.dispatcher is None:
             self.dispatcher = Dispatcher(self, workers if workers is not None else self.settings.JOB_WORKERS,
                                          capacity=self.settings.CAPACITY)
             self.dispatcher.start()
+        if self.scheduler is None and self.settings.SCHEDULER_ENABLED:
+            from .jobs.scheduler import Scheduler
+            self.scheduler = Scheduler(self)
+            self.scheduler.start()
         return self.dispatcher
 
     def stop_jobs(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         if self.dispatcher is not None:
             self.dispatcher.stop()
             self.dispatcher = None
@@ -56,6 +65,8 @@ def open_state(settings: Settings) -> AppState:
     store = Store(str(settings.db_path))
     registry = build_registry()
     store.migrate(registry)
+    from .store.schedules import install as install_scheduler_tables
+    install_scheduler_tables(store)   # fire ledger, lease, template ids shared across template tables
     state_args = dict(settings=settings, store=store, registry=registry, vault=vault)
     with store.transaction():
         install_uuid = store.scalar("SELECT value FROM meta WHERE key = 'install_uuid'")
@@ -82,6 +93,8 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(root.bp)
     app.register_blueprint(unified.bp)
+    from .api import schedules as schedule_views; app.register_blueprint(schedule_views.bp)  # noqa: E702 - before generic
     app.register_blueprint(generic.bp)
     web.install(app, state)
+    from .ui import bp as ui_bp; app.register_blueprint(ui_bp)  # noqa: E702 - the web UI (/ui/)
     return app

@@ -43,6 +43,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Modules ad hoc commands may run (comma-separated in the environment)."),
     Setting("KEEP_DAYS", 90, int, "Finished jobs (with their events) older than this many days are deleted by "
             "the daily cleanup and `turret cleanup`."),
+    Setting("SCHEDULER_ENABLED", True, bool, "Run the scheduler in processes that run jobs. Several processes may: "
+            "one holds the lease and fires, the others take over when it stops renewing it."),
+    Setting("SCHEDULER_LEASE_SECONDS", 30, int, "Seconds the scheduler lease lasts without renewal (renewed every "
+            "second by the active scheduler)."),
+    Setting("SCHEDULER_MISFIRE_GRACE", 90, int, "An occurrence missed by more than this many seconds (controller down) "
+            "is skipped, not fired late; the schedule continues with its next occurrence after now."),
     Setting("CAPACITY", 0, int, "Capacity in forks of this node (0: 8 per CPU). A job takes min(forks, hosts) + 1; "
             "launches beyond capacity wait in pending, in order."),
 )

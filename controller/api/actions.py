@@ -151,8 +151,8 @@ def stdout_view(ctx, res, row) -> Response:
     start, end = _int("start_line"), _int("end_line")
     chunks = q.events_text(ctx.store, kind.events_table, kind.parent_col, row["id"], start, end)
     text, first, last = join_events(chunks, start, end)
-    total = q.events_text(ctx.store, kind.events_table, kind.parent_col, row["id"])
-    absolute_end = total[-1][1] if total else 0
+    absolute_end = len(join_events(q.events_text(ctx.store, kind.events_table, kind.parent_col,
+                                                 row["id"]))[0].splitlines())
     if fmt.endswith("_download"):
         body = text if fmt == "ansi_download" else strip_ansi(text)
         suffix = ".ansi.txt" if fmt == "ansi_download" else ".txt"

@@ -56,7 +56,8 @@ def list_view(plural: str) -> Response:
     allow = {"Allow": metadata.list_allow(res)}
     g.allow = allow["Allow"]
     if request.method in ("GET", "HEAD"):
-        return json_response(crud.list_page(ctx, res, query_args(), request.path), headers=allow)
+        return json_response(crud.list_page(ctx, res, query_args(), request.path),
+                             headers={**allow, **res.list_headers})
     if request.method == "OPTIONS":
         return json_response(metadata.list_options(ctx, res), headers=allow)
     if request.method == "POST" and res.creatable:
@@ -108,7 +109,7 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     if request.method in ("GET", "HEAD"):
         page = crud.list_page(ctx, target, query_args(), request.path,
                               scope=relations.scope(ctx, res, parent, rel))
-        return json_response(page, headers=allow)
+        return json_response(page, headers={**allow, **target.list_headers})
     if request.method == "POST":
         status, row = relations.post(ctx, res, parent, rel, parse_body())
         if row is None:

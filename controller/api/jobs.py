@@ -47,7 +47,7 @@ def launch_view(ctx, res, row) -> Response:
     if request.method != "POST":
         raise MethodNotAllowed(request.method)
     job, ignored = launching.launch_job(ctx, row, parse_body())
-    body = {"job": job["id"], "ignored_fields": ignored, **serialize_one(ctx, ctx.registry["job"], job)}
+    body = {"job": job["id"], "ignored_fields": ignored, **serialize_one(ctx, ctx.registry["job"], job, mode="object")}
     return json_response(body, 201, {**_ALLOW, "Location": body["url"]})
 
 
@@ -66,7 +66,7 @@ def relaunch_view(ctx, res, row) -> Response:
     if request.method != "POST":
         raise MethodNotAllowed(request.method)
     job, _ignored = launching.relaunch(ctx, row, parse_body())
-    body = {"job": job["id"], **serialize_one(ctx, ctx.registry["job"], job)}
+    body = {"job": job["id"], **serialize_one(ctx, ctx.registry["job"], job, mode="object")}
     return json_response(body, 201, {**_ALLOW, "Location": body["url"]})
 
 

@@ -18,7 +18,7 @@ from typing import Callable
 
 from ..store import jobs as q
 from ..store import now_iso
-from .events import EventWriter, event_row, scrub
+from .events import EventWriter, event_row, scrub, secret_pattern
 
 log = logging.getLogger("turret.jobs")
 REAPED = ("Task was marked as running at system start up. The system must have not shut down "
@@ -197,8 +197,10 @@ class Dispatcher:
         run_data: dict = {"artifacts": {}, "stats": {}, "meta": spec.meta}
         host_ids = spec.meta.get("host_ids", {})
 
+        pattern = secret_pattern(spec.secrets)
+
         def on_event(event: dict) -> None:
-            event = scrub(event, spec.secrets)
+            event = scrub(event, pattern)
             if event.get("event") == "playbook_on_stats":
                 data = event.get("event_data") or {}
                 run_data["artifacts"].update(data.get("artifact_data") or {})
@@ -221,4 +223,8 @@ class Dispatcher:
         if kind.finish:
             final.update(kind.finish(ctx, row, result, run_data) or {})
         q.set_fields(store, kind.table, pk, final)
-        self.writer.finish(lambda: q.set_fields(store, kind.table, pk, {"event_processing_finished": True}))
+        def all_stored() -> None:
+            q.propagate_event_flags(store, kind.events_table, kind.parent_col, pk)
+            q.set_fields(store, kind.table, pk, {"event_processing_finished": True})
+
+        self.writer.finish(all_stored)

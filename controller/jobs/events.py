@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import threading
 from typing import Any, Callable
 
@@ -74,9 +75,23 @@ def event_row(event: dict, parent: str, job_id: int, now: str) -> dict[str, Any]
         "start_line": event.get("start_line", 0) or 0,
         "end_line": event.get("end_line", 0) or 0,
         "verbosity": data.get("verbosity", 0) or 0,
-        "created": event.get("created") or now,
+        "created": _awx_time(event.get("created")) or now,
         "modified": now,
     }
+
+
+def _awx_time(value: Any) -> str | None:
+    """Runner's "...+00:00" timestamps -> AWX's "...Z" with microseconds."""
+    if not value:
+        return None
+    from datetime import datetime, timezone
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def display_fields(ctx, rows: list[dict]) -> dict[int, dict]:
@@ -92,19 +107,34 @@ def display_fields(ctx, rows: list[dict]) -> dict[int, dict]:
     return out
 
 
-def scrub(event: dict, secrets: list[str]) -> dict:
-    """Replace any secret value that shows up in an event with $encrypted$ (belt and braces:
-    credentials are injected so they never print, but a playbook can still echo one)."""
-    if not secrets:
+MIN_SECRET = 4   # shorter values cannot be told apart from ordinary text (AWX scrubs nothing)
+
+
+def secret_pattern(secrets: list) -> "re.Pattern | None":
+    """One regex matching every distinct secret (longest first), or None."""
+    values = sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET and s != "ASK"},
+                    key=len, reverse=True)
+    return re.compile("|".join(re.escape(v) for v in values)) if values else None
+
+
+def _scrub_value(value: Any, pattern: "re.Pattern") -> Any:
+    if isinstance(value, str):
+        return pattern.sub("$encrypted$", value)
+    if isinstance(value, dict):
+        return {k: _scrub_value(v, pattern) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_value(v, pattern) for v in value]
+    return value
+
+
+def scrub(event: dict, pattern: "re.Pattern | None") -> dict:
+    """Replace secret values inside an event's string *values* (never its keys or its type) with
+    $encrypted$, in one pass.  Credentials are injected so they do not print; this catches a
+    playbook that echoes one."""
+    if pattern is None:
         return event
-    text = json.dumps(event)
-    hit = False
-    for secret in secrets:
-        encoded = json.dumps(secret)[1:-1]
-        if encoded and encoded in text:
-            text = text.replace(encoded, "$encrypted$")
-            hit = True
-    return json.loads(text) if hit else event
+    return {k: (v if k in ("event", "uuid", "parent_uuid", "counter") else _scrub_value(v, pattern))
+            for k, v in event.items()}
 
 
 class EventWriter:

@@ -156,7 +156,7 @@ def _masked_env(env: dict, secrets: list) -> dict:
     out = {}
     for key, value in env.items():
         text = str(value)
-        if any(s in key.upper() for s in _SENSITIVE) or any(sec and sec in text for sec in secrets):
+        if any(s in key.upper() for s in _SENSITIVE) or _scrub_text(text, secrets) != text:
             out[key] = "**********"
         else:
             out[key] = text
@@ -164,10 +164,9 @@ def _masked_env(env: dict, secrets: list) -> dict:
 
 
 def _scrub_text(text: str, secrets: list) -> str:
-    for sec in secrets:
-        if sec:
-            text = text.replace(sec, "$encrypted$")
-    return text
+    from .events import secret_pattern
+    pattern = secret_pattern(secrets)
+    return pattern.sub("$encrypted$", text) if pattern else text
 
 
 def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],

@@ -82,8 +82,10 @@ def _credentials(ctx, job_id: int) -> list[tuple[dict, dict, dict]]:
 def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: str, n: int) -> None:
     """One credential into the run: machine and vault natively, everything else by injectors."""
     kind = ctype["kind"]
-    secrets = [v for k, v in inputs.items() if isinstance(v, str) and v and k in ci.secret_fields(ctype)]
-    spec.secrets += secrets
+    # the literal placeholder "ASK" is no secret; the prompted values are added below
+    secrets = [v for k, v in inputs.items()
+               if isinstance(v, str) and v and v != "ASK" and k in ci.secret_fields(ctype)]
+    spec.secrets += [s for s in secrets if s not in spec.secrets]
 
     def value(field: str, prompt_name: str) -> str:
         raw = inputs.get(field) or ""
@@ -109,7 +111,7 @@ def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: s
         if become:
             spec.args.append("--ask-become-pass")
             spec.passwords[BECOME_PROMPT] = become
-        spec.secrets += [p for p in (password, become) if p]
+        spec.secrets += [p for p in (password, become) if p and p not in spec.secrets]
         return
     if kind == "vault":
         vault_id = inputs.get("vault_id") or ""

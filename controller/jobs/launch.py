@@ -34,6 +34,7 @@ _COPIED = ("job_type", "inventory", "project", "playbook", "scm_branch", "forks"
            "organization", "allow_simultaneous", "diff_mode", "become_enabled", "job_slice_count",
            "webhook_service", "webhook_credential")
 _ALLOWED_KINDS = ("ssh", "vault", "cloud", "net", "kubernetes")
+_PASSWORD_KEYS = ("ssh_password", "become_password", "ssh_key_unlock", "vault_password")
 
 
 def _spec(jt: dict) -> dict:
@@ -139,6 +140,9 @@ def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: 
     if "inventory_id" in body and "inventory" not in body:
         body["inventory"] = body.pop("inventory_id")
     passwords = dict(body.get("credential_passwords") or {})
+    if "credential_passwords" not in body:
+        # legacy AWX clients send the passwords as top-level keys
+        passwords = {k: v for k, v in body.items() if k in _PASSWORD_KEYS or k.startswith("vault_password.")}
     ignored: dict[str, Any] = {}
     accepted: dict[str, Any] = {}
     for key, flag in PROMPTS.items():
@@ -218,9 +222,11 @@ def _merge_credentials(ctx, current: list[int], given: list[int], trusted: bool)
         seen[key] = cid
     missing = [cid for cid in current if _type_key(ctx, cid) not in seen]
     if missing and not trusted:
-        names = ", ".join(ctx.store.get("credentials", c)["name"] for c in missing)
+        creds = [_cred_info(ctx, c) for c in missing]
+        kinds = ", ".join(sorted({t["name"] for _c, t, _i in creds}))
+        names = ", ".join(c["name"] for c, _t, _i in creds)
         raise ValidationError({"credentials": [
-            f"Removing {names} credential at launch time without replacement is not supported. "
+            f"Removing {kinds} credential at launch time without replacement is not supported. "
             f"Provided list lacked credential(s): {names}."]})
     return list(seen.values())
 
@@ -269,6 +275,27 @@ def _inventory_dependencies(ctx, inventory_id: int) -> list[int]:
         if not q.inventory_update_is_fresh(ctx.store, source["id"], int(source.get("update_cache_timeout") or 0)):
             started.append(start_update(ctx, source, launch_type="dependency")["id"])
     return started
+
+
+def record_failed_launch(ctx, jt: dict, reason: str, extra_fields: dict | None = None,
+                         launch_type: str = "scheduled") -> dict:
+    """A job of ``jt`` created directly in ``error`` with ``reason`` as job_explanation: what a
+    launch nobody waits for (a schedule firing) leaves when the template cannot start (missing
+    survey answer, credential password, inventory ...).  Nothing is queued or run."""
+    now = now_iso()
+    values: dict[str, Any] = {f: jt.get(f) for f in _COPIED}
+    values.update({
+        "name": jt["name"], "description": jt.get("description", ""), "job_template": jt["id"],
+        "unified_job_template": jt["id"], "launch_type": launch_type, "status": "error", "failed": True,
+        "started": None, "finished": now, "elapsed": 0.0, "extra_vars": "", "artifacts": {}, "job_args": "",
+        "job_cwd": "", "job_env": {}, "job_explanation": reason, "execution_node": "", "controller_node": "",
+        "result_traceback": "", "event_processing_finished": True, "launched_by_id": ctx.user_id,
+        "launched_by_type": "user" if ctx.user_id else "", "cancel_flag": False, "scm_revision": "",
+        "job_slice_number": 0, "launch_prompts": {}, "secret_vars": "", "credential_passwords": "",
+        "created": now, "modified": now, "created_by": ctx.user_id, "modified_by": ctx.user_id,
+        **(extra_fields or {}),
+    })
+    return ctx.store.get("jobs", q.insert_job(ctx.store, "jobs", values))
 
 
 def relaunch(ctx, job: dict, body: dict) -> tuple[dict, dict]:

@@ -100,7 +100,7 @@ def declare(reg: Registry) -> None:
             Field("extra_vars", "vars", default="", prevent_search=True),
             Field("become_enabled", "boolean", default=False),
             Field("diff_mode", "boolean", default=False),
-            Field("host_status_counts", "json", stored=False, read_only=True),
+            Field("host_status_counts", "json", stored=False, read_only=True, shown="detail"),
             Field("host_counts", "json", hidden=True, default={}),
         ],
         ordering=("id",), search_fields=("name",),

@@ -44,6 +44,8 @@ def _job_compute(ctx, rows: list[dict]) -> dict[int, dict]:
             "host_status_counts": counts.get(r["id"], {}), "playbook_counts": plays.get(r["id"], {}),
             "passwords_needed_to_start": [],
             "custom_virtualenv": None,
+            # for other objects' summary_fields.job
+            "type": "job", "job_template_id": r.get("job_template"), "job_template_name": r.get("name"),
         })
     return out
 
@@ -89,6 +91,8 @@ def declare(reg: Registry) -> None:
         name="job", plural="jobs",
         fields=unified_job_fields() + job_option_fields() + [
             Field("job_template", "id", fk="job_template", null=True, default=None, on_delete="set_null", **ro),
+            Field("schedule", "id", fk="schedule", null=True, default=None, on_delete="set_null",
+                  help_text="The schedule that launched this job, if any.", **ro),
             Field("passwords_needed_to_start", "json", stored=False, **ro),
             Field("allow_simultaneous", "boolean", default=False, **ro),
             Field("artifacts", "json", default={}, **ro),
@@ -101,9 +105,9 @@ def declare(reg: Registry) -> None:
             Field("webhook_service", "string", default="", **ro),
             Field("webhook_credential", "integer", null=True, default=None, **ro),
             Field("webhook_guid", "string", default="", **ro),
-            Field("host_status_counts", "json", stored=False, **ro),
-            Field("playbook_counts", "json", stored=False, **ro),
-            Field("custom_virtualenv", "string", stored=False, **ro),
+            Field("host_status_counts", "json", stored=False, shown="detail", **ro),
+            Field("playbook_counts", "json", stored=False, shown="detail", **ro),
+            Field("custom_virtualenv", "string", stored=False, shown="detail", **ro),
             Field("launch_prompts", "json", hidden=True, default={}),   # what the launch asked, for relaunch
             Field("credential_passwords", "text", hidden=True, default=""),  # encrypted, cleared at the end
             Field("secret_vars", "text", hidden=True, default=""),           # encrypted survey passwords
@@ -111,6 +115,8 @@ def declare(reg: Registry) -> None:
             Field("dependency_inventory_updates", "json", hidden=True, default=[]),
         ],
         ordering=("id",), search_fields=("name", "description"),
+        summary_keys=("id", "name", "description", "status", "failed", "elapsed", "type", "canceled_on",
+                      "job_template_id", "job_template_name"),
         relations=[
             Relation("job_events", "job_event", "reverse_fk", key="job", read_only=True),
             Relation("job_host_summaries", "job_host_summary", "reverse_fk", key="job", read_only=True),

@@ -63,6 +63,7 @@ class Field:
     index: bool = False
     hidden: bool = False           # stored but never output, written or shown (e.g. a token hash)
     unique_message: str | None = None  # overrides "<Model> with this <Field> already exists."
+    shown: str = "always"          # "always" | "not_list" (omitted from lists) | "detail" (detail GET only)
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:
@@ -207,6 +208,8 @@ class Resource:
     can_delete: Hook | None = None        # (ctx, row) -> bool, replaces every other delete check
     delete_status: int = 204
     indexes: tuple[tuple[str, ...], ...] = ()
+    list_transform: Hook | None = None   # (ctx, objects, args) -> objects: list-only presentation
+    list_headers: dict[str, str] = dc_field(default_factory=dict)   # extra headers of its lists
     actions: tuple[str, ...] = ()  # action sub-paths (copy, launch, update, ...); views live in api/actions
 
     def __post_init__(self) -> None:

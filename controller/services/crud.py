@@ -72,6 +72,8 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
         raise NotFound("Invalid page.")
     rows = ctx.store.page(resource.table, where, params, compiled.order_by, size, offset)
     results = serialize(ctx, resource, rows)
+    if resource.list_transform:
+        results = resource.list_transform(ctx, results, args)
     if count_disabled:
         return {"results": results}
     return {

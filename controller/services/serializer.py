@@ -70,8 +70,15 @@ def related_links(ctx, resource, row: dict, detail: bool) -> dict[str, str]:
     return rel
 
 
-def serialize(ctx, resource, rows: list[dict], detail: bool = False) -> list[dict]:
-    """Many rows of one resource -> API objects, with batched lookups."""
+_MODES = {"list": ("always",), "object": ("always", "not_list"), "detail": ("always", "not_list", "detail")}
+
+
+def serialize(ctx, resource, rows: list[dict], detail: bool = False, mode: str | None = None) -> list[dict]:
+    """Many rows of one resource -> API objects, with batched lookups.
+
+    ``mode`` is AWX's serializer choice: "list" (list items), "object" (create/launch
+    answers) or "detail" (detail GET); ``detail`` alone picks "detail" or "list"."""
+    shown = _MODES[mode or ("detail" if detail else "list")]
     if not rows:
         return []
     ids = [r["id"] for r in rows]
@@ -116,7 +123,7 @@ def serialize(ctx, resource, rows: list[dict], detail: bool = False) -> list[dic
             obj["modified"] = row.get("modified")
         values = computed.get(pk, {})
         for f in resource.fields:
-            if not f.visible:
+            if not f.visible or f.shown not in shown:
                 continue
             if f.name in values:
                 obj[f.name] = values[f.name]
@@ -126,5 +133,5 @@ def serialize(ctx, resource, rows: list[dict], detail: bool = False) -> list[dic
     return out
 
 
-def serialize_one(ctx, resource, row: dict, detail: bool = True) -> dict:
-    return serialize(ctx, resource, [row], detail=detail)[0]
+def serialize_one(ctx, resource, row: dict, detail: bool = True, mode: str | None = None) -> dict:
+    return serialize(ctx, resource, [row], detail=detail, mode=mode)[0]

@@ -31,7 +31,7 @@ def coerce(ctx, field: Field, value: Any) -> Any:
         if kind in ("string", "text", "choice", "email", "password") and not field.null:
             return ""          # AWX's CharNullField / ChoiceNullField
         if kind == "boolean":
-            return False       # BooleanNullField
+            return None if field.null else False   # BooleanNullField; null=True keeps null
         if kind == "vars":
             return ""
         if field.null or kind == "json":

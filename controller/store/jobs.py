@@ -251,3 +251,15 @@ def inventory_update_is_fresh(store, source_id: int, cache_timeout: int) -> bool
     since = (datetime.now(timezone.utc) - timedelta(seconds=cache_timeout)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return store.exists("inventory_updates", "inventory_source = ? AND status = 'successful' AND finished >= ?",
                         [source_id, since])
+
+
+def propagate_event_flags(store, table: str, column: str, pk: int) -> None:
+    """AWX: once the run ends, parents (task, play, playbook starts) of failed/changed events
+    are flagged too; three passes reach the playbook level."""
+    with store.transaction():
+        for flag in ("failed", "changed"):
+            for _level in range(3):
+                store.execute(
+                    f'UPDATE "{table}" SET "{flag}" = 1 WHERE "{column}" = ? AND "{flag}" = 0 AND uuid IN '
+                    f'(SELECT parent_uuid FROM "{table}" WHERE "{column}" = ? AND "{flag}" = 1 AND parent_uuid != \'\')',
+                    (pk, pk))

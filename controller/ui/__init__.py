@@ -1,0 +1,17 @@
+"""The web UI: server-rendered Jinja2 pages over the same services the API uses.
+
+Pages read through ``crud.list_page`` / ``crud.get_row`` + the serializer (so every page sees
+exactly what the API would show the same user, ``user_capabilities`` included) and write through
+``crud.create`` / ``crud.update``, ``launch_job``, ``control.cancel``.  Authentication is the API's
+session (``awx_sessionid`` cookie set by ``POST /api/login/``); writes carry the ``csrftoken``
+cookie's value as ``csrfmiddlewaretoken`` and are checked by the web layer before any view runs.
+Live job output is the API's Server-Sent Events stream, read by a small script.
+"""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("ui", __name__, url_prefix="/ui", template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+from . import base, jobs, resources  # noqa: E402,F401  (registers the views)

@@ -1,0 +1,196 @@
+"""Plumbing shared by the UI pages: login guard, CSRF token, error pages, list helpers."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from flask import Response, current_app, g, redirect, render_template, request, url_for
+
+from ..api.web import CSRF_COOKIE, SESSION_COOKIE, public, set_csrf_cookie
+from ..errors import APIError, ValidationError
+from ..services import crud
+from ..services.serializer import serialize_one
+from . import bp
+
+FINISHED = ("successful", "failed", "error", "canceled")
+ACTIVE = ("new", "pending", "waiting", "running")
+
+
+def ctx():
+    return g.ctx
+
+
+def registry(name: str):
+    return g.ctx.registry[name]
+
+
+def page_view(view: Callable) -> Callable:
+    """A UI page: anonymous visitors are sent to the login page (the API would answer 401)."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        if g.ctx.user is None:
+            return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    # authentication itself runs in the web layer; a UI page decides what anonymous visitors see
+    return public(wrapper)
+
+
+def render(template: str, _code: int = 200, **values: Any) -> Response:
+    resp = current_app.make_response((render_template(f"ui/{template}", **values), _code))
+    values_token = request.cookies.get(CSRF_COOKIE)
+    if not values_token:
+        set_csrf_cookie(resp)
+    return resp
+
+
+def csrf_token() -> str:
+    """The token forms echo; a fresh one is minted (and set) by ``render`` when missing."""
+    token = request.cookies.get(CSRF_COOKIE)
+    if not token:
+        token = g.get("ui_csrf")
+        if not token:
+            import secrets
+            token = g.ui_csrf = secrets.token_hex(32)
+    return token
+
+
+@bp.app_template_global()
+def ui_csrf() -> str:
+    return csrf_token()
+
+
+@bp.after_request
+def _csrf_cookie(resp: Response) -> Response:
+    token = g.get("ui_csrf")
+    if token and not request.cookies.get(CSRF_COOKIE):
+        resp.set_cookie(CSRF_COOKIE, token, max_age=31449600, samesite="Lax", path="/",
+                        secure=current_app.config["TURRET"].settings.COOKIE_SECURE)
+    resp.headers.setdefault("Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    return resp
+
+
+@bp.errorhandler(APIError)
+def _api_error(exc: APIError):
+    messages = flatten_errors(exc.body)
+    title = {401: "Log in required", 403: "Permission denied", 404: "Not found"}.get(exc.status, "Error")
+    if exc.status == 401:
+        return redirect(url_for("ui.login", next=request.path))
+    return render("error.html", _code=exc.status, title=title, messages=messages, code=exc.status)
+
+
+def flatten_errors(body: Any, prefix: str = "") -> list[str]:
+    """An API error body ({"field": ["msg"]} / {"detail": "..."}) as readable lines."""
+    if isinstance(body, dict):
+        out = []
+        for key, value in body.items():
+            label = "" if key in ("detail", "error", "__all__", "non_field_errors") else key
+            out += flatten_errors(value, f"{prefix}{label}: " if label else prefix)
+        return out
+    if isinstance(body, list):
+        out = []
+        for item in body:
+            out += flatten_errors(item, prefix)
+        return out
+    return [f"{prefix}{body}"]
+
+
+def field_errors(exc: ValidationError) -> dict[str, list[str]]:
+    body = exc.body if isinstance(exc.body, dict) else {"detail": exc.body}
+    return {k: flatten_errors(v) for k, v in body.items()}
+
+
+def list_args(allowed: tuple[str, ...], page_size: int = 25) -> list[tuple[str, str]]:
+    """Query-language arguments for a list page, from the page's own query string."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k in allowed and v != ""]
+    if not any(k == "page_size" for k, _ in args):
+        args.append(("page_size", str(page_size)))
+    return args
+
+
+def listing(resource, args: list[tuple[str, str]], scope=None) -> dict:
+    """One page of a list, plus the links the pager needs (page numbers, not API URLs)."""
+    try:
+        data = crud.list_page(ctx(), resource, args, request.path, scope=scope)
+    except APIError as exc:
+        if exc.status == 404:        # a page past the end: show the first one
+            args = [(k, v) for k, v in args if k != "page"]
+            data = crud.list_page(ctx(), resource, args, request.path, scope=scope)
+        else:
+            raise
+    page = int(dict(args).get("page", 1) or 1)
+    keep = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    data["page"] = page
+    data["next_href"] = f"?{urlencode(keep + [('page', page + 1)])}" if data.get("next") else None
+    data["prev_href"] = f"?{urlencode(keep + [('page', page - 1)])}" if data.get("previous") else None
+    size = int(dict(args).get("page_size", 25))
+    data["pages"] = max(1, -(-(data.get("count") or 0) // size))
+    return data
+
+
+def detail(resource, pk: int) -> tuple[dict, dict]:
+    """(row, API object) of something the user may read (403/404 otherwise)."""
+    row = crud.get_row(ctx(), resource, pk)
+    return row, serialize_one(ctx(), resource, row)
+
+
+def caps(obj: dict) -> dict:
+    return obj.get("summary_fields", {}).get("user_capabilities", {})
+
+
+# -- login / logout ------------------------------------------------------------------------
+@bp.route("/login", methods=["GET"])
+@public
+def login():
+    nxt = request.args.get("next") or url_for("ui.dashboard")
+    if not nxt.startswith("/ui") or nxt.startswith("//"):
+        nxt = url_for("ui.dashboard")
+    if g.ctx.user is not None:
+        return redirect(nxt)
+    return render("login.html", next=nxt)
+
+
+@bp.route("/logout", methods=["POST"])
+@page_view
+def logout():
+    key = request.cookies.get(SESSION_COOKIE)
+    if key:
+        current_app.config["TURRET"].auth.end_session(key)
+    resp = redirect(url_for("ui.login"))
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    resp.set_cookie("userLoggedIn", "false", samesite="Lax", path="/")
+    return resp
+
+
+@bp.app_template_filter("when")
+def _when(value: Any) -> str:
+    if not value:
+        return "—"
+    return str(value).replace("T", " ")[:19]
+
+
+@bp.app_template_filter("elapsed")
+def _elapsed(value: Any) -> str:
+    try:
+        secs = float(value or 0)
+    except (TypeError, ValueError):
+        return "—"
+    if secs < 60:
+        return f"{secs:.1f}s"
+    return f"{int(secs // 60)}m {int(secs % 60)}s"
+
+
+@bp.app_template_filter("dig")
+def _dig(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+@bp.app_template_test("search")
+def _contains(value: Any, needle: str) -> bool:
+    return needle in str(value)

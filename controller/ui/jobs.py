@@ -1,0 +1,259 @@
+"""Dashboard, job templates (list, launch form), jobs (list, live page, cancel, relaunch)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import jsonify, redirect, request, url_for
+
+from .. import access
+from ..errors import PermissionDenied, ValidationError
+from ..jobs import control
+from ..jobs import launch as launching
+from ..services import crud, relations, surveys
+from . import bp
+from .base import ACTIVE, caps, ctx, detail, field_errors, flatten_errors, list_args, listing, \
+    page_view, registry, render
+
+STATUSES = ("successful", "failed", "error", "canceled", "running", "pending", "waiting", "new")
+
+
+def _count(resource, args: list[tuple[str, str]]) -> int:
+    return crud.list_page(ctx(), resource, [*args, ("page_size", "1")], "/")["count"]
+
+
+# -- dashboard -----------------------------------------------------------------------------
+@bp.route("/", methods=["GET"])
+@page_view
+def dashboard():
+    job = registry("job")
+    counts = {s: _count(job, [("status", s)]) for s in STATUSES}
+    today = datetime.now(timezone.utc).date()
+    days = []
+    for back in range(13, -1, -1):
+        day = today - timedelta(days=back)
+        nxt = day + timedelta(days=1)
+        window = [("finished__gte", day.isoformat()), ("finished__lt", nxt.isoformat())]
+        days.append({"day": day.isoformat(), "label": day.strftime("%m-%d"),
+                     "successful": _count(job, [*window, ("status", "successful")]),
+                     "failed": _count(job, [*window, ("status__in", "failed,error")])})
+    recent = crud.list_page(ctx(), job, [("order_by", "-id"), ("page_size", "10")], "/")["results"]
+    running = crud.list_page(ctx(), job, [("status__in", ",".join(ACTIVE)), ("order_by", "-id"),
+                                          ("page_size", "20")], "/")
+    totals = {name: _count(registry(name), []) for name in ("job_template", "inventory", "host", "project")}
+    return render("dashboard.html", counts=counts, days=days, chart=_chart(days), recent=recent,
+                  running=running, totals=totals)
+
+
+def _chart(days: list[dict]) -> dict:
+    """Geometry of the 14-day bar chart (inline SVG, no script)."""
+    top = max([d["successful"] + d["failed"] for d in days] + [1])
+    width, height, pad = 560, 180, 24
+    slot = (width - pad) / len(days)
+    bars = []
+    for i, d in enumerate(days):
+        x = pad + i * slot
+        ok_h = (height - pad) * d["successful"] / top
+        bad_h = (height - pad) * d["failed"] / top
+        bars.append({"x": round(x + 3, 1), "w": round(slot / 2 - 3, 1), "day": d,
+                     "ok_y": round(height - pad - ok_h, 1), "ok_h": round(ok_h, 1),
+                     "bad_x": round(x + slot / 2, 1), "bad_y": round(height - pad - bad_h, 1),
+                     "bad_h": round(bad_h, 1), "label_x": round(x + slot / 2, 1)})
+    return {"width": width, "height": height, "pad": pad, "top": top, "bars": bars}
+
+
+# -- job templates -------------------------------------------------------------------------
+@bp.route("/templates", methods=["GET"])
+@page_view
+def templates():
+    data = listing(registry("job_template"), list_args(("search", "page", "order_by")))
+    return render("templates.html", data=data, search=request.args.get("search", ""))
+
+
+def _launch_context(pk: int) -> tuple[dict, dict, dict, dict]:
+    res = registry("job_template")
+    row, obj = detail(res, pk)
+    if not caps(obj).get("start"):
+        raise PermissionDenied()
+    info = launching.launch_info(ctx(), row)
+    spec = surveys.display_spec(surveys.stored_spec(row))
+    return row, obj, info, spec
+
+
+def _questions(spec: dict) -> list[dict]:
+    out = []
+    for q in spec.get("spec", []) if row_survey_enabled(spec) else []:
+        q = dict(q)
+        q["choice_list"] = surveys.choice_list(q.get("choices"))
+        default = q.get("default")
+        if q.get("type") == "multiselect":
+            q["default_list"] = default.split("\n") if isinstance(default, str) else list(default or [])
+        out.append(q)
+    return out
+
+
+def row_survey_enabled(spec: dict) -> bool:
+    return bool(spec.get("spec"))
+
+
+@bp.route("/templates/<int:pk>/launch", methods=["GET", "POST"])
+@page_view
+def launch(pk: int):
+    row, obj, info, spec = _launch_context(pk)
+    questions = _questions(spec) if row.get("survey_enabled") else []
+    errors: dict[str, list[str]] = {}
+    values = dict(request.form) if request.method == "POST" else {}
+    if request.method == "POST":
+        body = _launch_body(row, questions)
+        try:
+            job, _ignored = launching.launch_job(ctx(), row, body)
+            return redirect(url_for("ui.job", pk=job["id"]))
+        except ValidationError as exc:
+            errors = field_errors(exc)
+    inventories = []
+    if row.get("ask_inventory_on_launch"):
+        inventories = crud.list_page(ctx(), registry("inventory"), [("role_level", "use_role"),
+                                                                    ("page_size", "200")], "/")["results"]
+    return render("launch.html", _code=400 if errors else 200, jt=obj, info=info, questions=questions,
+                  errors=errors, messages=[m for v in errors.values() for m in v], values=values,
+                  multi={q["variable"]: request.form.getlist(q["variable"]) for q in questions
+                         if q.get("type") == "multiselect"} if request.method == "POST" else {},
+                  inventories=inventories, job_field=registry("job_template").field)
+
+
+def _launch_body(jt: dict, questions: list[dict]) -> dict:
+    """The launch request the form stands for: survey answers typed as the survey says (a value
+    that does not parse is passed as typed text, so the service's own message explains it)."""
+    form = request.form
+    extra: dict = {}
+    if jt.get("ask_variables_on_launch") and form.get("extra_vars", "").strip():
+        from ..services.variables import VarsError, parse_vars
+        try:
+            extra.update(parse_vars(form["extra_vars"]))
+        except VarsError as exc:
+            raise_later = {"extra_vars": [str(exc)]}
+            raise ValidationError(raise_later) from None
+    for q in questions:
+        var, kind = q["variable"], q.get("type")
+        if kind == "multiselect":
+            picked = form.getlist(var)
+            if picked:
+                extra[var] = picked
+            continue
+        raw = form.get(var, "")
+        if raw == "":
+            continue
+        if kind == "integer":
+            try:
+                extra[var] = int(raw)
+            except ValueError:
+                extra[var] = raw
+        elif kind == "float":
+            try:
+                extra[var] = float(raw)
+            except ValueError:
+                extra[var] = raw
+        else:
+            extra[var] = raw
+    body: dict = {"extra_vars": extra} if extra else {}
+    for key in ("limit", "job_tags", "skip_tags", "scm_branch"):
+        if jt.get(f"ask_{key}_on_launch") and key in form:
+            body[key] = form.get(key, "")
+    if jt.get("ask_job_type_on_launch") and form.get("job_type"):
+        body["job_type"] = form["job_type"]
+    if jt.get("ask_verbosity_on_launch") and form.get("verbosity", "").isdigit():
+        body["verbosity"] = int(form["verbosity"])
+    if jt.get("ask_diff_mode_on_launch"):
+        body["diff_mode"] = form.get("diff_mode") == "on"
+    if jt.get("ask_inventory_on_launch") and form.get("inventory", "").isdigit():
+        body["inventory"] = int(form["inventory"])
+    return body
+
+
+# -- jobs ----------------------------------------------------------------------------------
+@bp.route("/jobs", methods=["GET"])
+@page_view
+def jobs():
+    args = list_args(("status", "job_template", "page", "search"))
+    if not any(k == "order_by" for k, _ in args):
+        args.append(("order_by", "-id"))
+    data = listing(registry("job"), args)
+    jts = crud.list_page(ctx(), registry("job_template"), [("page_size", "200"), ("order_by", "name")],
+                         "/")["results"]
+    return render("jobs.html", data=data, statuses=STATUSES, templates=jts,
+                  status=request.args.get("status", ""), job_template=request.args.get("job_template", ""))
+
+
+def _job_parts(pk: int) -> dict:
+    res = registry("job")
+    row, obj = detail(res, pk)
+    rel = res.relation("job_host_summaries")
+    summaries = crud.list_page(ctx(), registry("job_host_summary"),
+                               [("order_by", "host_name"), ("page_size", "200")], "/",
+                               scope=relations.scope(ctx(), res, row, rel))
+    jt_caps = {}
+    if row.get("job_template"):
+        jt_res = registry("job_template")
+        jt_row = ctx().store.get(jt_res.table, row["job_template"])
+        if jt_row is not None:
+            jt_caps = {"start": access.holds(ctx(), "job_template", jt_row["id"], "execute_role")}
+    failed_hosts = [s["host_name"] for s in summaries["results"] if s.get("failed")]
+    return {"row": row, "job": obj, "summaries": summaries, "active": row["status"] in ACTIVE,
+            "can_cancel": row["status"] in ACTIVE and access.can_change(ctx(), res, row),
+            "can_relaunch": bool(jt_caps.get("start")), "failed_hosts": failed_hosts}
+
+
+@bp.route("/jobs/<int:pk>", methods=["GET"])
+@page_view
+def job(pk: int):
+    parts = _job_parts(pk)
+    events = None
+    if request.args.get("failed") or request.args.get("host"):
+        res = registry("job")
+        args = [("order_by", "counter"), ("page_size", "50")]
+        if request.args.get("failed"):
+            args.append(("failed", "true"))
+        if request.args.get("host"):
+            args.append(("host_name__icontains", request.args["host"]))
+        if request.args.get("page", "").isdigit():
+            args.append(("page", request.args["page"]))
+        events = listing(registry("job_event"), args,
+                         scope=relations.scope(ctx(), res, parts["row"], res.relation("job_events")))
+    return render("job.html", events=events, failed=request.args.get("failed", ""),
+                  host=request.args.get("host", ""), **parts)
+
+
+@bp.route("/jobs/<int:pk>/state", methods=["GET"])
+@page_view
+def job_state(pk: int):
+    """The parts of the job page that change while it runs (status, times, host summary)."""
+    from flask import render_template
+    parts = _job_parts(pk)
+    return jsonify({"status": parts["row"]["status"], "active": parts["active"],
+                    "meta": render_template("ui/_job_meta.html", **parts),
+                    "summary": render_template("ui/_host_summary.html", **parts),
+                    "actions": render_template("ui/_job_actions.html", **parts)})
+
+
+@bp.route("/jobs/<int:pk>/cancel", methods=["POST"])
+@page_view
+def job_cancel(pk: int):
+    res = registry("job")
+    row = crud.get_row(ctx(), res, pk)
+    access.require(access.can_change(ctx(), res, row))
+    if row["status"] in ACTIVE:
+        control.cancel(ctx(), res, row)
+    return redirect(url_for("ui.job", pk=pk))
+
+
+@bp.route("/jobs/<int:pk>/relaunch", methods=["POST"])
+@page_view
+def job_relaunch(pk: int):
+    res = registry("job")
+    row = crud.get_row(ctx(), res, pk)
+    try:
+        new, _ = launching.relaunch(ctx(), row, {"hosts": request.form.get("hosts", "all")})
+    except ValidationError as exc:
+        parts = _job_parts(pk)
+        return render("job.html", _code=400, events=None, failed="", host="",
+                      messages=flatten_errors(exc.body), **parts)
+    return redirect(url_for("ui.job", pk=new["id"]))

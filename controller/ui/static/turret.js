@@ -1,0 +1,105 @@
+/* Turret UI: live job output over the API's Server-Sent Events stream.  No dependencies. */
+(function () {
+  "use strict";
+
+  var COLORS = {30: 1, 31: 1, 32: 1, 33: 1, 34: 1, 35: 1, 36: 1, 37: 1,
+                90: 1, 91: 1, 92: 1, 93: 1, 94: 1, 95: 1, 96: 1, 97: 1};
+  var SGR = /\x1b\[([0-9;]*)m/g;
+  var OTHER = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07/g;
+
+  /* Append ANSI-coloured text to a node as spans (text nodes only: no HTML injection). */
+  function appendAnsi(node, text) {
+    var state = {color: null, bold: false};
+    var pos = 0, m;
+    SGR.lastIndex = 0;
+    function emit(chunk) {
+      chunk = chunk.replace(OTHER, "");
+      if (!chunk) return;
+      if (!state.color && !state.bold) { node.appendChild(document.createTextNode(chunk)); return; }
+      var span = document.createElement("span");
+      if (state.color) span.className = "ansi-" + state.color;
+      if (state.bold) span.className += " ansi-bold";
+      span.textContent = chunk;
+      node.appendChild(span);
+    }
+    while ((m = SGR.exec(text)) !== null) {
+      emit(text.slice(pos, m.index));
+      pos = SGR.lastIndex;
+      var codes = m[1] === "" ? ["0"] : m[1].split(";");
+      codes.forEach(function (c) {
+        var n = parseInt(c, 10);
+        if (n === 0) { state.color = null; state.bold = false; }
+        else if (n === 1) state.bold = true;
+        else if (n === 22) state.bold = false;
+        else if (n === 39) state.color = null;
+        else if (COLORS[n]) state.color = n;
+      });
+    }
+    emit(text.slice(pos));
+  }
+
+  function jobPage(root) {
+    var out = document.getElementById("output");
+    var follow = document.getElementById("follow");
+    var last = 0, stream = null, timer = null, ended = false;
+
+    function atBottom() { return out.scrollHeight - out.scrollTop - out.clientHeight < 40; }
+    // scrolling up stops following the tail; scrolling back to the bottom resumes it
+    out.addEventListener("scroll", function () { follow.checked = atBottom(); });
+
+    function addEvent(ev) {
+      if (ev.counter <= last) return;
+      last = ev.counter;
+      if (!ev.stdout) return;
+      var line = document.createElement("div");
+      line.className = "line";
+      line.setAttribute("data-counter", ev.counter);
+      appendAnsi(line, ev.stdout);
+      out.appendChild(line);
+      if (follow.checked) out.scrollTop = out.scrollHeight;
+    }
+
+    function refresh() {
+      return fetch(root.getAttribute("data-state"), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) return;
+          document.getElementById("job-meta").innerHTML = s.meta;
+          document.getElementById("host-summary").innerHTML = s.summary;
+          document.getElementById("job-actions").innerHTML = s.actions;
+          root.setAttribute("data-active", s.active ? "true" : "false");
+          if (!s.active && ended && timer) { clearInterval(timer); timer = null; }
+        }).catch(function () {});
+    }
+
+    function start() {
+      stream = new EventSource(root.getAttribute("data-stream"));
+      stream.addEventListener("job_event", function (e) {
+        try { addEvent(JSON.parse(e.data)); } catch (err) { /* a malformed event is skipped */ }
+      });
+      stream.addEventListener("end", function () {
+        ended = true;
+        stream.close();
+        root.setAttribute("data-stream-ended", "true");
+        refresh();
+      });
+    }
+
+    start();
+    if (root.getAttribute("data-active") === "true") {
+      timer = setInterval(function () {
+        refresh().then(function () {
+          if (root.getAttribute("data-active") !== "true" && ended && timer) { clearInterval(timer); timer = null; }
+        });
+      }, 1500);
+    }
+  }
+
+  /* a select marked data-autosubmit submits its form when changed (the button stays for keyboards) */
+  Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (sel) {
+    sel.addEventListener("change", function () { if (sel.form && sel.value) sel.form.submit(); });
+  });
+
+  var root = document.getElementById("job");
+  if (root) jobPage(root);
+})();
