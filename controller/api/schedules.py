@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, g, request
 
 from ..errors import MethodNotAllowed
-from ..services import metadata, rrules
+from ..services import metadata, rrules, schedule_forms
 from .web import json_response, parse_body, require_user
 
 bp = Blueprint("schedules", __name__)
@@ -21,7 +21,7 @@ _PREVIEW_FIELDS = {
     "cron": {"type": "string", "required": False, "label": "Cron", "help_text": "A 5-field cron expression."},
     "interval": {"type": "integer", "required": False, "label": "Interval"},
     "interval_type": {"type": "choice", "required": False, "label": "Interval type",
-                      "choices": [[t, t.capitalize()] for t in rrules.INTERVAL_TYPES]},
+                      "choices": [[t, t.capitalize()] for t in schedule_forms.INTERVAL_TYPES]},
     "date": {"type": "datetime", "required": False, "label": "Date"},
     "start_time": {"type": "datetime", "required": False, "label": "Start time"},
     "end_time": {"type": "datetime", "required": False, "label": "End time"},
@@ -44,7 +44,7 @@ def preview() -> Response:
     if request.method != "POST":
         raise MethodNotAllowed(request.method)
     now = datetime.now(timezone.utc)
-    rule = rrules.rule_from_input(parse_body(), now)
+    rule = schedule_forms.rule_from_input(parse_body(), now)
     return json_response(rrules.preview(rule, now), headers={"Allow": allow})
 
 

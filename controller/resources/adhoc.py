@@ -83,7 +83,7 @@ def _before_delete(ctx, row: dict) -> None:
 
 def declare(reg: Registry) -> None:
     reg.add(Resource(
-        name="ad_hoc_command", plural="ad_hoc_commands", common_fields=False,
+        name="ad_hoc_command", plural="ad_hoc_commands", id_group="unified_job", common_fields=False,
         fields=[
             Field("name", "string", read_only=True, default=""),
             *unified_job_fields(),

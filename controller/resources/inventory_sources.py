@@ -136,7 +136,7 @@ def declare(reg: Registry) -> None:
     reg["project"].relations.append(Relation("scm_inventory_sources", "inventory_source", "reverse_fk",
                                              key="source_project", read_only=True))
     reg.add(Resource(
-        name="inventory_update", plural="inventory_updates",
+        name="inventory_update", plural="inventory_updates", id_group="unified_job",
         fields=unified_job_fields() + [
             Field(f.name, f.kind, choices=f.choices, fk=f.fk, null=f.null, default=f.default,
                   on_delete="set_null" if f.kind == "id" else "cascade", **ro) for f in _source_fields()

@@ -88,7 +88,7 @@ def job_option_fields() -> list[Field]:
 def declare(reg: Registry) -> None:
     ro = dict(read_only=True)
     reg.add(Resource(
-        name="job", plural="jobs",
+        name="job", plural="jobs", id_group="unified_job",
         fields=unified_job_fields() + job_option_fields() + [
             Field("job_template", "id", fk="job_template", null=True, default=None, on_delete="set_null", **ro),
             Field("schedule", "id", fk="schedule", null=True, default=None, on_delete="set_null",

@@ -251,7 +251,7 @@ def declare(reg: Registry) -> None:
                                                   create=True))
 
     reg.add(Resource(
-        name="project_update", plural="project_updates",
+        name="project_update", plural="project_updates", id_group="unified_job",
         fields=unified_job_fields() + [
             Field("project", "id", fk="project", read_only=True, on_delete="cascade"),
             *[Field(f.name, f.kind, read_only=True, default=f.default, null=f.null, choices=f.choices,

@@ -209,6 +209,7 @@ class Resource:
     delete_status: int = 204
     indexes: tuple[tuple[str, ...], ...] = ()
     list_transform: Hook | None = None   # (ctx, objects, args) -> objects: list-only presentation
+    id_group: str = ""   # resources of one group never share an id (AWX's unified jobs share one sequence)
     list_headers: dict[str, str] = dc_field(default_factory=dict)   # extra headers of its lists
     actions: tuple[str, ...] = ()  # action sub-paths (copy, launch, update, ...); views live in api/actions
 

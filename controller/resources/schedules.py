@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
-from ..services import rrules
+from ..services import rrules, schedule_forms
 from ..services.schedule_prompts import PROMPTS, check_prompts, masked
 from .registry import Field, Registry, Relation, Resource
 from .unified import VERBOSITY
@@ -102,7 +102,7 @@ def _blank(value) -> bool:
 def _form(values: dict, existing: dict | None) -> str | None:
     """Which input form this save uses; None when the rule is untouched."""
     if existing is None:
-        given = [f for f in rrules.FORMS if not _blank(values.get(f))]
+        given = [f for f in schedule_forms.FORMS if not _blank(values.get(f))]
         if not given and not _blank(values.get("interval_type")):
             given = ["interval"]
         if not given:
@@ -145,10 +145,10 @@ def _apply_rule(values: dict, existing: dict | None, now: datetime) -> None:
         values.update({k: None for k in ALT_KEYS})
     elif form is not None:
         if form == "date" and "date" in values:
-            tz = rrules.zone_or_error(merged.get("timezone"))
-            if rrules.parse_local(values["date"], tz, "date") <= now:
+            tz = schedule_forms.zone_or_error(merged.get("timezone"))
+            if schedule_forms.parse_local(values["date"], tz, "date") <= now:
                 raise ValidationError({"date": ["The date must be in the future."]})
-        rule = rrules.parse(rrules.translate(form, merged, now))
+        rule = rrules.parse(schedule_forms.translate(form, merged, now))
         values.update({k: None for f, keys in FORM_KEYS.items() if f != form for k in keys})
     else:
         if "enabled" in values and existing is not None and bool(existing.get("enabled")) != values["enabled"]:
@@ -303,7 +303,8 @@ def _fields() -> list[Field]:
               "after this time.", **nullable),
         Field("dtend", "datetime", read_only=True, help_text="The last occurrence of the schedule occurs before this "
               "time, aftewards the schedule expires.", **nullable),
-        Field("rrule", "text", null=True, default=None, help_text="A value representing the schedules iCal recurrence rule "
+        Field("rrule", "text", null=True, default=None,
+              help_text="A value representing the schedules iCal recurrence rule "
               "(required unless cron, interval or date is given)."),
         Field("next_run", "datetime", read_only=True, index=True,
               help_text="The next time that the scheduled action will run.", **nullable),
@@ -318,7 +319,8 @@ def _fields() -> list[Field]:
         Field("cron", "string", max_length=256, help_text="A 5-field cron expression (minute hour day-of-month "
               "month day-of-week), translated to the rrule in timezone.", **nullable),
         Field("interval", "integer", min_value=1, help_text="Run every interval interval_type.", **nullable),
-        Field("interval_type", "choice", choices=[(t, t.capitalize()) for t in rrules.INTERVAL_TYPES], **nullable),
+        Field("interval_type", "choice", choices=[(t, t.capitalize()) for t in schedule_forms.INTERVAL_TYPES],
+              **nullable),
         Field("date", "datetime", help_text="Run once at this date and time (naive: in timezone).", **nullable),
         Field("start_time", "datetime", help_text="First possible run of a cron or interval schedule "
               "(default: the next whole minute).", **nullable),

@@ -24,7 +24,7 @@ def create_superuser(state, username: str, password: str, email: str = "") -> di
 BUILTIN_PROJECT = "Turret Collection Playbooks"
 
 
-def ensure_builtin_project(state) -> dict:
+def ensure_builtin_project(state, organization: int | None = None) -> dict:
     """The read-only project serving the collection's own playbooks (idempotent)."""
     ctx = system_context(state)
     store = state.store
@@ -34,7 +34,7 @@ def ensure_builtin_project(state) -> dict:
     # No organization: only superusers and auditors see it until it is shared (by granting
     # its use_role), which keeps a fresh controller's organization list empty.
     return crud.insert_trusted(ctx, state.registry["project"], {
-        "name": BUILTIN_PROJECT, "organization": None, "managed": True, "scm_type": "",
+        "name": BUILTIN_PROJECT, "organization": organization, "managed": True, "scm_type": "",
         "description": "The playbooks shipped with the turret.controller collection (read-only)."})
 
 
@@ -44,13 +44,12 @@ DEMO_SURVEY = {"name": "Greeting", "description": "Who should the demo greet?", 
      "min": 0, "max": 64, "choices": ""}]}
 
 
-def ensure_demo(state, project: dict) -> None:
+def ensure_demo(state, project: dict, org: dict) -> None:
     """AWX's demo content, ready to launch: Default organization, Demo Inventory (localhost,
     local connection) and Demo Job Template with a one-question survey."""
     from .surveys import validate_spec
     ctx = system_context(state)
     reg = state.registry
-    org = crud.create(ctx, reg["organization"], {"name": "Default"})
     inv = crud.create(ctx, reg["inventory"], {"name": "Demo Inventory", "organization": org["id"]})
     crud.create(ctx, reg["host"], {"name": "localhost", "inventory": inv["id"],
                                    "variables": "ansible_connection: local\n"})
@@ -66,9 +65,14 @@ def initialize(state, admin_password: str | None, demo: bool = True) -> str | No
     """Everything a fresh data directory gets on first start; returns a generated password."""
     fresh = state.store.count("users") == 0
     generated = ensure_admin(state, admin_password)
-    project = ensure_builtin_project(state)
+    org = None
     if fresh and demo:
-        ensure_demo(state, project)
+        # as in AWX, the demo objects (and here the built-in project) belong to "Default", so
+        # "Demo Job Template++Default" names the demo template
+        org = crud.create(system_context(state), state.registry["organization"], {"name": "Default"})
+    project = ensure_builtin_project(state, org["id"] if org else None)
+    if org is not None:
+        ensure_demo(state, project, org)
     return generated
 
 

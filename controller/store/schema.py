@@ -51,6 +51,17 @@ def _create_autoincrement(db: sqlite_utils.Database, name: str, cols: dict[str, 
     db.execute(f'CREATE TABLE "{name}" ("id" INTEGER PRIMARY KEY AUTOINCREMENT{", " + body if body else ""})')
 
 
+def _shared_id_trigger(group: str, table: str, tables: list[str]) -> str:
+    """After an insert into one table of the group, no table of the group may hand out an id at
+    or below the new one (AUTOINCREMENT reads sqlite_sequence), so ids never collide."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    members = " UNION ALL ".join(f"SELECT '{t}' AS n" for t in tables)
+    return (f'CREATE TRIGGER IF NOT EXISTS "turret_{group}_id_{table}" AFTER INSERT ON "{table}" BEGIN '
+            f"UPDATE sqlite_sequence SET seq = NEW.id WHERE name IN ({names}) AND seq < NEW.id; "
+            f"INSERT INTO sqlite_sequence (name, seq) SELECT n, NEW.id FROM ({members}) "
+            f"WHERE n NOT IN (SELECT name FROM sqlite_sequence); END")
+
+
 def migrate(db: sqlite_utils.Database, registry) -> None:
     """Bring the database schema up to the registry's declarations."""
     for name, (cols, pk) in _INTERNAL.items():
@@ -82,3 +93,10 @@ def migrate(db: sqlite_utils.Database, registry) -> None:
                 if not db[name].exists():
                     db[name].create({left: int, right: int}, pk=(left, right))
                 db[name].create_index([right], if_not_exists=True)
+    groups: dict[str, list[str]] = {}
+    for resource in registry:
+        if resource.id_group:
+            groups.setdefault(resource.id_group, []).append(resource.table)
+    for group, tables in groups.items():
+        for table in tables:
+            db.execute(_shared_id_trigger(group, table, sorted(tables)))

@@ -32,8 +32,9 @@ def page_view(view: Callable) -> Callable:
         if g.ctx.user is None:
             return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
         return view(*args, **kwargs)
-    # authentication itself runs in the web layer; a UI page decides what anonymous visitors see
-    return public(wrapper)
+    # Not marked public: the web layer's failures (a write without the CSRF token, bad Basic
+    # credentials) must stay errors here too, not silently turn the visitor anonymous.
+    return wrapper
 
 
 def render(template: str, _code: int = 200, **values: Any) -> Response:

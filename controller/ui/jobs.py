@@ -80,8 +80,9 @@ def _launch_context(pk: int) -> tuple[dict, dict, dict, dict]:
 
 
 def _questions(spec: dict) -> list[dict]:
+    """The survey's questions with their choices as lists (and multiselect defaults split)."""
     out = []
-    for q in spec.get("spec", []) if row_survey_enabled(spec) else []:
+    for q in spec.get("spec") or []:
         q = dict(q)
         q["choice_list"] = surveys.choice_list(q.get("choices"))
         default = q.get("default")
@@ -89,10 +90,6 @@ def _questions(spec: dict) -> list[dict]:
             q["default_list"] = default.split("\n") if isinstance(default, str) else list(default or [])
         out.append(q)
     return out
-
-
-def row_survey_enabled(spec: dict) -> bool:
-    return bool(spec.get("spec"))
 
 
 @bp.route("/templates/<int:pk>/launch", methods=["GET", "POST"])
@@ -103,8 +100,8 @@ def launch(pk: int):
     errors: dict[str, list[str]] = {}
     values = dict(request.form) if request.method == "POST" else {}
     if request.method == "POST":
-        body = _launch_body(row, questions)
         try:
+            body = _launch_body(row, questions)
             job, _ignored = launching.launch_job(ctx(), row, body)
             return redirect(url_for("ui.job", pk=job["id"]))
         except ValidationError as exc:
@@ -130,8 +127,7 @@ def _launch_body(jt: dict, questions: list[dict]) -> dict:
         try:
             extra.update(parse_vars(form["extra_vars"]))
         except VarsError as exc:
-            raise_later = {"extra_vars": [str(exc)]}
-            raise ValidationError(raise_later) from None
+            raise ValidationError({"extra_vars": [str(exc)]}) from None
     for q in questions:
         var, kind = q["variable"], q.get("type")
         if kind == "multiselect":

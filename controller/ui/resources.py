@@ -260,9 +260,27 @@ def users():
 @page_view
 def teams():
     data = listing(registry("team"), list_args(("search", "page")))
-    return render("simple_list.html", title="Teams", data=data, search=request.args.get("search", ""),
+    return render("simple_list.html", title="Teams", data=data, search=request.args.get("search", ""), link="ui.team",
                   columns=[("name", "Name"), ("description", "Description"), ("summary_fields.organization.name",
                                                                               "Organization")])
+
+
+@bp.route("/teams/<int:pk>", methods=["GET"])
+@page_view
+def team(pk: int):
+    res = registry("team")
+    row, obj = detail(res, pk)
+    rel = request.args.get("show", "users")
+    rel = rel if rel in ("users", "roles") else "users"
+    data = listing(registry("user" if rel == "users" else "role"), list_args(("page",)),
+                   scope=relations.scope(ctx(), res, row, res.relation(rel)))
+    columns = ([("username", "Username"), ("first_name", "First name"), ("last_name", "Last name")] if rel == "users"
+               else [("summary_fields.resource_type", "Type"), ("summary_fields.resource_name", "Resource"),
+                     ("name", "Role")])
+    return render("simple_list.html", title=f"Team {obj['name']}: {'members' if rel == 'users' else 'permissions'}",
+                  data=data, search=None, columns=columns,
+                  tabs=[("Members", url_for("ui.team", pk=pk)), ("Permissions", url_for("ui.team", pk=pk,
+                                                                                        show="roles"))])
 
 
 @bp.route("/users/<int:pk>/roles", methods=["GET"])

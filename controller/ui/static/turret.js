@@ -100,6 +100,30 @@
     sel.addEventListener("change", function () { if (sel.form && sel.value) sel.form.submit(); });
   });
 
+  /* Login: post to the API's session login; a refusal is shown here instead of on the API's own
+     form (without script the form posts normally and the API's page answers). */
+  var loginForm = document.getElementById("login-form");
+  if (loginForm && window.fetch) {
+    loginForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var error = document.getElementById("login-error");
+      fetch(loginForm.action, {method: "POST", body: new URLSearchParams(new FormData(loginForm)),
+                               credentials: "same-origin", redirect: "manual"})
+        .then(function (r) {
+          if (r.type === "opaqueredirect" || r.status === 302) {
+            window.location.assign(loginForm.elements.next.value);
+          } else {
+            error.textContent = r.status === 429 ? "Too many failed attempts; try again later."
+              : "Please enter a correct username and password (both are case-sensitive).";
+            error.hidden = false;
+            loginForm.elements.password.value = "";
+            loginForm.elements.password.focus();
+          }
+        })
+        .catch(function () { loginForm.submit(); });
+    });
+  }
+
   var root = document.getElementById("job");
   if (root) jobPage(root);
 })();
