@@ -15,9 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 
-import sqlite_utils
-
-from .schema import migrate
+from .schema import fingerprint, migrate
 
 
 def now_iso() -> str:
@@ -62,7 +60,10 @@ class Store:
         return conn
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self):
+        """A sqlite-utils view of this thread's connection (imported only when needed: it is
+        the slowest import of the controller and only migrations use it)."""
+        import sqlite_utils
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite_utils.Database(self.conn)
@@ -79,10 +80,21 @@ class Store:
             self._all.clear()
         self._local = threading.local()
 
-    def migrate(self, registry) -> None:
-        """Create or extend every table the registry declares (idempotent)."""
+    def migrate(self, registry) -> bool:
+        """Create or extend every table the registry declares (idempotent).  Skipped when the
+        stored fingerprint of the declarations matches: restarts stay fast.  Returns whether
+        it migrated."""
+        wanted = fingerprint(registry)
+        try:
+            current = self.scalar("SELECT value FROM meta WHERE key = 'schema_fingerprint'")
+        except sqlite3.OperationalError:
+            current = None
+        if current == wanted:
+            return False
         with self.transaction():
             migrate(self.db, registry)
+            self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_fingerprint', ?)", (wanted,))
+        return True
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager

@@ -5,7 +5,11 @@ indexes ensured.  A column is never dropped or retyped automatically (data first
 """
 from __future__ import annotations
 
-import sqlite_utils
+import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 _SQL_TYPES = {
     "string": str, "text": str, "choice": str, "email": str, "password": str,
@@ -24,6 +28,19 @@ _INTERNAL_INDEXES = [
     ("role_members", ["user_id"]),
     ("sessions", ["user_id"]),
 ]
+
+
+def fingerprint(registry) -> str:
+    """A digest of everything migrate() derives from the declarations."""
+    parts = []
+    for resource in registry:
+        cols = sorted((c, t.__name__) for c, t in resource_columns(resource).items())
+        idx = sorted(str(f.name) for f in resource.stored_fields if f.index or f.unique or f.name == "name")
+        m2m = sorted(r.key for r in resource.relations if r.kind == "m2m")
+        parts.append(repr((resource.table, cols, idx, resource.unique_together, resource.indexes, m2m,
+                           resource.id_group)))
+    parts.append(repr(sorted(_INTERNAL)) + repr(_INTERNAL_INDEXES) + "autoincrement-v1")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def column_type(field) -> type:
