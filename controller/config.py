@@ -26,7 +26,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(default: a per-user data folder)."),
     Setting("HOST", "127.0.0.1", str, "Address `turret serve` binds to."),
     Setting("PORT", 8013, int, "Port `turret serve` listens on."),
-    Setting("THREADS", 8, int, "Worker threads of the WSGI server."),
+    Setting("THREADS", 16, int, "Worker threads of the WSGI server (a browser following live job output holds "
+            "one while the job runs)."),
     Setting("ADMIN_PASSWORD", "", str, "Password of the `admin` superuser created on an empty data dir "
             "(generated and printed once when empty)."),
     Setting("MAX_BODY_BYTES", 10 * 1024 * 1024, int, "Largest request body accepted (413 beyond)."),

@@ -71,15 +71,14 @@ def copy_view(ctx, res, row) -> Response:
 # -- projects ----------------------------------------------------------------------------------
 @action("update", resource="project")
 def project_update_view(ctx, res, row) -> Response:
-    from ..jobs.project_update import start_update
+    from ..jobs.project_update import request_update
     allow = {"Allow": "GET, POST, HEAD, OPTIONS"}
     can = bool(row["scm_type"]) and access.holds(ctx, "project", row["id"], "update_role")
     if request.method in ("GET", "HEAD"):
         return json_response({"can_update": can}, headers=allow)
-    if request.method != "POST" or not row["scm_type"]:
+    if request.method != "POST":
         raise MethodNotAllowed(request.method)
-    access.require(can)
-    update = start_update(ctx, row, launch_type="manual")
+    update = request_update(ctx, row)
     target = ctx.registry["project_update"]
     body = {"project_update": update["id"], **serialize_one(ctx, target, update)}
     return json_response(body, 202, {**allow, "Location": body["url"]})
@@ -87,30 +86,18 @@ def project_update_view(ctx, res, row) -> Response:
 
 @action("playbooks", resource="project")
 def project_playbooks_view(ctx, res, row) -> Response:
-    from ..resources.projects import project_dir
-    from ..services.project_files import find_playbooks
+    from ..resources.projects import project_files
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed(request.method)
-    if row["scm_type"]:
-        import json
-        found = json.loads(row["playbook_files"] or "[]")
-    else:
-        found = find_playbooks(project_dir(ctx, row))
-    return json_response(found, headers={"Allow": "GET, HEAD, OPTIONS"})
+    return json_response(project_files(ctx, row, "playbook"), headers={"Allow": "GET, HEAD, OPTIONS"})
 
 
 @action("inventories", resource="project")
 def project_inventories_view(ctx, res, row) -> Response:
-    from ..resources.projects import project_dir
-    from ..services.project_files import find_inventories
+    from ..resources.projects import project_files
     if request.method not in ("GET", "HEAD"):
         raise MethodNotAllowed(request.method)
-    if row["scm_type"]:
-        import json
-        found = json.loads(row["inventory_files"] or "[]")
-    else:
-        found = find_inventories(project_dir(ctx, row))
-    return json_response(found, headers={"Allow": "GET, HEAD, OPTIONS"})
+    return json_response(project_files(ctx, row, "inventory"), headers={"Allow": "GET, HEAD, OPTIONS"})
 
 
 # -- unified jobs ------------------------------------------------------------------------------
@@ -121,9 +108,8 @@ def cancel_view(ctx, res, row) -> Response:
     can = row["status"] in ("new", "pending", "waiting", "running")
     if request.method in ("GET", "HEAD"):
         return json_response({"can_cancel": can}, headers=allow)
-    if request.method != "POST" or not can:
-        raise MethodNotAllowed("POST" if request.method == "POST" else request.method)
-    access.require(access.can_change(ctx, res, row))
+    if request.method != "POST":
+        raise MethodNotAllowed(request.method)
     control.cancel(ctx, res, row)
     return json_response(None, 202, allow)
 

@@ -66,7 +66,8 @@ def _type_key(ctx, cred_id: int) -> tuple[str, str]:
 
 
 def launch_info(ctx, jt: dict) -> dict:
-    """The ``GET /job_templates/N/launch/`` body."""
+    """The ``GET /job_templates/N/launch/`` body (needs the template's execute_role)."""
+    access.require(access.holds(ctx, "job_template", jt["id"], "execute_role"))
     spec = _spec(jt)
     creds = _jt_credentials(ctx, jt["id"])
     needed = _passwords_needed(ctx, creds)

@@ -38,6 +38,16 @@ def start_update(ctx, project: dict, launch_type: str = "manual") -> dict:
     return ctx.store.get("project_updates", pk)
 
 
+def request_update(ctx, project: dict) -> dict:
+    """A user asks for an update: only SCM projects (405 otherwise), with update_role (403)."""
+    from .. import access
+    from ..errors import MethodNotAllowed
+    if not project.get("scm_type"):
+        raise MethodNotAllowed("POST")
+    access.require(access.holds(ctx, "project", project["id"], "update_role"))
+    return start_update(ctx, project, launch_type="manual")
+
+
 def update_state(ctx, project_ids: list[int]) -> dict[int, tuple[dict | None, dict | None]]:
     """{project id: (current active update, last finished update)}."""
     active = q.latest(ctx.store, "project_updates", "project", project_ids, active=True)

@@ -29,6 +29,20 @@ def project_dir(ctx, row: dict) -> Path:
     return projects_root(ctx) / (row.get("local_path") or f"_{row['id']}")
 
 
+def project_files(ctx, row: dict, kind: str) -> list[str]:
+    """A project's playbooks (``kind`` "playbook") or inventory files ("inventory"): a manual
+    project's folder scanned now, a git project's lists from its last successful update."""
+    import json
+    from ..services.project_files import find_inventories, find_playbooks
+    if row.get("scm_type"):
+        try:
+            return list(json.loads(row.get(f"{kind}_files") or "[]"))
+        except ValueError:
+            return []
+    scan = find_playbooks if kind == "playbook" else find_inventories
+    return scan(project_dir(ctx, row))
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60] or "project"
 

@@ -3,7 +3,7 @@
 Contracts:
   * One stored model: ``rrule`` is AWX's text (``DTSTART[;TZID=…]:… RRULE:…``); ``cron``,
     ``interval`` + ``interval_type`` and ``date`` (with ``timezone``, ``start_time``,
-    ``end_time``) are input forms translated to it by :mod:`controller.services.rrules`.  The
+    ``end_time``) are input forms translated to it by :mod:`controller.services.schedule_forms`.  The
     form used is kept (``schedule_type`` and its inputs) and read back as given.
   * ``unified_job_template`` is an integer with a hidden ``unified_job_template_type``; a posted
     id is resolved job template first, then project, then inventory source.  Template ids never
@@ -115,15 +115,20 @@ def _form(values: dict, existing: dict | None) -> str | None:
         return given[0]
     changed = {k for k in ("rrule", "timezone", *ALT_KEYS)
                if k in values and not (_blank(values[k]) and _blank(existing.get(k))) and values[k] != existing.get(k)}
-    forms = [f for f, keys in FORM_KEYS.items() if changed & set(keys)]
-    if "rrule" in changed:
-        forms.insert(0, "rrule")
+    forms = [f for f, keys in {"rrule": ("rrule",), **FORM_KEYS}.items()
+             if any(k in changed and not _blank(values[k]) for k in keys)]
     if len(forms) > 1:
         raise ValidationError({forms[1]: [f"Change only one of {' or '.join(forms)} at a time."]})
     if forms:
         return forms[0]
-    if changed & {"start_time", "end_time", "timezone"} and existing.get("schedule_type") not in (None, "rrule"):
-        return existing["schedule_type"]
+    current = existing.get("schedule_type") or "rrule"
+    blanked = [k for k in FORM_KEYS.get(current, ("rrule",)) if k in changed]
+    if blanked:            # the current form's input removed and no other form given
+        if current == "rrule":
+            rrules.parse("")
+        raise ValidationError({blanked[0]: [f"This field is required for a {current} schedule."]})
+    if changed & {"start_time", "end_time", "timezone"} and current != "rrule":
+        return current
     if changed & {"start_time", "end_time"}:
         return "rrule"
     return None

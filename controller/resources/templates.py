@@ -47,16 +47,9 @@ NON_SENSITIVE = frozenset({
 
 # -- validation -------------------------------------------------------------------------------
 def project_playbooks(ctx, project: dict) -> list[str]:
-    """Playbooks a template may name: a manual project's folder scanned now, a git project's
-    ``playbook_files`` from its last successful update."""
-    if project.get("scm_type"):
-        try:
-            return list(json.loads(project.get("playbook_files") or "[]"))
-        except ValueError:
-            return []
-    from ..services.project_files import find_playbooks
-    from .projects import project_dir
-    return find_playbooks(project_dir(ctx, project))
+    """Playbooks a template may name (see projects.project_files)."""
+    from .projects import project_files
+    return project_files(ctx, project, "playbook")
 
 
 def _may_use_project(ctx, project: dict) -> bool:

@@ -151,6 +151,10 @@ def _launch_body(jt: dict, questions: list[dict]) -> dict:
         else:
             extra[var] = raw
     body: dict = {"extra_vars": extra} if extra else {}
+    passwords = {name[len("password__"):]: value for name, value in form.items()
+                 if name.startswith("password__") and value}
+    if passwords:
+        body["credential_passwords"] = passwords
     for key in ("limit", "job_tags", "skip_tags", "scm_branch"):
         if jt.get(f"ask_{key}_on_launch") and key in form:
             body[key] = form.get(key, "")
@@ -186,16 +190,13 @@ def _job_parts(pk: int) -> dict:
     summaries = crud.list_page(ctx(), registry("job_host_summary"),
                                [("order_by", "host_name"), ("page_size", "200")], "/",
                                scope=relations.scope(ctx(), res, row, rel))
-    jt_caps = {}
-    if row.get("job_template"):
-        jt_res = registry("job_template")
-        jt_row = ctx().store.get(jt_res.table, row["job_template"])
-        if jt_row is not None:
-            jt_caps = {"start": access.holds(ctx(), "job_template", jt_row["id"], "execute_role")}
+    # relaunching is launching the template again: the template's execute role decides
+    can_relaunch = bool(row.get("job_template")) and access.holds(ctx(), "job_template", row["job_template"],
+                                                                  "execute_role")
     failed_hosts = [s["host_name"] for s in summaries["results"] if s.get("failed")]
     return {"row": row, "job": obj, "summaries": summaries, "active": row["status"] in ACTIVE,
             "can_cancel": row["status"] in ACTIVE and access.can_change(ctx(), res, row),
-            "can_relaunch": bool(jt_caps.get("start")), "failed_hosts": failed_hosts}
+            "can_relaunch": can_relaunch, "failed_hosts": failed_hosts}
 
 
 @bp.route("/jobs/<int:pk>", methods=["GET"])
@@ -235,9 +236,8 @@ def job_state(pk: int):
 def job_cancel(pk: int):
     res = registry("job")
     row = crud.get_row(ctx(), res, pk)
-    access.require(access.can_change(ctx(), res, row))
-    if row["status"] in ACTIVE:
-        control.cancel(ctx(), res, row)
+    if row["status"] in ACTIVE:          # already over (a double click): just show the job
+        control.cancel(ctx(), res, row)  # checks the right to cancel
     return redirect(url_for("ui.job", pk=pk))
 
 

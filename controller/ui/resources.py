@@ -150,14 +150,10 @@ def projects():
 @bp.route("/projects/<int:pk>", methods=["GET"])
 @page_view
 def project(pk: int):
-    from ..resources.projects import project_dir
-    from ..services.project_files import find_playbooks
+    from ..resources.projects import project_files
     res = registry("project")
     row, obj = detail(res, pk)
-    if row.get("scm_type"):
-        playbooks = json.loads(row.get("playbook_files") or "[]")
-    else:
-        playbooks = find_playbooks(project_dir(ctx(), row))
+    playbooks = project_files(ctx(), row, "playbook")
     updates = listing(registry("project_update"), [("order_by", "-id"), ("page_size", "10")],
                       scope=relations.scope(ctx(), res, row, res.relation("project_updates")))
     can_sync = bool(row.get("scm_type")) and access.holds(ctx(), "project", pk, "update_role")
@@ -167,11 +163,9 @@ def project(pk: int):
 @bp.route("/projects/<int:pk>/sync", methods=["POST"])
 @page_view
 def project_sync(pk: int):
-    from ..jobs.project_update import start_update
+    from ..jobs.project_update import request_update
     row = crud.get_row(ctx(), registry("project"), pk)
-    if not row.get("scm_type") or not access.holds(ctx(), "project", pk, "update_role"):
-        raise PermissionDenied()
-    start_update(ctx(), row, launch_type="manual")
+    request_update(ctx(), row)           # SCM projects only, with update_role
     return redirect(url_for("ui.project", pk=pk))
 
 
