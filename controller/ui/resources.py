@@ -1,7 +1,6 @@
 """Inventories, hosts, groups, projects, credentials, users, teams, activity stream."""
 from __future__ import annotations
 
-import json
 
 from flask import redirect, request, url_for
 
