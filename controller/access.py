@@ -60,26 +60,25 @@ def _role_ref_holds(ctx: Context, resource, ref: str, values: dict) -> bool:
     return holds(ctx, resource.name, values.get("id"), ref)
 
 
-def can_change(ctx: Context, resource, row: dict) -> bool:
+def _may(ctx: Context, resource, row: dict, role_ref: str) -> bool:
+    """Superuser, else the resource's can_change hook, else the declared role."""
     if ctx.is_superuser:
         return True
     if resource.can_change is not None:
         return bool(resource.can_change(ctx, row))
     if not resource.has_roles:
         return False
-    return _role_ref_holds(ctx, resource, resource.change_role, row)
+    return _role_ref_holds(ctx, resource, role_ref, row)
+
+
+def can_change(ctx: Context, resource, row: dict) -> bool:
+    return _may(ctx, resource, row, resource.change_role)
 
 
 def can_delete(ctx: Context, resource, row: dict) -> bool:
     if resource.can_delete is not None:
         return bool(resource.can_delete(ctx, row))
-    if ctx.is_superuser:
-        return True
-    if resource.can_change is not None:
-        return bool(resource.can_change(ctx, row))
-    if not resource.has_roles:
-        return False
-    return _role_ref_holds(ctx, resource, resource.delete_role, row)
+    return _may(ctx, resource, row, resource.delete_role)
 
 
 def can_create(ctx: Context, resource, data: dict) -> bool:

@@ -128,14 +128,20 @@ def create(ctx, resource, data: Any, inject: dict | None = None) -> dict:
         pk = ctx.store.insert(resource.table, values)
         row = ctx.store.get(resource.table, pk)
         access.sync_roles(ctx, resource, row, created=True)
-        if ctx.user and not ctx.is_superuser and resource.role("admin_role"):
-            rbac.add_member(ctx.store, rbac.role_id(ctx.store, resource.name, pk, "admin_role"), ctx.user_id)
-            ctx.forget_roles()
+        _grant_creator(ctx, resource, pk)
         if resource.after_save:
             resource.after_save(ctx, row, None)
             row = ctx.store.get(resource.table, pk)
         activity.record(ctx, "create", resource, row, activity.snapshot(resource, row))
     return row
+
+
+def _grant_creator(ctx, resource, pk: int) -> None:
+    """Whoever creates (or copies) an object administers it, unless they already administer
+    everything."""
+    if ctx.user and not ctx.is_superuser and resource.role("admin_role"):
+        rbac.add_member(ctx.store, rbac.role_id(ctx.store, resource.name, pk, "admin_role"), ctx.user_id)
+        ctx.forget_roles()
 
 
 def insert_trusted(ctx, resource, values: dict) -> dict:
@@ -278,9 +284,7 @@ def copy(ctx, resource, row: dict, name: Any) -> dict:
         pk = ctx.store.insert(resource.table, values)
         new = ctx.store.get(resource.table, pk)
         access.sync_roles(ctx, resource, new, created=True)
-        if ctx.user and not ctx.is_superuser and resource.role("admin_role"):
-            rbac.add_member(ctx.store, rbac.role_id(ctx.store, resource.name, pk, "admin_role"), ctx.user_id)
-            ctx.forget_roles()
+        _grant_creator(ctx, resource, pk)
         for rel in resource.relations:
             if rel.kind == "m2m":
                 table, left, right = rel.key.split(":")

@@ -193,7 +193,8 @@ def _bulk_remove(ctx, res, where: str, params: list, depth: int = 0) -> bool:
                               params)
         else:
             _bulk_remove(ctx, child, f'"{fk.name}" IN ({selected})', list(params), depth + 1)
-    for table, column in _m2m_tables(ctx.registry, res.name):
+    from .crud import m2m_columns
+    for table, column in m2m_columns(ctx.registry, res.name):
         ctx.store.execute(f'DELETE FROM "{table}" WHERE "{column}" IN ({selected})', params)
     ctx.store.delete_where(res.table, where, params)
     return True
@@ -209,20 +210,6 @@ def _removable(ctx, res, depth: int) -> bool:
         if fk.on_delete != "cascade" or not _removable(ctx, child, depth + 1):
             return False
     return True
-
-
-def _m2m_tables(registry, name: str) -> list[tuple[str, str]]:
-    """(association table, column) pairs that reference resource ``name``."""
-    out = set()
-    for res in registry:
-        for rel in res.relations:
-            if rel.kind == "m2m":
-                table, left, right = rel.key.split(":")
-                if res.name == name:
-                    out.add((table, left))
-                if rel.target == name:
-                    out.add((table, right))
-    return sorted(out)
 
 
 def copy_contents(ctx, source_id: int, target_id: int, stamp: dict) -> None:
