@@ -7,10 +7,10 @@ Contracts:
     form used is kept (``schedule_type`` and its inputs) and read back as given.
   * ``unified_job_template`` is an integer with a hidden ``unified_job_template_type``; a posted
     id is resolved job template first, then project, then inventory source.  Template ids never
-    collide in a database created by this version (see :mod:`controller.store.schedules`), so
-    the order only matters for older data.  Hidden FK columns (one per template kind) carry the
-    link, so deleting a template deletes its schedules and ``<templates>/N/schedules/`` is a
-    plain reverse-FK sub-list whose POST injects the parent.
+    collide in a database created by this version (the three tables share the
+    ``unified_job_template`` id group), so the order only matters for older data.  Hidden FK
+    columns (one per template kind) carry the link, so deleting a template deletes its schedules
+    and ``<templates>/N/schedules/`` is a plain reverse-FK sub-list whose POST injects the parent.
   * Prompts (``extra_data``, ``inventory``, ``limit`` …; null = use the template) are validated
     like a launch, with errors instead of ignored fields (AWX LaunchConfigurationBaseSerializer).
     ``PATCH {"enabled": false}`` skips every other check.
@@ -346,5 +346,8 @@ def declare(reg: Registry) -> None:
         extra_related=_related, capabilities=("edit", "delete"),
     ))
     for kind in KINDS.values():
-        reg[kind.resource].relations.append(Relation("schedules", "schedule", "reverse_fk", key=kind.column,
-                                                     create=True, attach=False))
+        template = reg[kind.resource]
+        template.relations.append(Relation("schedules", "schedule", "reverse_fk", key=kind.column, create=True,
+                                           attach=False))
+        # one id sequence for the three template tables: /unified_job_templates/ ids name one template
+        template.id_group = template.id_group or "unified_job_template"

@@ -1,4 +1,4 @@
-"""SQL of the scheduler: due schedules, the fire ledger, the leader lease, shared template ids.
+"""SQL of the scheduler: due schedules, the fire ledger and the leader lease.
 
 Exactly-once firing rests on two guards used inside one write transaction:
   * :func:`advance` is a compare-and-set of ``next_run`` (only the process that still sees the
@@ -6,13 +6,14 @@ Exactly-once firing rests on two guards used inside one write transaction:
   * :func:`record_fire` inserts into ``schedule_fires`` whose primary key is
     ``(schedule, fire_time)``, so an occurrence can be recorded once, ever.
 :func:`acquire_lease` makes one process the active firer; the guards make a second one harmless.
+(Template ids never collide across job templates, projects and inventory sources: they share
+the ``unified_job_template`` id group, see :mod:`controller.resources.schedules`.)
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Iterator
 
-TEMPLATE_TABLES = ("job_templates", "projects", "inventory_sources")
 _TABLES = (
     'CREATE TABLE IF NOT EXISTS "schedule_fires" ("schedule" INTEGER NOT NULL, "fire_time" TEXT NOT NULL, '
     '"node" TEXT NOT NULL DEFAULT \'\', "fired_at" TEXT NOT NULL, "job_type" TEXT NOT NULL DEFAULT \'\', '
@@ -21,27 +22,11 @@ _TABLES = (
 )
 
 
-def _shared_id_trigger(table: str) -> str:
-    """After an insert into one template table, no other template table may hand out an id at
-    or below the new one: ids of job templates, projects and inventory sources never collide, so
-    ``unified_job_template=<id>`` names one template (AUTOINCREMENT reads sqlite_sequence)."""
-    names = ", ".join(f"'{t}'" for t in TEMPLATE_TABLES)
-    members = " UNION ALL ".join(f"SELECT '{t}' AS n" for t in TEMPLATE_TABLES)
-    return (f'CREATE TRIGGER IF NOT EXISTS "turret_shared_template_id_{table}" AFTER INSERT ON "{table}" BEGIN '
-            f"UPDATE sqlite_sequence SET seq = NEW.id WHERE name IN ({names}) AND seq < NEW.id; "
-            f"INSERT INTO sqlite_sequence (name, seq) SELECT n, NEW.id FROM ({members}) "
-            f"WHERE n NOT IN (SELECT name FROM sqlite_sequence); END")
-
-
 def install(store) -> None:
-    """Create the scheduler's internal tables and the shared-id triggers (idempotent)."""
+    """Create the scheduler's internal tables (idempotent, cheap: runs at every start)."""
     with store.transaction():
         for sql in _TABLES:
             store.execute(sql)
-        present = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        for table in TEMPLATE_TABLES:
-            if table in present:
-                store.execute(_shared_id_trigger(table))
 
 
 # -- firing ----------------------------------------------------------------------------------------
