@@ -283,7 +283,7 @@ def declare(reg: Registry) -> None:
             Field("ansible_facts_modified", "datetime", stored=False, read_only=True, null=True, default=None,
                   help_text="The date and time ansible_facts was last modified."),
         ],
-        ordering=("name",), search_fields=("name", "description"),
+        ordering=("name",), indexes=(("inventory", "name"),), search_fields=("name", "description"),
         named_url=(("name",), ("inventory.name",), ("inventory.organization.name",)),
         unique_together=(("name", "inventory"),),
         relations=[
@@ -303,7 +303,7 @@ def declare(reg: Registry) -> None:
             Field("inventory", "id", fk="inventory", required=True, create_only=True),
             _vars("Group"),
         ],
-        ordering=("name",), search_fields=("name", "description"),
+        ordering=("name",), indexes=(("inventory", "name"),), search_fields=("name", "description"),
         named_url=(("name",), ("inventory.name",), ("inventory.organization.name",)),
         unique_together=(("name", "inventory"),),
         relations=[
