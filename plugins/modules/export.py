@@ -1,0 +1,184 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Turret maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: export
+short_description: Export the controller's configuration as data for the configure playbook
+version_added: 0.1.0
+description:
+  - Reads organizations, users, teams, custom credential types, credentials, projects, inventories
+    (with hosts and groups), inventory sources, job templates (with credentials, labels and survey)
+    and schedules, and returns them as the C(controller_*) variables that the
+    C(turret.controller.configure) playbook applies. That playbook is the import.
+  - Secrets cannot be read back (the API shows C($encrypted$)); they are left out of credential
+    inputs, and users have no password.
+  - Roles are not exported.
+  - Never changes anything.
+author:
+  - Turret maintainers (@turret)
+extends_documentation_fragment:
+  - turret.controller.auth
+options:
+  organizations:
+    description: Only export these organizations and what belongs to them (all when omitted).
+    type: list
+    elements: str
+'''
+
+EXAMPLES = r'''
+- name: Export
+  turret.controller.export:
+  register: exported
+
+- name: Save it
+  ansible.builtin.copy:
+    content: "{{ exported.assets | to_nice_yaml }}"
+    dest: controller.yml
+
+# Import elsewhere: ansible-playbook turret.controller.configure -e @controller.yml
+'''
+
+RETURN = r'''
+assets:
+  description: The C(controller_*) variables of C(turret.controller.configure).
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.turret.controller.plugins.module_utils.api import ENCRYPTED
+from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule, parse_vars
+
+PROJECT_KEYS = ("description", "scm_type", "scm_url", "scm_branch", "scm_refspec", "scm_clean", "scm_track_submodules",
+                "scm_delete_on_update", "scm_update_on_launch", "scm_update_cache_timeout", "allow_override", "timeout")
+SOURCE_KEYS = ("description", "source", "source_path", "scm_branch", "overwrite", "overwrite_vars", "update_on_launch")
+JT_KEYS = ("description", "playbook", "job_type", "limit", "forks", "verbosity", "become_enabled",
+           "ask_variables_on_launch", "ask_limit_on_launch", "ask_inventory_on_launch", "ask_credential_on_launch",
+           "allow_simultaneous", "survey_enabled")
+SCHEDULE_KEYS = ("description", "rrule", "cron", "interval", "interval_type", "date", "timezone", "enabled", "limit")
+
+
+class Exporter:
+    def __init__(self, api, orgs):
+        self.api = api
+        self.orgs = orgs
+
+    def names(self, endpoint, key="name"):
+        return dict((o["id"], o[key]) for o in self.api.list(endpoint))
+
+    def org_ok(self, obj):
+        org = (obj.get("summary_fields") or {}).get("organization", {}).get("name")
+        return not self.orgs or org in self.orgs
+
+    def pick(self, obj, keys):
+        return dict((k, obj[k]) for k in keys if obj.get(k) not in (None, ""))
+
+    def run(self):
+        api = self.api
+        out = {}
+        orgs = [o for o in api.list("organizations") if not self.orgs or o["name"] in self.orgs]
+        org_name = self.names("organizations")
+        out["controller_organizations"] = [dict(self.pick(o, ("description",)), name=o["name"], max_hosts=o["max_hosts"])
+                                           for o in orgs]
+        out["controller_users"] = [dict(self.pick(u, ("email", "first_name", "last_name")), username=u["username"],
+                                        is_superuser=u["is_superuser"], is_system_auditor=u["is_system_auditor"])
+                                   for u in api.list("users")] if not self.orgs else []
+        out["controller_teams"] = [dict(self.pick(t, ("description",)), name=t["name"], organization=org_name[t["organization"]])
+                                   for t in api.list("teams") if self.org_ok(t)]
+        types = api.list("credential_types")
+        type_name = dict((t["id"], t["name"]) for t in types)
+        out["controller_credential_types"] = [dict(self.pick(t, ("description", "inputs", "injectors")), name=t["name"], kind=t["kind"])
+                                              for t in types if not t.get("managed")]
+        out["controller_credentials"] = []
+        for c in api.list("credentials"):
+            if not self.org_ok(c) or not c.get("organization"):
+                continue
+            inputs = dict((k, v) for k, v in (c.get("inputs") or {}).items() if v != ENCRYPTED)
+            out["controller_credentials"].append(dict(self.pick(c, ("description",)), name=c["name"], inputs=inputs,
+                                                      organization=org_name[c["organization"]],
+                                                      credential_type=type_name[c["credential_type"]]))
+        out["controller_projects"] = []
+        for p in api.list("projects"):
+            if not self.org_ok(p):
+                continue
+            item = dict(self.pick(p, PROJECT_KEYS), name=p["name"], organization=org_name.get(p["organization"]))
+            if not p.get("scm_type"):
+                item["local_path"] = p["local_path"]
+            out["controller_projects"].append(item)
+        out["controller_inventories"] = [self.inventory(i, org_name) for i in api.list("inventories") if self.org_ok(i)]
+        inv_ref = dict((i["id"], "%s++%s" % (i["name"], org_name[i["organization"]])) for i in api.list("inventories"))
+        proj_ref = dict((p["id"], "%s++%s" % (p["name"], org_name.get(p["organization"], ""))) for p in api.list("projects"))
+        out["controller_inventory_sources"] = [
+            dict(self.pick(s, SOURCE_KEYS), name=s["name"], inventory=inv_ref[s["inventory"]],
+                 source_project=proj_ref.get(s.get("source_project")), source_vars=parse_vars(s.get("source_vars")) or None)
+            for s in api.list("inventory_sources") if s["inventory"] in inv_ref]
+        out["controller_job_templates"] = [self.job_template(j, inv_ref, proj_ref) for j in api.list("job_templates")
+                                           if self.org_ok(j)]
+        jt_names = set(j["name"] for j in out["controller_job_templates"])
+        out["controller_schedules"] = [self.schedule(s) for s in api.list("schedules")
+                                       if (s.get("summary_fields") or {}).get("unified_job_template", {}).get("name") in jt_names]
+        return dict((k, [dict((ik, iv) for ik, iv in i.items() if iv is not None) for i in v]) for k, v in out.items())
+
+    def schedule(self, sched):
+        item = dict(self.pick(sched, SCHEDULE_KEYS), name=sched["name"],
+                    unified_job_template=sched["summary_fields"]["unified_job_template"]["name"])
+        # one form of recurrence: the rrule is derived from cron, interval or date when they are set
+        if any(item.get(k) for k in ("cron", "interval", "date")):
+            item.pop("rrule", None)
+        for key in ("cron", "interval", "date"):
+            if not item.get(key):
+                item.pop(key, None)
+        if not item.get("interval"):
+            item.pop("interval_type", None)
+        return item
+
+    def inventory(self, inv, org_name):
+        api = self.api
+        hosts = api.list(inv["related"]["hosts"])
+        groups = api.list(inv["related"]["groups"])
+        item = dict(self.pick(inv, ("description", "kind", "host_filter")), name=inv["name"],
+                    organization=org_name[inv["organization"]], variables=parse_vars(inv.get("variables")) or None)
+        item["hosts"] = [dict(self.pick(h, ("description", "instance_id")), name=h["name"], enabled=h["enabled"],
+                              variables=parse_vars(h.get("variables")) or None) for h in hosts]
+        item["groups"] = []
+        for g in groups:
+            item["groups"].append(dict(
+                self.pick(g, ("description",)), name=g["name"], variables=parse_vars(g.get("variables")) or None,
+                hosts=[h["name"] for h in api.list(g["related"]["hosts"])],
+                children=[c["name"] for c in api.list(g["related"]["children"])]))
+        for key in ("hosts", "groups"):
+            item[key] = [dict((k, v) for k, v in i.items() if v is not None) for i in item[key]]
+        return item
+
+    def job_template(self, jt, inv_ref, proj_ref):
+        api = self.api
+        item = dict(self.pick(jt, JT_KEYS), name=jt["name"], project=proj_ref.get(jt.get("project")),
+                    inventory=inv_ref.get(jt.get("inventory")), extra_vars=parse_vars(jt.get("extra_vars")) or None)
+        item["credentials"] = [c["name"] for c in api.list(jt["related"]["credentials"])]
+        item["labels"] = [lb["name"] for lb in api.list(jt["related"]["labels"])]
+        try:
+            survey = api.get(jt["url"] + "survey_spec/")
+        except ControllerError:
+            survey = None
+        if survey and survey.get("spec"):
+            item["survey_spec"] = survey
+        return item
+
+
+def main():
+    module = ControllerModule(argument_spec=dict(organizations=dict(type="list", elements="str")),
+                              supports_check_mode=True)
+    try:
+        assets = Exporter(module.api, module.params["organizations"]).run()
+        module.exit_json(changed=False, assets=assets)
+    except ControllerError as e:
+        module.fail(e)
+
+
+if __name__ == '__main__':
+    main()

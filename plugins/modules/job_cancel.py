@@ -1,0 +1,79 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Turret maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: job_cancel
+short_description: Cancel a running job
+version_added: 0.1.0
+description:
+  - Cancel a job that is not finished yet (C(POST /api/v2/jobs/N/cancel/)).
+  - Reports a change only when the job could still be canceled.
+author:
+  - Turret maintainers (@turret)
+extends_documentation_fragment:
+  - turret.controller.auth
+options:
+  job_id:
+    description: Id of the job.
+    type: int
+    required: true
+  job_type:
+    description: The kind of job, as its list endpoint.
+    type: str
+    default: jobs
+    choices: [jobs, project_updates, inventory_updates, ad_hoc_commands]
+  fail_if_not_running:
+    description: Fail when the job is already finished.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: Cancel a job
+  turret.controller.job_cancel:
+    job_id: "{{ job.id }}"
+'''
+
+RETURN = r'''
+id:
+  description: Id of the job.
+  returned: always
+  type: int
+status:
+  description: Status of the job before the cancel request.
+  returned: always
+  type: str
+'''
+
+from ansible_collections.turret.controller.plugins.module_utils.api import TERMINAL
+from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule
+
+
+def main():
+    module = ControllerModule(argument_spec=dict(
+        job_id=dict(type="int", required=True),
+        job_type=dict(type="str", default="jobs", choices=["jobs", "project_updates", "inventory_updates", "ad_hoc_commands"]),
+        fail_if_not_running=dict(type="bool", default=False),
+    ), supports_check_mode=True)
+    p = module.params
+    try:
+        job = module.api.get("%s/%s" % (p["job_type"], p["job_id"]))
+        if job["status"] in TERMINAL:
+            if p["fail_if_not_running"]:
+                module.fail_json(msg="job %s is already %s" % (job["id"], job["status"]), id=job["id"], status=job["status"])
+            module.exit_json(changed=False, id=job["id"], status=job["status"])
+        if not module.check_mode:
+            module.api.post(job["related"]["cancel"])
+        module.exit_json(changed=True, id=job["id"], status=job["status"])
+    except ControllerError as e:
+        module.fail(e)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,150 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Turret maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: job_launch
+short_description: Launch a job template
+version_added: 0.1.0
+description:
+  - Launch a job template (C(POST /api/v2/job_templates/N/launch/)), optionally waiting for the job.
+  - The prompts are only accepted by the controller when the template asks for them on launch
+    (C(ask_*_on_launch)); the controller reports ignored prompts.
+  - Always reports a change (a job is started); in check mode nothing is launched.
+author:
+  - Turret maintainers (@turret)
+extends_documentation_fragment:
+  - turret.controller.auth
+options:
+  name:
+    description:
+      - The job template, by name, id, or C(name++organization) named URL.
+    type: str
+    required: true
+    aliases: [job_template]
+  inventory:
+    description: Inventory to use instead of the template's (by name or id).
+    type: str
+  credentials:
+    description: Credentials to use instead of the template's (names or ids).
+    type: list
+    elements: str
+  extra_vars:
+    description: Extra variables for the job.
+    type: dict
+  limit:
+    description: Host pattern limiting the job.
+    type: str
+  job_type:
+    description: Run or check the playbook.
+    type: str
+    choices: [run, check]
+  scm_branch:
+    description: Branch of the project to use.
+    type: str
+  job_tags:
+    description: Only run tasks tagged with these (comma-separated).
+    type: str
+  skip_tags:
+    description: Skip tasks tagged with these (comma-separated).
+    type: str
+  verbosity:
+    description: Verbosity of the run.
+    type: int
+    choices: [0, 1, 2, 3, 4, 5]
+  diff_mode:
+    description: Show diffs of changed files.
+    type: bool
+  forks:
+    description: Number of parallel processes.
+    type: int
+  timeout:
+    description:
+      - Seconds to wait for the job before failing when O(wait=true). C(0) waits forever.
+    type: float
+    default: 600
+  wait:
+    description:
+      - Wait until the job is finished; the task fails unless it ends C(successful).
+    type: bool
+    default: false
+  interval:
+    description: Seconds between two polls of the job when O(wait=true).
+    type: float
+    default: 1.0
+'''
+
+EXAMPLES = r'''
+- name: Launch and wait
+  turret.controller.job_launch:
+    name: deploy site
+    extra_vars:
+      version: "1.2"
+    limit: web
+    wait: true
+  register: launched
+
+- name: Launch now, wait later
+  turret.controller.job_launch:
+    name: deploy site++Engineering
+  register: job
+
+- name: Wait for it
+  turret.controller.job_wait:
+    job_id: "{{ job.id }}"
+'''
+
+RETURN = r'''
+id:
+  description: Id of the job (null in check mode).
+  returned: always
+  type: int
+  sample: 7
+status:
+  description: Status of the job (its final status when waited for).
+  returned: always
+  type: str
+  sample: successful
+job:
+  description: The job as the API returns it.
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.turret.controller.plugins.module_utils.module import (
+    ControllerError, ControllerModule, job_result, wait_spec)
+
+PROMPTS = dict(extra_vars=dict(type="dict"), limit=dict(type="str"), job_type=dict(type="str", choices=["run", "check"]),
+               scm_branch=dict(type="str"), job_tags=dict(type="str"), skip_tags=dict(type="str"),
+               verbosity=dict(type="int", choices=[0, 1, 2, 3, 4, 5]), diff_mode=dict(type="bool"),
+               forks=dict(type="int"))
+
+
+def main():
+    spec = dict(name=dict(type="str", required=True, aliases=["job_template"]), inventory=dict(type="str"),
+                credentials=dict(type="list", elements="str"), **PROMPTS)
+    spec.update(wait_spec(default_wait=False))
+    module = ControllerModule(argument_spec=spec, supports_check_mode=True)
+    p, api = module.params, module.api
+    try:
+        jt = api.lookup("job_templates", p["name"])
+        body = dict((k, p[k]) for k in PROMPTS if p.get(k) is not None)
+        if p.get("inventory"):
+            body["inventory"] = api.resolve_id("inventories", p["inventory"])
+        if p.get("credentials") is not None:
+            body["credentials"] = [api.resolve_id("credentials", c) for c in p["credentials"]]
+        if module.check_mode:
+            module.exit_json(changed=True, id=None, status=None, job={}, launch=body)
+        job = api.post(jt["related"]["launch"], body)
+        job_result(module, job, "jobs/%s" % job["id"])
+    except ControllerError as e:
+        module.fail(e)
+
+
+if __name__ == '__main__':
+    main()

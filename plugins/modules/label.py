@@ -1,0 +1,81 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Turret maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: label
+short_description: Manage labels
+version_added: 0.1.0
+description:
+- Create, update or delete a label of a Turret controller (C(/api/v2/labels/)).
+- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
+author:
+- Turret maintainers (@turret)
+extends_documentation_fragment:
+- turret.controller.auth
+options:
+  name:
+    description:
+    - Name of the label; identifies it (with organization).
+    type: str
+    required: true
+  new_name:
+    description:
+    - Rename an existing label to this.
+    type: str
+  organization:
+    type: str
+    description:
+    - The organization, by name or id (or a C(name++organization) named URL).
+    - Organization this label belongs to.
+  state:
+    description:
+    - C(present) creates or updates the label, C(absent) deletes it.
+    type: str
+    default: present
+    choices:
+    - present
+    - absent
+'''
+
+EXAMPLES = r'''
+- name: A label
+  turret.controller.label:
+    name: production
+    organization: Engineering
+'''
+
+RETURN = r'''
+id:
+  description: Id of the object (null when it is absent, or created in check mode).
+  returned: always
+  type: int
+  sample: 42
+object:
+  description: The object as the API returns it (after the change; the planned object in check mode).
+  returned: always
+  type: dict
+'''
+
+from ansible_collections.turret.controller.plugins.module_utils.module import Resource, run_resource
+
+RESOURCE = Resource(
+    endpoint="labels",
+    fields=dict(
+    ),
+    fks=dict(organization="organizations"),
+    scope=('organization',),
+)
+
+
+def main():
+    run_resource(RESOURCE)
+
+
+if __name__ == '__main__':
+    main()

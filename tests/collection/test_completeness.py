@@ -1,0 +1,83 @@
+"""Meta-tests of the collection: module options cover every writable API field, every module is
+in the action group and is exercised by a test, and the docs name every module."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import yaml
+
+from controller.resources import build_registry
+
+from .test_resources import CASES
+
+REPO = Path(__file__).resolve().parents[2]
+MODULES = REPO / "plugins" / "modules"
+# resource type -> module, where the names differ
+MODULE_OF = {"o_auth2_access_token": "token"}
+# (resource, field) -> why the module has no option for it
+# (resource, field) -> why its module has no option for it.  Empty today: every writable field of
+# every resource is an option (identity fields included: `name`, `username`).
+EXCLUDED: dict[tuple[str, str], str] = {}
+# resources that can be written but have no module, and why
+NO_MODULE: dict[str, str] = {}
+
+
+def module_names() -> list[str]:
+    return sorted(p.stem for p in MODULES.glob("*.py") if p.stem != "__init__")
+
+
+def documented_options(module: str) -> dict:
+    tree = ast.parse((MODULES / f"{module}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DOCUMENTATION":
+            return yaml.safe_load(node.value.value)["options"]
+    raise AssertionError(f"{module} has no DOCUMENTATION")
+
+
+def writable_resources():
+    for res in build_registry():
+        fields = [f.name for f in res.fields if f.writable]
+        if fields and (res.creatable or res.updatable):
+            yield res, fields
+
+
+def test_every_writable_field_is_a_module_option():
+    missing = []
+    for res, fields in writable_resources():
+        module = MODULE_OF.get(res.name, res.name)
+        if res.name in NO_MODULE:
+            continue
+        assert (MODULES / f"{module}.py").exists(), f"{res.name} has no module {module}.py (or add it to NO_MODULE)"
+        options = documented_options(module)
+        missing += [f"{res.name}.{f}" for f in fields if f not in options and (res.name, f) not in EXCLUDED]
+    assert missing == [], "fields with no module option (add the option or an EXCLUDED reason)"
+
+
+def test_exclusions_are_not_stale():
+    writable = {(res.name, f) for res, fields in writable_resources() for f in fields}
+    assert set(EXCLUDED) <= writable
+    assert all(reason for reason in [*EXCLUDED.values(), *NO_MODULE.values()])
+
+
+def test_every_module_is_in_the_action_group():
+    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())
+    assert sorted(runtime["action_groups"]["controller"]) == module_names()
+
+
+def test_every_module_has_a_test():
+    text = "\n".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    used = set(re.findall(r"turret\.controller\.(\w+)", text)) | {c.module for c in CASES}
+    assert set(module_names()) - used == set()
+
+
+def test_docs_list_every_module():
+    doc = (REPO / "docs" / "collection.md").read_text()
+    assert [m for m in module_names() if f"`{m}`" not in doc] == []
+
+
+def test_managed_side_code_parses_as_python_3_8():
+    """Modules and module_utils run on the managed host: no syntax newer than 3.8."""
+    for path in [*MODULES.glob("*.py"), *(REPO / "plugins" / "module_utils").glob("*.py")]:
+        ast.parse(path.read_text(), filename=str(path), feature_version=(3, 8))
