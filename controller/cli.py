@@ -28,7 +28,10 @@ def cmd_serve(args) -> int:
     if generated:
         print(f"Created superuser 'admin' with password: {generated}  (shown once)", flush=True)
     if settings.JOB_WORKERS > 0:
-        state.start_jobs()
+        # In the background: loading the executor (ansible-runner) must not delay the API being
+        # ready.  Pending jobs simply wait; start() reaps crashed jobs before any worker runs.
+        import threading
+        threading.Thread(target=state.start_jobs, name="turret-start-jobs", daemon=True).start()
     app = create_app(state=state)
     print(f"Turret {VERSION} serving http://{settings.HOST}:{settings.PORT}/ "
           f"(data dir {settings.data_dir}, ready in {time.monotonic() - started:.2f}s)", flush=True)

@@ -293,14 +293,17 @@ class _Compiler:
             low = (lambda c: f"lower({txt(c)})") if ci else txt
             if base == "exact":
                 params, leaf = [value], (lambda c: f"{low(c)} = lower(?)")
+            elif base == "contains" and ci:
+                # LIKE folds ASCII case exactly as lower() does, and is 2-3x faster than instr(lower())
+                params, leaf = ["%" + _like_escape(value) + "%"], (lambda c: f"{txt(c)} LIKE ? ESCAPE '\\'")
             elif base == "contains":  # instr(), not LIKE: LIKE is case-insensitive in SQLite
                 params = [value]
-                leaf = (lambda c: f"instr({low(c)}, lower(?)) > 0") if ci else \
-                    (lambda c: f"instr({txt(c)}, ?) > 0")
+                leaf = (lambda c: f"instr({txt(c)}, ?) > 0")
+            elif base == "startswith" and ci:
+                params, leaf = [_like_escape(value) + "%"], (lambda c: f"{txt(c)} LIKE ? ESCAPE '\\'")
             elif base == "startswith":
                 params = [n, value]
-                leaf = (lambda c: f"substr({low(c)}, 1, ?) = lower(?)") if ci else \
-                    (lambda c: f"substr({txt(c)}, 1, ?) = ?")
+                leaf = (lambda c: f"substr({txt(c)}, 1, ?) = ?")
             elif base == "endswith":
                 params = [n, n, value]
                 fn = "lower(?)" if ci else "?"
@@ -338,8 +341,15 @@ class _Compiler:
                                         outer, expand=False)
             return out
         expr = self.order_expr(steps, outer)
+        if len(steps) == 1 and last.kind == "col" and not last.nullable:
+            return [f"{expr} {'DESC' if desc else 'ASC'}"]   # no NULLs: keep the index usable
         # PostgreSQL (AWX) puts NULLs last ascending and first descending.
         return [f"{expr} DESC NULLS FIRST" if desc else f"{expr} ASC NULLS LAST"]
+
+
+def _like_escape(value: str) -> str:
+    """A literal for LIKE ... ESCAPE '\\': %, _ and the escape itself lose their meaning."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _split_lookup(key: str) -> tuple[str, str]:
@@ -458,9 +468,11 @@ def compile_query(registry: Registry, resource: Resource, args: list[tuple[str, 
             order_spec = v  # the last one wins, as AWX
     wanted = [s.strip() for s in (order_spec or "").split(",") if s.strip()]
     order: list[str] = []
-    for spec in wanted + list(resource.ordering):
+    for i, spec in enumerate(wanted + list(resource.ordering)):
         if spec not in ("type", "-type"):  # only meaningful on polymorphic lists
-            order += c.order_items(spec, outer)
+            # the default ordering sorts an FK by its id (index-friendly); an explicit
+            # order_by=<fk> sorts by the target's own ordering, as Django does
+            order += c.order_items(spec, outer, expand=i < len(wanted))
     order.append(f'{outer}."id" ASC')  # deterministic pagination
 
     where = " AND ".join(s for s, _ in ands) if ands else "1"
