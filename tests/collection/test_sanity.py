@@ -43,7 +43,8 @@ def warm(home: Path) -> bool:
 @pytest.mark.sanity
 def test_ansible_test_sanity(tmp_path):
     home = sanity_home()
-    if not (warm(home) or os.environ.get("TURRET_SANITY") == "1"):
+    # CI always runs it (issue acceptance: sanity passes in CI); locally only when warm or asked
+    if not (warm(home) or os.environ.get("TURRET_SANITY") == "1" or os.environ.get("CI")):
         pytest.skip(f"ansible-test's venvs in {home} are cold (about 5 minutes and the package index to build): "
                     "run once with TURRET_SANITY=1")
     root = tmp_path / "ansible_collections" / "turret" / "controller"
