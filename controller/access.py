@@ -20,7 +20,7 @@ def visibility(ctx: Context, resource) -> tuple[str, list] | None:
     if resource.visibility is not None:
         return resource.visibility(ctx)
     if resource.has_roles:
-        return rbac.objects_with_role_sql(resource.name, resource.read_role, ctx.user_id or 0)
+        return rbac.objects_with_role_ids_sql(resource.name, resource.read_role, ctx.effective_roles())
     return None
 
 
@@ -29,7 +29,7 @@ def role_level_sql(ctx: Context, resource):
     def compile_(role_field: str) -> tuple[str, list]:
         if ctx.is_superuser:
             return "1", []
-        return rbac.objects_with_role_sql(resource.name, role_field, ctx.user_id or 0)
+        return rbac.objects_with_role_ids_sql(resource.name, role_field, ctx.effective_roles())
     return compile_
 
 

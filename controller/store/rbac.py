@@ -29,6 +29,15 @@ def objects_with_role_sql(content_type: str, role_field: str, user_id: int) -> t
             f" AND id IN ({EFFECTIVE_CTE}))", [content_type, role_field, user_id])
 
 
+def objects_with_role_ids_sql(content_type: str, role_field: str, role_ids: Iterable[int]) -> tuple[str, list]:
+    """Like :func:`objects_with_role_sql` for an already computed role set: the recursive
+    query runs once per request instead of once per statement."""
+    import json
+    return (f"id IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field = ?"
+            f" AND id IN (SELECT value FROM json_each(?)))",
+            [content_type, role_field, json.dumps(sorted(role_ids))])
+
+
 def create_roles(store, content_type: str, object_id: int, fields: Iterable[str]) -> dict[str, int]:
     ids = {}
     for f in fields:
