@@ -57,13 +57,14 @@ def event_row(event: dict, parent: str, job_id: int, now: str) -> dict[str, Any]
     if kind == "playbook_on_stats":
         failed = bool(data.get("failures") or data.get("dark"))
         changed = bool(data.get("changed"))
+    # values are SQLite-ready (JSON text, 0/1): the writer inserts them without converting
     return {
         parent: job_id,
         "event": kind,
         "counter": event.get("counter", 0),
-        "event_data": kept,
-        "failed": failed,
-        "changed": changed,
+        "event_data": json.dumps(kept, separators=(",", ":"), default=str),
+        "failed": int(failed),
+        "changed": int(changed),
         "uuid": event.get("uuid", ""),
         "parent_uuid": event.get("parent_uuid", "") or "",
         "host_name": data.get("host", "") or "",
@@ -84,6 +85,9 @@ def _awx_time(value: Any) -> str | None:
     """Runner's "...+00:00" timestamps -> AWX's "...Z" with microseconds."""
     if not value:
         return None
+    text = str(value)
+    if len(text) == 32 and text.endswith("+00:00") and text[19] == ".":
+        return text[:26] + "Z"        # runner's usual shape: no parsing needed
     from datetime import datetime, timezone
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -140,7 +144,7 @@ def scrub(event: dict, pattern: "re.Pattern | None") -> dict:
 class EventWriter:
     """The single writer of event rows: batches inserts, then fires barriers in order."""
 
-    def __init__(self, store, max_batch: int = 2000, max_wait: float = 0.05) -> None:
+    def __init__(self, store, max_batch: int = 2000, max_wait: float = 0.25) -> None:
         self.store = store
         self.max_batch = max_batch
         self.max_wait = max_wait
@@ -165,15 +169,20 @@ class EventWriter:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
+        import time
         while True:
-            first = self._queue.get()
-            items = [first]
-            try:
-                while len(items) < self.max_batch:
-                    items.append(self._queue.get(timeout=self.max_wait) if len(items) == 1
-                                 else self._queue.get_nowait())
-            except queue.Empty:
-                pass
+            items = [self._queue.get()]
+            # gather for up to max_wait after the first item: one transaction per window, not
+            # per event (SQLite commits dominate otherwise)
+            deadline = time.monotonic() + self.max_wait
+            while len(items) < self.max_batch and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    items.append(self._queue.get(timeout=remaining))
+                except queue.Empty:
+                    break
             self._flush(items)
             if self._stopping and self._queue.empty():
                 return
@@ -195,7 +204,7 @@ class EventWriter:
                         for row in rows:
                             groups.setdefault(tuple(row), []).append(row)
                         for group in groups.values():
-                            self.store.insert_many(table, group)
+                            self.store.insert_many(table, group, ready=True)
             except Exception:  # noqa: BLE001 - losing a batch must not kill the writer thread
                 import logging
                 logging.getLogger("turret.events").exception("failed to store %d events", len(items))

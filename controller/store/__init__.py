@@ -153,14 +153,18 @@ class Store:
         sql = f'INSERT INTO "{table}" ({names}) VALUES ({",".join("?" * len(cols))})'
         return self.conn.execute(sql, [_dump(values[c]) for c in cols]).lastrowid
 
-    def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None:
-        """Insert rows sharing the same keys in one statement execution (executemany)."""
+    def insert_many(self, table: str, rows: list[dict[str, Any]], ready: bool = False) -> None:
+        """Insert rows sharing the same keys in one statement execution (executemany).
+        ``ready``: the values are already SQLite values (no JSON/bool conversion needed)."""
         if not rows:
             return
         cols = list(rows[0])
         names = ",".join(f'"{c}"' for c in cols)
         sql = f'INSERT INTO "{table}" ({names}) VALUES ({",".join("?" * len(cols))})'
-        self.conn.executemany(sql, [[_dump(r.get(c)) for c in cols] for r in rows])
+        if ready:
+            self.conn.executemany(sql, [tuple(r.values()) for r in rows])
+        else:
+            self.conn.executemany(sql, [[_dump(r.get(c)) for c in cols] for r in rows])
 
     def update_where(self, table: str, values: dict[str, Any], where: str, params: Sequence[Any]) -> int:
         """Conditional update (compare-and-set); returns the number of rows changed."""
