@@ -109,9 +109,7 @@ def seed(data_dir: str, big_hosts: int) -> dict:
     inventory; only the group-host / group-children links are inserted directly."""
     from controller import open_state
     from controller.config import Settings
-    from controller.jobs.launch import launch_job
     from controller.services import bootstrap, crud
-    from controller.store import jobs as q
 
     t0 = time.perf_counter()
     state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
@@ -159,13 +157,24 @@ def seed(data_dir: str, big_hosts: int) -> dict:
                                       **base})
     jt_big = crud.create(ctx, jt, {"name": "big", "playbook": "trivial.yml", "project": project["id"],
                                    "inventory": big["id"], "limit": "host-1"})
-    sink, _ = launch_job(ctx, jt_twenty, {})
-    q.cancel_pending(store, "jobs", sink["id"])     # never runs; synthetic events hang on it
+    sink = sink_job(state, jt_twenty["id"])
     state.store.close()
     return {"org": org["id"], "project": project["id"], "inv1": inv1["id"], "inv_big": big["id"],
             "jt_twenty": jt_twenty["id"], "jt_trivial": jt_trivial["id"], "jt_accept": jt_accept["id"],
-            "jt_big": jt_big["id"], "job_sink": sink["id"],
+            "jt_big": jt_big["id"], "job_sink": sink["id"],   # synthetic events of the ingest test
             "timings": {"base_s": t1 - t0, "big_inventory_s": t2 - t1, "hosts": big_hosts}}
+
+
+def sink_job(state, jt_id: int) -> dict:
+    """A job of template ``jt_id`` created by ``launch_job`` and canceled before it runs: the
+    parent row for events stored in-process (no server dispatches it)."""
+    from controller.jobs.launch import launch_job
+    from controller.services import bootstrap
+    from controller.store import jobs as q
+    ctx = bootstrap.system_context(state)
+    job, _ = launch_job(ctx, state.store.get("job_templates", jt_id), {})
+    q.cancel_pending(state.store, "jobs", job["id"])
+    return job
 
 
 # -- server ------------------------------------------------------------------------------------
