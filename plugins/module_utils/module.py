@@ -307,6 +307,55 @@ def wait_spec(default_wait=True):
                 interval=dict(type="float", default=1.0))
 
 
+def launch_and_wait(module, prepare, jobs, job_key=None, show_body=False):
+    """Start one job and exit with it: the frame every job-starting module shares.
+
+    ``prepare(params, api)`` resolves names (so a wrong name fails in check mode too) and returns
+    ``(url, body)`` of the POST that starts the job. In check mode nothing is posted and the task
+    reports a change with ``id: null`` (and the body under ``launch`` when ``show_body``).
+    The POST answer names the job by ``job_key`` (e.g. ``project_update``) or by its ``id``;
+    the job is read back from ``jobs/<id>`` and waited for when the module's ``wait`` is set.
+    """
+    try:
+        url, body = prepare(module.params, module.api)
+        if module.check_mode:
+            extra = dict(launch=body) if show_body else {}
+            module.exit_json(changed=True, id=None, status=None, job={}, **extra)
+        started = module.api.post(url, body)
+        if job_key is None:     # the answer is the job itself
+            job, job_url = started, "%s/%s" % (jobs, started["id"])
+        else:                   # the answer names the job: read it
+            job_url = "%s/%s" % (jobs, started.get(job_key) or started["id"])
+            job = module.api.get(job_url)
+        job_result(module, job, job_url)
+    except ControllerError as e:
+        module.fail(e)
+
+
+class Update(object):
+    """A template whose ``update`` action starts a sync: a project or an inventory source."""
+
+    def __init__(self, endpoint, scope, job_key, jobs):
+        self.endpoint = endpoint    # e.g. "projects"
+        self.scope = scope          # lookup scope: option -> endpoint, e.g. {"organization": "organizations"}
+        self.job_key = job_key      # the key of the update's id in the POST answer, e.g. "project_update"
+        self.jobs = jobs            # where the update job is read, e.g. "project_updates"
+
+
+def run_update(update):
+    """The whole of a ``*_update`` module: look the template up, start its update, wait."""
+    spec = dict(name=dict(type="str", required=True))
+    spec.update((k, dict(type="str")) for k in update.scope)
+    spec.update(wait_spec())
+    module = ControllerModule(argument_spec=spec, supports_check_mode=True)
+
+    def prepare(p, api):
+        scope = dict((k, api.resolve_id(ep, p[k])) for k, ep in update.scope.items() if p.get(k))
+        return api.lookup(update.endpoint, p["name"], scope=scope)["related"]["update"], None
+
+    launch_and_wait(module, prepare, update.jobs, job_key=update.job_key)
+
+
 def job_result(module, job, url, changed=True):
     """Wait for ``job`` when asked, then exit like awx.awx: failed unless it succeeded."""
     p = module.params

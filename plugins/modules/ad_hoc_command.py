@@ -84,7 +84,7 @@ job:
   type: dict'''
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerError, ControllerModule, job_result, wait_spec)
+    ControllerModule, launch_and_wait, wait_spec)
 
 FIELDS = dict(module_name=dict(type="str", default="command"), module_args=dict(type="str"), limit=dict(type="str"),
               job_type=dict(type="str", choices=["run", "check"]), forks=dict(type="int"),
@@ -96,18 +96,15 @@ def main():
     spec = dict(inventory=dict(type="str", required=True), credential=dict(type="str"), **FIELDS)
     spec.update(wait_spec())
     module = ControllerModule(argument_spec=spec, supports_check_mode=True)
-    p, api = module.params, module.api
-    try:
+
+    def prepare(p, api):
         body = dict((k, p[k]) for k in FIELDS if p.get(k) is not None)
         body["inventory"] = api.resolve_id("inventories", p["inventory"])
         if p.get("credential"):
             body["credential"] = api.resolve_id("credentials", p["credential"])
-        if module.check_mode:
-            module.exit_json(changed=True, id=None, status=None, job={})
-        job = api.post("ad_hoc_commands", body)
-        job_result(module, job, "ad_hoc_commands/%s" % job["id"])
-    except ControllerError as e:
-        module.fail(e)
+        return "ad_hoc_commands", body
+
+    launch_and_wait(module, prepare, "ad_hoc_commands")
 
 
 if __name__ == '__main__':

@@ -117,7 +117,7 @@ job:
 '''
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerError, ControllerModule, job_result, wait_spec)
+    ControllerModule, launch_and_wait, wait_spec)
 
 PROMPTS = dict(extra_vars=dict(type="dict"), limit=dict(type="str"), job_type=dict(type="str", choices=["run", "check"]),
                scm_branch=dict(type="str"), job_tags=dict(type="str"), skip_tags=dict(type="str"),
@@ -130,20 +130,17 @@ def main():
                 credentials=dict(type="list", elements="str"), **PROMPTS)
     spec.update(wait_spec(default_wait=False))
     module = ControllerModule(argument_spec=spec, supports_check_mode=True)
-    p, api = module.params, module.api
-    try:
+
+    def prepare(p, api):
         jt = api.lookup("job_templates", p["name"])
         body = dict((k, p[k]) for k in PROMPTS if p.get(k) is not None)
         if p.get("inventory"):
             body["inventory"] = api.resolve_id("inventories", p["inventory"])
         if p.get("credentials") is not None:
             body["credentials"] = [api.resolve_id("credentials", c) for c in p["credentials"]]
-        if module.check_mode:
-            module.exit_json(changed=True, id=None, status=None, job={}, launch=body)
-        job = api.post(jt["related"]["launch"], body)
-        job_result(module, job, "jobs/%s" % job["id"])
-    except ControllerError as e:
-        module.fail(e)
+        return jt["related"]["launch"], body
+
+    launch_and_wait(module, prepare, "jobs", show_body=True)
 
 
 if __name__ == '__main__':

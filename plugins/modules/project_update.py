@@ -53,28 +53,13 @@ job:
   returned: always
   type: dict'''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerError, ControllerModule, job_result, wait_spec)
+from ansible_collections.turret.controller.plugins.module_utils.module import Update, run_update
 
-SCOPE = dict(organization="organizations")
+UPDATE = Update(endpoint="projects", scope=dict(organization="organizations"), job_key="project_update", jobs="project_updates")
 
 
 def main():
-    spec = dict(name=dict(type="str", required=True))
-    spec.update((k, dict(type="str")) for k in SCOPE)
-    spec.update(wait_spec())
-    module = ControllerModule(argument_spec=spec, supports_check_mode=True)
-    p, api = module.params, module.api
-    try:
-        scope = dict((k, api.resolve_id(ep, p[k])) for k, ep in SCOPE.items() if p.get(k))
-        obj = api.lookup("projects", p["name"], scope=scope)
-        if module.check_mode:
-            module.exit_json(changed=True, id=None, status=None, job={})
-        started = api.post(obj["related"]["update"])
-        job_id = started.get("project_update") or started["id"]
-        job_result(module, api.get("project_updates/%s" % job_id), "project_updates/%s" % job_id)
-    except ControllerError as e:
-        module.fail(e)
+    run_update(UPDATE)
 
 
 if __name__ == '__main__':
