@@ -284,3 +284,17 @@ def api(controller):
         yield client
     finally:
         client.close()
+
+
+# Tiers that start real processes (the awx CLI, ansible-playbook, Chromium, ansible-test, a
+# scheduler run across processes) are slow by nature: `./dev test -m "not slow"` skips them
+# for a quick loop.  Tests elsewhere opt in with @pytest.mark.slow.
+_SLOW_DIRS = ("compat", "collection", "ui")
+_SLOW_FILES = ("test_scheduler_multiprocess.py", "test_jobs.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if any(d in parts[-3:-1] for d in _SLOW_DIRS) or parts[-1] in _SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
