@@ -21,24 +21,52 @@ _BAD_CREDENTIALS = "Invalid username/password. To establish a login session, vis
 
 
 class LoginLimiter:
-    """Counts failed logins per (client, username); refuses further tries past a limit."""
+    """Counts failed logins per (client, username) over a sliding window.
+
+    Past the limit the limiter never refuses a try outright (that would let anyone lock the
+    rightful owner out, every client behind one proxy sharing an address): each further
+    try waits a bounded, growing delay before its password is checked, so guessing slows
+    down while the right password still gets in at once after that wait.
+    """
+
+    STEP = 0.25          # seconds of delay added per failure past the limit
+    MAX_DELAY = 2.0      # the delay never grows beyond this
+    _MAX_KEYS = 10000    # forget expired keys past this many, so memory stays bounded
 
     def __init__(self, limit: int, window: int) -> None:
         self.limit, self.window = limit, window
+        self.step, self.max_delay = self.STEP, self.MAX_DELAY
         self._fails: dict[tuple[str, str], list[float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, client: str, username: str) -> None:
+    def _recent(self, key: tuple[str, str], now: float) -> list[float]:
+        fails = [t for t in self._fails.get(key, []) if now - t < self.window]
+        if fails:
+            self._fails[key] = fails
+        else:
+            self._fails.pop(key, None)
+        return fails
+
+    def over_limit(self, client: str, username: str) -> tuple[float, int] | None:
+        """None under the limit; else (seconds to wait before checking the password,
+        seconds until the oldest counted failure expires, for Retry-After)."""
         now = time.monotonic()
         with self._lock:
-            fails = [t for t in self._fails.get((client, username), []) if now - t < self.window]
-            self._fails[(client, username)] = fails
-            if len(fails) >= self.limit:
-                raise Throttled(int(self.window - (now - fails[0])) + 1)
+            fails = self._recent((client, username), now)
+            if len(fails) < self.limit:
+                return None
+            excess = len(fails) - self.limit + 1
+            return min(self.max_delay, self.step * excess), int(self.window - (now - fails[0])) + 1
 
     def failed(self, client: str, username: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._fails.setdefault((client, username), []).append(time.monotonic())
+            if len(self._fails) > self._MAX_KEYS:
+                for key in list(self._fails):
+                    self._recent(key, now)
+            fails = self._fails.setdefault((client, username), [])
+            fails.append(now)
+            del fails[:-(self.limit + 64)]   # the count only needs to pass the limit
 
     def succeeded(self, client: str, username: str) -> None:
         with self._lock:
@@ -57,8 +85,26 @@ class Authenticator:
 
     # -- passwords -------------------------------------------------------------------------
     def check_password(self, username: str, password: str, client: str) -> dict | None:
-        """The active user with these credentials, or None (and the failure is counted)."""
-        self.limiter.check(client, username)
+        """The user with these credentials, or None (and the failure is counted).
+
+        Past LOGIN_FAILURES failures of this username from this client the check first
+        waits a bounded delay; then the right password succeeds (and clears the count)
+        while a wrong one raises Throttled (429) instead of returning None.
+        """
+        throttled = self.limiter.over_limit(client, username)
+        if throttled is not None:
+            time.sleep(throttled[0])
+        user = self._verify(username, password)
+        if user is not None:
+            self.limiter.succeeded(client, username)
+            return user
+        self.limiter.failed(client, username)
+        if throttled is not None:
+            raise Throttled(throttled[1])
+        return None
+
+    def _verify(self, username: str, password: str) -> dict | None:
+        """The user if the password is right (remembered for a minute), else None."""
         key = hashlib.sha256(f"{username}\x00{password}".encode()).hexdigest()
         now = time.monotonic()
         with self._lock:
@@ -73,9 +119,7 @@ class Authenticator:
                     if len(self._basic_cache) > 10000:
                         self._basic_cache.clear()
                     self._basic_cache[key] = (user["id"], user["password"], now + 60)
-                self.limiter.succeeded(client, username)
                 return user
-        self.limiter.failed(client, username)
         return None
 
     def basic(self, username: str, password: str, client: str) -> dict:

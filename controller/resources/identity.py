@@ -64,6 +64,21 @@ def _user_visibility(ctx):
     return rbac.users_visible_sql(ctx.user_id or 0)
 
 
+def _team_visibility(ctx):
+    """AWX TeamAccess: a team is visible to holders of its read role (its members and admins,
+    its organization's admins and auditors) and to every member of its organization."""
+    roles = ctx.effective_roles()
+    own_sql, own_params = rbac.objects_with_role_ids_sql("team", "read_role", roles)
+    org_sql, org_params = rbac.fk_to_objects_with_roles_sql("organization", "organization", ("member_role",), roles)
+    return f"({own_sql}) OR ({org_sql})", [*own_params, *org_params]
+
+
+def _is_last_superuser(ctx, row: dict) -> bool:
+    """Is ``row`` the only superuser left?  (Nobody could administer the system after it.)"""
+    return bool(row.get("is_superuser")) and ctx.store.count("users", "is_superuser = 1 AND id != ?",
+                                                             [row["id"]]) == 0
+
+
 def _user_can_change(ctx, row: dict) -> bool:
     if ctx.user_id == row["id"]:
         return True
@@ -74,8 +89,11 @@ def _user_can_change(ctx, row: dict) -> bool:
 
 
 def _user_can_delete(ctx, row: dict) -> bool:
-    # Nobody deletes themselves (superusers included), so the capability flag never promises it.
-    return row["id"] != ctx.user_id and (ctx.is_superuser or _user_can_change(ctx, row))
+    # Nobody deletes themselves (superusers included), nor the last superuser (AWX
+    # UserAccess.can_delete), so the capability flag never promises it.
+    if row["id"] == ctx.user_id or _is_last_superuser(ctx, row):
+        return False
+    return ctx.is_superuser or _user_can_change(ctx, row)
 
 
 def _user_can_create(ctx, values: dict) -> bool:
@@ -91,6 +109,10 @@ def _user_validate(ctx, values: dict, existing: dict | None) -> None:
     for flag in ("is_superuser", "is_system_auditor"):
         if values.get(flag) and not ctx.is_superuser and not (existing or {}).get(flag):
             raise PermissionDenied(f"Only superusers can set {flag}.")
+    # Demoting the only superuser would leave nobody able to administer the system.
+    if existing is not None and "is_superuser" in values and not values["is_superuser"] \
+            and _is_last_superuser(ctx, existing):
+        raise ValidationError({"is_superuser": ["Cannot remove superuser status from the last superuser."]})
 
 
 def _user_before_save(ctx, values: dict, existing: dict | None) -> dict:
@@ -101,8 +123,12 @@ def _user_before_save(ctx, values: dict, existing: dict | None) -> dict:
 
 
 def _user_before_delete(ctx, row: dict) -> None:
+    # Re-checked inside the delete's transaction: two superusers deleting each other at once
+    # must not both succeed.
     if row["id"] == ctx.user_id:
         raise PermissionDenied("You cannot delete yourself.")
+    if _is_last_superuser(ctx, row):
+        raise PermissionDenied("Cannot delete the last superuser.")
 
 
 def declare(reg: Registry) -> None:
@@ -175,5 +201,5 @@ def declare(reg: Registry) -> None:
             Relation("users", "user", "role_members", key="member_role"),
             Relation("roles", "role", "team_roles"),
         ],
-        create_role="organization.admin_role",
+        create_role="organization.admin_role", visibility=_team_visibility,
     ))

@@ -3,30 +3,40 @@ from __future__ import annotations
 
 from .. import access
 from ..errors import PermissionDenied
+from ..store import rbac
 from .registry import Field, Registry, Relation, Resource
 from .unified import ACTIVE, VERBOSITY, event_resource, launched_by, unified_job_fields
 
 
 def _job_visibility(ctx):
-    """A job is visible to whoever can read its template, or its inventory and project
-    (AWX: JobAccess), and to whoever launched it."""
+    """AWX JobAccess: a job is visible to whoever can read its template (any role on it), to
+    admins and auditors of the job's organization, and to whoever launched it.  Read access
+    to the inventory or the project alone shows nothing (it would expose every run, its
+    output and its extra vars to inventory readers).  Events, host summaries, stdout and
+    the sub-lists of hosts and inventories follow this rule (see _nested_visibility)."""
     parts, params = ["launched_by_type = 'user' AND launched_by_id = ?"], [ctx.user_id or 0]
     jt = access.visibility(ctx, ctx.registry["job_template"])
     if jt is not None:
         parts.append(f'job_template IN (SELECT id FROM "job_templates" WHERE {jt[0]})')
         params += jt[1]
-    inv = access.visibility(ctx, ctx.registry["inventory"])
-    if inv is not None:
-        parts.append(f'inventory IN (SELECT id FROM "inventories" WHERE {inv[0]})')
-        params += inv[1]
+    org_sql, org_params = rbac.fk_to_objects_with_roles_sql(
+        "organization", "organization", ("admin_role", "auditor_role"), ctx.effective_roles())
+    parts.append(org_sql)
+    params += org_params
     return " OR ".join(f"({p})" for p in parts), params
 
 
 def _job_can_change(ctx, row: dict) -> bool:
-    """Cancel/delete: the launcher, or an admin of the template."""
+    """Cancel: the launcher, or an admin of the template (AWX JobAccess.can_cancel)."""
     if row.get("launched_by_type") == "user" and row.get("launched_by_id") == ctx.user_id:
         return True
     return access.holds(ctx, "job_template", row.get("job_template"), "admin_role")
+
+
+def _job_can_delete(ctx, row: dict) -> bool:
+    """Delete: an admin of the job's organization only (AWX JobAccess.can_delete), so a
+    launcher cannot erase the record of what they ran."""
+    return access.holds(ctx, "organization", row.get("organization"), "admin_role")
 
 
 def _job_delete_check(ctx, row: dict) -> None:
@@ -125,6 +135,7 @@ def declare(reg: Registry) -> None:
         ],
         actions=("cancel", "stdout", "relaunch", "events_stream"), creatable=False, updatable=False,
         capabilities=("delete", "start"), visibility=_job_visibility, can_change=_job_can_change,
+        can_delete=_job_can_delete,
         before_delete=_job_delete_check, compute=_job_compute, extra_summary=_job_summary,
     ))
     reg["job_template"].relations.append(Relation("jobs", "job", "reverse_fk", key="job_template", read_only=True))

@@ -8,6 +8,7 @@ member_role becomes a parent).  ``role_members`` are direct user grants.
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable, Sequence
 
 EFFECTIVE_CTE = (
@@ -32,10 +33,19 @@ def objects_with_role_sql(content_type: str, role_field: str, user_id: int) -> t
 def objects_with_role_ids_sql(content_type: str, role_field: str, role_ids: Iterable[int]) -> tuple[str, list]:
     """Like :func:`objects_with_role_sql` for an already computed role set: the recursive
     query runs once per request instead of once per statement."""
-    import json
     return (f"id IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field = ?"
             f" AND id IN (SELECT value FROM json_each(?)))",
             [content_type, role_field, json.dumps(sorted(role_ids))])
+
+
+def fk_to_objects_with_roles_sql(column: str, content_type: str, role_fields: Sequence[str],
+                                 role_ids: Iterable[int]) -> tuple[str, list]:
+    """``column`` (a foreign key) names an object on which one of ``role_fields`` is held,
+    for an already computed role set (see :func:`objects_with_role_ids_sql`)."""
+    marks = ",".join("?" * len(role_fields))
+    return (f'"{column}" IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field IN ({marks})'
+            f" AND id IN (SELECT value FROM json_each(?)))",
+            [content_type, *role_fields, json.dumps(sorted(role_ids))])
 
 
 def create_roles(store, content_type: str, object_id: int, fields: Iterable[str]) -> dict[str, int]:
@@ -156,8 +166,10 @@ def _chunks(items: Sequence[int], size: int = 500):
 
 
 def users_visible_sql(user_id: int) -> tuple[str, list]:
-    """Users a non-auditor may see: themselves and members/admins of organizations they can read."""
-    return (f"id = ? OR id IN (SELECT m.user_id FROM role_members m JOIN roles r ON r.id = m.role_id"
+    """Users a non-auditor may see: themselves, members/admins of organizations they can read,
+    and every superuser (AWX UserAccess lists those to everyone: they administer everything)."""
+    return (f"is_superuser = 1 OR id = ?"
+            f" OR id IN (SELECT m.user_id FROM role_members m JOIN roles r ON r.id = m.role_id"
             f" WHERE r.content_type = 'organization' AND r.role_field IN ('member_role', 'admin_role')"
             f" AND r.object_id IN (SELECT object_id FROM roles WHERE content_type = 'organization'"
             f" AND role_field = 'read_role' AND id IN ({EFFECTIVE_CTE})))", [user_id, user_id])

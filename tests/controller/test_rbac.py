@@ -23,7 +23,8 @@ contract documented in controller/access.py and controller/store/rbac.py:
 * visibility is "holds read_role (directly, through a team, or by ancestry)"; AWX's
   ORG_ADMINS_CAN_SEE_ALL_USERS (org admins see every user/team) is not modelled, so an org
   admin sees the teams of their organization and the users of organizations they can read.
-* users are visible to themselves and to whoever can read an organization they belong to.
+* users are visible to themselves and to whoever can read an organization they belong to;
+  superusers are visible to everyone (AWX UserAccess.filtered_queryset).
 * an object hidden from the user answers 403 on detail (crud.get_row), not 404.
 """
 from __future__ import annotations
@@ -49,11 +50,14 @@ def _for(default=frozenset(), **by_actor):
 # -- visibility: which objects appear in each list ------------------------------------------
 VISIBLE = {
     "organizations": _for(super=ALL, auditor=ALL, org_admin={"A"}, org_member={"A"}, b_member={"B"}),
-    "teams": _for(super=ALL, auditor=ALL, org_admin={"TA", "TA2"}, team_member={"TA"},
-                  team_admin={"TA"}, direct_reader={"TA"}),
-    "users": {"super": ALL, "auditor": ALL, "org_admin": A_PEOPLE, "org_member": A_PEOPLE,
-              "team_member": {"team_member"}, "team_admin": {"team_admin"},
-              "direct_reader": {"direct_reader"}, "outsider": {"outsider"}, "b_member": B_PEOPLE},
+    # AWX TeamAccess: members of an organization see its teams
+    "teams": _for(super=ALL, auditor=ALL, org_admin={"TA", "TA2"}, org_member={"TA", "TA2"},
+                  team_member={"TA"}, team_admin={"TA"}, direct_reader={"TA"}, b_member={"TB"}),
+    # AWX UserAccess: every superuser is listed to everyone
+    "users": {"super": ALL, "auditor": ALL, "org_admin": A_PEOPLE | {"super"},
+              "org_member": A_PEOPLE | {"super"}, "team_member": {"team_member", "super"},
+              "team_admin": {"team_admin", "super"}, "direct_reader": {"direct_reader", "super"},
+              "outsider": {"outsider", "super"}, "b_member": B_PEOPLE | {"super"}},
 }
 
 # -- PATCH / DELETE: actors allowed per object (everyone else: 403 and nothing changes) -----
@@ -693,7 +697,8 @@ def test_org_admin_is_admin_of_every_team_in_the_org(world, admin):
                            {"id": w.uid["ua"], "disassociate": True}))
         assert ua.patch(new["url"], {"description": "again"}).status_code == 403
         assert admin.get(new["url"]).json["description"] == "by ua"
-        assert ua.get(new["url"]).status_code == 403
+        # still visible to ua as a member of A (AWX TeamAccess), but no longer administered
+        assert ua.get(new["url"]).json["summary_fields"]["user_capabilities"] == {"edit": False, "delete": False}
     finally:
         admin.delete(new["url"])
 
@@ -709,7 +714,7 @@ def test_team_members_inherit_roles_granted_to_the_team(world, admin):
             body = c.get(a_url).json
             assert body["id"] == w.org["A"]
             assert body["summary_fields"]["user_capabilities"] == {"edit": False, "delete": False}
-            assert list_ids(c, "/api/v2/users/") == w.ids("users", A_PEOPLE | {who})
+            assert list_ids(c, "/api/v2/users/") == w.ids("users", A_PEOPLE | {who, "super"})
             before = admin.get(a_url).json
             assert c.patch(a_url, {"description": "read only"}).status_code == 403
             assert admin.get(a_url).json == before
@@ -735,7 +740,7 @@ def test_team_members_inherit_roles_granted_to_the_team(world, admin):
         c = w.client[who]
         assert list_ids(c, "/api/v2/organizations/") == set()
         assert c.get(a_url).status_code == 403
-        assert list_ids(c, "/api/v2/users/") == {w.uid[who]}
+        assert list_ids(c, "/api/v2/users/") == {w.uid[who], w.uid["super"]}
     assert w.uid["team_member"] not in list_ids(admin, f"/api/v2/organizations/{w.org['A']}/access_list/")
 
 
@@ -858,12 +863,12 @@ def test_awx_cli_user_grant_flow(world, admin, actor):
     assert resp.status_code == 204 and resp.get_data() == b""
     assert uid in role_users(admin, rid)
     assert w.team["TA2"] in list_ids(admin, f"/api/v2/users/{uid}/teams/")
-    assert w.client["ua"].get(w.url("TA2")).status_code == 200
+    assert w.team["TA2"] in list_ids(w.client["ua"], "/api/v2/teams/?role_level=member_role")
     resp = cli.post(f"/api/v2/users/{uid}/roles/", {"id": rid, "disassociate": True})
     assert resp.status_code == 204 and resp.get_data() == b""
     assert uid not in role_users(admin, rid)
     assert w.team["TA2"] not in list_ids(admin, f"/api/v2/users/{uid}/teams/")
-    assert w.client["ua"].get(w.url("TA2")).status_code == 403
+    assert w.team["TA2"] not in list_ids(w.client["ua"], "/api/v2/teams/?role_level=member_role")
 
 
 def test_world_unchanged_at_the_end(world, app_state):
