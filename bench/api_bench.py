@@ -28,28 +28,23 @@ under cProfile, times each SQL statement, and starts the server once under ``-X 
 from __future__ import annotations
 
 import argparse
-import base64
-import http.client
 import json
-import math
 import os
 import platform
 import re
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import harness as h  # noqa: E402  (bench/harness.py: server, client, /proc figures, percentiles)
+from harness import Client, Server, basic, loadavg, git_describe, pct  # noqa: E402
 
 ADMIN_PASSWORD = "bench-admin-pw-1"
 MEMBER_USERNAME = "bench_member"
@@ -59,12 +54,10 @@ PAGE_SIZE = 25
 WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett",
          "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
          "uniform", "victor", "whiskey", "xray", "yankee", "zulu")
-START_TIMEOUT = 30.0
 # Extra environment of every server process (None = remove).  main() points the bytecode cache
 # at the work dir, so servers get cached .pyc files, as an installed package has, without
 # writing anything into the source tree (and despite PYTHONDONTWRITEBYTECODE in the caller).
 SERVER_ENV: dict[str, str | None] = {}
-POLL_INTERVAL = 0.005
 
 
 # -- seeding --------------------------------------------------------------------------------
@@ -77,16 +70,12 @@ def team_values(i: int, org_id: int) -> dict:
 
 def seed(data_dir: str, rows: int) -> dict:
     """Admin, one organization and ``rows`` teams through the service layer, in one transaction."""
-    from controller import open_state
-    from controller.config import Settings
     from controller.services import bootstrap, crud
 
     t0 = time.perf_counter()
-    state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
-    bootstrap.ensure_admin(state, ADMIN_PASSWORD)
+    state, ctx = h.open_for_seeding(data_dir, ADMIN_PASSWORD)
     if hasattr(bootstrap, "ensure_builtin_project"):  # what `serve` adds on first start (not the demo)
         bootstrap.ensure_builtin_project(state)
-    ctx = bootstrap.system_context(state)
     teams = []
     t1 = time.perf_counter()
     with state.store.transaction():
@@ -132,51 +121,12 @@ def build_queries(teams: list[dict], rows: int) -> dict[str, dict]:
     }
 
 
-# -- HTTP client ------------------------------------------------------------------------------
-class Client:
-    """One keep-alive HTTP/1.1 connection (one per thread)."""
-
-    def __init__(self, port: int, auth: str | None = None) -> None:
-        self.port = port
-        self.headers = {"Accept": "application/json"}
-        if auth:
-            self.headers["Authorization"] = auth
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes, float]:
-        headers = dict(self.headers)
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        t0 = time.perf_counter()
-        try:
-            self.conn.request(method, path, body=data, headers=headers)
-            resp = self.conn.getresponse()
-            payload = resp.read()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            return 0, b"", time.perf_counter() - t0
-        elapsed = time.perf_counter() - t0
-        if resp.getheader("Connection", "").lower() == "close":
-            self.conn.close()
-        return resp.status, payload, elapsed
-
-    def json(self, method: str, path: str, body: dict | None = None, expect: int = 200) -> dict:
-        status, payload, _ = self.request(method, path, body)
-        if status != expect:
-            raise RuntimeError(f"{method} {path} -> {status} {payload[:300]!r}")
-        return json.loads(payload) if payload else {}
-
-    def close(self) -> None:
-        self.conn.close()
+def start_server(data_dir: str, log_path: str, threads: int | None = None, cmd: list[str] | None = None) -> Server:
+    """``python -m controller serve`` (or ``cmd``) with the bench's admin and ``SERVER_ENV``."""
+    return Server(data_dir, log_path, admin_password=ADMIN_PASSWORD, threads=threads, env=SERVER_ENV, cmd=cmd)
 
 
-def basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
+# -- checking answers -------------------------------------------------------------------------
 def check(kind: str, expected: dict | None, status: int, payload: bytes, strict: bool = False) -> str | None:
     """None when the response is right; else a short reason."""
     if status != 200:
@@ -197,138 +147,7 @@ def check(kind: str, expected: dict | None, status: int, payload: bytes, strict:
     return None
 
 
-# -- server process ---------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for tid in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{tid}/children") as fh:
-                    todo += [int(c) for c in fh.read().split()]
-        except OSError:
-            pass
-    return out
-
-
-def rss_kb(pid: int, key: str = "VmRSS") -> int:
-    """Sum of ``key`` (kB) over the process and its descendants."""
-    total = 0
-    for p in _descendants(pid):
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith(key + ":"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process (all its threads)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return float("nan")
-
-
-class Server:
-    """``python -m controller serve`` (or, with ``cmd``, any server taking ``{port}``) as a subprocess."""
-
-    def __init__(self, data_dir: str, log_path: str, threads: int | None = None,
-                 cmd: list[str] | None = None, attempts: int = 3) -> None:
-        self.data_dir = data_dir
-        self.log_path = log_path
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TURRET_")}
-        env["TURRET_ADMIN_PASSWORD"] = ADMIN_PASSWORD
-        env.update(SERVER_ENV)
-        for k in [k for k, v in env.items() if v is None]:
-            del env[k]
-        for attempt in range(attempts):
-            # free_port() can race with other processes on the machine: retry on a new port.
-            self.port = free_port()
-            if cmd is not None:
-                argv = [c.replace("{port}", str(self.port)) for c in cmd]
-            else:
-                argv = [sys.executable, "-m", "controller", "serve", "--host", "127.0.0.1",
-                        "--port", str(self.port), "--data-dir", data_dir]
-                if threads:
-                    argv += ["--threads", str(threads)]
-            self.log = open(log_path, "ab")
-            self.t0 = time.perf_counter()
-            self.proc = subprocess.Popen(argv, cwd=str(REPO), env=env, stdout=self.log, stderr=subprocess.STDOUT)
-            try:
-                self.ready_seconds = self._wait_ready()
-                return
-            except RuntimeError as exc:
-                self.stop()
-                if attempt == attempts - 1:
-                    raise RuntimeError(f"{exc}\n--- server log ---\n{self.log_tail()}") from None
-                print(f"server start failed ({exc}); retrying", file=sys.stderr, flush=True)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            with open(self.log_path, errors="replace") as fh:
-                return "".join(fh.readlines()[-lines:])
-        except OSError:
-            return ""
-
-    def _wait_ready(self) -> float:
-        deadline = self.t0 + START_TIMEOUT
-        while time.perf_counter() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/api/v2/ping/")
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status == 200:
-                    return time.perf_counter() - self.t0
-            except (OSError, http.client.HTTPException):
-                pass
-            finally:
-                conn.close()
-            time.sleep(POLL_INTERVAL)
-        raise RuntimeError(f"server not ready after {START_TIMEOUT}s")
-
-    def rss_mb(self, key: str = "VmRSS") -> float:
-        return rss_kb(self.proc.pid, key) / 1024
-
-    def cpu_seconds(self) -> float:
-        return cpu_seconds(self.proc.pid)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
 # -- statistics -------------------------------------------------------------------------------
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile (values in seconds)."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    k = max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))
-    return s[k]
-
-
 def summary(lat: list[float], seconds: float | None = None, errors: int = 0) -> dict:
     out = {"n": len(lat), "errors": errors,
            "p50_ms": pct(lat, 50) * 1000, "p90_ms": pct(lat, 90) * 1000, "p99_ms": pct(lat, 99) * 1000,
@@ -371,14 +190,12 @@ def throughput(port: int, mix: list[tuple[str, str, str, dict | None]], seconds:
     lat: list[list[tuple[str, float]]] = [[] for _ in range(concurrency)]
     errs = [0] * concurrency
     first_error: list[str] = []
-    barrier = threading.Barrier(concurrency + 1)
-    stop_at = [0.0]
 
-    def worker(n: int) -> None:
+    def worker(n: int, go) -> None:
         clients = {auth: Client(port, auth) for _, auth, _, _ in mix}
         i = n
-        barrier.wait()
-        while time.perf_counter() < stop_at[0]:
+        stop = go()
+        while time.perf_counter() < stop:
             kind, auth, path, expected = mix[i % len(mix)]
             i += 1
             status, payload, elapsed = clients[auth].request("GET", path)
@@ -391,23 +208,13 @@ def throughput(port: int, mix: list[tuple[str, str, str, dict | None]], seconds:
         for c in clients.values():
             c.close()
 
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(concurrency)]
-    for t in threads:
-        t.start()
-    t0 = time.perf_counter()
-    cpu0 = server.cpu_seconds() if server else float("nan")
-    client0 = time.process_time()
-    stop_at[0] = t0 + seconds
-    barrier.wait()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    phase = h.drive(worker, concurrency, seconds, server)
     every = [e for per in lat for _, e in per]
-    out = summary(every, wall, sum(errs))
+    out = summary(every, phase["seconds"], sum(errs))
     out["concurrency"] = concurrency
     done = max(1, len(every) + sum(errs))
-    out["server_cpu_ms_per_req"] = ((server.cpu_seconds() - cpu0) / done * 1000) if server else float("nan")
-    out["client_cpu_ms_per_req"] = (time.process_time() - client0) / done * 1000
+    out["server_cpu_ms_per_req"] = phase["server_cpu_s"] / done * 1000
+    out["client_cpu_ms_per_req"] = phase["client_cpu_s"] / done * 1000
     by_kind: dict[str, list[float]] = {}
     for per in lat:
         for kind, e in per:
@@ -421,20 +228,16 @@ def throughput(port: int, mix: list[tuple[str, str, str, dict | None]], seconds:
 # -- setup through the API --------------------------------------------------------------------
 def api_setup(port: int, org_id: int, queries: dict) -> tuple[str, str, dict]:
     """Admin token, a non-superuser org member (+ org auditor role) and their token; validates."""
-    admin_basic = Client(port, basic("admin", ADMIN_PASSWORD))
-    admin_token = admin_basic.json("POST", "/api/v2/tokens/", {"description": "bench", "scope": "write"},
-                                   expect=201)["token"]
-    admin = Client(port, f"Bearer {admin_token}")
+    admin_auth = h.bearer(port, "admin", ADMIN_PASSWORD)
+    admin = Client(port, admin_auth)
     user = admin.json("POST", "/api/v2/users/", {"username": MEMBER_USERNAME, "password": MEMBER_PASSWORD},
                       expect=201)
     admin.json("POST", f"/api/v2/organizations/{org_id}/users/", {"id": user["id"]}, expect=204)
     org = admin.json("GET", f"/api/v2/organizations/{org_id}/")
     auditor_role = org["summary_fields"]["object_roles"]["auditor_role"]["id"]
     admin.json("POST", f"/api/v2/users/{user['id']}/roles/", {"id": auditor_role}, expect=204)
-    member_basic = Client(port, basic(MEMBER_USERNAME, MEMBER_PASSWORD))
-    member_token = member_basic.json("POST", "/api/v2/tokens/", {"description": "bench", "scope": "read"},
-                                     expect=201)["token"]
-    member = Client(port, f"Bearer {member_token}")
+    member_auth = h.bearer(port, MEMBER_USERNAME, MEMBER_PASSWORD, scope="read")
+    member = Client(port, member_auth)
     me = member.json("GET", "/api/v2/me/")["results"][0]
     assert not me["is_superuser"], "member must not be a superuser"
     # correctness: exact rows and order, for both users
@@ -445,12 +248,11 @@ def api_setup(port: int, org_id: int, queries: dict) -> tuple[str, str, dict]:
             why = check(f"{who}/{kind}", q, status, payload, strict=True)
             if why:
                 problems.append(why)
-    for c in (admin_basic, admin, member_basic, member):
+    for c in (admin, member):
         c.close()
     if problems:
         raise RuntimeError("wrong results before load: " + "; ".join(problems))
-    return f"Bearer {admin_token}", f"Bearer {member_token}", {"member_id": user["id"],
-                                                               "auditor_role": auditor_role}
+    return admin_auth, member_auth, {"member_id": user["id"], "auditor_role": auditor_role}
 
 
 # -- reference servers (same client, same machine): what the HTTP stack alone costs ------------
@@ -476,7 +278,7 @@ def floors(work: str, log: str, threads: int | None, seconds: float, concurrency
         with open(path, "w") as fh:
             fh.write(src + "\nimport sys\nfrom waitress import serve\n"
                      f"serve(app, host='127.0.0.1', port=int(sys.argv[1]), threads={threads or 8})\n")
-        srv = Server(work, log, cmd=[sys.executable, path, "{port}"])
+        srv = start_server(work, log, cmd=[sys.executable, path, "{port}"])
         try:
             rss = srv.rss_mb()
             plan = [("ping", None, "/api/v2/ping/", None)]
@@ -496,8 +298,8 @@ def floors(work: str, log: str, threads: int | None, seconds: float, concurrency
 def import_profile(data_dir: str, work: str, top: int = 20) -> str:
     """One extra server start under ``-X importtime``: the slowest imports (cumulative)."""
     log = os.path.join(work, "importtime.log")
-    srv = Server(data_dir, log, cmd=[sys.executable, "-X", "importtime", "-m", "controller", "serve",
-                                     "--host", "127.0.0.1", "--port", "{port}", "--data-dir", data_dir])
+    srv = start_server(data_dir, log, cmd=[sys.executable, "-X", "importtime",
+                                           *h.serve_command(data_dir, "{port}")[1:]])
     ready = srv.ready_seconds
     srv.stop()
     rows = []
@@ -707,23 +509,6 @@ def goals(res: dict) -> list[dict]:
 
 
 # -- main -------------------------------------------------------------------------------------
-def loadavg() -> str:
-    """1/5/15-minute load averages: other work on the machine skews absolute figures."""
-    try:
-        with open("/proc/loadavg") as fh:
-            return " ".join(fh.read().split()[:3])
-    except OSError:
-        return ""
-
-
-def git_describe() -> str:
-    try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=str(REPO), capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def main(argv: list[str] | None = None) -> int:
     import sqlite3
 
@@ -744,22 +529,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows < PAGE_SIZE * 3:
         ap.error(f"--rows must be at least {PAGE_SIZE * 3}")
 
-    work = tempfile.mkdtemp(prefix="turret-bench-")
-    data_dir = os.path.join(work, "seeded")
-    empty_dir = os.path.join(work, "empty")
-    log = os.path.join(work, "server.log")
-    res: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                             "sqlite": sqlite3.sqlite_version, "platform": platform.platform()},
-                 "rows": args.rows, "seconds": args.seconds, "concurrency": args.concurrency,
-                 "server_threads": args.threads, "tree": git_describe(), "loadavg_start": loadavg()}
-    servers: list[Server] = []
-    SERVER_ENV.update({"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": os.path.join(work, "pycache")})
+    with h.scratch("turret-bench-", args.keep) as (work_path, servers):
+        work = str(work_path)
+        data_dir = os.path.join(work, "seeded")
+        empty_dir = os.path.join(work, "empty")
+        log = os.path.join(work, "server.log")
+        res: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                     "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                 "sqlite": sqlite3.sqlite_version, "platform": platform.platform()},
+                     "rows": args.rows, "seconds": args.seconds, "concurrency": args.concurrency,
+                     "server_threads": args.threads, "tree": git_describe(), "loadavg_start": loadavg()}
+        SERVER_ENV.update({"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": os.path.join(work, "pycache")})
 
-    def progress(msg: str) -> None:
-        print(msg, file=sys.stderr, flush=True)
+        def progress(msg: str) -> None:
+            print(msg, file=sys.stderr, flush=True)
 
-    try:
         progress(f"seeding {args.rows} teams in {data_dir} ...")
         seeded = seed(data_dir, args.rows)
         res["seed"] = {"create_seconds": seeded["create_seconds"], "open_seconds": seeded["open_seconds"],
@@ -772,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def one_start(d: str) -> dict:
             n = len(servers)
-            s = Server(d, os.path.join(work, f"start{n}.log"), args.threads)
+            s = start_server(d, os.path.join(work, f"start{n}.log"), args.threads)
             servers.append(s)
             r = {"ready_s": s.ready_seconds, "rss_ready_mb": s.rss_mb()}
             time.sleep(1.0)
@@ -793,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
         startup["migrated_rss_idle_median_mb"] = statistics.median(r["rss_idle_mb"] for r in startup["migrated"])
         res["startup"] = startup
 
-        server = Server(data_dir, log, args.threads)
+        server = start_server(data_dir, log, args.threads)
         servers.append(server)
         admin_auth, member_auth, setup = api_setup(server.port, seeded["org_id"], queries)
         res["member"] = setup
@@ -842,13 +626,6 @@ def main(argv: list[str] | None = None) -> int:
             with open(args.json, "w") as fh:
                 json.dump(res, fh, indent=2)
         return 1 if res["errors_total"] else 0
-    finally:
-        for s in servers:
-            s.stop()
-        if args.keep:
-            progress(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,33 +1,30 @@
-"""Helpers of ``bench/jobs_bench.py``: seeding a data dir through the service layer, the real
-server as a subprocess, a keep-alive HTTP client, load generation, runner-shaped events."""
+"""Helpers of ``bench/jobs_bench.py``: seeding a data dir through the service layer, waiting
+for jobs, load generation, runner-shaped events.  The server, the HTTP client and the /proc
+figures are ``bench/harness.py``'s, shared with the other benchmarks."""
 from __future__ import annotations
 
-import base64
 import cProfile
-import http.client
 import io
 import json
-import math
 import os
 import pstats
 import shutil
-import socket
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+from harness import Client, Server, bearer, drive, pct  # noqa: E402
+
 PLAYBOOKS = BENCH / "playbooks"
 ADMIN_PASSWORD = "jobs-bench-admin-pw-1"
 FINISHED = ("successful", "failed", "error", "canceled")
 LOCAL_VARS = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-START_TIMEOUT = 30.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # -- small things ------------------------------------------------------------------------------
@@ -62,31 +59,6 @@ def ts(value: str) -> float:
     return dt.timestamp()
 
 
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    k = max(0, min(len(s) - 1, math.ceil(p / 100 * len(s)) - 1))
-    return s[k]
-
-
-def loadavg() -> str:
-    try:
-        with open("/proc/loadavg") as fh:
-            return " ".join(fh.read().split()[:3])
-    except OSError:
-        return ""
-
-
-def git_describe() -> str:
-    try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=str(REPO), capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 def profile_call(fn, top: int) -> str:
     prof = cProfile.Profile()
     prof.enable()
@@ -107,14 +79,11 @@ def seed(data_dir: str, big_hosts: int) -> dict:
     distinct vars per host), the job templates, and one canceled job to hang synthetic events on.
     Everything through ``crud.create`` (validation, roles, activity stream), one transaction per
     inventory; only the group-host / group-children links are inserted directly."""
-    from controller import open_state
-    from controller.config import Settings
-    from controller.services import bootstrap, crud
+    from controller.services import crud
+    from harness import open_for_seeding
 
     t0 = time.perf_counter()
-    state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
-    bootstrap.ensure_admin(state, ADMIN_PASSWORD)
-    ctx = bootstrap.system_context(state)
+    state, ctx = open_for_seeding(data_dir, ADMIN_PASSWORD)
     reg = state.registry
     store = state.store
     folder = Path(data_dir) / "projects" / "jobs_bench"
@@ -177,151 +146,15 @@ def sink_job(state, jt_id: int) -> dict:
     return job
 
 
-# -- server ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``python -m controller serve`` on 127.0.0.1 as a subprocess (extra ``TURRET_*`` in ``env``)."""
-
-    def __init__(self, data_dir: str, log_path: str, env: dict | None = None) -> None:
-        self.port = free_port()
-        full = {k: v for k, v in os.environ.items() if not k.startswith("TURRET_")}
-        full["TURRET_ADMIN_PASSWORD"] = ADMIN_PASSWORD
-        full.update(env or {})
-        cmd = [sys.executable, "-m", "controller", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-               "--data-dir", data_dir]
-        self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen(cmd, cwd=str(REPO), env=full, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/api/v2/ping/")
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status == 200:
-                    return
-            except (OSError, http.client.HTTPException):
-                pass
-            finally:
-                conn.close()
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(f"server not ready after {START_TIMEOUT}s; see {self.log.name}")
-
-    def cpu_seconds(self, with_children: bool = False) -> float:
-        """utime+stime of the server (all threads); with reaped children (ansible) if asked."""
-        try:
-            with open(f"/proc/{self.proc.pid}/stat") as fh:
-                f = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        ticks = int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if with_children else 0)
-        return ticks / CLK_TCK
-
-    def _children(self) -> list[int]:
-        out = []
-        base = f"/proc/{self.proc.pid}/task"
-        try:
-            for tid in os.listdir(base):
-                try:
-                    with open(f"{base}/{tid}/children") as fh:
-                        out += [int(c) for c in fh.read().split()]
-                except OSError:
-                    continue
-        except OSError:
-            pass
-        return out
-
-    def watch_spawn(self, job_id: int, timeout: float = 60, interval: float = 0.01) -> float | None:
-        """CLOCK_BOOTTIME seconds at which the job's ansible-playbook process was forked (from
-        /proc/<pid>/stat starttime, 1/CLK_TCK = 10 ms resolution, rounded down), found among the
-        server's children by the ``JOB_ID=<id>`` the executor puts in its environment."""
-        marker = f"JOB_ID={job_id}".encode()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for pid in self._children():
-                try:
-                    with open(f"/proc/{pid}/environ", "rb") as fh:
-                        if marker not in fh.read().split(b"\0"):
-                            continue
-                    with open(f"/proc/{pid}/stat") as fh:
-                        start = int(fh.read().rsplit(")", 1)[1].split()[19])
-                    return start / CLK_TCK
-                except OSError:
-                    continue
-            time.sleep(interval)
-        return None
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-# -- client ------------------------------------------------------------------------------------
-class Client:
-    """One keep-alive HTTP/1.1 connection with a fixed Authorization header."""
-
-    def __init__(self, port: int, auth: str | None = None) -> None:
-        self.port = port
-        self.headers = {"Accept": "application/json"}
-        if auth:
-            self.headers["Authorization"] = auth
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def request(self, method: str, path: str, body=None) -> tuple[int, bytes, float]:
-        headers = dict(self.headers)
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        t0 = time.perf_counter()
-        try:
-            self.conn.request(method, path, body=data, headers=headers)
-            resp = self.conn.getresponse()
-            payload = resp.read()
-        except (http.client.HTTPException, OSError):
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            return 0, b"", time.perf_counter() - t0
-        elapsed = time.perf_counter() - t0
-        if (resp.getheader("Connection") or "").lower() == "close":
-            self.conn.close()
-        return resp.status, payload, elapsed
-
-    def json(self, method: str, path: str, body=None, expect: int = 200) -> dict:
-        status, payload, _ = self.request(method, path, body)
-        if status != expect:
-            raise RuntimeError(f"{method} {path} -> {status} {payload[:300]!r}")
-        return json.loads(payload) if payload else {}
-
-    def close(self) -> None:
-        self.conn.close()
+# -- server and API ----------------------------------------------------------------------------
+def start_server(data_dir: str, log_path: str, env: dict | None = None) -> Server:
+    """``python -m controller serve`` on the seeded data dir (extra ``TURRET_*`` in ``env``)."""
+    return Server(data_dir, log_path, admin_password=ADMIN_PASSWORD, env=env, poll=0.02)
 
 
 def admin_token(port: int) -> str:
-    basic = "Basic " + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
-    c = Client(port, basic)
-    try:
-        token = c.json("POST", "/api/v2/tokens/", {"description": "jobs bench", "scope": "write"}, expect=201)["token"]
-    finally:
-        c.close()
-    return f"Bearer {token}"
+    """A new write token of ``admin``, as a Bearer ``Authorization`` value."""
+    return bearer(port, "admin", ADMIN_PASSWORD, description="jobs bench")
 
 
 def wait_job(client: Client, job_id: int, poll: float = 0.1, timeout: float = 900) -> dict:
@@ -342,13 +175,11 @@ def load(server: Server, auth: str, method: str, path: str, body, expect: int, s
     lat: list[list[float]] = [[] for _ in range(clients)]
     errs = [0] * clients
     first_error: list[str] = []
-    barrier = threading.Barrier(clients + 1)
-    stop_at = [0.0]
 
-    def worker(n: int) -> None:
+    def worker(n: int, go) -> None:
         c = Client(server.port, auth)
-        barrier.wait()
-        while time.perf_counter() < stop_at[0]:
+        stop = go()
+        while time.perf_counter() < stop:
             status, payload, elapsed = c.request(method, path, body)
             if status == expect:
                 lat[n].append(elapsed)
@@ -357,23 +188,14 @@ def load(server: Server, auth: str, method: str, path: str, body, expect: int, s
                 first_error[:1] = first_error[:1] or [f"{status} {payload[:200]!r}"]
         c.close()
 
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
-    for t in threads:
-        t.start()
-    cpu0 = server.cpu_seconds()
-    client0 = time.process_time()
-    t0 = time.perf_counter()
-    stop_at[0] = t0 + seconds
-    barrier.wait()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    phase = drive(worker, clients, seconds, server)
+    wall = phase["seconds"]
     every = [e for per in lat for e in per]
     done = max(1, len(every) + sum(errs))
     out = {"n": len(every), "errors": sum(errs), "seconds": wall, "req_per_s": len(every) / wall,
            "p50_ms": pct(every, 50) * 1000, "p99_ms": pct(every, 99) * 1000,
-           "server_cpu_ms_per_req": (server.cpu_seconds() - cpu0) / done * 1000,
-           "client_cpu_ms_per_req": (time.process_time() - client0) / done * 1000}
+           "server_cpu_ms_per_req": phase["server_cpu_s"] / done * 1000,
+           "client_cpu_ms_per_req": phase["client_cpu_s"] / done * 1000}
     if first_error:
         out["first_error"] = first_error[0]
     return out

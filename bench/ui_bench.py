@@ -13,8 +13,9 @@ import argparse
 import json
 import re
 import statistics
-import tempfile
 import time
+
+from harness import pct, scratch  # bench/harness.py (first: it puts the checkout on sys.path)
 
 from controller import create_app, open_state
 from controller.config import Settings
@@ -67,18 +68,18 @@ def timed(client, path: str, n: int, check) -> list[float]:
     return out
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hosts", type=int, default=10000)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--json")
     args = parser.parse_args()
-    data_dir = tempfile.mkdtemp(prefix="turret-ui-bench-")
+    with scratch("turret-ui-bench-") as (work, _servers):    # removed at the end
+        return run(args, str(work))
+
+
+def run(args: argparse.Namespace, data_dir: str) -> int:
+    """Seed ``data_dir``, time the pages, print (and optionally write) the figures."""
     state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
     initialize(state, PASSWORD, demo=False)
     t0 = time.perf_counter()
@@ -112,6 +113,7 @@ def main() -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"hosts": args.hosts, "summary": summary, "seed_seconds": seeded}, fh, indent=2)
+    state.store.close()
     return 0
 
 

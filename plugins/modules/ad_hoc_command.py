@@ -20,6 +20,7 @@ author:
 extends_documentation_fragment:
   - turret.controller.auth
   - turret.controller.wait
+  - turret.controller.job_options
 options:
   inventory:
     description: The inventory, by name, id or C(name++organization) named URL.
@@ -32,31 +33,14 @@ options:
   module_args:
     description: Arguments of the module.
     type: str
-  limit:
-    description: Host pattern limiting the run.
-    type: str
   credential:
     description: Machine credential (name or id).
     type: str
-  job_type:
-    description: Run or check.
-    type: str
-    choices: [run, check]
-  forks:
-    description: Number of parallel processes.
-    type: int
-  verbosity:
-    description: Verbosity of the run.
-    type: int
-    choices: [0, 1, 2, 3, 4, 5]
   extra_vars:
     description: Extra variables.
     type: dict
   become_enabled:
     description: Run with privilege escalation.
-    type: bool
-  diff_mode:
-    description: Show diffs.
     type: bool
 '''
 

@@ -13,25 +13,19 @@ short_description: Manage credentials
 version_added: 0.1.0
 description:
 - Create, update or delete a credential of a Turret controller (C(/api/v2/credentials/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
+- turret.controller.resource.secrets
 options:
   name:
     description:
     - Name of the credential; identifies it. Digits alone also match an id.
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing credential to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this credential.
   organization:
     type: str
     description:
@@ -41,11 +35,13 @@ options:
     type: str
     description:
     - The credential type, by name or id (or a C(name++organization) named URL).
-    - Specify the type of credential you want to create. Refer to the documentation for details on each type.
+    - The credential type (for example C(Machine), C(Source Control), C(Vault)), which decides the O(inputs) it takes
+      and how a job receives them.
   inputs:
     type: dict
     description:
-    - Enter inputs using either JSON or YAML syntax. Refer to the documentation for example syntax.
+    - The values of the credential type's input fields, for example C(username) and C(ssh_key_data) of a
+      C(Machine) credential. Secret fields are stored encrypted and shown as C($encrypted$).
     - 'Secret: an existing value (shown by the API as C($encrypted$)) counts as unchanged unless O(update_secrets=true).'
   user:
     type: str
@@ -61,19 +57,6 @@ options:
     - Write-only field used to add team to owner role. If provided, do not give either user or organization. Only
       valid for creation.
     - Only used when the object is created.
-  state:
-    description:
-    - C(present) creates or updates the credential, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
-  update_secrets:
-    description:
-    - Send secret values even when the API shows C($encrypted$) for them (always reports a change).
-    type: bool
-    default: false
 '''
 
 EXAMPLES = r'''

@@ -13,25 +13,18 @@ short_description: Manage custom credential types
 version_added: 0.1.0
 description:
 - Create, update or delete a credential type of a Turret controller (C(/api/v2/credential_types/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
 options:
   name:
     description:
     - Name of the credential type; identifies it. Digits alone also match an id.
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing credential type to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this credential type.
   kind:
     type: str
     choices:
@@ -52,19 +45,13 @@ options:
   inputs:
     type: dict
     description:
-    - Enter inputs using either JSON or YAML syntax. Refer to the documentation for example syntax.
+    - The input fields a credential of this type has, as AWX declares them
+      (C(fields) list of C(id), C(label), C(type), C(secret) ..., and C(required) list).
   injectors:
     type: dict
     description:
-    - Enter injectors using either JSON or YAML syntax. Refer to the documentation for example syntax.
-  state:
-    description:
-    - C(present) creates or updates the credential type, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
+    - How a job receives the inputs, as C(env) variables, C(extra_vars) and C(file) contents; each value is a
+      template that names input ids.
 '''
 
 EXAMPLES = r'''

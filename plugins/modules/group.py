@@ -13,30 +13,23 @@ short_description: Manage groups of an inventory (with their hosts and child gro
 version_added: 0.1.0
 description:
 - Create, update or delete a group of a Turret controller (C(/api/v2/groups/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
 options:
   name:
     description:
     - Name of the group; identifies it (with inventory).
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing group to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this group.
   inventory:
     type: str
     description:
     - The inventory, by name or id (or a C(name++organization) named URL).
-    - Only used when the object is created.
+    - The inventory of the group. With O(name) it identifies the group, so every task needs it.
   variables:
     type: raw
     description:
@@ -52,14 +45,6 @@ options:
     - Names of the groups of the inventory that are children of this group (exactly this list).
     type: list
     elements: str
-  state:
-    description:
-    - C(present) creates or updates the group, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
 '''
 
 EXAMPLES = r'''

@@ -13,30 +13,23 @@ short_description: Manage hosts of an inventory
 version_added: 0.1.0
 description:
 - Create, update or delete a host of a Turret controller (C(/api/v2/hosts/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
 options:
   name:
     description:
     - Name of the host; identifies it (with inventory).
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing host to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this host.
   inventory:
     type: str
     description:
     - The inventory, by name or id (or a C(name++organization) named URL).
-    - Only used when the object is created.
+    - The inventory of the host. With O(name) it identifies the host, so every task needs it.
   enabled:
     type: bool
     description:
@@ -50,14 +43,6 @@ options:
     description:
     - Host variables in JSON or YAML format.
     - A dict, or YAML/JSON text; compared as data.
-  state:
-    description:
-    - C(present) creates or updates the host, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
 '''
 
 EXAMPLES = r'''

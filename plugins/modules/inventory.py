@@ -12,26 +12,19 @@ module: inventory
 short_description: Manage inventories
 version_added: 0.1.0
 description:
-- Create, update or delete a inventory of a Turret controller (C(/api/v2/inventories/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
+- Create, update or delete an inventory of a Turret controller (C(/api/v2/inventories/)).
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
 options:
   name:
     description:
     - Name of the inventory; identifies it (with organization).
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing inventory to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this inventory.
   organization:
     type: str
     description:
@@ -53,14 +46,6 @@ options:
     description:
     - Inventory variables in JSON or YAML format.
     - A dict, or YAML/JSON text; compared as data.
-  state:
-    description:
-    - C(present) creates or updates the inventory, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
 '''
 
 EXAMPLES = r'''

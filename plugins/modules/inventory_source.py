@@ -12,33 +12,27 @@ module: inventory_source
 short_description: Manage inventory sources
 version_added: 0.1.0
 description:
-- Create, update or delete a inventory source of a Turret controller (C(/api/v2/inventory_sources/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
+- Create, update or delete an inventory source of a Turret controller (C(/api/v2/inventory_sources/)).
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
 options:
   name:
     description:
     - Name of the inventory source; identifies it (with inventory).
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing inventory source to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this inventory source.
   source:
     type: str
     choices:
     - scm
     - file
     description:
-    - The source of the inventory source.
+    - Where the hosts come from. C(scm) reads an inventory file or directory of O(source_project) at O(source_path).
+    - C(file) (a path on the controller) is refused by Turret; use C(scm) with a project.
   source_path:
     type: str
     description:
@@ -51,11 +45,13 @@ options:
   scm_branch:
     type: str
     description:
-    - The scm branch of the inventory source.
+    - Branch, tag or commit of O(source_project) to read the inventory from (AWX needs the project's C(allow_override)).
+      Stored for AWX compatibility; Turret's updates read the project as it was last synced.
   credential:
     type: str
     description:
     - The credential, by name or id (or a C(name++organization) named URL).
+    - The cloud credential an inventory plugin reads. Stored for AWX compatibility; C(scm) sources need none.
   enabled_var:
     type: str
     description:
@@ -79,7 +75,7 @@ options:
   timeout:
     type: int
     description:
-    - The timeout of the inventory source.
+    - Seconds an inventory update may run before it is canceled and marked failed; C(0) means no limit.
   verbosity:
     type: int
     choices:
@@ -87,36 +83,33 @@ options:
     - 1
     - 2
     description:
-    - The verbosity of the inventory source.
+    - Verbosity of the C(ansible-inventory) run of an update, C(0) (warnings) to C(2) (debug).
   limit:
     type: str
     description:
-    - The limit of the inventory source.
+    - A host pattern that only imports the matching hosts (C(--limit) of C(ansible-inventory)).
+      Stored for AWX compatibility; Turret imports every host (see O(host_filter)).
   inventory:
     type: str
     description:
     - The inventory, by name or id (or a C(name++organization) named URL).
-    - Only used when the object is created.
+    - The inventory this source fills with hosts and groups. With O(name) it identifies the source,
+      so every task needs it.
   source_project:
     type: str
     description:
     - The project, by name or id (or a C(name++organization) named URL).
+    - The project whose files hold the inventory (C(scm) sources).
   update_on_launch:
     type: bool
     description:
-    - The update on launch of the inventory source.
+    - Update this source before a job that uses its inventory starts (unless the last update is fresher than
+      O(update_cache_timeout)).
   update_cache_timeout:
     type: int
     description:
-    - The update cache timeout of the inventory source.
-  state:
-    description:
-    - C(present) creates or updates the inventory source, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
+    - With O(update_on_launch), seconds after an update during which a launch uses it instead of starting another;
+      C(0) updates before every job.
 '''
 
 EXAMPLES = r'''

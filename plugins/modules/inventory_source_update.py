@@ -9,10 +9,10 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: inventory_source_update
-short_description: Update a inventory source (start a sync)
+short_description: Update an inventory source (start a sync)
 version_added: 0.1.0
 description:
-  - Start an update of a inventory source (C(POST /api/v2/inventory_sources/N/update/)) and by default wait for it.
+  - Start an update of an inventory source (C(POST /api/v2/inventory_sources/N/update/)) and by default wait for it.
   - Always reports a change; in check mode nothing is started.
 author:
   - Turret maintainers (@turret)

@@ -20,6 +20,9 @@ author:
   - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
+  - turret.controller.job_options
+  - turret.controller.job_options.playbook
+  - turret.controller.wait
 options:
   name:
     description:
@@ -37,46 +40,11 @@ options:
   extra_vars:
     description: Extra variables for the job.
     type: dict
-  limit:
-    description: Host pattern limiting the job.
-    type: str
-  job_type:
-    description: Run or check the playbook.
-    type: str
-    choices: [run, check]
-  scm_branch:
-    description: Branch of the project to use.
-    type: str
-  job_tags:
-    description: Only run tasks tagged with these (comma-separated).
-    type: str
-  skip_tags:
-    description: Skip tasks tagged with these (comma-separated).
-    type: str
-  verbosity:
-    description: Verbosity of the run.
-    type: int
-    choices: [0, 1, 2, 3, 4, 5]
-  diff_mode:
-    description: Show diffs of changed files.
-    type: bool
-  forks:
-    description: Number of parallel processes.
-    type: int
-  timeout:
-    description:
-      - Seconds to wait for the job before failing when O(wait=true). C(0) waits forever.
-    type: float
-    default: 600
   wait:
     description:
       - Wait until the job is finished; the task fails unless it ends C(successful).
     type: bool
     default: false
-  interval:
-    description: Seconds between two polls of the job when O(wait=true).
-    type: float
-    default: 1.0
 '''
 
 EXAMPLES = r'''

@@ -13,187 +13,147 @@ short_description: Manage job templates (with credentials, labels and survey)
 version_added: 0.1.0
 description:
 - Create, update or delete a job template of a Turret controller (C(/api/v2/job_templates/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
+- turret.controller.resource.secrets
+- turret.controller.job_options
+- turret.controller.job_options.playbook
 options:
   name:
     description:
     - Name of the job template; identifies it. Digits alone also match an id.
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing job template to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this job template.
-  job_type:
-    type: str
-    choices:
-    - run
-    - check
-    description:
-    - The job type of the job template.
   inventory:
     type: str
     description:
     - The inventory, by name or id (or a C(name++organization) named URL).
+    - The hosts the jobs run on. Needed unless O(ask_inventory_on_launch=true), in which case a launch may give it.
   project:
     type: str
     description:
     - The project, by name or id (or a C(name++organization) named URL).
+    - Where the playbook comes from; the template's organization is the project's.
   playbook:
     type: str
     description:
-    - The playbook of the job template.
-  scm_branch:
-    type: str
-    description:
-    - Branch to use in job run. Project default used if blank. Only allowed if project allow_override field is set
-      to true.
-  forks:
-    type: int
-    description:
-    - The forks of the job template.
-  limit:
-    type: str
-    description:
-    - The limit of the job template.
-  verbosity:
-    type: int
-    choices:
-    - 0
-    - 1
-    - 2
-    - 3
-    - 4
-    - 5
-    description:
-    - The verbosity of the job template.
+    - Path of the playbook to run, relative to the project directory (one of the project's C(playbooks)).
   extra_vars:
     type: raw
     description:
+    - Extra variables of every job (C(--extra-vars)), merged under the survey answers and the variables given at launch.
     - A dict, or YAML/JSON text; compared as data.
-  job_tags:
-    type: str
-    description:
-    - The job tags of the job template.
   force_handlers:
     type: bool
     description:
-    - The force handlers of the job template.
-  skip_tags:
-    type: str
-    description:
-    - The skip tags of the job template.
+    - Run the notified handlers even on hosts where a task failed (C(--force-handlers)).
   start_at_task:
     type: str
     description:
-    - The start at task of the job template.
+    - Start the playbook at the task of this name (C(--start-at-task)); empty starts at the beginning.
   timeout:
     type: int
     description:
-    - The amount of time (in seconds) to run before the task is canceled.
+    - Seconds a job may run before it is canceled and marked failed; C(0) means no limit.
   use_fact_cache:
     type: bool
     description:
     - If enabled, the service will act as an Ansible Fact Cache Plugin; persisting facts at the end of a playbook
       run to the database and caching facts for use by Ansible.
+    - Stored for AWX compatibility; Turret does not cache facts yet.
   host_config_key:
     type: str
     description:
-    - The host config key of the job template.
+    - The key a host presents to ask for a provisioning callback run of this template (AWX's C(callback) endpoint).
+      Needs an inventory. Stored for AWX compatibility; Turret has no callback endpoint yet.
     - 'Secret: an existing value (shown by the API as C($encrypted$)) counts as unchanged unless O(update_secrets=true).'
   ask_scm_branch_on_launch:
     type: bool
     description:
-    - The ask scm branch on launch of the job template.
+    - Let a launch or a schedule replace O(scm_branch). Needs the project's C(allow_override).
   ask_diff_mode_on_launch:
     type: bool
     description:
-    - The ask diff mode on launch of the job template.
+    - Let a launch or a schedule replace O(diff_mode).
   ask_variables_on_launch:
     type: bool
     description:
-    - The ask variables on launch of the job template.
+    - Let a launch or a schedule add any extra variables. Without it only the survey's variables are accepted.
   ask_limit_on_launch:
     type: bool
     description:
-    - The ask limit on launch of the job template.
+    - Let a launch or a schedule replace O(limit).
   ask_tags_on_launch:
     type: bool
     description:
-    - The ask tags on launch of the job template.
+    - Let a launch or a schedule replace O(job_tags).
   ask_skip_tags_on_launch:
     type: bool
     description:
-    - The ask skip tags on launch of the job template.
+    - Let a launch or a schedule replace O(skip_tags).
   ask_job_type_on_launch:
     type: bool
     description:
-    - The ask job type on launch of the job template.
+    - Let a launch or a schedule replace O(job_type) (run or check).
   ask_verbosity_on_launch:
     type: bool
     description:
-    - The ask verbosity on launch of the job template.
+    - Let a launch or a schedule replace O(verbosity).
   ask_inventory_on_launch:
     type: bool
     description:
-    - The ask inventory on launch of the job template.
+    - Let a launch or a schedule run on another inventory than O(inventory); the template may then have none.
   ask_credential_on_launch:
     type: bool
     description:
-    - The ask credential on launch of the job template.
+    - Let a launch replace O(credentials), kind by kind.
   ask_execution_environment_on_launch:
     type: bool
     description:
-    - The ask execution environment on launch of the job template.
+    - Let a launch or a schedule name an execution environment.
+      Stored for AWX compatibility; Turret runs jobs in its own Python environment.
   ask_labels_on_launch:
     type: bool
     description:
-    - The ask labels on launch of the job template.
+    - Let a launch give the job other labels than O(labels).
   ask_forks_on_launch:
     type: bool
     description:
-    - The ask forks on launch of the job template.
+    - Let a launch or a schedule replace O(forks).
   ask_job_slice_count_on_launch:
     type: bool
     description:
-    - The ask job slice count on launch of the job template.
+    - Let a launch or a schedule replace O(job_slice_count).
   ask_timeout_on_launch:
     type: bool
     description:
-    - The ask timeout on launch of the job template.
+    - Let a launch or a schedule replace O(timeout).
   ask_instance_groups_on_launch:
     type: bool
     description:
-    - The ask instance groups on launch of the job template.
+    - Let a launch name instance groups. Stored for AWX compatibility; Turret has no instance groups.
   survey_enabled:
     type: bool
     description:
-    - The survey enabled of the job template.
+    - Ask the questions of O(survey_spec) at launch; their answers become extra variables.
   become_enabled:
     type: bool
     description:
-    - The become enabled of the job template.
-  diff_mode:
-    type: bool
-    description:
-    - If enabled, textual changes made to any templated files on the host are shown in the standard output
+    - Run the playbook with privilege escalation (C(--become)).
   allow_simultaneous:
     type: bool
     description:
-    - The allow simultaneous of the job template.
+    - Let several jobs of this template run at the same time; by default a new job waits until the running one ends.
   job_slice_count:
     type: int
     description:
     - The number of jobs to slice into at runtime. Will cause the Job Template to launch a workflow if value is
       greater than 1.
+    - Stored for AWX compatibility; Turret runs every job as one slice.
   webhook_service:
     type: str
     choices:
@@ -202,18 +162,20 @@ options:
     - gitlab
     - bitbucket_dc
     description:
-    - Service that webhook requests will be accepted from
+    - The service whose webhooks may launch this template (empty for none). Stored for AWX compatibility;
+      Turret has no webhook receiver yet.
   webhook_credential:
     type: str
     description:
     - The credential, by name or id (or a C(name++organization) named URL).
-    - Personal Access Token for posting back the status to the service API
+    - The personal access token used to post the job's status back to the webhook service.
   prevent_instance_group_fallback:
     type: bool
     description:
     - If enabled, the job template will prevent adding any inventory or organization instance groups to the list
-      of preferred instances groups to run on.If this setting is enabled and you provided an empty list, the global
+      of preferred instances groups to run on. If this setting is enabled and you provided an empty list, the global
       instance groups will be applied.
+    - Stored for AWX compatibility; Turret has no instance groups.
   credentials:
     description:
     - Names or ids of the credentials of the job template (exactly this list).
@@ -229,19 +191,6 @@ options:
     description:
     - The survey (C(name), C(description), C(spec) list), set with C(POST survey_spec/); compared as data.
     - An empty dict deletes the survey.
-  state:
-    description:
-    - C(present) creates or updates the job template, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
-  update_secrets:
-    description:
-    - Send secret values even when the API shows C($encrypted$) for them (always reports a change).
-    type: bool
-    default: false
 '''
 
 EXAMPLES = r'''

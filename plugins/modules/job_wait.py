@@ -18,16 +18,8 @@ author:
   - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
+  - turret.controller.job_ref
 options:
-  job_id:
-    description: Id of the job.
-    type: int
-    required: true
-  job_type:
-    description: The kind of job, as its list endpoint.
-    type: str
-    default: jobs
-    choices: [jobs, project_updates, inventory_updates, ad_hoc_commands]
   timeout:
     description: Seconds to wait before failing. C(0) waits forever.
     type: float

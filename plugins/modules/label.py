@@ -13,11 +13,11 @@ short_description: Manage labels
 version_added: 0.1.0
 description:
 - Create, update or delete a label of a Turret controller (C(/api/v2/labels/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
 options:
   name:
     description:
@@ -33,14 +33,6 @@ options:
     description:
     - The organization, by name or id (or a C(name++organization) named URL).
     - Organization this label belongs to.
-  state:
-    description:
-    - C(present) creates or updates the label, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
 '''
 
 EXAMPLES = r'''

@@ -12,38 +12,23 @@ module: organization
 short_description: Manage organizations
 version_added: 0.1.0
 description:
-- Create, update or delete a organization of a Turret controller (C(/api/v2/organizations/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
+- Create, update or delete an organization of a Turret controller (C(/api/v2/organizations/)).
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
 options:
   name:
     description:
     - Name of the organization; identifies it. Digits alone also match an id.
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing organization to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this organization.
   max_hosts:
     type: int
     description:
     - Maximum number of hosts allowed to be managed by this organization.
-  state:
-    description:
-    - C(present) creates or updates the organization, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
 '''
 
 EXAMPLES = r'''

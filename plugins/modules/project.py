@@ -13,25 +13,18 @@ short_description: Manage projects
 version_added: 0.1.0
 description:
 - Create, update or delete a project of a Turret controller (C(/api/v2/projects/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
 options:
   name:
     description:
     - Name of the project; identifies it. Digits alone also match an id.
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing project to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this project.
   local_path:
     type: str
     description:
@@ -71,6 +64,7 @@ options:
     type: str
     description:
     - The credential, by name or id (or a C(name++organization) named URL).
+    - The Source Control credential used to fetch the project from O(scm_url).
   timeout:
     type: int
     description:
@@ -108,14 +102,6 @@ options:
     default: false
     description:
     - Start a project update even when nothing changed (always reports a change).
-  state:
-    description:
-    - C(present) creates or updates the project, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
 '''
 
 EXAMPLES = r'''

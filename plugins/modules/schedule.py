@@ -13,88 +13,48 @@ short_description: Manage schedules of job templates, projects and inventory sou
 version_added: 0.1.0
 description:
 - Create, update or delete a schedule of a Turret controller (C(/api/v2/schedules/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
+- The launch options (O(extra_data), O(inventory), O(job_type), O(limit) ...) are prompts, as for
+  M(turret.controller.job_launch). Left out, the job uses the template's value. Given, the template must ask for
+  it on launch (its C(ask_*_on_launch)), or the controller refuses the schedule.
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
+- turret.controller.job_options
+- turret.controller.job_options.playbook
 options:
   name:
     description:
     - Name of the schedule; identifies it. Digits alone also match an id.
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing schedule to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this schedule.
   extra_data:
     type: dict
     description:
-    - Extra variables for the launch; they need ask_variables_on_launch or a survey.
+    - Extra variables of the jobs this schedule starts. They need the template's C(ask_variables_on_launch),
+      or must be variables of its survey.
   inventory:
     type: str
     description:
     - The inventory, by name or id (or a C(name++organization) named URL).
-    - Inventory applied as a prompt, assuming job template prompts for inventory
-  scm_branch:
-    type: str
-    description:
-    - The scm branch of the schedule.
-  job_type:
-    type: str
-    choices:
-    - run
-    - check
-    description:
-    - The job type of the schedule.
-  job_tags:
-    type: str
-    description:
-    - The job tags of the schedule.
-  skip_tags:
-    type: str
-    description:
-    - The skip tags of the schedule.
-  limit:
-    type: str
-    description:
-    - The limit of the schedule.
-  diff_mode:
-    type: bool
-    description:
-    - The diff mode of the schedule.
-  verbosity:
-    type: int
-    choices:
-    - 0
-    - 1
-    - 2
-    - 3
-    - 4
-    - 5
-    description:
-    - The verbosity of the schedule.
+    - The inventory the jobs run on instead of the template's; needs C(ask_inventory_on_launch).
   execution_environment:
     type: int
     description:
-    - The container image to be used for execution.
-  forks:
-    type: int
-    description:
-    - The forks of the schedule.
+    - Id of the execution environment (container image) the jobs run in.
+      Stored for AWX compatibility; Turret runs jobs in its own Python environment.
   job_slice_count:
     type: int
     description:
-    - The job slice count of the schedule.
+    - Into how many slices the job is split; needs C(ask_job_slice_count_on_launch).
+      Stored for AWX compatibility; Turret runs every job as one slice.
   timeout:
     type: int
     description:
-    - The timeout of the schedule.
+    - Seconds a job may run before it is canceled and marked failed (C(0) means no limit);
+      needs C(ask_timeout_on_launch).
   unified_job_template:
     type: str
     description:
@@ -102,7 +62,7 @@ options:
   enabled:
     type: bool
     description:
-    - Enables processing of this schedule.
+    - C(false) pauses the schedule; it keeps its rule but starts nothing until enabled again.
   rrule:
     type: str
     description:
@@ -120,7 +80,7 @@ options:
   interval:
     type: int
     description:
-    - Run every interval interval_type.
+    - Run every O(interval) O(interval_type), from O(start_time) on; translated to an rrule.
   interval_type:
     type: str
     choices:
@@ -130,7 +90,7 @@ options:
     - days
     - weeks
     description:
-    - The interval type of the schedule.
+    - The unit of O(interval).
   date:
     type: str
     description:
@@ -143,14 +103,6 @@ options:
     type: str
     description:
     - No run of a cron or interval schedule after this time (UNTIL).
-  state:
-    description:
-    - C(present) creates or updates the schedule, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
 '''
 
 EXAMPLES = r'''

@@ -13,38 +13,23 @@ short_description: Manage teams
 version_added: 0.1.0
 description:
 - Create, update or delete a team of a Turret controller (C(/api/v2/teams/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.named
 options:
   name:
     description:
     - Name of the team; identifies it (with organization).
     type: str
     required: true
-  new_name:
-    description:
-    - Rename an existing team to this.
-    type: str
-  description:
-    type: str
-    description:
-    - Optional description of this team.
   organization:
     type: str
     description:
     - The organization, by name or id (or a C(name++organization) named URL).
     - The organization this team belongs to.
-  state:
-    description:
-    - C(present) creates or updates the team, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
 '''
 
 EXAMPLES = r'''

@@ -13,11 +13,12 @@ short_description: Manage users
 version_added: 0.1.0
 description:
 - Create, update or delete a user of a Turret controller (C(/api/v2/users/)).
-- 'Idempotent: only the fields that differ are sent (C(PATCH)); supports check mode and diff.'
 author:
 - Turret maintainers (@turret)
 extends_documentation_fragment:
 - turret.controller.auth
+- turret.controller.resource
+- turret.controller.resource.secrets
 options:
   username:
     description:
@@ -31,15 +32,15 @@ options:
   first_name:
     type: str
     description:
-    - The first name of the user.
+    - Given name of the user, shown in the UI and in the API's C(summary_fields).
   last_name:
     type: str
     description:
-    - The last name of the user.
+    - Family name of the user, shown in the UI and in the API's C(summary_fields).
   email:
     type: str
     description:
-    - The email of the user.
+    - Email address of the user (not used to log in).
   is_superuser:
     type: bool
     description:
@@ -47,25 +48,14 @@ options:
   is_system_auditor:
     type: bool
     description:
-    - The is system auditor of the user.
+    - Let the user read every object of the controller (as a superuser can) without being able to change
+      any of them beyond the roles given to the user.
   password:
     type: str
     description:
-    - Field used to change the password.
+    - The password the user logs in with; needed to create a user. The API never shows it, so by default it is
+      only sent when the user is created.
     - 'Secret: an existing value (shown by the API as C($encrypted$)) counts as unchanged unless O(update_secrets=true).'
-  state:
-    description:
-    - C(present) creates or updates the user, C(absent) deletes it.
-    type: str
-    default: present
-    choices:
-    - present
-    - absent
-  update_secrets:
-    description:
-    - Send secret values even when the API shows C($encrypted$) for them (always reports a change).
-    type: bool
-    default: false
 '''
 
 EXAMPLES = r'''

@@ -10,10 +10,10 @@ import yaml
 
 from controller.resources import build_registry
 
+from .module_docs import MODULES, documented_options, module_names
 from .test_resources import CASES
 
 REPO = Path(__file__).resolve().parents[2]
-MODULES = REPO / "plugins" / "modules"
 # resource type -> module, where the names differ
 MODULE_OF = {"o_auth2_access_token": "token"}
 # (resource, field) -> why the module has no option for it
@@ -22,18 +22,6 @@ MODULE_OF = {"o_auth2_access_token": "token"}
 EXCLUDED: dict[tuple[str, str], str] = {}
 # resources that can be written but have no module, and why
 NO_MODULE: dict[str, str] = {}
-
-
-def module_names() -> list[str]:
-    return sorted(p.stem for p in MODULES.glob("*.py") if p.stem != "__init__")
-
-
-def documented_options(module: str) -> dict:
-    tree = ast.parse((MODULES / f"{module}.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DOCUMENTATION":
-            return yaml.safe_load(node.value.value)["options"]
-    raise AssertionError(f"{module} has no DOCUMENTATION")
 
 
 def writable_resources():
