@@ -37,8 +37,9 @@ class AppState:
         """Start this process's job workers and, unless SCHEDULER_ENABLED is off, its
         scheduler thread (the web app itself never starts threads)."""
         from .jobs.dispatcher import Dispatcher
+        from .jobs.kinds import KINDS
         if self.dispatcher is None:
-            self.dispatcher = Dispatcher(self, workers if workers is not None else self.settings.JOB_WORKERS,
+            self.dispatcher = Dispatcher(self, KINDS, workers if workers is not None else self.settings.JOB_WORKERS,
                                          capacity=self.settings.CAPACITY)
             self.dispatcher.start()
         if self.scheduler is None and self.settings.SCHEDULER_ENABLED:

@@ -19,6 +19,7 @@ class Setting:
     default: Any
     type: type
     help: str
+    choices: tuple = ()     # allowed values (empty: any)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -36,6 +37,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_WINDOW", 300, int, "Seconds over which failed logins are counted."),
     Setting("COOKIE_SECURE", False, bool, "Mark cookies Secure (only behind HTTPS)."),
     Setting("ALLOW_LOCAL_SCM_URLS", False, bool, "Allow file:// and local-path SCM URLs for projects."),
+    Setting("ALLOW_JINJA_IN_EXTRA_VARS", "template", str, "Which extra vars of a job may hold Jinja that ansible "
+            "renders: `template` only the job template's own, `never` none, `always` all (launch, survey, "
+            "schedule and credential values included).", ("never", "template", "always")),
     Setting("JOB_WORKERS", 16, int, "Worker threads running jobs in this process (0: run no jobs here)."),
     Setting("AD_HOC_COMMANDS", ["command", "shell", "yum", "dnf", "apt", "apt_key", "apt_repository", "pip",
                                 "service", "systemd", "group", "user", "mount", "ping", "setup", "copy", "file",
@@ -60,7 +64,10 @@ def _coerce(setting: Setting, raw: Any) -> Any:
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if setting.type is list:
         return [p.strip() for p in raw.split(",") if p.strip()] if isinstance(raw, str) else list(raw)
-    return setting.type(raw)
+    value = setting.type(raw)
+    if setting.choices and value not in setting.choices:
+        raise ValueError(f"TURRET_{setting.name} must be one of {', '.join(setting.choices)} (got {value!r})")
+    return value
 
 
 class Settings:
@@ -79,6 +86,9 @@ class Settings:
         if not values["DATA_DIR"]:
             base = env.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
             values["DATA_DIR"] = os.path.join(base, "turret")
+        # absolute and normalized once, here: run folders, and the process sweep that finds a
+        # run's processes by their path, must not depend on the cwd or on "..", links or "~"
+        values["DATA_DIR"] = os.path.realpath(os.path.expanduser(values["DATA_DIR"]))
         self._values = values
 
     def __getattr__(self, name: str) -> Any:

@@ -2,16 +2,27 @@
 
 A job is queued by writing it ``pending``; any dispatcher (this process or another sharing
 the database) claims it with a compare-and-set to ``waiting``, so a job never runs twice and
-nothing is lost across restarts.  Each job kind registers how to prepare its run and what to
-do when it ends.
+nothing is lost across restarts.  Each job kind (``kinds.KINDS``) declares how to prepare its
+run and what to do when it ends.
+
+Crash recovery (``start``): a dispatcher holds an flock on ``runs/.owners/<token>.lock`` for its
+whole life and marks each job it claims with ``runs/.owners/<resource>-<id>.<token>`` until the
+job's events are all stored.  The kernel drops the lock when the process dies, even by
+SIGKILL, so at start-up a marked job whose owner's lock is free was orphaned: its processes
+(ansible runs in sessions of its own, so they outlive the controller) are swept by the
+``AWX_ISOLATED_DATA_DIR`` their run folder gave them, the folder (secrets included) removed,
+and only then is the job reaped to ``error``.  A job owned by a live sibling process sharing
+the data dir is left alone.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -41,21 +52,38 @@ class JobKind:
     events_have_host: bool = False
 
 
-KINDS: dict[str, JobKind] = {}
-
-
-def register(kind: JobKind) -> JobKind:
-    KINDS[kind.resource] = kind
-    return kind
-
-
 class JobError(Exception):
     """Raised by ``prepare`` when a job cannot run; its message becomes job_explanation."""
 
 
+def _lock_held(path: Path) -> bool:
+    """True while some process holds the flock on ``path``; a free lock is removed (its owner
+    is dead for good: its random token never comes back)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    path.unlink(missing_ok=True)
+    return False
+
+
+def finish_events(store, kind: JobKind, pk: int) -> None:
+    """What must follow once every event of an ended job is stored: parents of failed/changed
+    events flagged too, then ``event_processing_finished`` true."""
+    q.propagate_event_flags(store, kind.events_table, kind.parent_col, pk)
+    q.set_fields(store, kind.table, pk, {"event_processing_finished": True})
+
+
 class Dispatcher:
-    def __init__(self, state, workers: int = 4, capacity: int = 0) -> None:
+    def __init__(self, state, kinds: dict[str, JobKind], workers: int = 4, capacity: int = 0) -> None:
         self.state = state
+        self.kinds = kinds
         self.workers = workers
         self.capacity = capacity or max(4, (os.cpu_count() or 1) * 8)
         self._used = 0
@@ -66,15 +94,22 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self._cancels: dict[tuple[str, int], threading.Event] = {}
         self.root = Path(state.settings.data_dir) / "runs"
+        self.owners = self.root / ".owners"
+        self.token = uuid.uuid4().hex
+        self._lock_fd: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        from . import kinds  # noqa: F401 - registers the job kinds
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for kind in KINDS.values():
-            reaped = q.reap(self.state.store, kind.table, REAPED)
-            if reaped:
-                log.warning("reaped %s %s left running by a previous process", kind.resource, reaped)
+        """Take this process's owner lock, recover what a dead process left (``recover``),
+        then start the event writer and the workers."""
+        self.owners.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        # locked before it gets its name: a visible lock file is always held while its owner lives
+        staging = self.owners / f".{self.token}"
+        self._lock_fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(staging, self.owners / f"{self.token}.lock")
+        self.recover()
         self.writer.start()
         for i in range(self.workers):
             t = threading.Thread(target=self._work, name=f"turret-worker-{i}", daemon=True)
@@ -92,6 +127,10 @@ class Dispatcher:
         for t in self._threads:
             t.join(timeout=15)
         self.writer.stop()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)   # releases the lock: our jobs are ended and their events stored
+            self._lock_fd = None
+            (self.owners / f"{self.token}.lock").unlink(missing_ok=True)
 
     def notify(self) -> None:
         with self._wake:
@@ -101,6 +140,52 @@ class Dispatcher:
         ev = self._cancels.get((resource, pk))
         if ev is not None:
             ev.set()
+
+    # -- crash recovery ----------------------------------------------------------------------
+    def recover(self) -> dict[str, list[int]]:
+        """Finish what dead processes left, before any worker runs: jobs still waiting/running
+        whose owner is gone get their processes ended and run folders removed, then are reaped
+        to ``error``; jobs that ended (or were just reaped) with ``event_processing_finished``
+        false get it, as the end of ``_run`` would have done.  Jobs of a live owner are left
+        alone.  Returns {resource: reaped ids}."""
+        from . import executor
+        store = self.state.store
+        reaped: dict[str, list[int]] = {}
+        for kind in self.kinds.values():
+            orphans = [pk for pk in q.left_running(store, kind.table) if not self._owned_by_live(kind, pk)]
+            for pk in orphans:
+                ended = executor.sweep_leftovers(self.root, f"{kind.resource}-{pk}")
+                if ended:
+                    log.warning("ended %d processes of %s %s left by a previous process", ended, kind.resource, pk)
+            reaped[kind.resource] = q.reap(store, kind.table, orphans, REAPED)
+            if reaped[kind.resource]:
+                log.warning("reaped %s %s left running by a previous process", kind.resource, reaped[kind.resource])
+            for pk in q.events_unfinished(store, kind.table):
+                if not self._owned_by_live(kind, pk):
+                    finish_events(store, kind, pk)
+        for lock in self.owners.glob("*.lock"):
+            _lock_held(lock)      # the locks of dead owners go
+        return reaped
+
+    def _own(self, kind: JobKind, pk: int) -> None:
+        """Mark job ``pk`` as this process's (from before its claim until its events are all
+        stored): one marker per owner, so a sibling that loses the claim removes only its own."""
+        (self.owners / f"{kind.resource}-{pk}.{self.token}").touch(mode=0o600)
+
+    def _disown(self, kind: JobKind, pk: int) -> None:
+        (self.owners / f"{kind.resource}-{pk}.{self.token}").unlink(missing_ok=True)
+
+    def _owned_by_live(self, kind: JobKind, pk: int) -> bool:
+        """True when a process that marked job ``pk`` still holds its owner lock (a sibling
+        controller on the same data dir, or this one); markers of dead owners are removed."""
+        alive = False
+        for marker in self.owners.glob(f"{kind.resource}-{pk}.*"):
+            token = marker.suffix[1:]
+            if token == self.token or _lock_held(self.owners / f"{token}.lock"):
+                alive = True
+            else:
+                marker.unlink(missing_ok=True)
+        return alive
 
     def _maintain(self) -> None:
         """The daily retention run (KEEP_DAYS); the last run is remembered in the database so
@@ -115,7 +200,8 @@ class Dispatcher:
             except Exception:  # noqa: BLE001 - retention must never take the dispatcher down
                 log.exception("daily cleanup failed")
             with self._wake:
-                self._wake.wait(timeout=3600)
+                if not self._stop:   # checked under the lock: a stop() during cleanup is not missed
+                    self._wake.wait(timeout=3600)
 
     # -- work loop ---------------------------------------------------------------------------
     def _claim(self) -> tuple[JobKind, dict, int] | None:
@@ -125,7 +211,7 @@ class Dispatcher:
         store = self.state.store
         with self._claim_lock:
             candidates = []
-            for kind in KINDS.values():
+            for kind in self.kinds.values():
                 for row in q.pending(store, kind.table, 50):
                     candidates.append((row["created"] or "", row["id"], kind, row))
             if not candidates:
@@ -137,9 +223,12 @@ class Dispatcher:
                 impact = kind.impact(ctx, row) if kind.impact else 1
                 if self._used and self._used + impact > self.capacity:
                     return None
+                # marked before the claim: a sibling starting up meanwhile must not reap it
+                self._own(kind, row["id"])
                 if q.claim(store, kind.table, row["id"], self.state.node_name):
                     self._used += impact
                     return kind, row, impact
+                self._disown(kind, row["id"])
             return None
 
     def _work(self) -> None:
@@ -151,7 +240,8 @@ class Dispatcher:
                 claimed = None
             if claimed is None:
                 with self._wake:
-                    self._wake.wait(timeout=1.0)
+                    if not self._stop:
+                        self._wake.wait(timeout=1.0)
                 continue
             kind, row, impact = claimed
             try:
@@ -162,6 +252,7 @@ class Dispatcher:
                     "status": "error", "failed": True, "finished": now_iso(),
                     "job_explanation": "The job failed to run.", "result_traceback": traceback.format_exc(),
                     "event_processing_finished": True})
+                self._disown(kind, row["id"])
             finally:
                 with self._claim_lock:
                     self._used -= impact
@@ -178,6 +269,7 @@ class Dispatcher:
         except JobError as exc:
             q.set_fields(store, kind.table, pk, {"status": "error", "failed": True, "finished": now_iso(),
                                                  "job_explanation": str(exc), "event_processing_finished": True})
+            self._disown(kind, pk)
             return
         cancel_event = threading.Event()
         self._cancels[(kind.resource, pk)] = cancel_event
@@ -222,9 +314,13 @@ class Dispatcher:
         }
         if kind.finish:
             final.update(kind.finish(ctx, row, result, run_data) or {})
+        # the final status only once every event of the run is committed: a crash can then
+        # never leave an ended job with events missing, only (between these two writes) with
+        # the flag unset, which start-up recovery sets
+        stored = threading.Event()
+        self.writer.finish(stored.set)
+        if not stored.wait(timeout=60):
+            log.error("events of %s %s not stored within 60 s", kind.resource, pk)
         q.set_fields(store, kind.table, pk, final)
-        def all_stored() -> None:
-            q.propagate_event_flags(store, kind.events_table, kind.parent_col, pk)
-            q.set_fields(store, kind.table, pk, {"event_processing_finished": True})
-
-        self.writer.finish(all_stored)
+        finish_events(store, kind, pk)
+        self._disown(kind, pk)

@@ -3,8 +3,9 @@
 ``event_row`` is pure.  ``EventWriter`` owns the only thread that inserts events: the runner's
 event handler must return within a millisecond or so (it runs in the pty pump and slows
 ansible itself), so it only enqueues; the writer commits whatever has accumulated in one
-transaction, then runs the barriers (``finish``) queued behind those events, which is how
-``event_processing_finished`` turns true only once every event is stored.
+transaction, then runs the barriers (``finish``) queued behind those events: a job's end
+waits on one, so its final status and ``event_processing_finished`` are written only once
+every event of its run is stored.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -22,8 +23,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import ansible_runner
+import yaml
+from ansible_runner.config.runner import RunnerConfig
+from ansible_runner.runner import Runner
+from ansible_runner.utils import args2cmdline, dump_artifacts
 
 _SENSITIVE = ("PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL")
+# ssh-add's prompts (for a key read on stdin, see _RunnerConfig); a wrong passphrase is answered
+# with an empty line, which makes ssh-add give up (and the job fail) instead of asking forever
+_UNLOCK_PROMPT = r"Enter passphrase for .*:\s*?$"
+_BAD_UNLOCK_PROMPT = r"Bad passphrase, try again for .*:\s*?$"
 
 
 @dataclass
@@ -36,9 +45,13 @@ class RunSpec:
     project_dir: str | None = None
     inventory: Any = None                   # path, or dict rendered to hosts.json
     extravars: dict = field(default_factory=dict)
+    # top-level (key, value) pairs of extravars that may hold Jinja for ansible to render (the
+    # template's own vars); every other string is written ``!unsafe``, so by default none is
+    safe_vars: dict = field(default_factory=dict)
     envvars: dict = field(default_factory=dict)
     passwords: dict = field(default_factory=dict)
     ssh_key: str | None = None
+    ssh_key_unlock: str = ""                # passphrase of ssh_key, answered to ssh-add's prompt
     files: dict = field(default_factory=dict)   # name -> content, written 0600 into the run dir
     limit: str = ""
     job_tags: str = ""
@@ -122,6 +135,86 @@ def run_inventory(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
                      output=out if rc == 0 else "")
 
 
+@dataclass(frozen=True)
+class _Untrusted:
+    """A value that did not come from the template's own definition."""
+
+    value: Any
+
+
+class _VarsDumper(yaml.SafeDumper):
+    """YAML for ``-e @file``: an ``_Untrusted`` value is written with every string in it (keys
+    and nested values too) tagged ``!unsafe``, which ansible keeps as text it never renders."""
+
+
+def _represent_untrusted(dumper: yaml.SafeDumper, data: _Untrusted) -> yaml.Node:
+    value = data.value
+    if isinstance(value, str):
+        return dumper.represent_scalar("!unsafe", value)
+    if isinstance(value, dict):
+        return dumper.represent_dict({_Untrusted(k): _Untrusted(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return dumper.represent_list([_Untrusted(v) for v in value])
+    return dumper.represent_data(value)
+
+
+_VarsDumper.add_representer(_Untrusted, _represent_untrusted)
+
+
+def extravars_yaml(extravars: dict, safe_vars: dict) -> str:
+    """The extra vars file of a run.  A top-level (key, value) pair equal to one in
+    ``safe_vars`` is written as plain YAML (ansible renders its Jinja); everything else is
+    ``!unsafe``, so Jinja from a launch, a survey, a schedule or a credential input reaches the
+    playbook as literal text and cannot run lookups on the controller."""
+    doc = {key: value if key in safe_vars and safe_vars[key] == value else _Untrusted(value)
+           for key, value in extravars.items()}
+    return yaml.dump(doc, Dumper=_VarsDumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def _passwords(spec: RunSpec) -> dict:
+    """Runner's prompt -> answer map: the spec's own, plus ssh-add's when the key is locked."""
+    passwords = dict(spec.passwords)
+    if spec.ssh_key and spec.ssh_key_unlock:
+        passwords[_UNLOCK_PROMPT] = spec.ssh_key_unlock
+        passwords[_BAD_UNLOCK_PROMPT] = ""
+    return passwords
+
+
+class _RunnerConfig(RunnerConfig):
+    """ansible-runner's config with one change: ssh-add reads the key on its stdin.
+
+    Runner matches password prompts only in the last 100 characters of output, and
+    ``ssh-add <path>`` prompts ``Enter passphrase for <path>:`` with the key's full path inside
+    the run dir: with a data dir longer than ~30 characters the prompt never matched and the job
+    hung until its timeout.  ``ssh-add - < <path>`` prompts ``Enter passphrase for (stdin):``
+    whatever the path.  The rest is runner's own wrapper: a trap removes the key fifo even
+    when ssh-add fails (a later reader would block forever on it).
+    """
+
+    def wrap_args_with_ssh_agent(self, args: list[str], ssh_key_path: str | None,
+                                 ssh_auth_sock: str | None = None, silence_ssh_add: bool = False) -> list[str]:
+        if not ssh_key_path or self.containerized:
+            return super().wrap_args_with_ssh_agent(args, ssh_key_path, ssh_auth_sock, silence_ssh_add)
+        cleanup = args2cmdline("rm", "-f", ssh_key_path)
+        script = " && ".join([args2cmdline("trap", cleanup, "EXIT"), f"ssh-add - < {shlex.quote(ssh_key_path)}",
+                              cleanup, args2cmdline(*args)])
+        return ["ssh-agent", *(["-a", ssh_auth_sock] if ssh_auth_sock else []), "sh", "-c", script]
+
+
+def _run_runner(kwargs: dict) -> Runner:
+    """``ansible_runner.run(**kwargs)`` with ``_RunnerConfig``: the same steps as runner's
+    ``init_runner`` for a local, non-streamed run."""
+    kwargs = dict(kwargs)
+    handlers = {"event_handler": kwargs.pop("event_handler", None),
+                "cancel_callback": kwargs.pop("cancel_callback", None)}
+    dump_artifacts(kwargs)
+    config = _RunnerConfig(**kwargs)
+    config.prepare()
+    runner = Runner(config, **handlers)
+    runner.run()
+    return runner
+
+
 def _write(path: Path, content: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -129,18 +222,15 @@ def _write(path: Path, content: str) -> None:
 
 
 def sweep(artifact_dir: str) -> int:
-    """SIGTERM then SIGKILL every process still carrying this run's marker variable."""
-    marker = f"AWX_ISOLATED_DATA_DIR={artifact_dir}".encode()
-    victims = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as fh:
-                if marker in fh.read().split(b"\0"):
-                    victims.append(int(entry))
-        except OSError:
-            continue
+    """SIGTERM then SIGKILL every process still carrying this run's marker variable.  The
+    path is normalized as ansible-runner normalizes it (``abspath``) before it sets the
+    variable: compared as given, a relative or ``..`` path would match no process."""
+    marker = f"AWX_ISOLATED_DATA_DIR={os.path.abspath(artifact_dir)}".encode()
+    return _signal_all(_processes_with(lambda env: marker in env))
+
+
+def _signal_all(victims: list[int]) -> int:
+    """SIGTERM, a moment for a clean exit, then SIGKILL; returns how many were signalled."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in victims:
             try:
@@ -181,8 +271,8 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
     _write(pdd / "env" / "settings", json.dumps({"pexpect_timeout": 0.2, "pexpect_use_poll": True}))
     cmdline = []
     if spec.extravars:
-        _write(pdd / "extravars.json", json.dumps(spec.extravars))
-        cmdline += ["-e", f"@{pdd / 'extravars.json'}"]
+        _write(pdd / "extravars.yml", extravars_yaml(spec.extravars, spec.safe_vars))
+        cmdline += ["-e", f"@{pdd / 'extravars.yml'}"]
     for name, content in spec.files.items():
         _write(pdd / name, content)
     inventory = spec.inventory
@@ -226,7 +316,7 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
         private_data_dir=str(pdd), ident="run", envvars=env, suppress_env_files=True, quiet=True,
         event_handler=event_handler, cancel_callback=cancel_callback, cmdline=" ".join(
             _quote(c) for c in cmdline) or None,
-        timeout=spec.timeout or None, passwords=spec.passwords or None, ssh_key=spec.ssh_key,
+        timeout=spec.timeout or None, passwords=_passwords(spec) or None, ssh_key=spec.ssh_key,
         verbosity=spec.verbosity or None, forks=spec.forks or None, limit=spec.limit or None,
         inventory=inventory)
     if spec.kind == "adhoc":
@@ -238,7 +328,7 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
         on_start()
     runner = None
     try:
-        runner = ansible_runner.run(**kwargs)
+        runner = _run_runner(kwargs)
         status, rc = runner.status, runner.rc
         explanation = ""
         if status == "timeout":
@@ -267,3 +357,32 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
 def _quote(arg: str) -> str:
     import shlex
     return shlex.quote(arg)
+
+
+def _processes_with(match: Callable[[list[bytes]], bool]) -> list[int]:
+    """Pids (other than this process) whose environment entries satisfy ``match``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                env = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if match(env):
+            found.append(int(entry))
+    return found
+
+
+def sweep_leftovers(root: Path, ident: str) -> int:
+    """After a controller died: end every process of run ``ident`` and remove its folders
+    (``<root>/<ident>-*``: the run dir with its secrets, a job's credential work dir).  Every
+    process of a run carries an ``AWX_ISOLATED_DATA_DIR`` inside ``<root>/<ident>-<hex>/``,
+    whatever its artifact dir's name (a process group would not do: ansible's workers and
+    ``async`` tasks call ``setsid``, leaving the group).  Returns the processes ended."""
+    prefix = f"AWX_ISOLATED_DATA_DIR={os.path.abspath(root)}/{ident}-".encode()
+    ended = _signal_all(_processes_with(lambda env: any(e.startswith(prefix) for e in env)))
+    for folder in Path(root).glob(f"{ident}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    return ended

@@ -52,16 +52,31 @@ def cancel_requested(store, table: str, pk: int) -> bool:
     return bool(store.scalar(f'SELECT cancel_flag FROM "{table}" WHERE id = ?', (pk,)))
 
 
-def reap(store, table: str, explanation: str) -> list[int]:
-    """Jobs left waiting/running by a process that died become ``error``."""
+def left_running(store, table: str) -> list[int]:
+    """Jobs waiting or running: at start-up, candidates for reaping."""
+    return store.ids_where(table, "status IN ('waiting', 'running')", [])
+
+
+def reap(store, table: str, ids: list[int], explanation: str) -> list[int]:
+    """Jobs ``ids`` left waiting/running by a process that died become ``error`` (only those
+    still waiting/running); returns the ids reaped.  ``event_processing_finished`` is left to
+    the caller, which first completes the events (``events_unfinished``)."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    where = f"id IN ({marks}) AND status IN ('waiting', 'running')"
     with store.transaction():
-        ids = store.ids_where(table, "status IN ('waiting', 'running')", [])
-        if ids:
-            marks = ",".join("?" * len(ids))
+        found = store.ids_where(table, where, ids)
+        if found:
             store.update_where(table, {"status": "error", "failed": True, "finished": now_iso(),
-                                       "job_explanation": explanation, "event_processing_finished": True},
-                               f"id IN ({marks})", ids)
-    return ids
+                                       "job_explanation": explanation, "modified": now_iso()}, where, ids)
+    return found
+
+
+def events_unfinished(store, table: str) -> list[int]:
+    """Ended jobs whose ``event_processing_finished`` never turned true."""
+    return store.ids_where(table, "status IN ('successful', 'failed', 'error', 'canceled') "
+                                  "AND NOT coalesce(event_processing_finished, 0)", [])
 
 
 def active_using(store, table: str, column: str, pk: int) -> list[int]:
