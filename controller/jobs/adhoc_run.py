@@ -10,7 +10,7 @@ from ..services.variables import parse_vars
 from ..store import jobs as q
 from .dispatcher import JobError, JobKind
 from .executor import RunSpec
-from .job_run import _inject, host_summaries, yaml_inventory
+from .job_run import _inject, host_summaries, safe_vars, yaml_inventory
 
 
 def status_counts(rows: list[dict]) -> dict:
@@ -43,6 +43,8 @@ def prepare(ctx, row: dict) -> RunSpec:
         cred = ctx.store.get("credentials", row["credential"])
         ctype = ctx.store.get("credential_types", cred["credential_type"])
         _inject(spec, ctype, ci.decrypt_inputs(ctx.vault, ctype, cred["inputs"]), {}, workdir, 0)
+    # no template owns these vars: Jinja in them is rendered only when the setting is "always"
+    spec.safe_vars = safe_vars(ctx.settings.ALLOW_JINJA_IN_EXTRA_VARS, {}, spec.extravars)
     return spec
 
 

@@ -24,7 +24,6 @@ from .executor import RunSpec
 
 SSH_PROMPT = r"SSH password:\s*?$"
 BECOME_PROMPT = r"BECOME password.*:\s*?$"
-UNLOCK_PROMPT = r"Enter passphrase for .*:\s*?$"
 
 
 def _inventory_deps(job: dict) -> list[int]:
@@ -100,9 +99,7 @@ def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: s
             spec.passwords[SSH_PROMPT] = password
         if inputs.get("ssh_key_data"):
             spec.ssh_key = inputs["ssh_key_data"]
-            unlock = value("ssh_key_unlock", "ssh_key_unlock")
-            if unlock:
-                spec.passwords[UNLOCK_PROMPT] = unlock
+            spec.ssh_key_unlock = value("ssh_key_unlock", "ssh_key_unlock")
         if inputs.get("become_method"):
             spec.args += ["--become-method", inputs["become_method"]]
         if inputs.get("become_username"):
@@ -111,7 +108,7 @@ def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: s
         if become:
             spec.args.append("--ask-become-pass")
             spec.passwords[BECOME_PROMPT] = become
-        spec.secrets += [p for p in (password, become) if p and p not in spec.secrets]
+        spec.secrets += [p for p in (password, become, spec.ssh_key_unlock) if p and p not in spec.secrets]
         return
     if kind == "vault":
         vault_id = inputs.get("vault_id") or ""
@@ -161,7 +158,22 @@ def prepare(ctx, job: dict) -> RunSpec:
         meta={"host_ids": host_ids, "cleanup": [workdir]})
     for n, (_cred, ctype, inputs) in enumerate(_credentials(ctx, job["id"])):
         _inject(spec, ctype, inputs, prompted, workdir, n)
+    jt = store.get("job_templates", job["job_template"]) if job.get("job_template") else None
+    spec.safe_vars = safe_vars(ctx.settings.ALLOW_JINJA_IN_EXTRA_VARS,
+                               parse_vars((jt or {}).get("extra_vars") or ""), spec.extravars)
     return spec
+
+
+def safe_vars(mode: str, template_vars: dict, extravars: dict) -> dict:
+    """The extra vars ansible may render Jinja in, per ``ALLOW_JINJA_IN_EXTRA_VARS`` (AWX):
+    ``never`` none, ``always`` all, ``template`` the job template's own (key, value) pairs -
+    only users who may edit the template set those; anything from a launch, a survey, a
+    schedule or a credential input stays text (the executor writes it ``!unsafe``)."""
+    if mode == "always":
+        return dict(extravars)
+    if mode == "template":
+        return dict(template_vars)
+    return {}
 
 
 def _collections_path() -> str:

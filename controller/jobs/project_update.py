@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from ..collection import collections_path, playbooks_dir
 from ..resources.projects import project_dir
@@ -65,15 +65,33 @@ def _credential_inputs(ctx, cred_id: int | None) -> dict:
     return {k: ctx.vault.decrypt(v) if isinstance(v, str) else v for k, v in inputs.items()}
 
 
-def _with_userinfo(url: str, username: str, password: str) -> str:
+def split_userinfo(url: str) -> tuple[str, str, str]:
+    """(URL without user information, username, password) of an http(s) URL; other URLs are
+    returned as they are (``ssh://git@host`` names an account, not a secret)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not (username or password):
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    userinfo = quote(username or "", safe="") + (":" + quote(password, safe="") if password else "")
-    return urlunsplit((parts.scheme, f"{userinfo}@{host}", parts.path, parts.query, parts.fragment))
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return url, "", ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return (urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)),
+            unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+# git asks this credential helper (configured through the environment, so it is in no file and
+# on no command line) for http(s) logins; it prints the values of two variables of the run's
+# environment, never argv, and ignores git's "store" and "erase" calls
+_CREDENTIAL_HELPER = ('!f() { if test "$1" = get; then printf \'username=%s\\npassword=%s\\n\' '
+                      '"$TURRET_SCM_USERNAME" "$TURRET_SCM_PASSWORD"; fi; }; f')
+
+
+def git_login_env(username: str, password: str) -> dict[str, str]:
+    """Environment that lets git log in to an http(s) remote with ``username``/``password``
+    without the secret appearing in the remote URL (kept in ``.git/config``), in any argv
+    (readable by every user in ``/proc``) or in a file."""
+    if not (username or password):
+        return {}
+    return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper",
+            "GIT_CONFIG_VALUE_0": _CREDENTIAL_HELPER,
+            "TURRET_SCM_USERNAME": username, "TURRET_SCM_PASSWORD": password}
 
 
 def prepare(ctx, row: dict) -> RunSpec:
@@ -83,12 +101,14 @@ def prepare(ctx, row: dict) -> RunSpec:
     if not row["scm_type"]:
         raise JobError("Manual projects cannot be updated.")
     inputs = _credential_inputs(ctx, row.get("credential"))
-    username, password = inputs.get("username", ""), inputs.get("password", "")
+    # a login written into the URL itself is used like the credential's, never passed on in it
+    url, url_user, url_password = split_userinfo(row["scm_url"] or "")
+    username, password = inputs.get("username") or url_user, inputs.get("password") or url_password
     secrets = [s for s in (password, quote(password or "", safe=""), inputs.get("ssh_key_data"),
                            inputs.get("ssh_key_unlock")) if s]
     extravars = {
         "project_path": str(project_dir(ctx, project)),
-        "scm_url": _with_userinfo(row["scm_url"], username, password),
+        "scm_url": url,
         "scm_branch": row["scm_branch"] or "",
         "scm_refspec": row["scm_refspec"] or "",
         "scm_clean": bool(row["scm_clean"]),
@@ -101,10 +121,10 @@ def prepare(ctx, row: dict) -> RunSpec:
         project_dir=str(playbooks_dir()),
         inventory={"all": {"hosts": {"localhost": {"ansible_connection": "local",
                                                    "ansible_python_interpreter": sys.executable}}}},
-        extravars=extravars, envvars={"ANSIBLE_COLLECTIONS_PATH": collections_path(),
-                                      "GIT_TERMINAL_PROMPT": "0"},
-        ssh_key=inputs.get("ssh_key_data") or None,
-        passwords={r"Enter passphrase for .*:\s*?$": inputs["ssh_key_unlock"]} if inputs.get("ssh_key_unlock") else {},
+        extravars=extravars, envvars={"ANSIBLE_COLLECTIONS_PATH": collections_path(), "GIT_TERMINAL_PROMPT": "0",
+                                      **git_login_env(username, password)},
+        # an SSH key goes to runner's ssh-agent through a fifo: never a file left on disk
+        ssh_key=inputs.get("ssh_key_data") or None, ssh_key_unlock=inputs.get("ssh_key_unlock") or "",
         timeout=int(row.get("timeout") or 0), secrets=secrets)
 
 

@@ -181,8 +181,9 @@ def render_injectors(cred_type: dict, inputs: dict, tmpdir: str) -> dict[str, An
     Returns ``{"env": {...}, "safe_env": {...}, "extra_vars": {...}, "files": {path: content}}``.
     File injectors are written to new files (mode 0600) in ``tmpdir``; their paths are what
     ``tower.filename[.name]`` renders to.  Env names an injector may not set are skipped.
-    The caller should pass extra_vars to Ansible as unsafe text (values may hold secrets that
-    must not be templated again) and delete ``tmpdir`` when the job ends.
+    extra_vars reach Ansible as unsafe text (values may hold secrets or Jinja that must never
+    be rendered): the executor writes every var not from the job template ``!unsafe``.  The
+    caller deletes ``tmpdir`` when the job ends.
     """
     injectors = as_dict(cred_type.get("injectors"))
     real, safe = _namespaces(cred_type, inputs)
