@@ -26,7 +26,25 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:  # runtime import would cycle: resources -> access -> ... -> query
     from controller.resources.registry import Field, Registry, Resource
 
-__all__ = ["QueryError", "ForbiddenFilter", "Compiled", "RESERVED", "compile_query"]
+__all__ = ["QueryError", "ForbiddenFilter", "Compiled", "RESERVED", "compile_query", "parse_int64"]
+INT64_MAX = 2 ** 63 - 1     # SQLite binds nothing wider: a bigger int is OverflowError at execute time
+
+
+def parse_int64(text: str) -> int:
+    """``text`` as a signed 64-bit integer written in ASCII digits, else ``ValueError``.
+
+    The one integer parser for user input (path ids, filter values, paging, line numbers):
+    ``int()`` alone takes Unicode digits (``"١"``) and ``_`` separators, and returns values
+    SQLite cannot bind.  Surrounding whitespace and one sign are accepted, as ``int()`` does.
+    """
+    body = text.strip()
+    digits = body[1:] if body[:1] in ("+", "-") else body
+    if not digits or len(digits) > 19 or not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"not a 64-bit integer: {text!r}")
+    value = int(body)
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise ValueError(f"not a 64-bit integer: {text!r}")
+    return value
 
 
 class QueryError(Exception):
@@ -233,21 +251,17 @@ class _Compiler:
                 if v.lower() in ("none", "null"):
                     return None
                 try:
-                    return int(v)
+                    return parse_int64(v)
                 except ValueError:
                     raise QueryError(f"Invalid {fname} id: {v}") from None
             if vkind == "boolean":
                 return _to_bool(v, allow_none=nullable)
-            if vkind == "integer":
+            if vkind in ("integer", "float"):
                 try:
-                    return int(v)
+                    return parse_int64(v) if vkind == "integer" else float(v)
                 except ValueError:
-                    raise _dj_error(f"“{v}” value must be an integer.") from None
-            if vkind == "float":
-                try:
-                    return float(v)
-                except ValueError:
-                    raise _dj_error(f"“{v}” value must be a float.") from None
+                    raise _dj_error(f"“{v}” value must be {'an integer' if vkind == 'integer' else 'a float'}.") \
+                        from None
             if vkind == "datetime":
                 return _to_datetime(v)
             return v

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Response, request
+from flask import Response, g, request
 
 from .. import access
 from ..errors import MethodNotAllowed
+from ..query import parse_int64
 from ..services import crud
 from ..services.serializer import serialize_one
 from .web import json_response, parse_body
@@ -21,8 +22,15 @@ VIEWS: dict[str, ActionView] = {}
 RESOURCE_VIEWS: dict[tuple[str, str], ActionView] = {}
 
 
-def action(name: str, resource: str | None = None) -> Callable[[ActionView], ActionView]:
+def action(name: str, resource: str | None = None,
+           methods: tuple[str, ...] = ("GET", "POST")) -> Callable[[ActionView], ActionView]:
+    """Register ``view`` for the action ``name`` (of every resource naming it, or of ``resource``).
+
+    ``methods`` is the contract: :func:`dispatch` answers any other method 405 before the view
+    runs, OPTIONS announces them in ``Allow``, and the OpenAPI document lists them.
+    """
     def register(view: ActionView) -> ActionView:
+        view.methods = tuple(methods)  # type: ignore[attr-defined]
         if resource:
             RESOURCE_VIEWS[(resource, name)] = view
         else:
@@ -32,14 +40,29 @@ def action(name: str, resource: str | None = None) -> Callable[[ActionView], Act
 
 
 def dispatch(ctx, res, ident: str, name: str) -> Response:
-    view = RESOURCE_VIEWS.get((res.name, name)) or VIEWS.get(name)
+    view = view_for(res, name)
     if view is None:
+        raise MethodNotAllowed(request.method)
+    g.allow = allow_header(view)
+    if request.method not in (*view.methods, "HEAD", "OPTIONS"):
         raise MethodNotAllowed(request.method)
     if request.method == "OPTIONS":
         return _options(ctx, res, view)
     from .generic import resolve_pk
     row = crud.get_row(ctx, res, resolve_pk(ctx, res, ident))
     return view(ctx, res, row)
+
+
+def view_for(res, name: str) -> ActionView | None:
+    """The view serving ``/<res>/<id>/<name>/`` (a per-resource variant wins), or None."""
+    return RESOURCE_VIEWS.get((res.name, name)) or VIEWS.get(name)
+
+
+def allow_header(view: ActionView) -> str:
+    methods = list(view.methods)
+    if "GET" in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")
+    return ", ".join([*methods, "OPTIONS"])
 
 
 def _options(ctx, res, view: ActionView) -> Response:
@@ -51,7 +74,7 @@ def _options(ctx, res, view: ActionView) -> Response:
     return json_response({"name": view.__name__.replace("_view", "").title(), "description": "",
                           "renders": metadata.RENDERS,
                           "parses": metadata.PARSES, "actions": {"POST": fields}},
-                         headers={"Allow": "GET, POST, HEAD, OPTIONS"})
+                         headers={"Allow": allow_header(view)})
 
 
 @action("copy")
@@ -84,7 +107,7 @@ def project_update_view(ctx, res, row) -> Response:
     return json_response(body, 202, {**allow, "Location": body["url"]})
 
 
-@action("playbooks", resource="project")
+@action("playbooks", resource="project", methods=("GET",))
 def project_playbooks_view(ctx, res, row) -> Response:
     from ..resources.projects import project_files
     if request.method not in ("GET", "HEAD"):
@@ -92,7 +115,7 @@ def project_playbooks_view(ctx, res, row) -> Response:
     return json_response(project_files(ctx, row, "playbook"), headers={"Allow": "GET, HEAD, OPTIONS"})
 
 
-@action("inventories", resource="project")
+@action("inventories", resource="project", methods=("GET",))
 def project_inventories_view(ctx, res, row) -> Response:
     from ..resources.projects import project_files
     if request.method not in ("GET", "HEAD"):
@@ -117,9 +140,9 @@ def cancel_view(ctx, res, row) -> Response:
 _FORMATS = {"txt", "ansi", "json", "html", "txt_download", "ansi_download", "api"}
 
 
-@action("stdout")
+@action("stdout", methods=("GET",))
 def stdout_view(ctx, res, row) -> Response:
-    from ..jobs.dispatcher import KINDS
+    from ..jobs.kinds import KINDS
     from ..services.stdout import MAX_DISPLAY, join_events, strip_ansi, to_html
     from ..store import jobs as q
     if request.method not in ("GET", "HEAD"):
@@ -131,8 +154,12 @@ def stdout_view(ctx, res, row) -> Response:
     kind = KINDS[res.name]
 
     def _int(name: str) -> int | None:
-        value = request.args.get(name)
-        return int(value) if value and value.isdigit() else None
+        # ASCII digits within 64 bits only: anything else means "no bound", as before
+        try:
+            value = parse_int64(request.args.get(name) or "")
+        except ValueError:
+            return None
+        return value if value >= 0 else None
 
     start, end = _int("start_line"), _int("end_line")
     chunks = q.events_text(ctx.store, kind.events_table, kind.parent_col, row["id"], start, end)
@@ -159,7 +186,7 @@ def stdout_view(ctx, res, row) -> Response:
 
 
 # -- inventories, hosts, groups ----------------------------------------------------------------
-@action("variable_data")
+@action("variable_data", methods=("GET", "PUT", "PATCH"))
 def variable_data_view(ctx, res, row) -> Response:
     """GET the parsed ``variables``; PUT/PATCH replace them with the body (stored as JSON)."""
     import json
@@ -176,7 +203,7 @@ def variable_data_view(ctx, res, row) -> Response:
     return json_response(data, headers=allow)
 
 
-@action("script", resource="inventory")
+@action("script", resource="inventory", methods=("GET",))
 def inventory_script_view(ctx, res, row) -> Response:
     """Ansible JSON inventory (``?hostvars=1&towervars=1&all=1``, ``?host=name``, ``?subset=``)."""
     from ..services import inventory_script
@@ -207,7 +234,7 @@ def inventory_copy_view(ctx, res, row) -> Response:
 
 
 # -- job templates -----------------------------------------------------------------------------
-@action("survey_spec", resource="job_template")
+@action("survey_spec", resource="job_template", methods=("GET", "POST", "DELETE"))
 def survey_spec_view(ctx, res, row) -> Response:
     """GET the spec (password defaults masked), POST a full spec (200, empty), DELETE it (200)."""
     from ..services import surveys

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 
 from ..errors import MethodNotAllowed, NotFound
+from ..query import parse_int64
 from ..services import crud, metadata, named_urls, relations
 from ..services.serializer import serialize_one
 from .web import json_response, parse_body, query_args, require_user
@@ -33,10 +34,27 @@ def bp_registry():
     return g.ctx.registry
 
 
+def path_id(ident: str) -> int | None:
+    """The id an ASCII-digit path segment names, None for any other text (a named URL ...).
+
+    Digits beyond 64 bits name no row: ``NotFound``, not an id SQLite would refuse to bind.
+    """
+    if not (ident.isascii() and ident.isdigit()):
+        return None
+    try:
+        return parse_int64(ident)
+    except ValueError:
+        raise NotFound() from None
+
+
 def resolve_pk(ctx, resource, ident: str) -> int:
-    """Integer id, or an AWX named-URL identifier resolved to one (404 when unknown)."""
-    if ident.isdigit():
-        return int(ident)
+    """Integer id, or an AWX named-URL identifier resolved to one (404 when unknown).
+
+    Only ASCII digits are ids: ``"١"`` or ``"³"`` are looked up as names like any other text.
+    """
+    pk = path_id(ident)
+    if pk is not None:
+        return pk
     pk = named_urls.resolve(ctx, resource, ident)
     if pk is None:
         raise NotFound()
@@ -75,7 +93,8 @@ def detail_view(plural: str, ident: str) -> Response:
     g.allow = allow["Allow"]
     if request.method == "OPTIONS":
         # As DRF: OPTIONS never needs the object, so the CLI can probe /<res>/1/ for Allow.
-        row = ctx.store.get(res.table, int(ident)) if ident.isdigit() else None
+        pk = path_id(ident)
+        row = ctx.store.get(res.table, pk) if pk is not None else None
         return json_response(metadata.detail_options(ctx, res, row), headers=allow)
     row = crud.get_row(ctx, res, resolve_pk(ctx, res, ident))
     if request.method in ("GET", "HEAD"):
@@ -94,7 +113,6 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     ctx = require_user()
     res = _resource(plural)
     if sub in res.actions:
-        g.allow = "GET, POST, HEAD, OPTIONS"
         from .actions import dispatch
         return dispatch(ctx, res, ident, sub)
     rel = res.relation(sub)

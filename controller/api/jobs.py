@@ -8,6 +8,7 @@ from flask import Response, request, stream_with_context
 
 from ..errors import MethodNotAllowed
 from ..jobs import launch as launching
+from ..query import parse_int64
 from ..services.serializer import serialize_one
 from ..store import jobs as q
 from .actions import action
@@ -68,7 +69,7 @@ def relaunch_view(ctx, res, row) -> Response:
     return json_response(body, 201, {**_ALLOW, "Location": body["url"]})
 
 
-@action("events_stream", resource="job")
+@action("events_stream", resource="job", methods=("GET",))
 def events_stream_view(ctx, res, row) -> Response:
     """Server-Sent Events: every stored event of the job as it arrives, then ``end``.
     ``Last-Event-ID`` (a counter) resumes after a reconnect."""
@@ -76,7 +77,10 @@ def events_stream_view(ctx, res, row) -> Response:
         raise MethodNotAllowed(request.method)
     store = ctx.store
     start = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"
-    cursor = int(start) if start.isdigit() else 0
+    try:
+        cursor = max(parse_int64(start), 0)
+    except ValueError:       # not a counter we could have sent: replay from the start
+        cursor = 0
     pk = row["id"]
 
     def generate():

@@ -10,6 +10,7 @@ from ..config import AWX_COMPAT_VERSION, VERSION
 from ..errors import APIError, Throttled
 from ..services import openapi
 from ..services.serializer import serialize
+from .actions import view_for
 from .web import (CSRF_COOKIE, SESSION_COOKIE, client_address, json_response, public,
                   require_user, set_csrf_cookie)
 
@@ -121,7 +122,13 @@ def me() -> Response:
 @bp.route("/api/v2/openapi.json", methods=["GET", "HEAD"])
 @public
 def openapi_document() -> Response:
-    return json_response(openapi.document(g.ctx.registry))
+    return json_response(openapi.document(g.ctx.registry, action_methods=_action_methods))
+
+
+def _action_methods(res, name: str) -> tuple[str, ...]:
+    """Methods the view of ``/<res>/<id>/<name>/`` serves (its declaration), () when none."""
+    view = view_for(res, name)
+    return tuple(view.methods) if view is not None else ()
 
 
 # -- session login ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from ..config import AWX_COMPAT_VERSION, VERSION
 from ..context import Context
 from ..errors import APIError, NotAuthenticated, ParseError, PermissionDenied
 from ..query import ForbiddenFilter, QueryError
+from ..services.validation import JSONInputError, load_json
 
 SESSION_COOKIE = "awx_sessionid"
 CSRF_COOKIE = "csrftoken"
@@ -30,8 +31,27 @@ def public(view: Callable) -> Callable:
     return view
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN/Infinity floats (YAML ``.nan`` in variables ...) replaced by null."""
+    if isinstance(value, float) and value - value != 0:
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _dumps(body: Any) -> str:
+    """Strict JSON: Python's ``NaN`` literals are not JSON, and clients' parsers refuse them."""
+    try:
+        return json.dumps(body, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(body), separators=(",", ":"), allow_nan=False)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    text = "" if body is None else json.dumps(body, separators=(",", ":"))
+    text = "" if body is None else _dumps(body)
     resp = Response(text, status=status, mimetype="application/json" if body is not None else None)
     for key, value in (headers or {}).items():
         resp.headers[key] = value
@@ -39,7 +59,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def parse_body() -> Any:
-    """The JSON request body (``{}`` when empty), with AWX's parse errors."""
+    """The JSON request body (``{}`` when empty), with AWX's parse errors.
+
+    Strict (see :func:`controller.services.validation.load_json`): NaN/Infinity, nesting past
+    64 levels and lone surrogates are 400 here, before any service sees the value.
+    """
     raw = request.get_data(cache=True)
     if not raw or not raw.strip():
         return {}
@@ -48,8 +72,10 @@ def parse_body() -> Any:
         raise APIError({"detail": "You did not use correct Content-Type in your HTTP request. If you are "
                                   "using our REST API, the Content-Type must be application/json"}, status=415)
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        value = load_json(raw)
+    except JSONInputError as exc:
+        raise ParseError(f"JSON parse error - {exc}") from None
+    except ValueError as exc:     # includes UnicodeDecodeError
         raise ParseError(f"JSON parse error - {exc}\nPossible cause: trailing comma.") from None
     if not isinstance(value, dict):
         raise ParseError("JSON parse error - not a JSON object")
@@ -179,6 +205,16 @@ def install(app: Flask, app_state) -> None:
         else:
             body = {"detail": exc.description or exc.name}
         return json_response(body, exc.code or 500)
+
+    # Backstop only: each known cause is fixed where the input is parsed.  These escape only
+    # from input nobody validated yet (an int SQLite cannot bind, a structure too deep to walk,
+    # text SQLite cannot encode), so they are the client's 400, logged for the operators.
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(RecursionError)
+    @app.errorhandler(UnicodeError)
+    def _unparsed_input(exc: Exception) -> Response:
+        app.logger.warning("input error reached the backstop on %s %s: %r", request.method, request.path, exc)
+        return json_response({"detail": f"Invalid input: {type(exc).__name__}."}, 400)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

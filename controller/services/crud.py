@@ -32,15 +32,15 @@ def _and(*parts: tuple[str, list] | None) -> tuple[str, list]:
 def _page_args(args: list[tuple[str, str]]) -> tuple[int, int]:
     values = dict(args)
     try:
-        size = int(values.get("page_size", PAGE_SIZE))
+        size = query.parse_int64(values.get("page_size", str(PAGE_SIZE)))
         size = PAGE_SIZE if size <= 0 else min(size, MAX_PAGE_SIZE)
     except ValueError:
         size = PAGE_SIZE
     try:
-        page = int(values.get("page", 1))
+        page = query.parse_int64(values.get("page", "1"))
     except ValueError:
         raise NotFound("Invalid page.") from None
-    if page < 1:
+    if page < 1 or (page - 1) * size > query.INT64_MAX:   # an offset SQLite could not bind
         raise NotFound("Invalid page.")
     return page, size
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import access
+from .. import access, query
 from ..errors import APIError, NotFound, PermissionDenied
 from ..store import rbac
 from . import activity, crud
@@ -140,9 +140,13 @@ def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | Non
     # SubListCreateAPIView: an "id" must not move or delete an existing object.
     if "id" in body and rel.attach:
         raw = body["id"]
-        if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().isdigit():
+        try:
+            pk = query.parse_int64(str(raw)) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else -1
+        except ValueError:
+            pk = -1
+        if pk < 0:
             raise APIError({"msg": '"id" field must be an integer.'})
-        child = ctx.store.get(target.table, int(raw))
+        child = ctx.store.get(target.table, pk)
         if child is None:
             raise APIError({"detail": f"{target.model_name} matching query does not exist."})
         if not access.can_read(ctx, target, child):

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import ValidationError
+from ..query import parse_int64
 from ..resources.registry import ENCRYPTED, Field
 from .variables import VarsError, parse_vars, vars_text
 
@@ -20,8 +21,55 @@ _TRUE = {True, 1, "true", "True", "TRUE", "1", "t", "T", "yes", "on"}
 _FALSE = {False, 0, "false", "False", "FALSE", "0", "f", "F", "no", "off", ""}
 
 
+MAX_JSON_DEPTH = 64       # deeper bodies are refused before anything recurses over them
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class FieldError(Exception):
     pass
+
+
+class JSONInputError(ValueError):
+    """JSON that parses but cannot be stored or echoed safely (the web layer: 400 parse error)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JSONInputError(f"{name} is not a valid JSON value")
+
+
+def load_json(text: str | bytes) -> Any:
+    """Strict ``json.loads``: refuses NaN/Infinity (literal or overflowing like ``1e999``),
+    nesting deeper than :data:`MAX_JSON_DEPTH` and lone surrogates (SQLite cannot encode them).
+
+    Raises ``ValueError`` (``JSONDecodeError``, ``UnicodeDecodeError`` or :class:`JSONInputError`).
+    """
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise JSONInputError(f"nesting deeper than {MAX_JSON_DEPTH} levels") from None
+    check_json_value(value)
+    return value
+
+
+def check_json_value(value: Any) -> None:
+    """Raise :class:`JSONInputError` unless ``value`` is storable JSON (see :func:`load_json`).
+
+    Iterative on purpose: the point is to refuse depths that would blow the stack.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise JSONInputError(f"nesting deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(item, dict):
+                stack.extend((k, depth) for k in item)
+                item = item.values()
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str) and _SURROGATE.search(item):
+            raise JSONInputError("lone surrogate in a string (not valid Unicode)")
+        elif isinstance(item, float) and item - item != 0:    # inf - inf and nan - nan are nan
+            raise JSONInputError(f"{item} is not a valid JSON value")
 
 
 def coerce(ctx, field: Field, value: Any) -> Any:
@@ -41,6 +89,8 @@ def coerce(ctx, field: Field, value: Any) -> Any:
         if isinstance(value, (dict, list, bool)):
             raise FieldError("Not a valid string.")
         value = str(value)
+        if "\x00" in value:      # DRF's ProhibitNullCharactersValidator; NUL breaks paths and C APIs
+            raise FieldError("Null characters are not allowed.")
         if kind != "text" and kind != "password":
             value = value.strip()
         if field.max_length and len(value) > field.max_length:
@@ -86,8 +136,8 @@ def coerce(ctx, field: Field, value: Any) -> Any:
     if kind == "id":
         if isinstance(value, bool) or isinstance(value, (dict, list, float)):
             raise FieldError(f"Incorrect type. Expected pk value, received {type(value).__name__}.")
-        try:
-            pk = int(str(value).strip())
+        try:        # ids are ASCII digits, as in URLs: "١" is no pk
+            pk = value if isinstance(value, int) else parse_int64(str(value))
         except ValueError:
             raise FieldError(f"Incorrect type. Expected pk value, received {type(value).__name__}.") from None
         target = ctx.registry[field.fk]
@@ -97,7 +147,7 @@ def coerce(ctx, field: Field, value: Any) -> Any:
     if kind == "json":
         if isinstance(value, str):
             try:
-                return json.loads(value) if value.strip() else {}
+                return load_json(value) if value.strip() else {}
             except ValueError as exc:
                 raise FieldError(f"Invalid JSON: {exc}") from None
         return value
