@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
+from ..services.project_files import argument_problem
 from ..services.variables import parse_vars
 from .registry import Field, Registry, Relation, Resource
 from .unified import ACTIVE, VERBOSITY, event_resource, launched_by, unified_job_fields
@@ -21,6 +22,10 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
         raise ValidationError({"module_name": [f'"{module}" is not a valid choice.']})
     if module in _NEEDS_ARGS and not (values.get("module_args") or "").strip():
         raise ValidationError({"module_args": [f"No argument passed to {module} module."]})
+    # the limit is ansible's positional host pattern: "-..." there would be parsed as an option
+    problem = argument_problem(values.get("limit") or "")
+    if problem:
+        raise ValidationError({"limit": [problem]})
     bad = [k for k in parse_vars(values.get("extra_vars") or "") if k.startswith("ansible_")]
     if bad:
         raise ValidationError({"extra_vars": [f"Variables {', '.join(sorted(bad))} are prohibited from use in ad hoc "
@@ -76,6 +81,14 @@ def _can_change(ctx, row: dict) -> bool:
     return access.holds(ctx, "inventory", row.get("inventory"), "admin_role")
 
 
+def _can_delete(ctx, row: dict) -> bool:
+    """Delete: an admin of the inventory's organization (AWX AdHocCommandAccess.can_delete)."""
+    if ctx.is_superuser:
+        return True
+    inv = ctx.store.get("inventories", row["inventory"]) if row.get("inventory") else None
+    return inv is not None and access.holds(ctx, "organization", inv.get("organization"), "admin_role")
+
+
 def _before_delete(ctx, row: dict) -> None:
     if row["status"] in ACTIVE:
         raise PermissionDenied("Cannot delete running job resource.")
@@ -109,7 +122,7 @@ def declare(reg: Registry) -> None:
         actions=("cancel", "stdout", "relaunch"), updatable=False,
         capabilities=("delete", "start"), validate=_validate, can_create=_can_create,
         before_save=_before_save, after_save=_after_save, visibility=_visibility,
-        can_change=_can_change, before_delete=_before_delete, compute=_compute,
+        can_change=_can_change, can_delete=_can_delete, before_delete=_before_delete, compute=_compute,
     ))
     reg.add(event_resource("ad_hoc_command_event", "ad_hoc_command_events", "ad_hoc_command", with_host=True,
                            visibility=_events_visibility))

@@ -2,10 +2,12 @@
 unified jobs that import it with ``ansible-inventory``."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
+from ..services.project_files import confined, has_control
 from .registry import Field, Registry, Relation, Resource
 from .unified import ACTIVE, event_resource, launched_by, unified_job_fields
 
@@ -49,14 +51,27 @@ def _can_admin(ctx, row: dict) -> bool:
     return access.holds(ctx, "inventory", row.get("inventory"), "admin_role")
 
 
+def _check_source_confined(ctx, path: str, project_id: int | None) -> None:
+    """A source path that exists already must not lead out of the project through a symlink
+    (the update checks again when it runs: a git checkout may change in between)."""
+    project = ctx.store.get("projects", project_id) if path and project_id else None
+    if project is None:
+        return
+    from .projects import project_dir
+    root = project_dir(ctx, project)
+    if os.path.lexists(root / path) and confined(root, path) is None:
+        raise ValidationError({"source_path": ["Must be a path inside the project folder."]})
+
+
 def _validate(ctx, values: dict, existing: dict | None) -> None:
     merged = {**(existing or {}), **values}
     inv = ctx.store.get("inventories", merged["inventory"]) if merged.get("inventory") else None
     if inv is not None and inv.get("kind") == "smart":
         raise ValidationError({"inventory": ["Cannot create Inventory Source for Smart Inventory"]})
     path = merged.get("source_path") or ""
-    if Path(path).is_absolute() or ".." in Path(path).parts:
+    if has_control(path) or Path(path).is_absolute() or ".." in Path(path).parts:
         raise ValidationError({"source_path": ["Must be a path relative to the project folder."]})
+    _check_source_confined(ctx, path, merged.get("source_project"))
     if merged.get("source") == "scm":
         if not merged.get("source_project"):
             raise ValidationError({"source_project": ["Project required for scm type sources."]})

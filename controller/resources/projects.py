@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
+from ..services.project_files import argument_problem, has_control
 from .registry import Field, Registry, Relation, Resource, RoleSpec
 from .unified import ACTIVE, event_resource, launched_by, unified_job_fields
 
@@ -48,6 +49,11 @@ def _slug(name: str) -> str:
 
 
 def _check_local_path(ctx, path: str) -> None:
+    """A folder inside the projects root: relative, no ``..``, no NUL or control character,
+    and its real path (symlinks resolved) inside the root."""
+    if has_control(path) or ".." in Path(path).parts:
+        raise ValidationError({"local_path": [f"Invalid path choice: {path!r} must name a folder inside the "
+                                              f"projects root."]})
     root = projects_root(ctx).resolve()
     target = (root / path).resolve()
     if not path or Path(path).is_absolute() or root not in target.parents:
@@ -58,9 +64,33 @@ def _check_local_path(ctx, path: str) -> None:
                                               f"root ({root})."]})
 
 
+def scm_url_problem(url: str) -> str | None:
+    """Why git could read ``url`` (or a part of it) as an option, or None.
+
+    git gets the URL as one argv item and hands its user and host to ssh; a part beginning
+    with ``-`` (``ssh://-oProxyCommand=...``, ``-u...``, ``--upload-pack=...``,
+    ``user@-host:path``) would be an option there."""
+    problem = argument_problem(url)
+    if problem:
+        return problem
+    if "://" in url:
+        authority = url.split("://", 1)[1].split("/", 1)[0]
+        parts = authority.rsplit("@", 1)
+        path = url.split("://", 1)[1][len(authority):].lstrip("/")
+    else:   # scp-like user@host:path
+        authority, _, path = url.partition(":")
+        parts = authority.rsplit("@", 1)
+    if any(part.startswith("-") for part in [*parts, path]):
+        return "Invalid SCM URL: no part of it may begin with '-'."
+    return None
+
+
 def _check_scm_url(ctx, url: str) -> None:
     if not url:
         raise ValidationError({"scm_url": ["SCM URL is required."]})
+    problem = scm_url_problem(url)
+    if problem:
+        raise ValidationError({"scm_url": [problem]})
     if url.startswith("file:") or url.startswith("/") or url.startswith("."):
         if not ctx.settings.ALLOW_LOCAL_SCM_URLS:
             raise ValidationError({"scm_url": ["Local paths and file:// SCM URLs are not allowed; set "
@@ -83,6 +113,10 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
             _check_local_path(ctx, merged.get("local_path") or "")
     else:
         _check_scm_url(ctx, merged.get("scm_url") or "")
+        for name in ("scm_branch", "scm_refspec"):   # git arguments too (version, refspec)
+            problem = argument_problem(merged.get(name) or "")
+            if problem:
+                raise ValidationError({name: [problem]})
         if "local_path" in values and existing is not None and values["local_path"] != existing.get("local_path"):
             raise ValidationError({"local_path": ["Cannot change local_path for SCM based projects."]})
     cred = merged.get("credential")

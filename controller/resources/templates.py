@@ -90,11 +90,28 @@ def _check_webhook(ctx, merged: dict) -> None:
         raise ValidationError({"webhook_credential": ["Must match the selected webhook service."]})
 
 
+def _check_playbook_path(ctx, playbook: str, project: dict, listed: bool) -> None:
+    """The playbook is one argv item of ansible-playbook and a path in the project folder:
+    no option-like name, no control character, and, when it need not be one of the project's
+    listed playbooks (which are confined already), no escape from the folder (``..``,
+    absolute, or a symlink whose real path is outside) whether or not the file exists yet."""
+    from ..services.project_files import argument_problem, confined
+    from .projects import project_dir
+    problem = argument_problem(playbook)
+    if problem:
+        raise ValidationError({"playbook": [problem]})
+    if listed:
+        if playbook not in project_playbooks(ctx, project):
+            raise ValidationError({"playbook": ["Playbook not found for project."]})
+    elif confined(project_dir(ctx, project), playbook) is None:
+        raise ValidationError({"playbook": ["Playbook must be a path inside the project folder."]})
+
+
 def _check_playbook(ctx, merged: dict, project: dict) -> None:
     playbook = merged.get("playbook") or ""
     skip = bool(project.get("scm_type")) and bool(project.get("allow_override"))
-    if playbook and not skip and playbook not in project_playbooks(ctx, project):
-        raise ValidationError({"playbook": ["Playbook not found for project."]})
+    if playbook:
+        _check_playbook_path(ctx, playbook, project, listed=not skip)
     if not playbook:
         raise ValidationError({"playbook": ["Must select playbook for project."]})
     if merged.get("scm_branch") and not project.get("allow_override"):

@@ -23,22 +23,29 @@ from typing import Any
 
 from ..errors import APIError, NotFound
 from . import inventory_tree
-from .variables import VarsError, parse_vars
+from .variables import VarsError, VarsTooLarge, parse_vars
 
 _SLICE = re.compile(r"^slice(?P<number>\d+)of(?P<step>\d+)$")
 
 
 class _VarsCache:
-    """parse_vars with a memo: 10,000 hosts usually share a few distinct texts."""
+    """parse_vars with a memo: 10,000 hosts usually share a few distinct texts.
+
+    Text that does not parse is skipped (``{}``), as it always was; text that would expand
+    beyond the bound (stored before the bound existed) raises VarsTooLarge — a 400 for the
+    endpoint, an errored job for the executor — rather than silently dropping variables a
+    play may depend on (``ansible_host``, ``ansible_connection``)."""
 
     def __init__(self) -> None:
         self.seen: dict[str, dict] = {}
 
-    def __call__(self, text: Any) -> dict:
+    def __call__(self, text: Any, owner: str = "") -> dict:
         key = text if isinstance(text, str) else ""
         if key not in self.seen:
             try:
                 self.seen[key] = parse_vars(key)
+            except VarsTooLarge as exc:
+                raise VarsTooLarge(f"{owner}: {exc}" if owner else str(exc)) from None
             except VarsError:
                 self.seen[key] = {}
         return dict(self.seen[key])
@@ -76,7 +83,7 @@ def host_vars(ctx, inventory: dict, name: str, show_all: bool) -> dict:
     row = ctx.store.one(f'SELECT variables FROM "hosts" WHERE ({sql}) AND name = ? LIMIT 1', [*params, name])
     if row is None:
         raise NotFound()
-    return _VarsCache()(row["variables"])
+    return _VarsCache()(row["variables"], f"Host {name}")
 
 
 def script_data(ctx, inventory: dict, *, hostvars: bool = False, towervars: bool = False,
@@ -90,7 +97,7 @@ def script_data(ctx, inventory: dict, *, hostvars: bool = False, towervars: bool
     names = {h["id"]: h["name"] for h in hosts}
     data: dict[str, Any] = {}
     all_group: dict[str, Any] = data.setdefault("all", {})
-    inv_vars = parse(inventory.get("variables"))
+    inv_vars = parse(inventory.get("variables"), f"Inventory {inventory.get('name')}")
     if inv_vars:
         all_group["vars"] = inv_vars
     if inventory.get("kind") == "smart":
@@ -100,7 +107,7 @@ def script_data(ctx, inventory: dict, *, hostvars: bool = False, towervars: bool
     if hostvars:
         meta: dict[str, dict] = {}
         for host in hosts:
-            hv = parse(host["variables"])
+            hv = parse(host["variables"], f"Host {host['name']}")
             if towervars:
                 enabled = "true" if host["enabled"] else "false"
                 hv.update(remote_tower_enabled=enabled, remote_tower_id=host["id"],
@@ -136,7 +143,7 @@ def _add_groups(ctx, inventory_id: int, names: dict[int, str], data: dict, all_g
             info["hosts"] = members[group["id"]]
         if group["id"] in children:
             info["children"] = children[group["id"]]
-        group_vars = parse(group["variables"])
+        group_vars = parse(group["variables"], f"Group {group['name']}")
         if group_vars:
             info["vars"] = group_vars
         if info:

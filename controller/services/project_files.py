@@ -1,5 +1,13 @@
 """What a project folder holds: playbooks and inventory files (AWX's discovery rules, cheaply:
-a text scan, no YAML parse of every file)."""
+a text scan, no YAML parse of every file).
+
+Confinement: a file is offered only when it is a regular file whose real path (symlinks
+resolved) stays inside the project folder, so a link to ``/etc/...`` or to a FIFO or device
+(which would block or never end when read) is never listed, read, or accepted as a playbook.
+
+Also the hygiene shared by the values that reach git or ansible as argv items or paths (URL,
+branch, playbook, host pattern, local and source paths): ``argument_problem``, ``confined``.
+"""
 from __future__ import annotations
 
 import os
@@ -14,11 +22,50 @@ _PLAY_KEY = re.compile(rb"^\s+(?:hosts|import_playbook)\s*:", re.M)
 _MAX_BYTES = 1024 * 1024
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control(value: str) -> bool:
+    """True when ``value`` holds a NUL, a line break or another control character."""
+    return bool(_CONTROL.search(value))
+
+
+def argument_problem(value: str) -> str | None:
+    """Why ``value`` may not become one argv item of git/ansible, or None when it may.
+
+    Values are always passed as separate argv items (never through a shell), but one that
+    begins with ``-`` may still be parsed as an option where a positional is expected, and
+    control characters (NUL, line breaks) have no legitimate use in a URL, branch, path,
+    playbook name or host pattern."""
+    if has_control(value):
+        return "Must not contain control characters or line breaks."
+    if value.startswith("-"):
+        return "Must not begin with '-'."
+    return None
+
+
+def confined(root: Path, relative: str) -> Path | None:
+    """The real path of ``relative`` under ``root`` when it is ``root`` or inside it (symlinks
+    resolved), else None. ``relative`` must be relative, without NUL; it need not exist."""
+    if not relative or "\x00" in relative or Path(relative).is_absolute():
+        return None
+    real_root = Path(os.path.realpath(root))
+    target = Path(os.path.realpath(real_root / relative))
+    return target if target == real_root or real_root in target.parents else None
+
+
 def _walk(root: Path):
+    """Regular files under ``root`` whose real path is inside it (symlinked folders are not
+    entered; symlinked files count only when they point inside)."""
+    real_root = Path(os.path.realpath(root))
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
         for name in sorted(filenames):
-            yield Path(dirpath) / name
+            path = Path(dirpath) / name
+            if path.is_symlink() and real_root not in Path(os.path.realpath(path)).parents:
+                continue
+            if path.is_file():   # follows an inside link; FIFOs, sockets, devices are left out
+                yield path
 
 
 def _is_playbook(path: Path) -> bool:
@@ -29,14 +76,15 @@ def _is_playbook(path: Path) -> bool:
 
 
 def find_playbooks(root: Path) -> list[str]:
-    """Relative paths of the playbooks under ``root``, sorted."""
+    """Relative paths of the playbooks under ``root``, sorted; only confined regular files."""
     if not root.is_dir():
         return []
     return [str(p.relative_to(root)) for p in _walk(root) if _is_playbook(p)]
 
 
 def find_inventories(root: Path) -> list[str]:
-    """Relative paths of files that can serve as inventories (not playbooks, not vars)."""
+    """Relative paths of files that can serve as inventories (not playbooks, not vars);
+    only confined regular files."""
     if not root.is_dir():
         return []
     out = []
