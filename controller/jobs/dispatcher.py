@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..services.variables import VarsError
 from ..store import jobs as q
 from ..store import now_iso
 from .events import EventWriter, event_row, scrub, secret_pattern
@@ -266,7 +267,7 @@ class Dispatcher:
         pk = row["id"]
         try:
             spec = kind.prepare(ctx, row)
-        except JobError as exc:
+        except (JobError, VarsError) as exc:    # e.g. stored variables that expand beyond the bound
             q.set_fields(store, kind.table, pk, {"status": "error", "failed": True, "finished": now_iso(),
                                                  "job_explanation": str(exc), "event_processing_finished": True})
             self._disown(kind, pk)

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..resources.projects import project_dir
 from ..services import credential_inputs as ci
 from ..services.inventory_script import script_data
+from ..services.project_files import confined
 from ..services.variables import parse_vars
 from ..store import jobs as q
 from ..store import now_iso
@@ -138,6 +139,11 @@ def prepare(ctx, job: dict) -> RunSpec:
     for upd in _inventory_deps(job):
         if q.status_of(store, "inventory_updates", upd) != "successful":
             raise JobError(f"Previous Task Failed: {{\"job_type\": \"inventory_update\", \"job_id\": \"{upd}\"}}")
+    root = project_dir(ctx, project)
+    if confined(root, job.get("playbook") or "") is None:
+        # checked again here: a sync or an edit of the folder may have turned the playbook into a
+        # link that leaves the project since the template was saved
+        raise JobError(f"Playbook {job.get('playbook')!r} is not a file inside the project.")
     script = script_data(ctx, inventory, hostvars=True, towervars=True)
     inv, host_ids = yaml_inventory(script)
     extravars = parse_vars(job.get("extra_vars") or "")
@@ -146,7 +152,7 @@ def prepare(ctx, job: dict) -> RunSpec:
     prompted = json.loads(ctx.vault.decrypt(job["credential_passwords"])) if job.get("credential_passwords") else {}
     workdir = tempfile.mkdtemp(prefix=f"job-{job['id']}-", dir=str(Path(ctx.settings.data_dir) / "runs"))
     spec = RunSpec(
-        ident=f"job-{job['id']}", playbook=job["playbook"], project_dir=str(project_dir(ctx, project)),
+        ident=f"job-{job['id']}", playbook=job["playbook"], project_dir=str(root),
         inventory=inv, extravars=extravars, limit=job.get("limit") or "", job_tags=job.get("job_tags") or "",
         skip_tags=job.get("skip_tags") or "", forks=int(job.get("forks") or 0),
         verbosity=int(job.get("verbosity") or 0), check=job.get("job_type") == "check",

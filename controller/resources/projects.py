@@ -76,6 +76,9 @@ def scm_url_problem(url: str) -> str | None:
     if "://" in url:
         authority = url.split("://", 1)[1].split("/", 1)[0]
         parts = authority.rsplit("@", 1)
+        if len(parts) == 2 and ":" in parts[0]:
+            # it would be stored and shown in clear: secrets belong in a credential
+            return "Passwords are not allowed in the SCM URL; use a Source Control credential."
         path = url.split("://", 1)[1][len(authority):].lstrip("/")
     else:   # scp-like user@host:path
         authority, _, path = url.partition(":")

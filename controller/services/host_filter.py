@@ -87,11 +87,15 @@ def _tokens(text: str) -> list[_Tok]:
     return out
 
 
+MAX_DEPTH = 32     # parentheses nest at most this deep: parsing is recursive, input is not trusted
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
 
     def fail(self) -> HostFilterError:
         return HostFilterError(f"Invalid query {self.text}")
@@ -126,7 +130,11 @@ class _Parser:
             raise self.fail()
         if tok.kind == "(":
             self.i += 1
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise HostFilterError(f"Invalid query {self.text}: parentheses nest deeper than {MAX_DEPTH}.")
             node = self.expr()
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != ")":
                 raise self.fail()

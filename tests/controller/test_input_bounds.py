@@ -168,7 +168,7 @@ def test_stored_bomb_fails_the_job_cleanly(admin, app_state, jobs, world, data_d
     jt = make_jt(admin, world["project"], inv, "ok.yml")
     job = wait_job(admin, launch(admin, jt)["id"], timeout=30)
     assert job["status"] == "error" and job["failed"] is True
-    assert EXPANDS in job["result_traceback"] and job["job_args"] == ""
+    assert EXPANDS in job["job_explanation"] and job["job_args"] == ""
     assert not list((data_dir / "runs").glob(f"job-{job['id']}-*"))   # nothing rendered, nothing left
     # a template whose stored extra_vars are a bomb cannot launch at all
     app_state.store.update("job_templates", jt["id"], {"extra_vars": BOMB})
@@ -188,7 +188,7 @@ def test_stored_bomb_in_source_vars_fails_the_update(admin, app_state, jobs, wor
     while (body := admin.get(started["url"]).json)["status"] not in ("successful", "failed", "error"):
         assert time.monotonic() < deadline, body
         time.sleep(0.1)
-    assert body["status"] == "error" and EXPANDS in body["result_traceback"]
+    assert body["status"] == "error" and EXPANDS in body["job_explanation"]
     assert admin.get(f"/api/v2/inventories/{inv['id']}/hosts/").json["count"] == 0
 
 
@@ -202,6 +202,9 @@ def test_stored_bomb_in_source_vars_fails_the_update(admin, app_state, jobs, wor
     ("scm_url", "https://example.com/re\x00po.git", "Null characters are not allowed."),   # the generic check
     ("scm_branch", "--upload-pack=touch /tmp/pwned", "Must not begin with '-'."),
     ("scm_refspec", "-x", "Must not begin with '-'."),
+    # stored and shown in clear otherwise: a password belongs in a credential
+    ("scm_url", "https://bob:s3cret@example.com/repo.git",
+     "Passwords are not allowed in the SCM URL; use a Source Control credential."),
 ])
 def test_option_like_scm_values_refused(admin, app_state, world, field, value, message):
     body = {"name": uniq("p"), "organization": world["org"]["id"], "scm_type": "git",
@@ -332,3 +335,20 @@ def test_git_playbook_override_stays_inside_the_checkout(admin, jobs, world, tmp
         assert admin.get(project["url"]).json["scm_url"] == server.url("repo")
     finally:
         server.stop()
+
+
+def test_user_without_password_in_the_scm_url_is_accepted(admin, world):
+    resp = admin.post("/api/v2/projects/", {"name": uniq("p"), "organization": world["org"]["id"], "scm_type": "git",
+                                            "scm_url": "ssh://git@example.com/repo.git"})
+    assert resp.status_code == 201 and resp.json["scm_url"] == "ssh://git@example.com/repo.git"
+
+
+def test_deeply_nested_host_filter_is_a_clean_400(admin, world):
+    before = admin.get("/api/v2/hosts/").json["count"]
+    deep = "(" * 5000 + "name=x" + ")" * 5000
+    resp = admin.get("/api/v2/hosts/", query_string={"host_filter": deep})
+    assert resp.status_code == 400 and "nest deeper" in str(resp.json), resp.json
+    shallow = "(" * 10 + "name=x" + ")" * 10
+    ok = admin.get("/api/v2/hosts/", query_string={"host_filter": shallow})
+    assert ok.status_code == 200 and ok.json["count"] == 0
+    assert admin.get("/api/v2/hosts/").json["count"] == before
