@@ -21,10 +21,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-if TYPE_CHECKING:  # runtime import would cycle: resources -> access -> ... -> query
-    from controller.resources.registry import Field, Registry, Resource
+from .registry import Field, Registry, Resource
 
 __all__ = ["QueryError", "ForbiddenFilter", "Compiled", "RESERVED", "compile_query", "parse_int64"]
 INT64_MAX = 2 ** 63 - 1     # SQLite binds nothing wider: a bigger int is OverflowError at execute time

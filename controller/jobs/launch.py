@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
-from ..resources.registry import ENCRYPTED
+from ..registry import ENCRYPTED
 from ..services import credential_inputs as ci
 from ..services import surveys
 from ..services.validation import FieldError, coerce

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import (adhoc, credentials, identity, inventory, inventory_sources, jobs, labels, projects, schedules, system,
                templates)
-from .registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
+from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 
 DOMAINS = (identity, credentials, projects, inventory, inventory_sources, labels, templates, jobs, adhoc, system,
            schedules)

@@ -5,7 +5,7 @@ from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..services.project_files import argument_problem
 from ..services.variables import parse_vars
-from .registry import Field, Registry, Relation, Resource
+from ..registry import Field, Registry, Relation, Resource
 from .unified import ACTIVE, VERBOSITY, event_resource, launched_by, unified_job_fields
 
 _NEEDS_ARGS = ("command", "shell")

@@ -23,7 +23,7 @@ from ..services import credential_inputs as ci
 from ..services import crud
 from ..store import now_iso, rbac
 from .managed_credential_types import MANAGED_TYPES
-from .registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
+from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 
 KINDS = [("ssh", "Machine"), ("vault", "Vault"), ("net", "Network"), ("scm", "Source Control"),
          ("cloud", "Cloud"), ("registry", "Container Registry"), ("token", "Personal Access Token"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..passwords import hash_password
-from ..resources.registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
+from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 from ..store import rbac
 
 _ORG_ADMIN_KINDS = {"project": "projects", "inventory": "inventories", "credential": "credentials",

@@ -15,7 +15,7 @@ from ..errors import APIError, ValidationError
 from ..services import inventory_tree
 from ..services.host_filter import HostFilterError, compile_filter
 from ..services.variables import VarsError, parse_vars
-from .registry import Field, Registry, Relation, Resource, RoleSpec
+from ..registry import Field, Registry, Relation, Resource, RoleSpec
 
 _SMART_REFUSED = "Cannot create {model} for Smart or Constructed Inventories"
 _CROSS_INVENTORY = "Cannot associate two items from different inventories."

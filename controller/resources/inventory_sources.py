@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..services.project_files import confined, has_control
-from .registry import Field, Registry, Relation, Resource
+from ..registry import Field, Registry, Relation, Resource
 from .unified import ACTIVE, event_resource, launched_by, unified_job_fields
 
 SOURCES = [("scm", "Sourced from a Project"), ("file", "File, Directory or Script")]

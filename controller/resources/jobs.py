@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import access
 from ..errors import PermissionDenied
 from ..store import rbac
-from .registry import Field, Registry, Relation, Resource
+from ..registry import Field, Registry, Relation, Resource
 from .unified import ACTIVE, VERBOSITY, event_resource, launched_by, unified_job_fields
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import access
 from ..errors import PermissionDenied
-from .registry import Field, Registry, Resource
+from ..registry import Field, Registry, Resource
 
 LABELS_TABLE = "job_template_labels"   # association table of job templates, see templates.py
 

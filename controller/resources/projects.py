@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..services.project_files import argument_problem, has_control
-from .registry import Field, Registry, Relation, Resource, RoleSpec
+from ..registry import Field, Registry, Relation, Resource, RoleSpec
 from .unified import ACTIVE, event_resource, launched_by, unified_job_fields
 
 SCM_TYPES = [("", "Manual"), ("git", "Git")]

@@ -26,7 +26,7 @@ from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..services import rrules, schedule_forms
 from ..services.schedule_prompts import PROMPTS, check_prompts, masked
-from .registry import Field, Registry, Relation, Resource
+from ..registry import Field, Registry, Relation, Resource
 from .unified import VERBOSITY
 
 

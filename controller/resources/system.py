@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from .. import access
 from ..errors import ValidationError
 from ..store import rbac
-from .registry import Field, Registry, Relation, Resource
+from ..registry import Field, Registry, Relation, Resource
 
 TOKEN_MASK = "************"
 _SCOPES = {"read", "write"}

@@ -21,7 +21,7 @@ from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
 from ..services import surveys
 from .labels import LABELS_TABLE
-from .registry import Field, Registry, Relation, Resource, RoleSpec
+from ..registry import Field, Registry, Relation, Resource, RoleSpec
 from .unified import ACTIVE, FINISHED, STATUS_CHOICES, VERBOSITY
 
 MAX_FORKS = 200                       # AWX's default MAX_FORKS

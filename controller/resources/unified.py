@@ -3,7 +3,7 @@ commands) and by their event lists: declared once here, reused by each job resou
 """
 from __future__ import annotations
 
-from .registry import Field, Resource
+from ..registry import Field, Resource
 
 STATUS_CHOICES = [("new", "New"), ("pending", "Pending"), ("waiting", "Waiting"), ("running", "Running"),
                   ("successful", "Successful"), ("failed", "Failed"), ("error", "Error"),
@@ -123,7 +123,7 @@ def _truncate(ctx, objs: list[dict], args: list[tuple[str, str]]) -> list[dict]:
 def event_resource(name: str, plural: str, parent: str, with_host: bool, **kw) -> Resource:
     """A read-only event list resource for one unified job type."""
     from ..jobs.events import display_fields  # pure helpers, no runner import
-    from .registry import Relation
+    from ..registry import Relation
     children = Relation("children", name, "derived", read_only=True,
                         scope_hook=lambda ctx, row: (f'"{parent}" = ? AND parent_uuid = ?', [row[parent], row["uuid"]]))
     return Resource(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..resources.registry import ENCRYPTED
+from ..registry import ENCRYPTED
 from ..store import now_iso
 
 

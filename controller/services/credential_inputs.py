@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from ..errors import ValidationError
-from ..resources.registry import ENCRYPTED
+from ..registry import ENCRYPTED
 from ..secrets import SecretError
 
 FIELD_ID = re.compile(r"^[a-zA-Z_]+[a-zA-Z0-9_]*$")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import access
-from ..resources.registry import Field
+from ..registry import Field
 
 RENDERS = ["application/json", "text/html"]
 PARSES = ["application/json"]

@@ -15,7 +15,7 @@ import json
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
-from ..resources.registry import ENCRYPTED
+from ..registry import ENCRYPTED
 from ..secrets import Vault
 from . import surveys
 from .variables import VarsError, parse_vars

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from .. import access
-from ..resources.registry import ENCRYPTED, Field
+from ..registry import ENCRYPTED, Field
 from ..store import rbac
 from . import named_urls
 

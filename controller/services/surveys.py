@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from .. import access
 from ..errors import APIError
-from ..resources.registry import ENCRYPTED
+from ..registry import ENCRYPTED
 from ..store import now_iso
 
 # AWX's question types and the Python types a default may have.  The order is the one the

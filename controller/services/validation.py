@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..query import parse_int64
-from ..resources.registry import ENCRYPTED, Field
+from ..registry import ENCRYPTED, Field
 from .variables import VarsError, parse_vars, vars_text
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -582,7 +582,7 @@ def test_bulk_inventory_clear_honours_references(tmp_path):
     that refer to hosts (nulled for set_null, deleted for cascade), whatever declares them."""
     from controller.context import Context
     from controller.resources import build_registry
-    from controller.resources.registry import Field, Resource
+    from controller.registry import Field, Resource
     from controller.services import inventory_tree
     from controller.store import Store
 

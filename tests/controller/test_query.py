@@ -8,7 +8,7 @@ import pytest
 
 from controller.query import (RESERVED, Compiled, ForbiddenFilter, QueryError,
                               compile_query)
-from controller.resources.registry import Field, Registry, Relation, Resource, RoleSpec
+from controller.registry import Field, Registry, Relation, Resource, RoleSpec
 
 
 def _registry() -> Registry:
