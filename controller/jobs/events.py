@@ -174,9 +174,10 @@ class EventWriter:
         while True:
             items = [self._queue.get()]
             # gather for up to max_wait after the first item: one transaction per window, not
-            # per event (SQLite commits dominate otherwise)
+            # per event (SQLite commits dominate otherwise); a barrier (a job's end) is flushed
+            # at once, so nobody waits out the window for a job's final state
             deadline = time.monotonic() + self.max_wait
-            while len(items) < self.max_batch and not self._stopping:
+            while len(items) < self.max_batch and not self._stopping and items[-1][0] is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
