@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from .config import VERSION, Settings
 from .resources import build_registry
 from .secrets import Vault
 from .store import Store
+from .store.install import ensure_install_uuid
 
 __version__ = VERSION
 
@@ -35,11 +35,12 @@ class AppState:
 
     def start_jobs(self, workers: int | None = None):
         """Start this process's job workers and, unless SCHEDULER_ENABLED is off, its
-        scheduler thread (the web app itself never starts threads)."""
-        from .jobs.dispatcher import Dispatcher
-        from .jobs.kinds import KINDS
+        scheduler thread (the web app itself never starts threads).  The workers run the
+        unified-job kinds the registry declares."""
+        from .jobs.dispatcher import Dispatcher   # lazily: it loads the executor (ansible-runner)
         if self.dispatcher is None:
-            self.dispatcher = Dispatcher(self, KINDS, workers if workers is not None else self.settings.JOB_WORKERS,
+            self.dispatcher = Dispatcher(self, self.registry.unified_jobs(),
+                                         workers if workers is not None else self.settings.JOB_WORKERS,
                                          capacity=self.settings.CAPACITY)
             self.dispatcher.start()
         if self.scheduler is None and self.settings.SCHEDULER_ENABLED:
@@ -69,11 +70,7 @@ def open_state(settings: Settings) -> AppState:
     from .store.schedules import install as install_scheduler_tables
     install_scheduler_tables(store)   # fire ledger, lease, template ids shared across template tables
     state_args = dict(settings=settings, store=store, registry=registry, vault=vault)
-    with store.transaction():
-        install_uuid = store.scalar("SELECT value FROM meta WHERE key = 'install_uuid'")
-        if install_uuid is None:
-            install_uuid = str(uuid.uuid4())
-            store.insert("meta", {"key": "install_uuid", "value": install_uuid})
+    install_uuid = ensure_install_uuid(store)
     state = AppState(auth=Authenticator(store, settings), install_uuid=install_uuid,
                      node_name=socket.gethostname(), **state_args)
     from .resources.credentials import seed_managed_types
@@ -86,6 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     from flask import Flask
 
     from .api import generic, root, unified, web
+    from .api import jobs as job_actions  # noqa: F401 - registers launch/relaunch/events_stream views
 
     state = state or open_state(Settings(overrides))
     app = Flask(__name__)

@@ -11,11 +11,15 @@ import hashlib
 import secrets
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from .errors import NotAuthenticated, Throttled
-from .passwords import verify_password
-from .resources.system import hash_token
-from .store import now_iso
+from .passwords import hash_token, verify_password
+from .store import now_iso, sessions
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .store import Store
 
 _BAD_CREDENTIALS = "Invalid username/password. To establish a login session, visit /api/login/."
 
@@ -76,7 +80,7 @@ class LoginLimiter:
 class Authenticator:
     """Turns credentials into a user row; owns sessions and the Basic cache."""
 
-    def __init__(self, store, settings) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self.limiter = LoginLimiter(settings.LOGIN_FAILURES, settings.LOGIN_WINDOW)
@@ -109,9 +113,8 @@ class Authenticator:
         now = time.monotonic()
         with self._lock:
             cached = self._basic_cache.get(key)
-        user = self.store.one("SELECT * FROM users WHERE username = ?", (username,))
+        user = sessions.user_named(self.store, username)
         if user is not None:
-            user = dict(user)
             if cached and cached[0] == user["id"] and cached[1] == user["password"] and cached[2] > now:
                 return user
             if verify_password(password, user["password"]):
@@ -131,7 +134,7 @@ class Authenticator:
     # -- tokens ----------------------------------------------------------------------------
     def bearer(self, token: str) -> tuple[dict, str] | None:
         """(user, scope) for a valid, unexpired token; None otherwise."""
-        row = self.store.one("SELECT user, scope, expires FROM tokens WHERE token_hash = ?", (hash_token(token),))
+        row = sessions.token_grant(self.store, hash_token(token))
         if row is None or (row["expires"] and row["expires"] < now_iso()):
             return None
         user = self.store.get("users", row["user"])
@@ -140,28 +143,20 @@ class Authenticator:
     # -- sessions --------------------------------------------------------------------------
     def start_session(self, user_id: int) -> str:
         key = secrets.token_urlsafe(32)
-        with self.store.transaction():
-            self.store.insert("sessions", {"key_hash": hash_token(key), "user_id": user_id,
-                                           "expires": time.time() + self.settings.SESSION_AGE,
-                                           "created": now_iso()})
-            self.store.update("users", user_id, {"last_login": now_iso()})
-            self.store.delete_where("sessions", "expires < ?", [time.time()])
+        sessions.start_session(self.store, hash_token(key), user_id, time.time() + self.settings.SESSION_AGE)
         return key
 
     def session_user(self, key: str) -> dict | None:
         """The session's user, sliding its expiry; None for unknown or expired sessions."""
         digest = hash_token(key)
-        row = self.store.one("SELECT user_id, expires FROM sessions WHERE key_hash = ?", (digest,))
+        row = sessions.session_of(self.store, digest)
         now = time.time()
         if row is None or row["expires"] < now:
             return None
         # Slide the expiry only when a noticeable part of it has passed: saves a write per request.
         if row["expires"] - now < self.settings.SESSION_AGE - 60:
-            with self.store.transaction():
-                self.store.execute("UPDATE sessions SET expires = ? WHERE key_hash = ?",
-                                   (now + self.settings.SESSION_AGE, digest))
+            sessions.extend_session(self.store, digest, now + self.settings.SESSION_AGE)
         return self.store.get("users", row["user_id"])
 
     def end_session(self, key: str) -> None:
-        with self.store.transaction():
-            self.store.delete_where("sessions", "key_hash = ?", [hash_token(key)])
+        sessions.end_session(self.store, hash_token(key))

@@ -33,8 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(generated and printed once when empty)."),
     Setting("MAX_BODY_BYTES", 10 * 1024 * 1024, int, "Largest request body accepted (413 beyond)."),
     Setting("SESSION_AGE", 1800, int, "Seconds a login session lasts without activity (sliding)."),
-    Setting("LOGIN_FAILURES", 10, int, "Failed logins per username and client in LOGIN_WINDOW before each further try is delayed "
-            "(0.25 s more per failure, at most 2 s); a correct password always logs in."),
+    Setting("LOGIN_FAILURES", 10, int, "Failed logins per username and client in LOGIN_WINDOW before each "
+            "further try is delayed (0.25 s more per failure, at most 2 s); a correct password always logs in."),
     Setting("LOGIN_WINDOW", 300, int, "Seconds over which failed logins are counted."),
     Setting("COOKIE_SECURE", False, bool, "Mark cookies Secure (only behind HTTPS)."),
     Setting("ALLOW_LOCAL_SCM_URLS", False, bool, "Allow file:// and local-path SCM URLs for projects."),

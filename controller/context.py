@@ -2,9 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .store import rbac
+
+
+class JobWorkers(Protocol):
+    """What a request may ask of this process's job workers (``jobs.dispatcher.Dispatcher``).
+
+    Launching a job never needs them: it writes the job ``pending`` and a worker of any process
+    sharing the database claims it.  ``notify`` only wakes the local workers sooner."""
+
+    def notify(self) -> None: ...
+
+    def cancel(self, resource: str, pk: int) -> None: ...
 
 
 @dataclass
@@ -17,7 +28,7 @@ class Context:
     user: dict | None = None
     scope: str = "write"            # a "read" token may not change anything
     vault: Any = None               # controller.secrets.Vault of the data directory
-    jobs: Any = None                # the job dispatcher of this process, if it runs one
+    jobs: JobWorkers | None = None  # this process's job workers, if it runs any (None: API-only)
     cache: dict = field(default_factory=dict)
 
     @property

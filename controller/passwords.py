@@ -1,4 +1,5 @@
-"""Password hashing with scrypt (a memory-hard KDF from the standard library)."""
+"""Password hashing with scrypt (a memory-hard KDF from the standard library), and the digest
+under which tokens and session keys are stored."""
 from __future__ import annotations
 
 import base64
@@ -27,3 +28,9 @@ def verify_password(password: str, encoded: str | None) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a bearer token or session key: its SHA-256 hex digest (the tokens are
+    long random strings, so no salt or KDF is needed to make the digest useless to a thief)."""
+    return hashlib.sha256(token.encode()).hexdigest()

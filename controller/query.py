@@ -21,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Collection
 
 from .registry import Field, Registry, Resource
 
@@ -99,6 +99,12 @@ class _Step:
     left: str = ""
     right: str = ""
     nullable: bool = False
+
+    @property
+    def target_table(self) -> str:
+        """The table of the resource a relation step leads to (fk, rev and m2m steps have one)."""
+        assert self.target is not None, self.name
+        return self.target.table
 
 
 def _dj_error(message: str) -> QueryError:
@@ -180,7 +186,7 @@ class _Compiler:
                 raise ForbiddenFilter(f"Filtering on field {name} is not allowed.")
             if fld.filterable:
                 if fld.kind == "id":
-                    return _Step("fk", name, target=self.registry.get(fld.fk), column=name)
+                    return _Step("fk", name, target=self.registry.get(fld.fk or ""), column=name)
                 return _Step("col", name, _field_vkind(fld), column=name, nullable=fld.null)
         elif fld is None and res.timestamps:
             if name in ("created", "modified"):
@@ -216,20 +222,20 @@ class _Compiler:
             if not rest:
                 return leaf(col)
             a = self.alias()
-            sub = (f'{col} IN (SELECT {a}."id" FROM "{step.target.table}" {a} '
+            sub = (f'{col} IN (SELECT {a}."id" FROM "{step.target_table}" {a} '
                    f'WHERE {self.wrap(rest, a, leaf, null_ok)})')
             return f"({col} IS NULL OR {sub})" if null_ok else sub
         self.distinct = True  # multi-valued: AWX would add .distinct()
         a = self.alias()
         if step.kind == "rev":
             inner = self.wrap(rest, a, leaf, null_ok) if rest else leaf(f'{a}."id"')
-            base = (f'SELECT {a}."{step.column}" FROM "{step.target.table}" {a} '
+            base = (f'SELECT {a}."{step.column}" FROM "{step.target_table}" {a} '
                     f'WHERE {a}."{step.column}" IS NOT NULL')
             sub = f'{alias}."id" IN ({base} AND {inner})'
         else:
             if rest:
                 b = self.alias()
-                inner = (f'{a}."{step.right}" IN (SELECT {b}."id" FROM "{step.target.table}" {b} '
+                inner = (f'{a}."{step.right}" IN (SELECT {b}."id" FROM "{step.target_table}" {b} '
                          f'WHERE {self.wrap(rest, b, leaf, null_ok)})')
             else:
                 inner = leaf(f'{a}."{step.right}"')
@@ -311,12 +317,12 @@ class _Compiler:
                 params, leaf = ["%" + _like_escape(value) + "%"], (lambda c: f"{txt(c)} LIKE ? ESCAPE '\\'")
             elif base == "contains":  # instr(), not LIKE: LIKE is case-insensitive in SQLite
                 params = [value]
-                leaf = (lambda c: f"instr({txt(c)}, ?) > 0")
+                leaf = (lambda c: f"instr({txt(c)}, ?) > 0")  # noqa: E731
             elif base == "startswith" and ci:
                 params, leaf = [_like_escape(value) + "%"], (lambda c: f"{txt(c)} LIKE ? ESCAPE '\\'")
             elif base == "startswith":
                 params = [n, value]
-                leaf = (lambda c: f"substr({txt(c)}, 1, ?) = ?")
+                leaf = (lambda c: f"substr({txt(c)}, 1, ?) = ?")  # noqa: E731
             elif base == "endswith":
                 params = [n, n, value]
                 fn = "lower(?)" if ci else "?"
@@ -336,7 +342,7 @@ class _Compiler:
         if not rest:
             return f'{alias}."{step.column}"'
         a = self.alias()
-        return (f'(SELECT {self.order_expr(rest, a)} FROM "{step.target.table}" {a} '
+        return (f'(SELECT {self.order_expr(rest, a)} FROM "{step.target_table}" {a} '
                 f'WHERE {a}."id" = {alias}."{step.column}")')
 
     def order_items(self, spec: str, outer: str, expand: bool = True) -> list[str]:
@@ -382,7 +388,7 @@ def _check_ascii(key: str) -> None:
 
 def compile_query(registry: Registry, resource: Resource, args: list[tuple[str, str]], *,
                   role_level_sql: RoleLevelSQL | None = None,
-                  extra_reserved: set[str] = frozenset()) -> Compiled:
+                  extra_reserved: Collection[str] = frozenset()) -> Compiled:
     """Compile query-string pairs (in order, repeats allowed) for a list of ``resource``.
 
     Keys in ``extra_reserved`` are ignored entirely (even built-in ones such as ``type``,

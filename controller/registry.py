@@ -10,7 +10,7 @@ Nothing here touches SQL or Flask: declarations are plain data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterator
 
 # Storage/validation kinds a field can have, and the AWX OPTIONS type each one shows as.
 FIELD_KINDS: dict[str, str] = {
@@ -161,6 +161,37 @@ Hook = Callable[..., Any]
 
 
 @dataclass
+class UnifiedJob:
+    """What makes a resource a unified job (job, project update, inventory update, ad hoc
+    command ...), declared once on that resource (``Resource.unified_job``).
+
+    The dispatcher runs it (``prepare``/``finish``/``impact``/``blocked``), the scheduler starts
+    it from its template (``start``), stdout and the live stream read its events
+    (``events_table``/``parent_col``), and the generic hooks of every job resource (delete
+    guard, who may cancel, event visibility) derive from it.  The callables live above this
+    floor (in ``controller.jobs``): the declaration in ``controller.resources`` hands them in.
+    """
+
+    events_table: str                # its events' table ("job_events")
+    parent_col: str                  # the events' FK column naming the job ("job")
+    prepare: Hook                    # (ctx, row) -> RunSpec; raises JobError to error the job
+    template: str | None = None      # resource it is a run of ("job_template"); None: no template
+    template_fk: str = ""            # its column naming the template ("job_template")
+    start: Hook | None = None        # (ctx, template row, launch_type, body, extra_fields) -> job row
+    run_role: str = "execute_role"   # role on the template that may start (and schedule) it
+    finish: Hook | None = None       # (ctx, row, RunResult, run_data) -> fields to store
+    impact: Hook | None = None       # (ctx, row) -> capacity units (default 1)
+    blocked: Hook | None = None      # (ctx, row) -> True while it must wait (dependencies ...)
+    record_failure: Hook | None = None  # (ctx, template, reason, extra_fields) -> job row in error:
+                                        # what a scheduled start that raised leaves (None: re-raise)
+    admin: tuple[str, str] = ("", "")   # (resource, column of the job): its admin may cancel the job
+    launcher_may_change: bool = False   # whoever launched it may cancel it too
+    events_have_host: bool = False      # events carry a ``host`` FK
+    resource: str = ""               # the job resource's name and table, set by Registry.add
+    table: str = ""
+
+
+@dataclass
 class Resource:
     """The single declaration of one API resource."""
 
@@ -212,6 +243,8 @@ class Resource:
     id_group: str = ""   # resources of one group never share an id (AWX's unified jobs share one sequence)
     list_headers: dict[str, str] = dc_field(default_factory=dict)   # extra headers of its lists
     actions: tuple[str, ...] = ()  # action sub-paths (copy, launch, update, ...); views live in api/actions
+    after_copy: Hook | None = None        # (ctx, original row, new row) -> None: deep copy of children
+    unified_job: UnifiedJob | None = None  # set on the resources that are unified jobs
 
     def __post_init__(self) -> None:
         if not self.verbose_name:
@@ -278,6 +311,8 @@ class Registry:
             raise ValueError(f"resource {resource.name} declared twice")
         self._by_name[resource.name] = resource
         self._by_plural[resource.plural] = resource
+        if resource.unified_job is not None:
+            resource.unified_job.resource, resource.unified_job.table = resource.name, resource.table
         return resource
 
     def __getitem__(self, name: str) -> Resource:
@@ -289,8 +324,16 @@ class Registry:
     def by_plural(self, plural: str) -> Resource | None:
         return self._by_plural.get(plural)
 
-    def __iter__(self) -> Iterable[Resource]:
+    def __iter__(self) -> Iterator[Resource]:
         return iter(list(self._by_name.values()))
+
+    def unified_jobs(self) -> list[UnifiedJob]:
+        """Every declared unified-job kind, in declaration order."""
+        return [r.unified_job for r in self if r.unified_job is not None]
+
+    def unified_job_of(self, template: str) -> UnifiedJob | None:
+        """The kind of job that runs template resource ``template`` (None when none does)."""
+        return next((k for k in self.unified_jobs() if k.template == template), None)
 
     def reverse_fks(self, target: str) -> list[tuple[Resource, Field]]:
         """Every (resource, field) whose FK points at ``target``: the reverse relations."""

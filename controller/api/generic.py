@@ -8,10 +8,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 
 from ..errors import MethodNotAllowed, NotFound
-from ..query import parse_int64
-from ..services import crud, metadata, named_urls, relations
+from ..services import crud, metadata, relations
 from ..services.serializer import serialize_one
-from .web import json_response, parse_body, query_args, require_user
+from . import actions
+from .web import json_response, parse_body, path_id, query_args, require_user, resolve_pk
 
 bp = Blueprint("generic", __name__)
 
@@ -30,35 +30,7 @@ def _resource(plural: str):
 
 
 def bp_registry():
-    from flask import g
     return g.ctx.registry
-
-
-def path_id(ident: str) -> int | None:
-    """The id an ASCII-digit path segment names, None for any other text (a named URL ...).
-
-    Digits beyond 64 bits name no row: ``NotFound``, not an id SQLite would refuse to bind.
-    """
-    if not (ident.isascii() and ident.isdigit()):
-        return None
-    try:
-        return parse_int64(ident)
-    except ValueError:
-        raise NotFound() from None
-
-
-def resolve_pk(ctx, resource, ident: str) -> int:
-    """Integer id, or an AWX named-URL identifier resolved to one (404 when unknown).
-
-    Only ASCII digits are ids: ``"١"`` or ``"³"`` are looked up as names like any other text.
-    """
-    pk = path_id(ident)
-    if pk is not None:
-        return pk
-    pk = named_urls.resolve(ctx, resource, ident)
-    if pk is None:
-        raise NotFound()
-    return pk
 
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -113,8 +85,11 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     ctx = require_user()
     res = _resource(plural)
     if sub in res.actions:
-        from .actions import dispatch
-        return dispatch(ctx, res, ident, sub)
+        # the method is checked, and OPTIONS answered, before the object is looked up (DRF)
+        view = actions.checked_view(res, sub)
+        if request.method == "OPTIONS":
+            return actions.options(ctx, res, view)
+        return actions.dispatch(ctx, res, crud.get_row(ctx, res, resolve_pk(ctx, res, ident)), sub)
     rel = res.relation(sub)
     if rel is None:
         raise NotFound()

@@ -15,8 +15,9 @@ from werkzeug.exceptions import HTTPException
 
 from ..config import AWX_COMPAT_VERSION, VERSION
 from ..context import Context
-from ..errors import APIError, NotAuthenticated, ParseError, PermissionDenied
-from ..query import ForbiddenFilter, QueryError
+from ..errors import APIError, NotAuthenticated, NotFound, ParseError, PermissionDenied
+from ..query import ForbiddenFilter, QueryError, parse_int64
+from ..services import named_urls
 from ..services.validation import JSONInputError, load_json
 
 SESSION_COOKIE = "awx_sessionid"
@@ -95,6 +96,42 @@ def require_user() -> Context:
     if c.user is None:
         raise NotAuthenticated()
     return c
+
+
+def path_id(ident: str) -> int | None:
+    """The id an ASCII-digit path segment names, None for any other text (a named URL ...).
+
+    Digits beyond 64 bits name no row: ``NotFound``, not an id SQLite would refuse to bind.
+    """
+    if not (ident.isascii() and ident.isdigit()):
+        return None
+    try:
+        return parse_int64(ident)
+    except ValueError:
+        raise NotFound() from None
+
+
+def resolve_pk(ctx: Context, resource, ident: str) -> int:
+    """Integer id, or an AWX named-URL identifier resolved to one (404 when unknown).
+
+    Only ASCII digits are ids: ``"١"`` or ``"³"`` are looked up as names like any other text.
+    """
+    pk = path_id(ident)
+    if pk is not None:
+        return pk
+    pk = named_urls.resolve(ctx, resource, ident)
+    if pk is None:
+        raise NotFound()
+    return pk
+
+
+def query_int(name: str) -> int | None:
+    """A non-negative 64-bit integer query argument, None when absent or anything else."""
+    try:
+        value = parse_int64(request.args.get(name) or "")
+    except ValueError:
+        return None
+    return value if value >= 0 else None
 
 
 def client_address() -> str:

@@ -5,11 +5,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..services import credential_inputs as ci
 from ..services.inventory_script import script_data
 from ..services.variables import parse_vars
 from ..store import jobs as q
-from .dispatcher import JobError, JobKind
-from .executor import RunSpec
+from .spec import JobError, RunSpec
 from .job_run import _inject, host_summaries, safe_vars, yaml_inventory
 
 
@@ -39,7 +39,6 @@ def prepare(ctx, row: dict) -> RunSpec:
                    become=bool(row.get("become_enabled")), envvars={},
                    meta={"host_ids": host_ids, "cleanup": [workdir]})
     if row.get("credential"):
-        from ..services import credential_inputs as ci
         cred = ctx.store.get("credentials", row["credential"])
         ctype = ctx.store.get("credential_types", cred["credential_type"])
         _inject(spec, ctype, ci.decrypt_inputs(ctx.vault, ctype, cred["inputs"]), {}, workdir, 0)
@@ -59,6 +58,3 @@ def impact(ctx, row: dict) -> int:
     forks = int(row.get("forks") or 0) or 5
     return min(forks, max(q.host_count(ctx.store, row.get("inventory")), 1)) + 1
 
-
-KIND = JobKind(resource="ad_hoc_command", table="ad_hoc_commands", events_table="ad_hoc_command_events",
-               parent_col="ad_hoc_command", prepare=prepare, finish=finish, impact=impact, events_have_host=True)

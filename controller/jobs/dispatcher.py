@@ -2,8 +2,8 @@
 
 A job is queued by writing it ``pending``; any dispatcher (this process or another sharing
 the database) claims it with a compare-and-set to ``waiting``, so a job never runs twice and
-nothing is lost across restarts.  Each job kind (``kinds.KINDS``) declares how to prepare its
-run and what to do when it ends.
+nothing is lost across restarts.  Each job kind (the ``UnifiedJob`` declared on its resource,
+handed in by ``AppState.start_jobs``) says how to prepare its run and what to do when it ends.
 
 Crash recovery (``start``): a dispatcher holds an flock on ``runs/.owners/<token>.lock`` for its
 whole life and marks each job it claims with ``runs/.owners/<resource>-<id>.<token>`` until the
@@ -23,38 +23,22 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Iterable
 
+from ..registry import UnifiedJob
+from ..services.bootstrap import system_context
+from ..services.cleanup import cleanup
 from ..services.variables import VarsError
 from ..store import jobs as q
 from ..store import now_iso
+from . import executor
 from .events import EventWriter, event_row, scrub, secret_pattern
+from .spec import JobError
 
 log = logging.getLogger("turret.jobs")
 REAPED = ("Task was marked as running at system start up. The system must have not shut down "
           "properly, so it has been marked as failed.")
-
-
-@dataclass
-class JobKind:
-    """How one unified job type runs: ``prepare`` builds the RunSpec (may raise to error the
-    job with a message), ``finish`` applies the outcome to related objects."""
-
-    resource: str
-    table: str
-    events_table: str
-    parent_col: str
-    prepare: Callable                      # (ctx, row) -> RunSpec
-    finish: Callable | None = None         # (ctx, row, RunResult, run_data) -> fields to store
-    impact: Callable | None = None         # (ctx, row) -> capacity units (default 1)
-    blocked: Callable | None = None        # (ctx, row) -> True while it must wait (dependencies ...)
-    events_have_host: bool = False
-
-
-class JobError(Exception):
-    """Raised by ``prepare`` when a job cannot run; its message becomes job_explanation."""
 
 
 def _lock_held(path: Path) -> bool:
@@ -74,7 +58,7 @@ def _lock_held(path: Path) -> bool:
     return False
 
 
-def finish_events(store, kind: JobKind, pk: int) -> None:
+def finish_events(store, kind: UnifiedJob, pk: int) -> None:
     """What must follow once every event of an ended job is stored: parents of failed/changed
     events flagged too, then ``event_processing_finished`` true."""
     q.propagate_event_flags(store, kind.events_table, kind.parent_col, pk)
@@ -82,9 +66,9 @@ def finish_events(store, kind: JobKind, pk: int) -> None:
 
 
 class Dispatcher:
-    def __init__(self, state, kinds: dict[str, JobKind], workers: int = 4, capacity: int = 0) -> None:
+    def __init__(self, state, kinds: Iterable[UnifiedJob], workers: int = 4, capacity: int = 0) -> None:
         self.state = state
-        self.kinds = kinds
+        self.kinds = {kind.resource: kind for kind in kinds}
         self.workers = workers
         self.capacity = capacity or max(4, (os.cpu_count() or 1) * 8)
         self._used = 0
@@ -149,7 +133,6 @@ class Dispatcher:
         to ``error``; jobs that ended (or were just reaped) with ``event_processing_finished``
         false get it, as the end of ``_run`` would have done.  Jobs of a live owner are left
         alone.  Returns {resource: reaped ids}."""
-        from . import executor
         store = self.state.store
         reaped: dict[str, list[int]] = {}
         for kind in self.kinds.values():
@@ -168,15 +151,15 @@ class Dispatcher:
             _lock_held(lock)      # the locks of dead owners go
         return reaped
 
-    def _own(self, kind: JobKind, pk: int) -> None:
+    def _own(self, kind: UnifiedJob, pk: int) -> None:
         """Mark job ``pk`` as this process's (from before its claim until its events are all
         stored): one marker per owner, so a sibling that loses the claim removes only its own."""
         (self.owners / f"{kind.resource}-{pk}.{self.token}").touch(mode=0o600)
 
-    def _disown(self, kind: JobKind, pk: int) -> None:
+    def _disown(self, kind: UnifiedJob, pk: int) -> None:
         (self.owners / f"{kind.resource}-{pk}.{self.token}").unlink(missing_ok=True)
 
-    def _owned_by_live(self, kind: JobKind, pk: int) -> bool:
+    def _owned_by_live(self, kind: UnifiedJob, pk: int) -> bool:
         """True when a process that marked job ``pk`` still holds its owner lock (a sibling
         controller on the same data dir, or this one); markers of dead owners are removed."""
         alive = False
@@ -191,8 +174,6 @@ class Dispatcher:
     def _maintain(self) -> None:
         """The daily retention run (KEEP_DAYS); the last run is remembered in the database so
         restarts do not repeat it and several processes do not all run it."""
-        from ..services.bootstrap import system_context
-        from ..services.cleanup import cleanup
         while not self._stop:
             try:
                 if q.claim_daily(self.state.store, "last_cleanup", 86400):
@@ -205,10 +186,9 @@ class Dispatcher:
                     self._wake.wait(timeout=3600)
 
     # -- work loop ---------------------------------------------------------------------------
-    def _claim(self) -> tuple[JobKind, dict, int] | None:
+    def _claim(self) -> tuple[UnifiedJob, dict, int] | None:
         """The oldest pending job that may start now.  Jobs wait in order: when the oldest
         eligible one does not fit the remaining capacity, nothing younger jumps the queue."""
-        from ..services.bootstrap import system_context
         store = self.state.store
         with self._claim_lock:
             candidates = []
@@ -259,9 +239,7 @@ class Dispatcher:
                     self._used -= impact
                 self.notify()   # capacity freed, and jobs waiting on this one may start
 
-    def _run(self, kind: JobKind, row: dict) -> None:
-        from ..services.bootstrap import system_context
-        from . import executor
+    def _run(self, kind: UnifiedJob, row: dict) -> None:
         store = self.state.store
         ctx = system_context(self.state)
         pk = row["id"]

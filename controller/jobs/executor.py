@@ -18,7 +18,7 @@ import signal
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,59 +28,14 @@ from ansible_runner.config.runner import RunnerConfig
 from ansible_runner.runner import Runner
 from ansible_runner.utils import args2cmdline, dump_artifacts
 
+from .events import secret_pattern
+from .spec import RunResult, RunSpec
+
 _SENSITIVE = ("PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL")
 # ssh-add's prompts (for a key read on stdin, see _RunnerConfig); a wrong passphrase is answered
 # with an empty line, which makes ssh-add give up (and the job fail) instead of asking forever
 _UNLOCK_PROMPT = r"Enter passphrase for .*:\s*?$"
 _BAD_UNLOCK_PROMPT = r"Bad passphrase, try again for .*:\s*?$"
-
-
-@dataclass
-class RunSpec:
-    """Everything one run needs; built from the database by a job kind's ``prepare``."""
-
-    ident: str
-    kind: str = "playbook"                  # playbook | adhoc
-    playbook: str | None = None
-    project_dir: str | None = None
-    inventory: Any = None                   # path, or dict rendered to hosts.json
-    extravars: dict = field(default_factory=dict)
-    # top-level (key, value) pairs of extravars that may hold Jinja for ansible to render (the
-    # template's own vars); every other string is written ``!unsafe``, so by default none is
-    safe_vars: dict = field(default_factory=dict)
-    envvars: dict = field(default_factory=dict)
-    passwords: dict = field(default_factory=dict)
-    ssh_key: str | None = None
-    ssh_key_unlock: str = ""                # passphrase of ssh_key, answered to ssh-add's prompt
-    files: dict = field(default_factory=dict)   # name -> content, written 0600 into the run dir
-    limit: str = ""
-    job_tags: str = ""
-    skip_tags: str = ""
-    forks: int = 0
-    verbosity: int = 0
-    check: bool = False
-    diff: bool = False
-    become: bool = False
-    start_at_task: str = ""
-    force_handlers: bool = False
-    timeout: int = 0
-    module: str = ""
-    module_args: str = ""
-    host_pattern: str = "all"
-    secrets: list = field(default_factory=list)  # values never to appear in job_args/job_env
-    meta: dict = field(default_factory=dict)     # for the caller (host name -> id ...); unused here
-    args: list = field(default_factory=list)     # extra ansible arguments; "{run_dir}" = the run folder
-
-
-@dataclass
-class RunResult:
-    status: str                 # successful | failed | canceled | error
-    rc: int | None
-    explanation: str = ""
-    job_args: str = ""
-    job_cwd: str = ""
-    job_env: dict = field(default_factory=dict)
-    output: str = ""            # kind "inventory": the ansible-inventory JSON
 
 
 def _emit_lines(text: str, on_event: Callable[[dict], None], counter: list[int], line: list[int]) -> None:
@@ -254,7 +209,6 @@ def _masked_env(env: dict, secrets: list) -> dict:
 
 
 def _scrub_text(text: str, secrets: list) -> str:
-    from .events import secret_pattern
     pattern = secret_pattern(secrets)
     return pattern.sub("$encrypted$", text) if pattern else text
 

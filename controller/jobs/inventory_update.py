@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 
-from ..resources.projects import project_dir
+from .. import access
 from ..services.inventory_import import apply
+from ..services.project_files import project_dir
 from ..services.variables import parse_vars
 from ..store import jobs as q
 from ..store import now_iso
-from .dispatcher import JobError, JobKind
-from .executor import RunSpec
+from .spec import JobError, RunSpec
 
 _COPIED = ("source", "source_path", "source_vars", "scm_branch", "credential", "enabled_var", "enabled_value",
            "host_filter", "overwrite", "overwrite_vars", "timeout", "verbosity", "limit", "inventory",
            "source_project")
 
 
-def start_update(ctx, source: dict, launch_type: str = "manual") -> dict:
+def start_update(ctx, source: dict, launch_type: str = "manual", body: dict | None = None,
+                 extra_fields: dict | None = None) -> dict:
+    """Queue an update of inventory ``source``; returns the new inventory_update row.  The
+    source's ``UnifiedJob.start``: no prompts (``body`` is ignored); ``extra_fields`` are stored
+    over the defaults."""
     now = now_iso()
     values = {f: source.get(f) for f in _COPIED}
     values.update({
@@ -27,7 +31,7 @@ def start_update(ctx, source: dict, launch_type: str = "manual") -> dict:
         "controller_node": "", "result_traceback": "", "event_processing_finished": False,
         "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "", "cancel_flag": False,
         "license_error": False, "org_host_limit_error": False, "scm_revision": "", "created": now, "modified": now,
-        "created_by": ctx.user_id, "modified_by": ctx.user_id,
+        "created_by": ctx.user_id, "modified_by": ctx.user_id, **(extra_fields or {}),
     })
     pk = q.insert_job(ctx.store, "inventory_updates", values)
     if ctx.jobs is not None:
@@ -35,10 +39,15 @@ def start_update(ctx, source: dict, launch_type: str = "manual") -> dict:
     return ctx.store.get("inventory_updates", pk)
 
 
-def update_state(ctx, source_ids: list[int]) -> dict[int, tuple[dict | None, dict | None]]:
-    active = q.latest(ctx.store, "inventory_updates", "inventory_source", source_ids, active=True)
-    done = q.latest(ctx.store, "inventory_updates", "inventory_source", source_ids, active=False)
-    return {sid: (active.get(sid), done.get(sid)) for sid in source_ids}
+def update_info(ctx, source: dict) -> dict:
+    """The ``GET /inventory_sources/N/update/`` body: whether this user may update it."""
+    return {"can_update": access.holds(ctx, "inventory", source["inventory"], "update_role")}
+
+
+def request_update(ctx, source: dict) -> dict:
+    """A user asks for an update: needs update_role on the source's inventory (403)."""
+    access.require(access.holds(ctx, "inventory", source["inventory"], "update_role"))
+    return start_update(ctx, source, launch_type="manual")
 
 
 def prepare(ctx, row: dict) -> RunSpec:
@@ -69,6 +78,3 @@ def finish(ctx, row: dict, result, run_data: dict) -> dict:
     return {"job_explanation": ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()),
             "scm_revision": (project or {}).get("scm_revision") or ""}
 
-
-KIND = JobKind(resource="inventory_update", table="inventory_updates", events_table="inventory_update_events",
-               parent_col="inventory_update", prepare=prepare, finish=finish)

@@ -13,15 +13,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..resources.projects import project_dir
+from ..collection import collections_path
 from ..services import credential_inputs as ci
+from ..services.credential_injectors import render_injectors
 from ..services.inventory_script import script_data
-from ..services.project_files import confined
+from ..services.project_files import confined, project_dir
 from ..services.variables import parse_vars
 from ..store import jobs as q
 from ..store import now_iso
-from .dispatcher import JobError, JobKind
-from .executor import RunSpec
+from .spec import JobError, RunSpec
 
 SSH_PROMPT = r"SSH password:\s*?$"
 BECOME_PROMPT = r"BECOME password.*:\s*?$"
@@ -119,7 +119,7 @@ def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: s
         spec.args += ["--vault-id", f"{vault_id + '@' if vault_id else ''}{{run_dir}}/{name}"]
         spec.secrets.append(password)
         return
-    rendered = ci.render_injectors(ctype, inputs, workdir)
+    rendered = render_injectors(ctype, inputs, workdir)
     spec.envvars.update({k: str(v) for k, v in (rendered.get("env") or {}).items()})
     spec.extravars.update(rendered.get("extra_vars") or {})
 
@@ -159,7 +159,7 @@ def prepare(ctx, job: dict) -> RunSpec:
         diff=bool(job.get("diff_mode")), become=bool(job.get("become_enabled")),
         start_at_task=job.get("start_at_task") or "", force_handlers=bool(job.get("force_handlers")),
         timeout=int(job.get("timeout") or 0),
-        envvars={"JOB_ID": str(job["id"]), "ANSIBLE_COLLECTIONS_PATH": _collections_path()},
+        envvars={"JOB_ID": str(job["id"]), "ANSIBLE_COLLECTIONS_PATH": collections_path()},
         secrets=[v for v in list(secret_vars.values()) + list(prompted.values()) if isinstance(v, str) and v],
         meta={"host_ids": host_ids, "cleanup": [workdir]})
     for n, (_cred, ctype, inputs) in enumerate(_credentials(ctx, job["id"])):
@@ -180,11 +180,6 @@ def safe_vars(mode: str, template_vars: dict, extravars: dict) -> dict:
     if mode == "template":
         return dict(template_vars)
     return {}
-
-
-def _collections_path() -> str:
-    from ..collection import collections_path
-    return collections_path()
 
 
 _COUNTERS = ("changed", "dark", "failures", "ok", "processed", "skipped", "ignored", "rescued")
@@ -233,6 +228,3 @@ def blocked(ctx, job: dict) -> bool:
         return q.template_running(ctx.store, job["job_template"], job["id"])
     return False
 
-
-KIND = JobKind(resource="job", table="jobs", events_table="job_events", parent_col="job", prepare=prepare,
-               finish=finish, impact=impact, blocked=blocked, events_have_host=True)

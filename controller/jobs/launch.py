@@ -8,27 +8,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import access
+from .. import access, status
 from ..errors import APIError, PermissionDenied, ValidationError
+from ..prompts import PROMPTS, Prompt
 from ..registry import ENCRYPTED
 from ..services import credential_inputs as ci
-from ..services import surveys
+from ..services import crud, surveys
 from ..services.validation import FieldError, coerce
 from ..services.variables import VarsError, parse_vars
 from ..store import jobs as q
 from ..store import now_iso
+from . import inventory_update, project_update
 
-# prompt key -> (ask flag on the template, template field it overrides)
-PROMPTS = {
-    "scm_branch": "ask_scm_branch_on_launch", "diff_mode": "ask_diff_mode_on_launch",
-    "limit": "ask_limit_on_launch", "job_tags": "ask_tags_on_launch", "skip_tags": "ask_skip_tags_on_launch",
-    "job_type": "ask_job_type_on_launch", "verbosity": "ask_verbosity_on_launch",
-    "inventory": "ask_inventory_on_launch", "credentials": "ask_credential_on_launch",
-    "labels": "ask_labels_on_launch", "forks": "ask_forks_on_launch",
-    "job_slice_count": "ask_job_slice_count_on_launch", "timeout": "ask_timeout_on_launch",
-    "execution_environment": "ask_execution_environment_on_launch",
-    "instance_groups": "ask_instance_groups_on_launch",
-}
 _COPIED = ("job_type", "inventory", "project", "playbook", "scm_branch", "forks", "limit", "verbosity",
            "job_tags", "force_handlers", "skip_tags", "start_at_task", "timeout", "use_fact_cache",
            "organization", "allow_simultaneous", "diff_mode", "become_enabled", "job_slice_count",
@@ -65,6 +56,41 @@ def _type_key(ctx, cred_id: int) -> tuple[str, str]:
     return str(ctype["id"]), str(inputs.get("vault_id", "")) if ctype["kind"] == "vault" else ""
 
 
+# AWX shows the template's labels among the defaults; Turret never has, and keeps the body as it is.
+_NO_DEFAULT = frozenset({"labels"})
+
+
+def _credential_default(ctx, cred_id: int) -> dict:
+    cred, ctype, inputs = _cred_info(ctx, cred_id)
+    entry = {"id": cred["id"], "name": cred["name"], "credential_type": ctype["id"],
+             "passwords_needed": ci.passwords_needed(ctype, inputs)}
+    if ctype["kind"] == "vault":
+        entry["vault_id"] = inputs.get("vault_id", "")
+    return entry
+
+
+def _default(ctx, jt_res, jt: dict, prompt: Prompt, creds: list[int]) -> Any:
+    """The template's own value of ``prompt`` as ``GET launch/`` shows it (AWX's
+    ``get_defaults``): a referenced object as ``{name, id}`` (``{}`` when unset or not a
+    resource here), credentials with the passwords they need, other lists empty (Turret has no
+    instance groups to show), extra_vars as text, the rest as stored."""
+    if prompt.key == "credentials":
+        return [_credential_default(ctx, cid) for cid in creds]
+    if prompt.list_of_ids:
+        return []
+    value = jt.get(prompt.key)
+    if prompt.kind == "id":
+        field = jt_res.field(prompt.key)
+        target = ctx.registry.get(field.fk) if field is not None and field.fk else None
+        row = ctx.store.get(target.table, value) if target is not None and value else None
+        return {"name": row["name"], "id": row["id"]} if row else {}
+    if prompt.kind == "boolean":
+        return bool(value)
+    if prompt.kind == "json":
+        return value or ""
+    return value
+
+
 def launch_info(ctx, jt: dict) -> dict:
     """The ``GET /job_templates/N/launch/`` body (needs the template's execute_role)."""
     access.require(access.holds(ctx, "job_template", jt["id"], "execute_role"))
@@ -72,25 +98,9 @@ def launch_info(ctx, jt: dict) -> dict:
     creds = _jt_credentials(ctx, jt["id"])
     needed = _passwords_needed(ctx, creds)
     variables = surveys.variables_needed(spec) if spec else []
-    asks = {flag: bool(jt.get(flag)) for flag in sorted(set(PROMPTS.values()) | {"ask_variables_on_launch"})}
-    inv = ctx.store.get("inventories", jt["inventory"]) if jt.get("inventory") else None
-    defaults = {
-        "extra_vars": jt.get("extra_vars") or "", "diff_mode": bool(jt.get("diff_mode")), "limit": jt.get("limit", ""),
-        "job_tags": jt.get("job_tags", ""), "skip_tags": jt.get("skip_tags", ""), "job_type": jt.get("job_type"),
-        "verbosity": jt.get("verbosity", 0),
-        "inventory": {"name": inv["name"], "id": inv["id"]} if inv else {},
-        "credentials": [],
-        "scm_branch": jt.get("scm_branch", ""), "execution_environment": {},
-        "forks": jt.get("forks", 0), "job_slice_count": jt.get("job_slice_count", 1),
-        "timeout": jt.get("timeout", 0), "instance_groups": [],
-    }
-    for cid in creds:
-        cred, ctype, inputs = _cred_info(ctx, cid)
-        entry = {"id": cred["id"], "name": cred["name"], "credential_type": ctype["id"],
-                 "passwords_needed": ci.passwords_needed(ctype, inputs)}
-        if ctype["kind"] == "vault":
-            entry["vault_id"] = inputs.get("vault_id", "")
-        defaults["credentials"].append(entry)
+    asks = {flag: bool(jt.get(flag)) for flag in sorted(p.ask_flag for p in PROMPTS)}
+    jt_res = ctx.registry["job_template"]
+    defaults = {p.key: _default(ctx, jt_res, jt, p, creds) for p in PROMPTS if p.key not in _NO_DEFAULT}
     return {
         "can_start_without_user_input": not needed and not variables and not any(asks.values())
         and bool(jt.get("inventory")),
@@ -102,8 +112,10 @@ def launch_info(ctx, jt: dict) -> dict:
     }
 
 
-def _coerce_prompt(ctx, jt_res, key: str, value: Any) -> Any:
-    if key in ("credentials", "labels", "instance_groups"):
+def _coerce_prompt(ctx, jt_res, prompt: Prompt, value: Any) -> Any:
+    """A prompt's value typed as the template's field (a list of ids as given); 400 if it cannot be."""
+    key = prompt.key
+    if prompt.list_of_ids:
         if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise ValidationError({key: ["Expected a list of ids."]})
         return value
@@ -114,6 +126,31 @@ def _coerce_prompt(ctx, jt_res, key: str, value: Any) -> Any:
         return coerce(ctx, field, value) if field is not None else value
     except FieldError as exc:
         raise ValidationError({key: [str(exc)]}) from None
+
+
+def _split_prompts(ctx, jt: dict, body: dict, trusted: bool) -> tuple[dict, dict]:
+    """(accepted, ignored) prompts of ``body``, extra_vars aside (:func:`_split_vars`): a value
+    equal to the template's is neither; a different one is accepted (typed) when the template
+    asks for it or the launch is ``trusted``, else ignored (as given)."""
+    jt_res = ctx.registry["job_template"]
+    accepted: dict[str, Any] = {}
+    ignored: dict[str, Any] = {}
+    for prompt in PROMPTS:
+        key = prompt.key
+        if key == "extra_vars" or key not in body:
+            continue
+        value = _coerce_prompt(ctx, jt_res, prompt, body[key])
+        if key == "credentials":
+            differs = sorted(value) != sorted(_jt_credentials(ctx, jt["id"]))
+        else:
+            differs = value != jt.get(key)
+        if not differs:
+            continue
+        if trusted or jt.get(prompt.ask_flag):
+            accepted[key] = value
+        else:
+            ignored[key] = body[key]
+    return accepted, ignored
 
 
 def _split_vars(jt: dict, spec: dict, given: dict, trusted: bool) -> tuple[dict, dict]:
@@ -136,7 +173,6 @@ def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: 
     if not isinstance(body, dict):
         raise APIError({"detail": "JSON parse error - not a JSON object"})
     access.require(access.holds(ctx, "job_template", jt["id"], "execute_role"))
-    jt_res = ctx.registry["job_template"]
     body = dict(body)
     if "inventory_id" in body and "inventory" not in body:
         body["inventory"] = body.pop("inventory_id")
@@ -144,23 +180,7 @@ def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: 
     if "credential_passwords" not in body:
         # legacy AWX clients send the passwords as top-level keys
         passwords = {k: v for k, v in body.items() if k in _PASSWORD_KEYS or k.startswith("vault_password.")}
-    ignored: dict[str, Any] = {}
-    accepted: dict[str, Any] = {}
-    for key, flag in PROMPTS.items():
-        if key not in body:
-            continue
-        value = _coerce_prompt(ctx, jt_res, key, body[key])
-        if key == "credentials":
-            current = _jt_credentials(ctx, jt["id"])
-            differs = sorted(value) != sorted(current)
-        else:
-            differs = value != jt.get(key)
-        if not differs:
-            continue
-        if trusted or jt.get(flag):
-            accepted[key] = value
-        else:
-            ignored[key] = body[key]
+    accepted, ignored = _split_prompts(ctx, jt, body, trusted)
     spec = _spec(jt)
     try:
         given = parse_vars(body.get("extra_vars")) if body.get("extra_vars") not in (None, "") else {}
@@ -234,7 +254,6 @@ def _merge_credentials(ctx, current: list[int], given: list[int], trusted: bool)
 
 def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_vars: dict,
             passwords: dict, creds: list[int], launch_type: str, extra_fields: dict) -> dict:
-    from .project_update import start_update
     now = now_iso()
     base_vars = parse_vars(jt.get("extra_vars") or "")
     shown_vars = {**base_vars, **runtime, **{k: ENCRYPTED for k in secret_vars}}
@@ -257,7 +276,7 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
     with ctx.store.transaction():
         if project.get("scm_type") and project.get("scm_update_on_launch") and not q.update_is_fresh(
                 ctx.store, project["id"], int(project.get("scm_update_cache_timeout") or 0)):
-            values["dependency_update"] = start_update(ctx, project, launch_type="dependency")["id"]
+            values["dependency_update"] = project_update.start_update(ctx, project, launch_type="dependency")["id"]
         values["dependency_inventory_updates"] = _inventory_dependencies(ctx, values["inventory"])
         pk = q.insert_job(ctx.store, "jobs", values)
         q.link(ctx.store, "job_credentials", "job_id", "credential_id", pk, creds)
@@ -270,11 +289,10 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
 
 def _inventory_dependencies(ctx, inventory_id: int) -> list[int]:
     """Updates of the inventory's sources marked update_on_launch (unless fresh enough)."""
-    from .inventory_update import start_update
     started = []
     for source in q.sources_to_update(ctx.store, inventory_id):
         if not q.inventory_update_is_fresh(ctx.store, source["id"], int(source.get("update_cache_timeout") or 0)):
-            started.append(start_update(ctx, source, launch_type="dependency")["id"])
+            started.append(inventory_update.start_update(ctx, source, launch_type="dependency")["id"])
     return started
 
 
@@ -299,6 +317,34 @@ def record_failed_launch(ctx, jt: dict, reason: str, extra_fields: dict | None =
     return ctx.store.get("jobs", q.insert_job(ctx.store, "jobs", values))
 
 
+def start_job(ctx, jt: dict, launch_type: str = "manual", body: dict | None = None,
+              extra_fields: dict | None = None) -> dict:
+    """The job template's ``UnifiedJob.start``: :func:`launch_job` with ``body`` as the prompts
+    (filtered by the template's ask_* flags and survey); returns the job row."""
+    job, _ignored = launch_job(ctx, jt, body or {}, launch_type=launch_type, extra_fields=extra_fields)
+    return job
+
+
+def relaunch_info(ctx, job: dict) -> dict:
+    """The ``GET /jobs/N/relaunch/`` body: passwords the relaunch needs, and the host counts a
+    retry on failed hosts would use (a message while the job still runs)."""
+    retry = "Wait until job finishes before retrying on failed hosts." if status.is_active(job["status"]) \
+        else q.retry_counts(ctx.store, job["id"])
+    return {"passwords_needed_to_start": _passwords_needed(ctx, q.job_credential_ids(ctx.store, job["id"])),
+            "retry_counts": retry}
+
+
+def relaunch_adhoc(ctx, command: dict) -> dict:
+    """A new ad hoc command with ``command``'s module, arguments, inventory and options, created
+    (access checked, validated) and marked ``relaunch`` in one transaction."""
+    resource = ctx.registry["ad_hoc_command"]
+    copy = {f.name: command.get(f.name) for f in resource.fields if f.writable}
+    with ctx.store.transaction():
+        new = crud.create(ctx, resource, copy)
+        ctx.store.update(resource.table, new["id"], {"launch_type": "relaunch"})
+    return ctx.store.get(resource.table, new["id"])
+
+
 def relaunch(ctx, job: dict, body: dict) -> tuple[dict, dict]:
     """A new job with the original's prompts; ``hosts: failed`` limits it to failed hosts."""
     jt = ctx.store.get("job_templates", job["job_template"]) if job.get("job_template") else None
@@ -310,7 +356,7 @@ def relaunch(ctx, job: dict, body: dict) -> tuple[dict, dict]:
     if hosts not in ("all", "failed"):
         raise ValidationError({"hosts": ['"' + str(hosts) + '" is not a valid choice.']})
     if hosts == "failed":
-        if job["status"] in ("new", "pending", "waiting", "running"):
+        if status.is_active(job["status"]):
             raise ValidationError({"hosts": "Wait until job finishes before retrying on failed hosts."})
         failed = q.failed_hosts(ctx.store, job["id"])
         if not failed:

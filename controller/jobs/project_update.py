@@ -6,20 +6,23 @@ import json
 import sys
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from .. import access
 from ..collection import collections_path, playbooks_dir
-from ..resources.projects import project_dir
-from ..services.project_files import find_inventories, find_playbooks
+from ..errors import MethodNotAllowed
+from ..services.project_files import argument_problem, find_inventories, find_playbooks, project_dir, scm_url_problem
 from ..store import jobs as q
 from ..store import now_iso
-from .dispatcher import JobError, JobKind
-from .executor import RunSpec
+from .spec import JobError, RunSpec
 
 _COPIED = ("scm_type", "scm_url", "scm_branch", "scm_refspec", "scm_clean", "scm_track_submodules",
            "scm_delete_on_update", "credential", "timeout", "local_path")
 
 
-def start_update(ctx, project: dict, launch_type: str = "manual") -> dict:
-    """Queue an update of ``project`` (a row); returns the new project_update row."""
+def start_update(ctx, project: dict, launch_type: str = "manual", body: dict | None = None,
+                 extra_fields: dict | None = None) -> dict:
+    """Queue an update of ``project`` (a row); returns the new project_update row.  The
+    project's ``UnifiedJob.start``: an update takes no prompts (``body`` is ignored);
+    ``extra_fields`` are stored over the defaults (``launched_by_*`` of a schedule ...)."""
     now = now_iso()
     values = {f: project.get(f) for f in _COPIED}
     values.update({
@@ -30,7 +33,7 @@ def start_update(ctx, project: dict, launch_type: str = "manual") -> dict:
         "controller_node": "", "result_traceback": "", "event_processing_finished": False,
         "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "",
         "cancel_flag": False, "created": now, "modified": now, "created_by": ctx.user_id,
-        "modified_by": ctx.user_id,
+        "modified_by": ctx.user_id, **(extra_fields or {}),
     })
     pk = q.insert_job(ctx.store, "project_updates", values)
     if ctx.jobs is not None:
@@ -40,19 +43,10 @@ def start_update(ctx, project: dict, launch_type: str = "manual") -> dict:
 
 def request_update(ctx, project: dict) -> dict:
     """A user asks for an update: only SCM projects (405 otherwise), with update_role (403)."""
-    from .. import access
-    from ..errors import MethodNotAllowed
     if not project.get("scm_type"):
         raise MethodNotAllowed("POST")
     access.require(access.holds(ctx, "project", project["id"], "update_role"))
     return start_update(ctx, project, launch_type="manual")
-
-
-def update_state(ctx, project_ids: list[int]) -> dict[int, tuple[dict | None, dict | None]]:
-    """{project id: (current active update, last finished update)}."""
-    active = q.latest(ctx.store, "project_updates", "project", project_ids, active=True)
-    done = q.latest(ctx.store, "project_updates", "project", project_ids, active=False)
-    return {pid: (active.get(pid), done.get(pid)) for pid in project_ids}
 
 
 def _credential_inputs(ctx, cred_id: int | None) -> dict:
@@ -94,6 +88,22 @@ def git_login_env(username: str, password: str) -> dict[str, str]:
             "TURRET_SCM_USERNAME": username, "TURRET_SCM_PASSWORD": password}
 
 
+def update_info(ctx, project: dict) -> dict:
+    """The ``GET /projects/N/update/`` body: whether this user may update it now."""
+    return {"can_update": bool(project.get("scm_type")) and access.holds(ctx, "project", project["id"], "update_role")}
+
+
+def _check_scm_values(row: dict, url: str) -> None:
+    """The stored URL (``url``: its http(s) login already split off, as git gets it), branch and
+    refspec checked again before they reach git: a row saved before these checks existed (or
+    written around the API) must not become a git option."""
+    for name, problem in (("scm_url", scm_url_problem(url)),
+                          ("scm_branch", argument_problem(row.get("scm_branch") or "")),
+                          ("scm_refspec", argument_problem(row.get("scm_refspec") or ""))):
+        if problem:
+            raise JobError(f"Invalid {name}: {problem}")
+
+
 def prepare(ctx, row: dict) -> RunSpec:
     project = ctx.store.get("projects", row["project"])
     if project is None:
@@ -103,6 +113,7 @@ def prepare(ctx, row: dict) -> RunSpec:
     inputs = _credential_inputs(ctx, row.get("credential"))
     # a login written into the URL itself is used like the credential's, never passed on in it
     url, url_user, url_password = split_userinfo(row["scm_url"] or "")
+    _check_scm_values(row, url)
     username, password = inputs.get("username") or url_user, inputs.get("password") or url_password
     secrets = [s for s in (password, quote(password or "", safe=""), inputs.get("ssh_key_data"),
                            inputs.get("ssh_key_unlock")) if s]
@@ -143,6 +154,3 @@ def finish(ctx, row: dict, result, run_data: dict) -> dict:
             "inventory_files": find_inventories(path)})
     return {"scm_revision": revision}
 
-
-KIND = JobKind(resource="project_update", table="project_updates", events_table="project_update_events",
-               parent_col="project_update", prepare=prepare, finish=finish)

@@ -12,10 +12,12 @@ Contracts:
     after ``now``, and an occurrence more than ``grace`` seconds old (the controller was down) is
     skipped rather than fired late.  A process taking over from a crashed leader (lease expiry
     plus a tick, well inside the grace) still fires the occurrence that leader missed.
-  * Job templates launch through :func:`~controller.jobs.launch.launch_job` (``scheduled``,
-    prompts filtered by the template's ask_* flags and survey as at save time, ``job.schedule``
-    set); a template that cannot launch leaves a job in ``error`` with the reason.  Projects and
-    inventory sources get an update through their ``start_update``.
+  * A template starts through its kind's declared ``UnifiedJob.start`` (``scheduled``, the
+    schedule's prompts as the body, ``launched_by`` the schedule and ``job.schedule`` set where
+    the job has that field): a job template's is :func:`~controller.jobs.launch.launch_job`
+    (prompts filtered by the template's ask_* flags and survey as at save time), a project's or
+    inventory source's queues an update.  A start that raises leaves what the kind's
+    ``record_failure`` records (a job template's: a job in ``error`` with the reason).
   * :class:`Scheduler` holds a lease (``leases`` table, renewed every tick) so one process is
     the active firer; the lease is an economy, the ledger is the guarantee.
 """
@@ -29,8 +31,8 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ..errors import APIError, ValidationError
-from ..resources.schedules import KINDS
 from ..services import rrules
+from ..services.bootstrap import system_context
 from ..services.schedule_prompts import launch_body
 from ..store import schedules as sq
 
@@ -51,32 +53,24 @@ def _reason(exc: Exception) -> str:
 
 def _launch(ctx, row: dict) -> tuple[str, dict | None]:
     """Start the schedule's template; (unified job type, the job row or None)."""
-    from .launch import launch_job, record_failed_launch
-    kind = KINDS.get(row.get("unified_job_template_type") or "job_template")
-    template = ctx.store.get(kind.table, row["unified_job_template"]) if kind else None
+    kind = ctx.registry.unified_job_of(row.get("unified_job_template_type") or "job_template")
+    template = ctx.store.get(ctx.registry[kind.template].table, row["unified_job_template"]) if kind else None
     if template is None:
         log.warning("schedule %s: its template %s no longer exists", row["id"], row["unified_job_template"])
-        return (kind.job_type if kind else "job"), None
-    if kind.resource == "job_template":
-        extra = {"schedule": row["id"], "launched_by_id": row["id"], "launched_by_type": "schedule"}
-        try:
-            with sq.savepoint(ctx.store):
-                job, _ignored = launch_job(ctx, template, launch_body(ctx, row), launch_type="scheduled",
-                                           extra_fields=extra)
-        except APIError as exc:
-            job = record_failed_launch(ctx, template, _reason(exc), extra)
-        except Exception as exc:  # noqa: BLE001 - a broken launch must not stop the schedule
-            log.exception("schedule %s: launching job template %s crashed", row["id"], template["id"])
-            job = record_failed_launch(ctx, template, _reason(exc), extra)
-        return "job", job
-    if kind.resource == "project":
-        from .project_update import start_update
-        job = start_update(ctx, template, launch_type="scheduled")
-    else:
-        from .inventory_update import start_update
-        job = start_update(ctx, template, launch_type="scheduled")
-    sq.mark_launched_by_schedule(ctx.store, f"{kind.job_type}s", job["id"], row["id"])
-    return kind.job_type, job
+        return (kind.resource if kind else "job"), None
+    extra = {"launched_by_id": row["id"], "launched_by_type": "schedule"}
+    if ctx.registry[kind.resource].field("schedule") is not None:
+        extra["schedule"] = row["id"]
+    try:
+        with sq.savepoint(ctx.store):
+            job = kind.start(ctx, template, launch_type="scheduled", body=launch_body(ctx, row), extra_fields=extra)
+    except Exception as exc:  # noqa: BLE001 - a broken launch must not stop the schedule
+        if kind.record_failure is None:
+            raise
+        if not isinstance(exc, APIError):
+            log.exception("schedule %s: starting %s %s crashed", row["id"], kind.template, template["id"])
+        job = kind.record_failure(ctx, template, _reason(exc), extra)
+    return kind.resource, job
 
 
 def _fire(ctx, row: dict, now: datetime, node: str, grace: float) -> dict | None:
@@ -142,7 +136,6 @@ class Scheduler:
 
     def run_once(self, now: datetime | None = None) -> list[dict]:
         """One step of the loop at ``now`` (default: the clock)."""
-        from ..services.bootstrap import system_context
         now = now or self.clock()
         self.leader = sq.acquire_lease(self.state.store, LEASE, self.holder, now.timestamp(), self.lease_seconds)
         if not self.leader:

@@ -1,12 +1,16 @@
 """Ad hoc commands: one module run against an inventory, restricted to a module whitelist."""
 from __future__ import annotations
 
+import json
+
 from .. import access
-from ..errors import PermissionDenied, ValidationError
+from ..errors import ValidationError
+from ..jobs import adhoc_run
+from ..registry import Field, Registry, Relation, Resource, UnifiedJob
 from ..services.project_files import argument_problem
 from ..services.variables import parse_vars
-from ..registry import Field, Registry, Relation, Resource
-from .unified import ACTIVE, VERBOSITY, event_resource, launched_by, unified_job_fields
+from ..store.credentials import credential_type_of
+from .unified import VERBOSITY, add_unified_job, launched_by, unified_job_fields
 
 _NEEDS_ARGS = ("command", "shell")
 
@@ -34,9 +38,7 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
     if inv is None:
         raise ValidationError({"inventory": ["This field is required."]})
     if values.get("credential"):
-        kind = ctx.store.scalar("SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type"
-                                " WHERE c.id = ?", (values["credential"],))
-        if kind != "ssh":
+        if (credential_type_of(ctx.store, values["credential"]) or {}).get("kind") != "ssh":
             raise ValidationError({"credential": ["You must provide a machine / SSH credential."]})
 
 
@@ -67,20 +69,6 @@ def _visibility(ctx):
             f"(launched_by_type = 'user' AND launched_by_id = ?)", [*vis[1], ctx.user_id or 0])
 
 
-def _events_visibility(ctx):
-    vis = _visibility(ctx)
-    if vis is None:
-        return None
-    return f'ad_hoc_command IN (SELECT id FROM "ad_hoc_commands" WHERE {vis[0]})', vis[1]
-
-
-def _can_change(ctx, row: dict) -> bool:
-    """Cancel/delete: whoever launched it, or an admin of the inventory."""
-    if row.get("launched_by_type") == "user" and row.get("launched_by_id") == ctx.user_id:
-        return True
-    return access.holds(ctx, "inventory", row.get("inventory"), "admin_role")
-
-
 def _can_delete(ctx, row: dict) -> bool:
     """Delete: an admin of the inventory's organization (AWX AdHocCommandAccess.can_delete)."""
     if ctx.is_superuser:
@@ -89,14 +77,16 @@ def _can_delete(ctx, row: dict) -> bool:
     return inv is not None and access.holds(ctx, "organization", inv.get("organization"), "admin_role")
 
 
-def _before_delete(ctx, row: dict) -> None:
-    if row["status"] in ACTIVE:
-        raise PermissionDenied("Cannot delete running job resource.")
+# Cancel: whoever launched it, or an admin of the inventory.
+AD_HOC_COMMAND = UnifiedJob(events_table="ad_hoc_command_events", parent_col="ad_hoc_command",
+                            prepare=adhoc_run.prepare, finish=adhoc_run.finish, impact=adhoc_run.impact,
+                            admin=("inventory", "inventory"), launcher_may_change=True, events_have_host=True)
 
 
 def declare(reg: Registry) -> None:
-    reg.add(Resource(
+    add_unified_job(reg, Resource(
         name="ad_hoc_command", plural="ad_hoc_commands", id_group="unified_job", common_fields=False,
+        unified_job=AD_HOC_COMMAND,
         fields=[
             Field("name", "string", read_only=True, default=""),
             *unified_job_fields(),
@@ -122,16 +112,13 @@ def declare(reg: Registry) -> None:
         actions=("cancel", "stdout", "relaunch"), updatable=False,
         capabilities=("delete", "start"), validate=_validate, can_create=_can_create,
         before_save=_before_save, after_save=_after_save, visibility=_visibility,
-        can_change=_can_change, can_delete=_can_delete, before_delete=_before_delete, compute=_compute,
-    ))
-    reg.add(event_resource("ad_hoc_command_event", "ad_hoc_command_events", "ad_hoc_command", with_host=True,
-                           visibility=_events_visibility))
+        can_delete=_can_delete, compute=_compute,
+    ), with_host=True)
     reg["inventory"].relations.append(Relation("ad_hoc_commands", "ad_hoc_command", "reverse_fk",
                                                key="inventory", create=True, attach=False))
 
 
 def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    import json
     out = launched_by(ctx, rows)
     for r in rows:
         raw = r.get("host_counts")

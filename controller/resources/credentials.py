@@ -21,6 +21,7 @@ from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
 from ..services import credential_inputs as ci
 from ..services import crud
+from ..services.credential_injectors import check_injectors
 from ..store import now_iso, rbac
 from .managed_credential_types import MANAGED_TYPES
 from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
@@ -89,7 +90,7 @@ def _type_validate(ctx, values: dict, existing: dict | None) -> None:
                        status=403)
     if "injectors" in values or "inputs" in values:
         injectors = values["injectors"] if "injectors" in values else ci.as_dict((existing or {}).get("injectors"))
-        problems = ci.check_injectors({} if injectors is None else injectors, inputs)
+        problems = check_injectors({} if injectors is None else injectors, inputs)
         if problems:
             raise ValidationError({"injectors": problems})
 
@@ -223,24 +224,19 @@ def _redact(row: dict) -> dict:
     return {**row, "inputs": json.dumps(masked, separators=(",", ":"))}
 
 
-_OWNER_TEAMS = ("SELECT rp.role_id, r.object_id FROM role_parents rp JOIN roles r ON r.id = rp.parent_id"
-                " WHERE r.content_type = 'team' AND rp.role_id IN ({})")
-
-
 def _owners(ctx, rows: list[dict]) -> dict[int, dict]:
     """``summary_fields.owners``: direct admin users, teams whose role is a parent of
     admin_role, and the organization."""
     store = ctx.store
-    admin = {pk: roles.get("admin_role") for pk, roles in rbac.roles_of(store, "credential", [r["id"] for r in rows]).items()}
+    admin = {pk: roles.get("admin_role")
+             for pk, roles in rbac.roles_of(store, "credential", [r["id"] for r in rows]).items()}
     role_ids = [rid for rid in admin.values() if rid]
-    marks = ",".join("?" * len(role_ids)) or "NULL"
-    users: dict[int, list] = {}
-    for m in store.query(f"SELECT m.role_id, u.id, u.username, u.first_name, u.last_name FROM role_members m"
-                         f" JOIN users u ON u.id = m.user_id WHERE m.role_id IN ({marks}) ORDER BY u.id", role_ids):
+    users: dict[int | None, list] = {}
+    for m in rbac.direct_member_users(store, role_ids):
         users.setdefault(m["role_id"], []).append({
             "id": m["id"], "type": "user", "name": m["username"],
             "description": " ".join([m["first_name"] or "", m["last_name"] or ""]), "url": f"/api/v2/users/{m['id']}/"})
-    team_links = store.query(_OWNER_TEAMS.format(marks), role_ids)
+    team_links = rbac.team_grants(store, role_ids)
     teams = store.get_many("teams", {t["object_id"] for t in team_links})
     orgs = store.get_many("organizations", {r["organization"] for r in rows if r.get("organization")})
     out = {}

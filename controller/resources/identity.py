@@ -1,11 +1,11 @@
 """Organizations, users and teams: who exists and who belongs where."""
 from __future__ import annotations
 
-from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..passwords import hash_password
 from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 from ..store import rbac
+from ..store.counts import count_by
 
 _ORG_ADMIN_KINDS = {"project": "projects", "inventory": "inventories", "credential": "credentials",
                     "workflow": "workflows", "notification": "notifications",
@@ -39,19 +39,14 @@ def _org_validate(ctx, values: dict, existing: dict | None) -> None:
 def _org_counts(ctx, rows: list[dict]) -> dict[int, dict]:
     """``related_field_counts`` for organization lists."""
     ids = [r["id"] for r in rows]
-    counts = {i: {} for i in ids}
-    marks = ",".join("?" * len(ids))
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
     for child, fk in ctx.registry.reverse_fks("organization"):
         if child.plural in ("teams", "inventories", "projects", "job_templates"):
-            got = dict(ctx.store.query(f'SELECT "{fk.name}", count(*) FROM "{child.table}" '
-                                       f'WHERE "{fk.name}" IN ({marks}) GROUP BY "{fk.name}"', ids))
+            got = count_by(ctx.store, child.table, fk.name, ids)
             for i in ids:
                 counts[i][child.plural] = got.get(i, 0)
     for role_field, key in (("member_role", "users"), ("admin_role", "admins")):
-        got = dict(ctx.store.query(
-            "SELECT r.object_id, count(m.user_id) FROM roles r JOIN role_members m ON m.role_id = r.id"
-            f" WHERE r.content_type = 'organization' AND r.role_field = ? AND r.object_id IN ({marks})"
-            " GROUP BY r.object_id", [role_field, *ids]))
+        got = rbac.direct_member_counts(ctx.store, "organization", role_field, ids)
         for i in ids:
             counts[i][key] = got.get(i, 0)
     for i in ids:
@@ -151,7 +146,9 @@ def declare(reg: Registry) -> None:
         ],
         create_role=None, validate=_org_validate, extra_summary=_org_counts,
     ))
-    reg["organization"].field("name").unique = True
+    org_name = reg["organization"].field("name")   # the common field every resource has
+    if org_name is not None:
+        org_name.unique = True
 
     reg.add(Resource(
         name="user", plural="users", common_fields=False,

@@ -3,19 +3,23 @@
 An inventory is ``""`` (hosts and groups of its own) or ``"smart"`` (the hosts matching its
 ``host_filter`` in its organization's inventories).  Hosts and groups have no roles: they
 are visible when their inventory is, and changeable by whoever holds the inventory's
-``admin_role``.  The SQL lives in ``services/inventory_tree.py``, the filter grammar in
+``admin_role``.  The SQL lives in ``store/inventory.py``, whole-inventory logic (smart
+hosts, counters, bulk deletion, copies) in ``services/inventory_contents.py``, the filter grammar in
 ``services/host_filter.py``, the Ansible JSON rendering in ``services/inventory_script.py``.
 """
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .. import access
 from ..errors import APIError, ValidationError
-from ..services import inventory_tree
+from ..services import inventory_contents
 from ..services.host_filter import HostFilterError, compile_filter
 from ..services.variables import VarsError, parse_vars
 from ..registry import Field, Registry, Relation, Resource, RoleSpec
+from ..store import inventory as inv_sql
+from ..store import now_iso
 
 _SMART_REFUSED = "Cannot create {model} for Smart or Constructed Inventories"
 _CROSS_INVENTORY = "Cannot associate two items from different inventories."
@@ -49,15 +53,24 @@ def _inventory_before_save(ctx, values: dict, existing: dict | None) -> dict:
 
 
 def _inventory_compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    return inventory_tree.counters(ctx, rows)
+    return inventory_contents.counters(ctx, rows)
+
+
+def _inventory_after_copy(ctx, row: dict, new: dict) -> None:
+    """AWX deep copy: the copy gets the original's hosts, groups and their links (a smart
+    inventory has no contents of its own)."""
+    if new.get("kind") != "smart":
+        now = now_iso()
+        inventory_contents.copy_contents(ctx, row["id"], new["id"], {
+            "created": now, "modified": now, "created_by": ctx.user_id, "modified_by": ctx.user_id})
 
 
 def _inventory_before_delete(ctx, row: dict) -> None:
-    inventory_tree.clear_contents(ctx, row["id"])
+    inventory_contents.clear_contents(ctx, row["id"])
 
 
 def _inventory_hosts_scope(ctx, inventory: dict) -> tuple[str, list]:
-    return inventory_tree.inventory_hosts_sql(ctx.registry, inventory)
+    return inventory_contents.inventory_hosts_sql(ctx.registry, inventory)
 
 
 def _own_children(ctx, inventory: dict, child: dict, on: bool) -> None:
@@ -132,7 +145,7 @@ def _host_before_save(ctx, values: dict, existing: dict | None) -> dict:
 
 
 def _host_compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    sources, _ = inventory_tree.source_counts(ctx, sorted({r["inventory"] for r in rows}))
+    sources, _ = inventory_contents.source_counts(ctx, sorted({r["inventory"] for r in rows}))
     with_sources = {pk for pk, n in sources.items() if n}
     return {r["id"]: {"has_active_failures": False, "has_inventory_sources": r.get("inventory") in with_sources,
                       "last_job": None, "last_job_host_summary": None, "ansible_facts_modified": None}
@@ -140,7 +153,7 @@ def _host_compute(ctx, rows: list[dict]) -> dict[int, dict]:
 
 
 def _host_summary(ctx, rows: list[dict]) -> dict[int, dict]:
-    groups = inventory_tree.host_groups_summary(ctx.store, [r["id"] for r in rows])
+    groups = inv_sql.host_groups_summary(ctx.store, [r["id"] for r in rows])
     return {pk: {"groups": g, "recent_jobs": []} for pk, g in groups.items()}
 
 
@@ -172,7 +185,7 @@ def _same_inventory(ctx, parent: dict, child: dict, on: bool) -> None:
 
 def _no_cycle(ctx, parent: dict, child: dict, on: bool) -> None:
     _same_inventory(ctx, parent, child, on)
-    if on and inventory_tree.creates_cycle(ctx.store, parent["id"], child["id"]):
+    if on and inv_sql.creates_cycle(ctx.store, parent["id"], child["id"]):
         raise APIError({"error": "Cyclical Group association."})
 
 
@@ -180,9 +193,7 @@ def _existing_host(ctx, group: dict, body: dict) -> dict | None:
     """AWX GroupHostsList.create: a known host name with no variables is attached, not created."""
     if body.get("variables", "") not in ("", "{}", "---", None):
         return None
-    row = ctx.store.one('SELECT * FROM "hosts" WHERE inventory = ? AND name = ?',
-                        (group["inventory"], body.get("name", "")))
-    return dict(row) if row else None
+    return inv_sql.host_named(ctx.store, group["inventory"], body.get("name", ""))
 
 
 def _scope(fn):
@@ -256,17 +267,17 @@ def declare(reg: Registry) -> None:
             Relation("groups", "group", "reverse_fk", key="inventory", create=True,
                      validate_association=_own_children),
             Relation("root_groups", "group", "derived", read_only=True,
-                     scope_hook=_scope(inventory_tree.root_groups_sql)),
+                     scope_hook=_scope(inv_sql.root_groups_sql)),
         ],
         actions=("variable_data", "script", "copy"),
         validate=_inventory_validate, before_save=_inventory_before_save, compute=_inventory_compute,
-        before_delete=_inventory_before_delete, delete_status=202,
+        before_delete=_inventory_before_delete, after_copy=_inventory_after_copy, delete_status=202,
     ))
     reg["organization"].relations.append(
         Relation("inventories", "inventory", "reverse_fk", key="organization", read_only=True))
 
-    host_access = dict(visibility=_inventory_visibility, can_change=_inventory_admin,
-                       can_create=_inventory_admin, capabilities=("edit", "delete"))
+    host_access: dict[str, Any] = dict(visibility=_inventory_visibility, can_change=_inventory_admin,
+                                       can_create=_inventory_admin, capabilities=("edit", "delete"))
     reg.add(Resource(
         name="host", plural="hosts",
         fields=[
@@ -287,10 +298,10 @@ def declare(reg: Registry) -> None:
         named_url=(("name",), ("inventory.name",), ("inventory.organization.name",)),
         unique_together=(("name", "inventory"),),
         relations=[
-            Relation("groups", "group", "m2m", key=f"{inventory_tree.GROUP_HOSTS}:host_id:group_id",
+            Relation("groups", "group", "m2m", key=f"{inv_sql.GROUP_HOSTS}:host_id:group_id",
                      create=True, inherit=("inventory",), validate_association=_same_inventory),
             Relation("all_groups", "group", "derived", read_only=True,
-                     scope_hook=_scope(inventory_tree.all_groups_sql)),
+                     scope_hook=_scope(inv_sql.all_groups_sql)),
         ],
         actions=("variable_data",),
         validate=_host_validate, before_save=_host_before_save, compute=_host_compute,
@@ -307,15 +318,15 @@ def declare(reg: Registry) -> None:
         named_url=(("name",), ("inventory.name",), ("inventory.organization.name",)),
         unique_together=(("name", "inventory"),),
         relations=[
-            Relation("hosts", "host", "m2m", key=f"{inventory_tree.GROUP_HOSTS}:group_id:host_id",
+            Relation("hosts", "host", "m2m", key=f"{inv_sql.GROUP_HOSTS}:group_id:host_id",
                      create=True, inherit=("inventory",), validate_association=_same_inventory,
                      find_existing=_existing_host),
-            Relation("children", "group", "m2m", key=f"{inventory_tree.GROUP_CHILDREN}:parent_id:child_id",
+            Relation("children", "group", "m2m", key=f"{inv_sql.GROUP_CHILDREN}:parent_id:child_id",
                      create=True, inherit=("inventory",), validate_association=_no_cycle),
             Relation("all_hosts", "host", "derived", read_only=True,
-                     scope_hook=_scope(inventory_tree.all_hosts_sql)),
+                     scope_hook=_scope(inv_sql.all_hosts_sql)),
             Relation("potential_children", "group", "derived", read_only=True,
-                     scope_hook=lambda ctx, parent: inventory_tree.potential_children_sql(parent)),
+                     scope_hook=lambda ctx, parent: inv_sql.potential_children_sql(parent)),
         ],
         actions=("variable_data",),
         validate=_group_validate, **host_access,

@@ -6,14 +6,15 @@ import os
 from pathlib import Path
 
 from .. import access
-from ..errors import PermissionDenied, ValidationError
-from ..services.project_files import confined, has_control
-from ..registry import Field, Registry, Relation, Resource
-from .unified import ACTIVE, event_resource, launched_by, unified_job_fields
+from ..errors import ValidationError
+from ..jobs import inventory_update
+from ..registry import Field, Registry, Relation, Resource, UnifiedJob
+from ..services.project_files import confined, has_control, project_dir
+from ..store import jobs as jobq
+from ..store.imports import SOURCE_GROUPS, SOURCE_HOSTS
+from .unified import add_unified_job, launched_by, unified_job_fields
 
 SOURCES = [("scm", "Sourced from a Project"), ("file", "File, Directory or Script")]
-SOURCE_HOSTS = "inventory_source_hosts"
-SOURCE_GROUPS = "inventory_source_groups"
 
 
 def _source_fields() -> list[Field]:
@@ -57,7 +58,6 @@ def _check_source_confined(ctx, path: str, project_id: int | None) -> None:
     project = ctx.store.get("projects", project_id) if path and project_id else None
     if project is None:
         return
-    from .projects import project_dir
     root = project_dir(ctx, project)
     if os.path.lexists(root / path) and confined(root, path) is None:
         raise ValidationError({"source_path": ["Must be a path inside the project folder."]})
@@ -92,8 +92,7 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
 
 
 def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    from ..jobs.inventory_update import update_state
-    states = update_state(ctx, [r["id"] for r in rows])
+    states = jobq.update_state(ctx.store, "inventory_updates", "inventory_source", [r["id"] for r in rows])
     out = {}
     for r in rows:
         current, last = states.get(r["id"], (None, None))
@@ -105,16 +104,12 @@ def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
     return out
 
 
-def _update_delete_check(ctx, row: dict) -> None:
-    if row["status"] in ACTIVE:
-        raise PermissionDenied("Cannot delete running job resource.")
-
-
-def _events_visibility(ctx):
-    vis = _inventory_vis_sql(ctx)
-    if vis is None:
-        return None
-    return f'inventory_update IN (SELECT id FROM "inventory_updates" WHERE {vis[0]})', vis[1]
+# Cancel: an admin of the inventory.
+INVENTORY_UPDATE = UnifiedJob(template="inventory_source", template_fk="inventory_source",
+                              events_table="inventory_update_events", parent_col="inventory_update",
+                              prepare=inventory_update.prepare, finish=inventory_update.finish,
+                              start=inventory_update.start_update, run_role="update_role",
+                              admin=("inventory", "inventory"))
 
 
 def declare(reg: Registry) -> None:
@@ -150,8 +145,8 @@ def declare(reg: Registry) -> None:
                                                key="inventory", create=True, attach=False))
     reg["project"].relations.append(Relation("scm_inventory_sources", "inventory_source", "reverse_fk",
                                              key="source_project", read_only=True))
-    reg.add(Resource(
-        name="inventory_update", plural="inventory_updates", id_group="unified_job",
+    add_unified_job(reg, Resource(
+        name="inventory_update", plural="inventory_updates", id_group="unified_job", unified_job=INVENTORY_UPDATE,
         fields=unified_job_fields() + [
             Field(f.name, f.kind, choices=f.choices, fk=f.fk, null=f.null, default=f.default,
                   on_delete="set_null" if f.kind == "id" else "cascade", **ro) for f in _source_fields()
@@ -169,8 +164,5 @@ def declare(reg: Registry) -> None:
         relations=[Relation("events", "inventory_update_event", "reverse_fk", key="inventory_update",
                             read_only=True)],
         actions=("cancel", "stdout"), creatable=False, updatable=False, capabilities=("delete", "start"),
-        compute=launched_by, visibility=_inventory_vis_sql, can_change=_can_admin,
-        before_delete=_update_delete_check,
-    ))
-    reg.add(event_resource("inventory_update_event", "inventory_update_events", "inventory_update",
-                           with_host=False, visibility=_events_visibility))
+        compute=launched_by, visibility=_inventory_vis_sql,
+    ), with_host=False)

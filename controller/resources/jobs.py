@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from .. import access
-from ..errors import PermissionDenied
+from ..jobs import job_run, launch
+from ..jobs.summaries import host_status_counts, job_summary_fields, playbook_counts
+from ..registry import Field, Registry, Relation, Resource, UnifiedJob
 from ..store import rbac
-from ..registry import Field, Registry, Relation, Resource
-from .unified import ACTIVE, VERBOSITY, event_resource, launched_by, unified_job_fields
+from .unified import VERBOSITY, add_unified_job, launched_by, nested_visibility, unified_job_fields
 
 
 def _job_visibility(ctx):
@@ -13,7 +14,7 @@ def _job_visibility(ctx):
     admins and auditors of the job's organization, and to whoever launched it.  Read access
     to the inventory or the project alone shows nothing (it would expose every run, its
     output and its extra vars to inventory readers).  Events, host summaries, stdout and
-    the sub-lists of hosts and inventories follow this rule (see _nested_visibility)."""
+    the sub-lists of hosts and inventories follow this rule (see unified.nested_visibility)."""
     parts, params = ["launched_by_type = 'user' AND launched_by_id = ?"], [ctx.user_id or 0]
     jt = access.visibility(ctx, ctx.registry["job_template"])
     if jt is not None:
@@ -26,26 +27,13 @@ def _job_visibility(ctx):
     return " OR ".join(f"({p})" for p in parts), params
 
 
-def _job_can_change(ctx, row: dict) -> bool:
-    """Cancel: the launcher, or an admin of the template (AWX JobAccess.can_cancel)."""
-    if row.get("launched_by_type") == "user" and row.get("launched_by_id") == ctx.user_id:
-        return True
-    return access.holds(ctx, "job_template", row.get("job_template"), "admin_role")
-
-
 def _job_can_delete(ctx, row: dict) -> bool:
     """Delete: an admin of the job's organization only (AWX JobAccess.can_delete), so a
     launcher cannot erase the record of what they ran."""
     return access.holds(ctx, "organization", row.get("organization"), "admin_role")
 
 
-def _job_delete_check(ctx, row: dict) -> None:
-    if row["status"] in ACTIVE:
-        raise PermissionDenied("Cannot delete running job resource.")
-
-
 def _job_compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    from ..jobs.summaries import host_status_counts, playbook_counts
     out = launched_by(ctx, rows)
     counts = host_status_counts(ctx, [r["id"] for r in rows])
     plays = playbook_counts(ctx, [r["id"] for r in rows])
@@ -61,15 +49,14 @@ def _job_compute(ctx, rows: list[dict]) -> dict[int, dict]:
 
 
 def _job_summary(ctx, rows: list[dict]) -> dict[int, dict]:
-    from ..jobs.summaries import job_summary_fields
     return job_summary_fields(ctx, rows)
 
 
-def _nested_visibility(parent_table: str, parent_col: str):
-    def visibility(ctx):
-        vis = _job_visibility(ctx)
-        return f'"{parent_col}" IN (SELECT id FROM "{parent_table}" WHERE {vis[0]})', vis[1]
-    return visibility
+# Cancel: the launcher, or an admin of the template (AWX JobAccess.can_cancel).
+JOB = UnifiedJob(template="job_template", template_fk="job_template", events_table="job_events", parent_col="job",
+                 prepare=job_run.prepare, finish=job_run.finish, impact=job_run.impact, blocked=job_run.blocked,
+                 start=launch.start_job, record_failure=launch.record_failed_launch, run_role="execute_role",
+                 admin=("job_template", "job_template"), launcher_may_change=True, events_have_host=True)
 
 
 def job_option_fields() -> list[Field]:
@@ -97,8 +84,8 @@ def job_option_fields() -> list[Field]:
 
 def declare(reg: Registry) -> None:
     ro = dict(read_only=True)
-    reg.add(Resource(
-        name="job", plural="jobs", id_group="unified_job",
+    add_unified_job(reg, Resource(
+        name="job", plural="jobs", id_group="unified_job", unified_job=JOB,
         fields=unified_job_fields() + job_option_fields() + [
             Field("job_template", "id", fk="job_template", null=True, default=None, on_delete="set_null", **ro),
             Field("schedule", "id", fk="schedule", null=True, default=None, on_delete="set_null",
@@ -134,17 +121,14 @@ def declare(reg: Registry) -> None:
             Relation("labels", "label", "m2m", key="job_labels:job_id:label_id", read_only=True),
         ],
         actions=("cancel", "stdout", "relaunch", "events_stream"), creatable=False, updatable=False,
-        capabilities=("delete", "start"), visibility=_job_visibility, can_change=_job_can_change,
-        can_delete=_job_can_delete,
-        before_delete=_job_delete_check, compute=_job_compute, extra_summary=_job_summary,
-    ))
+        capabilities=("delete", "start"), visibility=_job_visibility, can_delete=_job_can_delete,
+        compute=_job_compute, extra_summary=_job_summary,
+    ), with_host=True)
     reg["job_template"].relations.append(Relation("jobs", "job", "reverse_fk", key="job_template", read_only=True))
     reg["job_template"].actions = tuple(dict.fromkeys(reg["job_template"].actions + ("launch",)))
     reg["host"].relations.append(Relation("job_host_summaries", "job_host_summary", "reverse_fk", key="host",
                                           read_only=True))
     reg["host"].relations.append(Relation("job_events", "job_event", "reverse_fk", key="host", read_only=True))
-    reg.add(event_resource("job_event", "job_events", "job", with_host=True,
-                           visibility=_nested_visibility("jobs", "job")))
     reg.add(Resource(
         name="job_host_summary", plural="job_host_summaries", common_fields=False, listed=False,
         fields=[
@@ -157,5 +141,5 @@ def declare(reg: Registry) -> None:
             Field("failed", "boolean", default=False, **ro),
         ],
         ordering=("host_name", "id"), creatable=False, updatable=False, deletable=False, capabilities=(),
-        visibility=_nested_visibility("jobs", "job"),
+        visibility=nested_visibility("job", "job"),
     ))

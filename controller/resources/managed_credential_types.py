@@ -3,7 +3,7 @@
 
 Each entry: ``(namespace, kind, name, inputs, injectors)``.  Machine, Source Control, Vault and
 Network are injected by the executor's own code; types with declared injectors are rendered
-generically by :func:`controller.services.credential_inputs.render_injectors`.
+generically by :func:`controller.services.credential_injectors.render_injectors`.
 """
 from __future__ import annotations
 

@@ -7,41 +7,18 @@ from pathlib import Path
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
-from ..services.project_files import argument_problem, has_control
-from ..registry import Field, Registry, Relation, Resource, RoleSpec
-from .unified import ACTIVE, event_resource, launched_by, unified_job_fields
+from ..jobs import project_update
+from ..jobs.project_update import start_update
+from ..registry import Field, Registry, Relation, Resource, RoleSpec, UnifiedJob
+from ..services.project_files import argument_problem, has_control, project_dir, projects_root, scm_url_problem
+from ..store import jobs as jobq
+from ..store.credentials import credential_type_of
+from .unified import STATUS_CHOICES, add_unified_job, launched_by, unified_job_fields
 
 SCM_TYPES = [("", "Manual"), ("git", "Git")]
 _SCM_FIELDS = ("scm_type", "scm_url", "scm_branch", "scm_refspec")
 _UPDATE_FLAGS = ("scm_clean", "scm_delete_on_update", "scm_update_on_launch", "scm_track_submodules")
 _REMOTE_URL = re.compile(r"^(https?|git|ssh|git\+ssh)://[^/]+|^[\w.-]+@[\w.-]+:")
-
-
-def projects_root(ctx) -> Path:
-    return Path(ctx.settings.data_dir) / "projects"
-
-
-def project_dir(ctx, row: dict) -> Path:
-    """Where a project's files are: the collection for the managed project, else under the
-    projects root (the path was confined when it was validated)."""
-    if row.get("managed"):
-        from ..collection import playbooks_dir
-        return playbooks_dir()
-    return projects_root(ctx) / (row.get("local_path") or f"_{row['id']}")
-
-
-def project_files(ctx, row: dict, kind: str) -> list[str]:
-    """A project's playbooks (``kind`` "playbook") or inventory files ("inventory"): a manual
-    project's folder scanned now, a git project's lists from its last successful update."""
-    import json
-    from ..services.project_files import find_inventories, find_playbooks
-    if row.get("scm_type"):
-        try:
-            return list(json.loads(row.get(f"{kind}_files") or "[]"))
-        except ValueError:
-            return []
-    scan = find_playbooks if kind == "playbook" else find_inventories
-    return scan(project_dir(ctx, row))
 
 
 def _slug(name: str) -> str:
@@ -62,30 +39,6 @@ def _check_local_path(ctx, path: str) -> None:
     if not target.is_dir():
         raise ValidationError({"local_path": [f"Invalid path choice: {path!r} is not a folder in the projects "
                                               f"root ({root})."]})
-
-
-def scm_url_problem(url: str) -> str | None:
-    """Why git could read ``url`` (or a part of it) as an option, or None.
-
-    git gets the URL as one argv item and hands its user and host to ssh; a part beginning
-    with ``-`` (``ssh://-oProxyCommand=...``, ``-u...``, ``--upload-pack=...``,
-    ``user@-host:path``) would be an option there."""
-    problem = argument_problem(url)
-    if problem:
-        return problem
-    if "://" in url:
-        authority = url.split("://", 1)[1].split("/", 1)[0]
-        parts = authority.rsplit("@", 1)
-        if len(parts) == 2 and ":" in parts[0]:
-            # it would be stored and shown in clear: secrets belong in a credential
-            return "Passwords are not allowed in the SCM URL; use a Source Control credential."
-        path = url.split("://", 1)[1][len(authority):].lstrip("/")
-    else:   # scp-like user@host:path
-        authority, _, path = url.partition(":")
-        parts = authority.rsplit("@", 1)
-    if any(part.startswith("-") for part in [*parts, path]):
-        return "Invalid SCM URL: no part of it may begin with '-'."
-    return None
 
 
 def _check_scm_url(ctx, url: str) -> None:
@@ -124,9 +77,8 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
             raise ValidationError({"local_path": ["Cannot change local_path for SCM based projects."]})
     cred = merged.get("credential")
     if cred is not None:
-        kind = ctx.store.scalar("SELECT t.kind FROM credentials c JOIN credential_types t ON t.id = c.credential_type"
-                                " WHERE c.id = ?", (cred,)) if ctx.registry.get("credential") else None
-        if kind != "scm":
+        ctype = credential_type_of(ctx.store, cred) if ctx.registry.get("credential") else None
+        if (ctype or {}).get("kind") != "scm":
             raise ValidationError({"credential": ["Credential kind must be 'scm'."]})
 
 
@@ -140,7 +92,6 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
 
 
 def _after_save(ctx, row: dict, existing: dict | None) -> None:
-    from ..jobs.project_update import start_update
     if row["scm_type"] and not row.get("local_path"):
         ctx.store.update("projects", row["id"], {"local_path": f"_{row['id']}__{_slug(row['name'])}"})
         row = ctx.store.get("projects", row["id"])
@@ -149,9 +100,13 @@ def _after_save(ctx, row: dict, existing: dict | None) -> None:
         start_update(ctx, row, launch_type="manual")
 
 
+def _update_state(ctx, ids: list[int]) -> dict[int, tuple[dict | None, dict | None]]:
+    """{project id: (current active update, last finished update)}."""
+    return jobq.update_state(ctx.store, "project_updates", "project", ids)
+
+
 def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    from ..jobs.project_update import update_state
-    states = update_state(ctx, [r["id"] for r in rows])
+    states = _update_state(ctx, [r["id"] for r in rows])
     out = {}
     for r in rows:
         current, last = states.get(r["id"], (None, None))
@@ -175,8 +130,7 @@ def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
 
 
 def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
-    from ..jobs.project_update import update_state
-    states = update_state(ctx, [r["id"] for r in rows])
+    states = _update_state(ctx, [r["id"] for r in rows])
     out = {}
     for r in rows:
         current, last = states.get(r["id"], (None, None))
@@ -192,8 +146,7 @@ def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
 
 
 def _related(ctx, row: dict, detail: bool) -> dict:
-    from ..jobs.project_update import update_state
-    current, last = update_state(ctx, [row["id"]]).get(row["id"], (None, None))
+    current, last = _update_state(ctx, [row["id"]]).get(row["id"], (None, None))
     rel = {}
     if current:
         rel["current_update"] = f"/api/v2/project_updates/{current['id']}/"
@@ -214,20 +167,10 @@ def _update_visibility(ctx):
     return f'project IN (SELECT id FROM "projects" WHERE {vis[0]})', vis[1]
 
 
-def _update_can_change(ctx, row: dict) -> bool:
-    return access.holds(ctx, "project", row["project"], "admin_role")
-
-
-def _events_visibility(ctx):
-    vis = _update_visibility(ctx)
-    if vis is None:
-        return None
-    return f'project_update IN (SELECT id FROM "project_updates" WHERE {vis[0]})', vis[1]
-
-
-def _update_delete_check(ctx, row: dict) -> None:
-    if row["status"] in ACTIVE:
-        raise PermissionDenied("Cannot delete running job resource.")
+# Cancel: an admin of the project.
+PROJECT_UPDATE = UnifiedJob(template="project", template_fk="project", events_table="project_update_events",
+                            parent_col="project_update", prepare=project_update.prepare, finish=project_update.finish,
+                            start=start_update, run_role="update_role", admin=("project", "project"))
 
 
 def declare(reg: Registry) -> None:
@@ -261,9 +204,7 @@ def declare(reg: Registry) -> None:
             Field("last_job_failed", "boolean", stored=False, read_only=True),
             Field("next_job_run", "datetime", stored=False, read_only=True),
             Field("status", "choice", stored=False, read_only=True, choices=[
-                ("new", "New"), ("pending", "Pending"), ("waiting", "Waiting"), ("running", "Running"),
-                ("successful", "Successful"), ("failed", "Failed"), ("error", "Error"), ("canceled", "Canceled"),
-                ("never updated", "Never Updated"), ("ok", "OK"), ("missing", "Missing")]),
+                *STATUS_CHOICES, ("never updated", "Never Updated"), ("ok", "OK"), ("missing", "Missing")]),
             Field("organization", "id", fk="organization", null=True, default=None,
                   help_text="The organization used to determine access to this template."),
             Field("scm_update_on_launch", "boolean", default=False,
@@ -301,8 +242,8 @@ def declare(reg: Registry) -> None:
     reg["organization"].relations.append(Relation("projects", "project", "reverse_fk", key="organization",
                                                   create=True))
 
-    reg.add(Resource(
-        name="project_update", plural="project_updates", id_group="unified_job",
+    add_unified_job(reg, Resource(
+        name="project_update", plural="project_updates", id_group="unified_job", unified_job=PROJECT_UPDATE,
         fields=unified_job_fields() + [
             Field("project", "id", fk="project", read_only=True, on_delete="cascade"),
             *[Field(f.name, f.kind, read_only=True, default=f.default, null=f.null, choices=f.choices,
@@ -316,11 +257,9 @@ def declare(reg: Registry) -> None:
         relations=[Relation("events", "project_update_event", "reverse_fk", key="project_update", read_only=True)],
         actions=("cancel", "stdout"), creatable=False, updatable=False,
         capabilities=("delete", "start"), compute=launched_by,
-        visibility=_update_visibility, can_change=_update_can_change, before_delete=_update_delete_check,
+        visibility=_update_visibility,
         extra_summary=lambda ctx, rows: {r["id"]: {"unified_job_template": {
             "id": r["project"], "name": r["name"], "description": r["description"],
             "unified_job_type": "project"}} for r in rows},
-    ))
-    reg.add(event_resource("project_update_event", "project_update_events", "project_update", with_host=False,
-                           visibility=_events_visibility))
+    ), with_host=False)
 

@@ -32,7 +32,7 @@ from .unified import VERBOSITY
 
 @dataclass(frozen=True)
 class TemplateKind:
-    """How a schedule reaches one kind of template."""
+    """How a schedule reaches one kind of template (derived from a ``UnifiedJob`` declaration)."""
 
     resource: str       # registry name and unified_job_template_type value
     table: str
@@ -41,11 +41,22 @@ class TemplateKind:
     run_role: str       # role that may create schedules (execute / update)
 
 
-KINDS = {k.resource: k for k in (
-    TemplateKind("job_template", "job_templates", "ujt_job_template", "job", "execute_role"),
-    TemplateKind("project", "projects", "ujt_project", "project_update", "update_role"),
-    TemplateKind("inventory_source", "inventory_sources", "ujt_inventory_source", "inventory_update", "update_role"),
-)}
+# AWX resolves a bare template id job template first, then project, then inventory source; kinds
+# declared later follow in declaration order (ids of databases created now never collide).
+_RESOLVE_ORDER = ("job_template", "project", "inventory_source")
+
+
+def template_kinds(reg: Registry) -> dict[str, TemplateKind]:
+    """Every template a schedule can run: one per unified-job kind that declares a template."""
+    kinds = sorted((k for k in reg.unified_jobs() if k.template),
+                   key=lambda k: _RESOLVE_ORDER.index(k.template) if k.template in _RESOLVE_ORDER
+                   else len(_RESOLVE_ORDER))
+    return {k.template: TemplateKind(k.template, reg[k.template].table, f"ujt_{k.template}", k.resource, k.run_role)
+            for k in kinds if k.template}
+
+
+def _kinds(ctx) -> dict[str, TemplateKind]:
+    return template_kinds(ctx.registry)
 FORM_KEYS = {"cron": ("cron",), "interval": ("interval", "interval_type"), "date": ("date",)}
 ALT_KEYS = ("cron", "interval", "interval_type", "date", "start_time", "end_time")
 UNIQUE = "Schedule with this Unified job template and Name already exists."
@@ -67,20 +78,20 @@ def resolve(ctx, values: dict, existing: dict | None) -> tuple[str, dict]:
     """(kind, template row) for a create/update: the sub-list's parent, a new
     ``unified_job_template`` id (job template, then project, then inventory source) or the
     schedule's current template."""
-    for kind in KINDS.values():
+    for kind in _kinds(ctx).values():
         if values.get(kind.column) is not None:
             row = ctx.store.get(kind.table, values[kind.column])
             if row is not None:
                 return kind.resource, row
     pk = values.get("unified_job_template")
     if pk is not None and (existing is None or pk != existing.get("unified_job_template")):
-        for kind in KINDS.values():
+        for kind in _kinds(ctx).values():
             row = ctx.store.get(kind.table, pk)
             if row is not None:
                 return kind.resource, row
         raise ValidationError({"unified_job_template": [f'Invalid pk "{pk}" - object does not exist.']})
     if existing is not None:
-        kind = KINDS[existing["unified_job_template_type"]]
+        kind = _kinds(ctx)[existing["unified_job_template_type"]]
         row = ctx.store.get(kind.table, existing["unified_job_template"])
         if row is not None:
             return kind.resource, row
@@ -175,10 +186,11 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
                                                        existing.get("unified_job_template"))
     if moved:
         _check_template(kind, ujt)
-        if existing is not None and not (ctx.is_superuser or _role_holds(ctx, kind, ujt, KINDS[kind].run_role)):
+        if existing is not None and not (ctx.is_superuser or
+                                         _role_holds(ctx, kind, ujt, _kinds(ctx)[kind].run_role)):
             raise PermissionDenied()
     values.update({"unified_job_template": ujt["id"], "unified_job_template_type": kind,
-                   **{k.column: (ujt["id"] if k.resource == kind else None) for k in KINDS.values()}})
+                   **{k.column: (ujt["id"] if k.resource == kind else None) for k in _kinds(ctx).values()}})
     name = values.get("name", (existing or {}).get("name"))
     if ctx.store.exists("schedules", "unified_job_template_type = ? AND unified_job_template = ? AND name = ? "
                         "AND id != ?", [kind, ujt["id"], name, (existing or {}).get("id", 0)]):
@@ -198,12 +210,12 @@ def _can_create(ctx, data: dict) -> bool:
         kind, ujt = resolve(ctx, data, None)
     except ValidationError:
         return True        # the save answers 400 for a missing template
-    return _role_holds(ctx, kind, ujt, KINDS[kind].run_role)
+    return _role_holds(ctx, kind, ujt, _kinds(ctx)[kind].run_role)
 
 
 def _template_row(ctx, row: dict) -> tuple[str, dict | None]:
     kind = row.get("unified_job_template_type") or "job_template"
-    return kind, ctx.store.get(KINDS[kind].table, row["unified_job_template"])
+    return kind, ctx.store.get(_kinds(ctx)[kind].table, row["unified_job_template"])
 
 
 def _can_change(ctx, row: dict) -> bool:
@@ -213,12 +225,12 @@ def _can_change(ctx, row: dict) -> bool:
         return False
     if _role_holds(ctx, kind, ujt, "admin_role"):
         return True
-    return row.get("created_by") == ctx.user_id and _role_holds(ctx, kind, ujt, KINDS[kind].run_role)
+    return row.get("created_by") == ctx.user_id and _role_holds(ctx, kind, ujt, _kinds(ctx)[kind].run_role)
 
 
 def _visibility(ctx):
     parts, params = [], []
-    for kind in KINDS.values():
+    for kind in _kinds(ctx).values():
         vis = access.visibility(ctx, ctx.registry[kind.resource])
         sql = f'unified_job_template IN (SELECT id FROM "{kind.table}" WHERE {vis[0]})' if vis else "1"
         parts.append(f"(unified_job_template_type = ? AND {sql})")
@@ -244,7 +256,7 @@ def _redact(row: dict) -> dict:
 
 def _templates(ctx, rows: list[dict]) -> dict[tuple[str, int], dict]:
     out = {}
-    for kind in KINDS.values():
+    for kind in _kinds(ctx).values():
         ids = [r["unified_job_template"] for r in rows if r.get("unified_job_template_type") == kind.resource]
         for pk, t in ctx.store.get_many(kind.table, ids).items():
             out[(kind.resource, pk)] = t
@@ -262,7 +274,7 @@ def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
         s = {}
         if t is not None:
             s["unified_job_template"] = {"id": t["id"], "name": t["name"], "description": t.get("description", ""),
-                                         "unified_job_type": KINDS[kind].job_type}
+                                         "unified_job_type": _kinds(ctx)[kind].job_type}
             if r.get("inventory") is None and kind == "job_template" and t.get("inventory") in inventories:
                 s["inventory"] = inventories[t["inventory"]]
         out[r["id"]] = s
@@ -273,7 +285,7 @@ def _related(ctx, row: dict, detail: bool) -> dict:
     kind, t = _template_row(ctx, row)
     if t is None:
         return {}
-    rel = {"unified_job_template": f"/api/v2/{KINDS[kind].table}/{t['id']}/"}
+    rel = {"unified_job_template": f"/api/v2/{_kinds(ctx)[kind].table}/{t['id']}/"}
     if kind == "job_template" and t.get("project"):
         rel["project"] = f"/api/v2/projects/{t['project']}/"
     if row.get("inventory") is None and kind == "job_template" and t.get("inventory"):
@@ -281,7 +293,7 @@ def _related(ctx, row: dict, detail: bool) -> dict:
     return rel
 
 
-def _fields() -> list[Field]:
+def _fields(reg: Registry) -> list[Field]:
     nullable = dict(null=True, default=None)
     return [
         Field("extra_data", "json", default={}, prevent_search=True,
@@ -332,20 +344,21 @@ def _fields() -> list[Field]:
         Field("end_time", "datetime", help_text="No run of a cron or interval schedule after this time (UNTIL).",
               **nullable),
         Field("unified_job_template_type", "string", hidden=True, default="job_template"),
-        *[Field(k.column, "id", fk=k.resource, hidden=True, on_delete="cascade", **nullable) for k in KINDS.values()],
+        *[Field(k.column, "id", fk=k.resource, hidden=True, on_delete="cascade", **nullable)
+          for k in template_kinds(reg).values()],
     ]
 
 
 def declare(reg: Registry) -> None:
     reg.add(Resource(
-        name="schedule", plural="schedules", fields=_fields(), ordering=("id",),
+        name="schedule", plural="schedules", fields=_fields(reg), ordering=("id",),
         search_fields=("name", "description"), summary_keys=("id", "name", "description", "next_run"),
         relations=[Relation("unified_jobs", "job", "reverse_fk", key="schedule", read_only=True)],
         create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility,
         before_save=_before_save, compute=_compute, redact=_redact, extra_summary=_summary,
         extra_related=_related, capabilities=("edit", "delete"),
     ))
-    for kind in KINDS.values():
+    for kind in template_kinds(reg).values():
         template = reg[kind.resource]
         template.relations.append(Relation("schedules", "schedule", "reverse_fk", key=kind.column, create=True,
                                            attach=False))

@@ -1,21 +1,17 @@
 """Tokens, roles and the activity stream: resources about access and history."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
 from .. import access
 from ..errors import ValidationError
+from ..passwords import hash_token
 from ..store import rbac
 from ..registry import Field, Registry, Relation, Resource
 
 TOKEN_MASK = "************"
 _SCOPES = {"read", "write"}
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _token_validate(ctx, values: dict, existing: dict | None) -> None:

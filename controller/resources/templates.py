@@ -20,7 +20,12 @@ import json
 from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
 from ..services import surveys
+from ..services.project_files import argument_problem, confined, project_dir, project_files
+from ..store import credentials as cred_sql
+from ..store import jobs as jobq
+from ..store import labels as label_sql
 from .labels import LABELS_TABLE
+from ..prompts import PROMPTS
 from ..registry import Field, Registry, Relation, Resource, RoleSpec
 from .unified import ACTIVE, FINISHED, STATUS_CHOICES, VERBOSITY
 
@@ -32,9 +37,6 @@ UNIQUE_MESSAGE = "JobTemplate with this (name, organization) combination already
 NO_BRANCH_OVERRIDE = "Project does not allow overriding branch."
 WEBHOOK_SERVICES = [("", "---------"), ("github", "GitHub"), ("gitlab", "GitLab"),
                     ("bitbucket_dc", "BitBucket DataCenter")]
-ASK_FIELDS = ("scm_branch", "diff_mode", "variables", "limit", "tags", "skip_tags", "job_type", "verbosity",
-              "inventory", "credential", "execution_environment", "labels", "forks", "job_slice_count",
-              "timeout", "instance_groups")
 
 # AWX JobTemplateAccess.changes_are_non_sensitive: what a template admin may change without use
 # of the template's project and inventory.
@@ -47,8 +49,7 @@ NON_SENSITIVE = frozenset({
 
 # -- validation -------------------------------------------------------------------------------
 def project_playbooks(ctx, project: dict) -> list[str]:
-    """Playbooks a template may name (see projects.project_files)."""
-    from .projects import project_files
+    """Playbooks a template may name (see services.project_files.project_files)."""
     return project_files(ctx, project, "playbook")
 
 
@@ -81,8 +82,7 @@ def _check_webhook(ctx, merged: dict) -> None:
     cred = merged.get("webhook_credential")
     if cred is None:
         return
-    ctype = ctx.store.one("SELECT t.kind, t.namespace FROM credentials c JOIN credential_types t "
-                          "ON t.id = c.credential_type WHERE c.id = ?", (cred,))
+    ctype = cred_sql.credential_type_of(ctx.store, cred)
     if ctype is None or ctype["kind"] != "token":
         raise ValidationError({"webhook_credential": ["Must be a Personal Access Token."]})
     service = merged.get("webhook_service")
@@ -95,8 +95,6 @@ def _check_playbook_path(ctx, playbook: str, project: dict, listed: bool) -> Non
     no option-like name, no control character, and, when it need not be one of the project's
     listed playbooks (which are confined already), no escape from the folder (``..``,
     absolute, or a symlink whose real path is outside) whether or not the file exists yet."""
-    from ..services.project_files import argument_problem, confined
-    from .projects import project_dir
     problem = argument_problem(playbook)
     if problem:
         raise ValidationError({"playbook": [problem]})
@@ -173,9 +171,8 @@ def _can_create(ctx, values: dict) -> bool:
     if project is None or not _may_use_project(ctx, project):
         return False
     if "id" in values:
-        attached = ctx.store.query(f'SELECT credential_id FROM "{CREDENTIALS_TABLE}" WHERE job_template_id = ?',
-                                   (values["id"],))
-        return all(access.holds(ctx, "credential", r[0], "use_role") for r in attached)
+        attached = jobq.template_credentials(ctx.store, values["id"])
+        return all(access.holds(ctx, "credential", pk, "use_role") for pk in attached)
     return True
 
 
@@ -201,12 +198,11 @@ def _credential_association(ctx, jt: dict, cred: dict, on: bool) -> None:
     if not (access.can_change(ctx, ctx.registry["job_template"], jt)
             and access.holds(ctx, "credential", cred["id"], "use_role")):
         raise PermissionDenied()
-    types = {r["id"]: dict(r) for r in ctx.store.query("SELECT id, kind, name FROM credential_types")}
+    types = cred_sql.credential_types(ctx.store)
     ctype = types.get(cred["credential_type"], {})
     key, display = _unique_hash(ctx, cred, ctype)
-    attached = ctx.store.query(f'SELECT c.* FROM credentials c JOIN "{CREDENTIALS_TABLE}" a ON a.credential_id = c.id'
-                               f" WHERE a.job_template_id = ?", (jt["id"],))
-    if any(_unique_hash(ctx, dict(o), types.get(o["credential_type"], {}))[0] == key for o in attached):
+    attached = cred_sql.attached_credentials(ctx.store, CREDENTIALS_TABLE, "job_template_id", jt["id"])
+    if any(_unique_hash(ctx, o, types.get(o["credential_type"], {}))[0] == key for o in attached):
         raise APIError({"error": f"Cannot assign multiple {display} credentials."})
     if ctype.get("kind") not in CREDENTIAL_KINDS:
         raise APIError({"error": f"Cannot assign a Credential of kind `{ctype.get('kind')}`."})
@@ -217,9 +213,7 @@ def _find_label(ctx, jt: dict, body: dict) -> dict | None:
     name, org = body.get("name"), body.get("organization")
     if not isinstance(name, str) or isinstance(org, bool) or not isinstance(org, (int, str)):
         return None
-    row = ctx.store.one("SELECT * FROM labels WHERE name = ? AND organization = ? ORDER BY id",
-                        (name.strip(), org))
-    return dict(row) if row else None
+    return label_sql.label_named(ctx.store, name.strip(), org)
 
 
 # -- output -----------------------------------------------------------------------------------
@@ -228,23 +222,10 @@ def _jobs(ctx, ids: list[int]) -> dict[int, dict]:
     ``jobs`` table, when the job resource is declared (empty otherwise); cached for the request."""
     known: dict[int, dict] = ctx.cache.setdefault("job_template_jobs", {})   # per request: compute,
     ids = [i for i in ids if i not in known]                                  # summary and related share it
-    out: dict[int, dict] = {i: {"recent": [], "current": None, "last": None} for i in ids}
-    known.update(out)
-    if ctx.registry.get("job") is None or not ids:
+    if ctx.registry.get("job") is None:
+        known.update({i: {"recent": [], "current": None, "last": None} for i in ids})
         return known
-    marks = ",".join("?" * len(ids))
-    cols = "id, job_template, name, description, status, failed, finished, canceled_on"
-    recent = ctx.store.query(f"SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY job_template "
-                             f"ORDER BY id DESC) AS rn FROM jobs WHERE job_template IN ({marks})) WHERE rn <= 10 "
-                             f"ORDER BY id DESC", ids)
-    for r in recent:
-        out[r["job_template"]]["recent"].append(dict(r))
-    for key, states in (("last", FINISHED), ("current", ACTIVE)):
-        wanted = ",".join(f"'{s}'" for s in states)
-        for r in ctx.store.query(f"SELECT {cols} FROM jobs j WHERE job_template IN ({marks}) AND id = (SELECT "
-                                 f"max(id) FROM jobs k WHERE k.job_template = j.job_template AND k.status IN "
-                                 f"({wanted}))", ids):
-            out[r["job_template"]][key] = dict(r)
+    known.update(jobq.template_jobs(ctx.store, ids, finished=FINISHED, active=ACTIVE))
     return known
 
 
@@ -264,21 +245,27 @@ def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
     return out
 
 
+def _credentials_summary(ctx, ids: list[int]) -> dict[int, list[dict]]:
+    """``summary_fields.credentials`` per template, by name then id; ``kind`` is the type's
+    namespace (AWX ``Credential.kind``), where jobs' shared summary has the type's kind."""
+    found = jobq.credentials_summary(ctx.store, CREDENTIALS_TABLE, "job_template_id", ids)
+    namespaces = cred_sql.type_namespaces(ctx.store, [c["id"] for cs in found.values() for c in cs])
+    return {i: [{**c, "kind": namespaces.get(c["id"])}
+                for c in sorted(found.get(i, []), key=_by_name)] for i in ids}
+
+
+def _by_name(item: dict) -> tuple:
+    """Sort key of summary lists: AWX orders them by name, then id (the shared store
+    summaries order differently, so the order is settled here)."""
+    return item["name"], item["id"]
+
+
 def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
     ids = [r["id"] for r in rows]
-    marks = ",".join("?" * len(ids))
-    creds: dict[int, list] = {i: [] for i in ids}
-    for c in ctx.store.query(
-            f"SELECT a.job_template_id AS jt, c.id, c.name, c.description, t.namespace, t.kind"
-            f' FROM "{CREDENTIALS_TABLE}" a'
-            f" JOIN credentials c ON c.id = a.credential_id LEFT JOIN credential_types t ON t.id = c.credential_type"
-            f" WHERE a.job_template_id IN ({marks}) ORDER BY c.name, c.id", ids):
-        creds[c["jt"]].append({"id": c["id"], "name": c["name"], "description": c["description"],
-                               "kind": c["namespace"], "cloud": c["kind"] == "cloud"})
-    labels: dict[int, list] = {i: [] for i in ids}
-    for lb in ctx.store.query(f'SELECT a.job_template_id AS jt, l.id, l.name FROM "{LABELS_TABLE}" a JOIN labels l '
-                              f"ON l.id = a.label_id WHERE a.job_template_id IN ({marks}) ORDER BY l.name, l.id", ids):
-        labels[lb["jt"]].append({"id": lb["id"], "name": lb["name"]})
+    creds = _credentials_summary(ctx, ids)
+    labels = {i: sorted(found, key=_by_name)
+              for i, found in jobq.labels_summary(ctx.store, LABELS_TABLE, "job_template_id", ids).items()}
+    labels.update({i: [] for i in ids if i not in labels})
     jobs = _jobs(ctx, ids)
     out = {}
     for r in rows:
@@ -344,7 +331,7 @@ def _fields() -> list[Field]:
         Field("execution_environment", "integer", help_text="The container image to be used for execution.",
               **ro_null),
         Field("host_config_key", "string", max_length=1024, default="", prevent_search=True),
-        *[Field(f"ask_{name}_on_launch", "boolean", default=False) for name in ASK_FIELDS],
+        *[Field(p.ask_flag, "boolean", default=False, help_text=p.ask_help) for p in PROMPTS],
         Field("survey_enabled", "boolean", default=False),
         Field("become_enabled", "boolean", default=False),
         Field("diff_mode", "boolean", default=False,

@@ -1,15 +1,24 @@
 """Declarations shared by every unified job (project updates, jobs, inventory updates, ad hoc
 commands) and by their event lists: declared once here, reused by each job resource.
+
+:func:`add_unified_job` registers a job resource (whose ``unified_job`` declares its kind) with
+its events, deriving the hooks every unified job shares from that declaration: a running job
+cannot be deleted, its launcher (when the kind says so) or an admin of its ``admin`` object may
+cancel it, and its events are visible to whoever sees the job.
 """
 from __future__ import annotations
 
-from ..registry import Field, Resource
+from typing import Callable
 
-STATUS_CHOICES = [("new", "New"), ("pending", "Pending"), ("waiting", "Waiting"), ("running", "Running"),
-                  ("successful", "Successful"), ("failed", "Failed"), ("error", "Error"),
-                  ("canceled", "Canceled")]
-ACTIVE = ("new", "pending", "waiting", "running")
-FINISHED = ("successful", "failed", "error", "canceled")
+from .. import access
+from ..errors import PermissionDenied
+from ..jobs.events import display_fields
+from ..registry import Field, Registry, Relation, Resource, UnifiedJob
+from ..status import ACTIVE, FINISHED
+from ..status import CHOICES as STATUS_CHOICES
+
+__all__ = ["ACTIVE", "FINISHED", "STATUS_CHOICES", "LAUNCH_TYPES", "VERBOSITY", "add_unified_job",
+           "event_resource", "launched_by", "unified_job_fields"]
 LAUNCH_TYPES = [("manual", "Manual"), ("relaunch", "Relaunch"), ("callback", "Callback"),
                 ("scheduled", "Scheduled"), ("dependency", "Dependency"), ("workflow", "Workflow"),
                 ("webhook", "Webhook"), ("sync", "Sync"), ("scm", "SCM Update")]
@@ -122,8 +131,6 @@ def _truncate(ctx, objs: list[dict], args: list[tuple[str, str]]) -> list[dict]:
 
 def event_resource(name: str, plural: str, parent: str, with_host: bool, **kw) -> Resource:
     """A read-only event list resource for one unified job type."""
-    from ..jobs.events import display_fields  # pure helpers, no runner import
-    from ..registry import Relation
     children = Relation("children", name, "derived", read_only=True,
                         scope_hook=lambda ctx, row: (f'"{parent}" = ? AND parent_uuid = ?', [row[parent], row["uuid"]]))
     return Resource(
@@ -133,3 +140,46 @@ def event_resource(name: str, plural: str, parent: str, with_host: bool, **kw) -
         indexes=((parent, "start_line"), (parent, "counter"), (parent, "parent_uuid")),
         relations=[children], compute=display_fields, list_transform=_truncate,
         list_headers={"X-UI-Max-Events": "4000"}, **kw)
+
+
+def refuse_running_delete(ctx, row: dict) -> None:
+    """``before_delete`` of every unified job: not while it runs (AWX's message)."""
+    if row["status"] in ACTIVE:
+        raise PermissionDenied("Cannot delete running job resource.")
+
+
+def launcher_or_admin(kind: UnifiedJob) -> Callable[..., bool]:
+    """``can_change`` (cancel) of a job kind: its launcher when ``launcher_may_change``, else an
+    admin of the object its ``admin`` column names (AWX JobAccess/AdHocCommandAccess.can_cancel)."""
+    admin_resource, column = kind.admin
+
+    def can_change(ctx, row: dict) -> bool:
+        if kind.launcher_may_change and row.get("launched_by_type") == "user" \
+                and row.get("launched_by_id") == ctx.user_id:
+            return True
+        return access.holds(ctx, admin_resource, row.get(column), "admin_role")
+    return can_change
+
+
+def nested_visibility(job_resource: str, column: str) -> Callable[..., tuple[str, list] | None]:
+    """Visibility of rows hanging off a job (events, host summaries): those whose ``column``
+    names a job the user may see."""
+    def visibility(ctx):
+        job = ctx.registry[job_resource]
+        vis = access.visibility(ctx, job)
+        if vis is None:
+            return None
+        return f'"{column}" IN (SELECT id FROM "{job.table}" WHERE {vis[0]})', vis[1]
+    return visibility
+
+
+def add_unified_job(reg: Registry, resource: Resource, with_host: bool, **events: object) -> None:
+    """Register job ``resource`` and its event list, with the hooks its ``unified_job`` implies
+    (a hook the declaration sets itself wins)."""
+    kind = resource.unified_job
+    assert kind is not None, f"{resource.name} declares no unified_job"
+    resource.before_delete = resource.before_delete or refuse_running_delete
+    resource.can_change = resource.can_change or launcher_or_admin(kind)
+    reg.add(resource)
+    reg.add(event_resource(resource.name + "_event", kind.events_table, kind.parent_col, with_host=with_host,
+                           visibility=nested_visibility(resource.name, kind.parent_col), **events))

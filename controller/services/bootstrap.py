@@ -4,7 +4,9 @@ from __future__ import annotations
 import secrets
 
 from ..context import Context
+from ..store.install import managed_project
 from . import crud
+from .surveys import validate_spec
 
 SYSTEM_USER = {"id": None, "is_superuser": True, "is_system_auditor": True, "username": "system"}
 
@@ -28,9 +30,9 @@ def ensure_builtin_project(state, organization: int | None = None) -> dict:
     """The read-only project serving the collection's own playbooks (idempotent)."""
     ctx = system_context(state)
     store = state.store
-    found = store.one("SELECT * FROM projects WHERE managed = 1 LIMIT 1")
+    found = managed_project(store)
     if found:
-        return dict(found)
+        return found
     # No organization: only superusers and auditors see it until it is shared (by granting
     # its use_role), which keeps a fresh controller's organization list empty.
     return crud.insert_trusted(ctx, state.registry["project"], {
@@ -47,7 +49,6 @@ DEMO_SURVEY = {"name": "Greeting", "description": "Who should the demo greet?", 
 def ensure_demo(state, project: dict, org: dict) -> None:
     """AWX's demo content, ready to launch: Default organization, Demo Inventory (localhost,
     local connection) and Demo Job Template with a one-question survey."""
-    from .surveys import validate_spec
     ctx = system_context(state)
     reg = state.registry
     inv = crud.create(ctx, reg["inventory"], {"name": "Demo Inventory", "organization": org["id"]})

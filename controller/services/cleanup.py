@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from ..status import FINISHED
 from . import crud
-
-JOB_RESOURCES = ("job", "project_update", "ad_hoc_command", "inventory_update")
 
 
 def cutoff(days: int) -> str:
@@ -18,12 +17,11 @@ def cleanup(ctx, days: int) -> dict[str, int]:
     """Delete what finished more than ``days`` days ago; returns counts per kind."""
     before = cutoff(days)
     counts: dict[str, int] = {}
-    for name in JOB_RESOURCES:
-        res = ctx.registry.get(name)
-        if res is None:
-            continue
-        ids = ctx.store.ids_where(res.table, "finished IS NOT NULL AND finished < ? AND status IN "
-                                             "('successful', 'failed', 'error', 'canceled')", [before])
+    finished = ",".join("?" * len(FINISHED))
+    for kind in ctx.registry.unified_jobs():       # every declared unified-job kind
+        res = ctx.registry[kind.resource]
+        ids = ctx.store.ids_where(res.table, f"finished IS NOT NULL AND finished < ? AND status IN ({finished})",
+                                  [before, *FINISHED])
         for start in range(0, len(ids), 200):
             with ctx.store.transaction():
                 for pk in ids[start:start + 200]:

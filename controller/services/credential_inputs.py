@@ -8,8 +8,8 @@ Contracts:
     exactly ``$encrypted$`` on update replaced by the stored ciphertext.  Errors are AWX's
     ``{"inputs": {"<field>": ["..."]}}`` / ``{"inputs": ["..."]}`` and never echo a secret.
   * :func:`mask_inputs` is the only way stored inputs leave the API: secrets as ``$encrypted$``.
-  * :func:`decrypt_inputs` and :func:`passwords_needed` serve the job executor, as does
-    :func:`render_injectors` (re-exported from :mod:`.credential_injectors`).
+  * :func:`decrypt_inputs` and :func:`passwords_needed` serve the job executor (which renders
+    injectors with :mod:`.credential_injectors`, the module above this one).
 
 A credential type is passed around as its stored row (``inputs``/``injectors`` may be JSON text
 or already decoded); inputs are plain dicts.
@@ -254,19 +254,6 @@ def decrypt_inputs(vault, cred_type: dict, stored: Any) -> dict:
     return out
 
 
-def check_injectors(injectors: Any, inputs: Any) -> list[str]:
-    """Problems of a credential type's ``injectors`` given its ``inputs`` schema."""
-    from .credential_injectors import check_injectors as check
-    return check(injectors, inputs)
-
-
-def render_injectors(cred_type: dict, inputs: dict, tmpdir: str) -> dict:
-    """A custom (or declared managed) type's injectors rendered for one job; see
-    :func:`controller.services.credential_injectors.render_injectors`."""
-    from .credential_injectors import render_injectors as render
-    return render(cred_type, inputs, tmpdir)
-
-
 def passwords_needed(cred_type: dict, inputs: dict) -> list[str]:
     """Passwords a launch must supply for this credential (AWX names), given its decrypted
     inputs: ``ssh_password``, ``become_password``, ``ssh_key_unlock``,
@@ -285,6 +272,6 @@ def passwords_needed(cred_type: dict, inputs: dict) -> list[str]:
     return needed
 
 
-__all__ = ["FIELD_ID", "as_dict", "type_fields", "secret_fields", "check_type_inputs", "check_injectors",
-           "prepare_inputs", "mask_inputs", "decrypt_inputs", "passwords_needed", "render_injectors",
+__all__ = ["FIELD_ID", "as_dict", "type_fields", "secret_fields", "check_type_inputs",
+           "prepare_inputs", "mask_inputs", "decrypt_inputs", "passwords_needed",
            "key_is_encrypted", "private_key_blocks"]

@@ -5,6 +5,7 @@ its activity-stream entry) and returns stored rows; rendering is the web layer's
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -193,7 +194,6 @@ def _differs(old: Any, new: Any) -> bool:
     if isinstance(new, bool):
         return old is None or bool(old) != new
     if isinstance(new, (dict, list)):
-        import json
         try:
             return json.loads(old) != new if isinstance(old, str) else old != new
         except ValueError:
@@ -231,14 +231,14 @@ def remove(ctx, resource, row: dict) -> None:
     pk = row["id"]
     for child, fk in ctx.registry.reverse_fks(resource.name):
         if fk.on_delete == "set_null":
-            ctx.store.execute(f'UPDATE "{child.table}" SET "{fk.name}" = NULL WHERE "{fk.name}" = ?', (pk,))
+            ctx.store.clear_references(child.table, fk.name, pk)
         elif fk.on_delete == "cascade":
             if _is_leaf(ctx.registry, child):
                 # events and summaries: nothing hangs off them, one statement deletes them all
                 ctx.store.delete_where(child.table, f'"{fk.name}" = ?', [pk])
                 continue
-            for sub in ctx.store.query(f'SELECT * FROM "{child.table}" WHERE "{fk.name}" = ?', (pk,)):
-                remove(ctx, child, dict(sub))
+            for sub in ctx.store.rows_referencing(child.table, fk.name, pk):
+                remove(ctx, child, sub)
     for table, column in m2m_columns(ctx.registry, resource.name):
         ctx.store.delete_where(table, f'"{column}" = ?', [pk])
     if resource.has_roles:
@@ -268,17 +268,31 @@ def m2m_columns(registry, name: str) -> list[tuple[str, str]]:
     return sorted(set(out))
 
 
+def can_copy(ctx, resource, row: dict) -> bool:
+    """Copying needs the right to change the original and to create its like."""
+    return access.can_change(ctx, resource, row) and access.can_create(ctx, resource, row)
+
+
 def copy(ctx, resource, row: dict, name: Any) -> dict:
-    """A new object with ``row``'s stored values (secrets stay encrypted) and associations."""
-    access.require(access.can_change(ctx, resource, row) and access.can_create(ctx, resource, row))
+    """A new object with ``row``'s stored values (secrets stay encrypted) and associations.
+
+    The copy is the original changed by the request (its ``name``) and stored as a new row, so
+    it runs the write pipeline of an update, in one transaction: ``validate`` and
+    ``before_save`` see the new values with the original as ``existing`` (under id -1, so the
+    original's own name counts as taken), then ``after_save``, then ``after_copy(ctx, row,
+    new)`` for what a deep copy adds (an inventory's hosts and groups ...)."""
+    access.require(can_copy(ctx, resource, row))
     with ctx.store.transaction():
         if name in (None, ""):
             raise ValidationError({"name": ["This field is required."]})
-        # Validated as an update of a row that is not the original, so the original's own
-        # name counts as taken.
-        checked = validation.clean(ctx, resource, {"name": name}, {**row, "id": -1}, partial=True)
+        original = {**row, "id": -1}
+        changed = validation.clean(ctx, resource, {"name": name}, original, partial=True)
+        if resource.validate:
+            resource.validate(ctx, changed, original)
+        if resource.before_save:
+            changed = resource.before_save(ctx, changed, original)
         values = {f.name: row.get(f.name) for f in resource.stored_fields}
-        values["name"] = checked["name"]
+        values.update(changed)
         if resource.timestamps:
             _stamp(ctx, values, creating=True)
         pk = ctx.store.insert(resource.table, values)
@@ -287,8 +301,11 @@ def copy(ctx, resource, row: dict, name: Any) -> dict:
         _grant_creator(ctx, resource, pk)
         for rel in resource.relations:
             if rel.kind == "m2m":
-                table, left, right = rel.key.split(":")
-                ctx.store.execute(f'INSERT INTO "{table}" ("{left}", "{right}") SELECT ?, "{right}" '
-                                  f'FROM "{table}" WHERE "{left}" = ?', (pk, row["id"]))
+                ctx.store.copy_links(*rel.key.split(":"), row["id"], pk)
+        if resource.after_save:
+            resource.after_save(ctx, new, original)
+        if resource.after_copy:
+            resource.after_copy(ctx, row, new)
+        new = ctx.store.get(resource.table, pk)
         activity.record(ctx, "create", resource, new, activity.snapshot(resource, new))
     return new

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..resources.inventory_sources import SOURCE_GROUPS, SOURCE_HOSTS
 from ..store import imports as db
+from ..store.imports import SOURCE_GROUPS, SOURCE_HOSTS
 from . import crud
 from .variables import parse_vars
 

@@ -19,11 +19,15 @@ links); variables are parsed once per distinct text.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import APIError, NotFound
-from . import inventory_tree
+from ..store import inventory as inv_sql
+from .inventory_contents import inventory_hosts_sql
 from .variables import VarsError, VarsTooLarge, parse_vars
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 _SLICE = re.compile(r"^slice(?P<number>\d+)of(?P<step>\d+)$")
 
@@ -66,27 +70,21 @@ def parse_slice(subset: str) -> tuple[int, int]:
     return number, step
 
 
-def _hosts(ctx, inventory: dict, show_all: bool) -> list[dict]:
-    sql, params = inventory_tree.inventory_hosts_sql(ctx.registry, inventory)
-    if not show_all:
-        sql = f"({sql}) AND enabled = 1"
-    rows = ctx.store.query(f'SELECT id, name, variables, enabled FROM "hosts" WHERE {sql} '
-                           'ORDER BY name, id', params)
-    return [dict(r) for r in rows]
+def _hosts(ctx: Context, inventory: dict, show_all: bool) -> list[dict]:
+    sql, params = inventory_hosts_sql(ctx.registry, inventory)
+    return inv_sql.hosts_where(ctx.store, sql, params, enabled_only=not show_all)
 
 
-def host_vars(ctx, inventory: dict, name: str, show_all: bool) -> dict:
+def host_vars(ctx: Context, inventory: dict, name: str, show_all: bool) -> dict:
     """One host's variables (``?host=<name>``); 404 when it is not in the inventory."""
-    sql, params = inventory_tree.inventory_hosts_sql(ctx.registry, inventory)
-    if not show_all:
-        sql = f"({sql}) AND enabled = 1"
-    row = ctx.store.one(f'SELECT variables FROM "hosts" WHERE ({sql}) AND name = ? LIMIT 1', [*params, name])
+    sql, params = inventory_hosts_sql(ctx.registry, inventory)
+    row = inv_sql.host_variables(ctx.store, sql, params, name, enabled_only=not show_all)
     if row is None:
         raise NotFound()
     return _VarsCache()(row["variables"], f"Host {name}")
 
 
-def script_data(ctx, inventory: dict, *, hostvars: bool = False, towervars: bool = False,
+def script_data(ctx: Context, inventory: dict, *, hostvars: bool = False, towervars: bool = False,
                 show_all: bool = False, subset: str = "") -> dict:
     """The whole inventory in script format (see the module docstring)."""
     parse = _VarsCache()
@@ -117,27 +115,21 @@ def script_data(ctx, inventory: dict, *, hostvars: bool = False, towervars: bool
     return data
 
 
-def _add_groups(ctx, inventory_id: int, names: dict[int, str], data: dict, all_group: dict, parse) -> None:
+def _add_groups(ctx: Context, inventory_id: int, names: dict[int, str], data: dict, all_group: dict,
+                parse: _VarsCache) -> None:
     store = ctx.store
     members: dict[int, list[str]] = {}
     grouped: set[int] = set()
-    for row in store.query(
-            f'SELECT gh.group_id, gh.host_id FROM {inventory_tree.GROUP_HOSTS} gh'
-            ' JOIN "groups" g ON g.id = gh.group_id JOIN "hosts" h ON h.id = gh.host_id'
-            ' WHERE g.inventory = ? AND h.inventory = ? ORDER BY h.name, h.id', (inventory_id, inventory_id)):
+    for row in inv_sql.group_members(store, inventory_id):
         if row["host_id"] in names:   # disabled or outside the slice: left out
             members.setdefault(row["group_id"], []).append(names[row["host_id"]])
             grouped.add(row["host_id"])
     children: dict[int, list[str]] = {}
-    for row in store.query(
-            f'SELECT gc.parent_id, c.name FROM {inventory_tree.GROUP_CHILDREN} gc'
-            ' JOIN "groups" c ON c.id = gc.child_id JOIN "groups" p ON p.id = gc.parent_id'
-            ' WHERE c.inventory = ? AND p.inventory = ? ORDER BY c.name, c.id', (inventory_id, inventory_id)):
+    for row in inv_sql.group_child_names(store, inventory_id):
         children.setdefault(row["parent_id"], []).append(row["name"])
     all_group["hosts"] = [name for pk, name in names.items() if pk not in grouped]
     group_names = []
-    for group in store.query('SELECT id, name, variables FROM "groups" WHERE inventory = ? ORDER BY name, id',
-                             (inventory_id,)):
+    for group in inv_sql.groups_of(store, inventory_id):
         info: dict[str, Any] = {}
         if group["id"] in members:
             info["hosts"] = members[group["id"]]

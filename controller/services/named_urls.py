@@ -63,7 +63,7 @@ def resolve(ctx, resource, identifier: str) -> int | None:
     """Primary key for a named-URL identifier, or None when nothing matches."""
     if not resource.named_url:
         return None
-    comps = identifier.split("++")
+    comps: list[str | None] = list(identifier.split("++"))
     clauses: list[str] = []
     params: list = []
     if len(comps) == 1 and len(resource.named_url) > 1:

@@ -222,7 +222,8 @@ def _fixed_paths(registry) -> dict[str, Any]:
     for path, ops in _FIXED.items():
         item: dict[str, Any] = {}
         for verb, (op_id, responses) in ops.items():
-            body, media = None, "application/json"
+            body: dict[str, Any] | None = None
+            media = "application/json"
             if path == "/api/login/" and verb == "post":
                 body, media = _LOGIN_FORM, "application/x-www-form-urlencoded"
             elif verb == "post" and path != "/api/logout/":
@@ -277,10 +278,11 @@ def _resource_paths(registry, res, action_methods: ActionMethods | None) -> dict
                               {"201": _resp(_ref(target.model_name), "Created"),
                                "204": _resp(None, "Associated or disassociated")}, _ANY_OBJECT)
         paths[f"/api/v2/{res.plural}/{{id}}/{rel.name}/"] = sub
-    for name in res.actions if action_methods else ():
-        methods = action_methods(res, name)
-        if methods:
-            paths[f"/api/v2/{res.plural}/{{id}}/{name}/"] = _action_path(registry, res, name, methods)
+    if action_methods is not None:
+        for name in res.actions:
+            methods = action_methods(res, name)
+            if methods:
+                paths[f"/api/v2/{res.plural}/{{id}}/{name}/"] = _action_path(registry, res, name, methods)
     return paths
 
 

@@ -5,14 +5,19 @@ Confinement: a file is offered only when it is a regular file whose real path (s
 resolved) stays inside the project folder, so a link to ``/etc/...`` or to a FIFO or device
 (which would block or never end when read) is never listed, read, or accepted as a playbook.
 
-Also the hygiene shared by the values that reach git or ansible as argv items or paths (URL,
-branch, playbook, host pattern, local and source paths): ``argument_problem``, ``confined``.
+Also where a project's folder is (``projects_root``, ``project_dir``, ``project_files``), and
+the hygiene shared by the values that reach git or ansible as argv items or paths (URL, branch,
+playbook, host pattern, local and source paths): ``argument_problem``, ``scm_url_problem``,
+``confined``.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
+
+from ..collection import playbooks_dir
 
 _SKIP_DIRS = {".git", ".hg", ".svn", "roles", "group_vars", "host_vars", "collections", "node_modules",
               "templates", "files", "vars", "defaults", "handlers", "tasks", "meta", "__pycache__",
@@ -95,3 +100,51 @@ def find_inventories(root: Path) -> list[str]:
             if not _is_playbook(p):
                 out.append(str(p.relative_to(root)))
     return out
+
+
+def projects_root(ctx) -> Path:
+    return Path(ctx.settings.data_dir) / "projects"
+
+
+def project_dir(ctx, row: dict) -> Path:
+    """Where a project's files are: the collection for the managed project, else under the
+    projects root (the path was confined when it was validated)."""
+    if row.get("managed"):
+        return playbooks_dir()
+    return projects_root(ctx) / (row.get("local_path") or f"_{row['id']}")
+
+
+def project_files(ctx, row: dict, kind: str) -> list[str]:
+    """A project's playbooks (``kind`` "playbook") or inventory files ("inventory"): a manual
+    project's folder scanned now, a git project's lists from its last successful update."""
+    if row.get("scm_type"):
+        try:
+            return list(json.loads(row.get(f"{kind}_files") or "[]"))
+        except ValueError:
+            return []
+    scan = find_playbooks if kind == "playbook" else find_inventories
+    return scan(project_dir(ctx, row))
+
+
+def scm_url_problem(url: str) -> str | None:
+    """Why git could read ``url`` (or a part of it) as an option, or None.
+
+    git gets the URL as one argv item and hands its user and host to ssh; a part beginning
+    with ``-`` (``ssh://-oProxyCommand=...``, ``-u...``, ``--upload-pack=...``,
+    ``user@-host:path``) would be an option there."""
+    problem = argument_problem(url)
+    if problem:
+        return problem
+    if "://" in url:
+        authority = url.split("://", 1)[1].split("/", 1)[0]
+        parts = authority.rsplit("@", 1)
+        if len(parts) == 2 and ":" in parts[0]:
+            # it would be stored and shown in clear: secrets belong in a credential
+            return "Passwords are not allowed in the SCM URL; use a Source Control credential."
+        path = url.split("://", 1)[1][len(authority):].lstrip("/")
+    else:   # scp-like user@host:path
+        authority, _, path = url.partition(":")
+        parts = authority.rsplit("@", 1)
+    if any(part.startswith("-") for part in [*parts, path]):
+        return "Invalid SCM URL: no part of it may begin with '-'."
+    return None

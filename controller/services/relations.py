@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from .. import access, query
+from ..context import Context
 from ..errors import APIError, NotFound, PermissionDenied
-from ..store import rbac
+from ..registry import Relation, Resource
+from ..store import links, rbac
 from . import activity, crud
 
 
-def scope(ctx, parent_res, parent: dict, rel) -> tuple[str, list]:
+def scope(ctx: Context, parent_res: Resource, parent: dict, rel: Relation) -> tuple[str, list]:
     """SQL (over the target table) selecting the members of this sub-list."""
     pid = parent["id"]
     if rel.scope_hook is not None:
@@ -47,7 +49,7 @@ def scope(ctx, parent_res, parent: dict, rel) -> tuple[str, list]:
     raise ValueError(f"unknown relation kind {kind}")
 
 
-def _require_role_admin(ctx, role_row: dict) -> None:
+def _require_role_admin(ctx: Context, role_row: dict) -> None:
     """Granting or revoking a role needs admin on the role's object."""
     res = ctx.registry.get(role_row["content_type"])
     ok = ctx.is_superuser or (res is not None and access.holds(
@@ -56,22 +58,25 @@ def _require_role_admin(ctx, role_row: dict) -> None:
         raise PermissionDenied()
 
 
-def _grant_team(ctx, role_row: dict, team: dict, on: bool) -> bool:
+def _grant_team(ctx: Context, role_row: dict, team: dict, on: bool) -> bool:
     spec = ctx.registry[role_row["content_type"]].role(role_row["role_field"])
     if on and spec is not None and spec.user_only:
         raise APIError({"msg": "You cannot assign an Organization participation role as a child role for a Team."})
     member = rbac.role_id(ctx.store, "team", team["id"], "member_role")
+    if member is None:   # every team gets its roles when created: a row without them is not a team
+        raise NotFound()
     if member == role_row["id"]:
         raise APIError({"msg": "A team cannot be granted its own member role."})
     return (rbac.add_parent if on else rbac.remove_parent)(ctx.store, role_row["id"], member)
 
 
-def _role_link(ctx, role_row: dict) -> tuple[str, int]:
+def _role_link(ctx: Context, role_row: dict) -> tuple[str, int]:
     """A role change is also history of the role's object (AWX records the role's resource)."""
     return role_row["content_type"], role_row["object_id"]
 
 
-def _apply(ctx, parent_res, parent: dict, rel, target, child: dict, on: bool):
+def _apply(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, target: Resource, child: dict,
+           on: bool) -> tuple[bool, tuple[str, int] | None]:
     """Perform one (dis)association; returns (changed, linked object or None)."""
     store = ctx.store
     kind = rel.kind
@@ -88,12 +93,7 @@ def _apply(ctx, parent_res, parent: dict, rel, target, child: dict, on: bool):
     if kind == "m2m":
         access.require(access.can_change(ctx, parent_res, parent) and access.can_read(ctx, target, child))
         table, left, right = rel.key.split(":")
-        if on:
-            changed = store.execute(f'INSERT OR IGNORE INTO "{table}" ("{left}", "{right}") VALUES (?, ?)',
-                                    (parent["id"], child["id"])).rowcount > 0
-        else:
-            changed = store.delete_where(table, f'"{left}" = ? AND "{right}" = ?', [parent["id"], child["id"]]) > 0
-        return changed, None
+        return (links.link if on else links.unlink)(store, table, left, right, parent["id"], child["id"]), None
     if kind == "user_roles":
         _require_role_admin(ctx, child)
         return (rbac.add_member if on else rbac.remove_member)(store, child["id"], parent["id"]), \
@@ -111,7 +111,7 @@ def _apply(ctx, parent_res, parent: dict, rel, target, child: dict, on: bool):
     raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
 
 
-def associate(ctx, parent_res, parent: dict, rel, child: dict, on: bool) -> None:
+def associate(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, child: dict, on: bool) -> None:
     """Attach (on) or detach a child; permission checks per kind; a change that changes
     something is recorded in the activity stream once (a repeated grant records nothing)."""
     target = ctx.registry[rel.target]
@@ -129,7 +129,7 @@ def associate(ctx, parent_res, parent: dict, rel, child: dict, on: bool) -> None
                             other=target, other_row=child, association=rel.name, link=link)
 
 
-def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | None]:
+def post(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, body: Any) -> tuple[int, dict | None]:
     """The association protocol for ``POST <parent>/<rel>/``; returns (status, created row)."""
     if rel.read_only or not rel.writable:
         raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
@@ -173,7 +173,7 @@ def post(ctx, parent_res, parent: dict, rel, body: Any) -> tuple[int, dict | Non
     return 201, row
 
 
-def get_parent(ctx, parent_res, pk: int) -> dict:
+def get_parent(ctx: Context, parent_res: Resource, pk: int) -> dict:
     row = ctx.store.get(parent_res.table, pk)
     if row is None:
         raise NotFound()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from ..errors import ValidationError
+from .cron import CronError, to_rrule_bodies
 from .rrules import UTC, Rule, format_dtstart, get_zone, parse
 
 FORMS = ("rrule", "cron", "interval", "date")
@@ -47,7 +48,6 @@ def translate(form: str, values: dict, now: datetime) -> str:
     and ``timezone`` (IANA, default UTC).  Without start_time a cron or interval schedule starts
     at the next whole minute after ``now``.  Raises ValidationError keyed by the input field.
     """
-    from .cron import CronError, to_rrule_bodies
     tzname = values.get("timezone") or "UTC"
     tz = zone_or_error(tzname)
     tzname = "UTC" if tz is UTC else tzname

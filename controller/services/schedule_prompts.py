@@ -15,13 +15,14 @@ import json
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
+from ..prompts import SCHEDULABLE
 from ..registry import ENCRYPTED
 from ..secrets import Vault
 from . import surveys
 from .variables import VarsError, parse_vars
 
-PROMPTS = ("inventory", "scm_branch", "job_type", "job_tags", "skip_tags", "limit", "diff_mode", "verbosity",
-           "execution_environment", "forks", "job_slice_count", "timeout")
+# the schedule's prompt fields: the schedulable launch prompts (extra variables are extra_data)
+PROMPTS = tuple(p.key for p in SCHEDULABLE)
 NOT_PROMPTED = "Field is not configured to prompt on launch."
 
 
@@ -69,16 +70,16 @@ def _plain_extra(ctx, values: dict, existing: dict | None, passwords: list[str])
 
 
 def _check_job_template_prompts(ctx, jt: dict, merged: dict, extra: dict) -> None:
-    from ..jobs.launch import PROMPTS as ASK
     errors: dict[str, list[str]] = {}
-    for key in PROMPTS:
+    for prompt in SCHEDULABLE:
+        key = prompt.key
         value = merged.get(key)
         if value is None:
             continue
         current = bool(jt.get(key)) if isinstance(value, bool) else jt.get(key)
         if value == current:
             continue
-        if not jt.get(ASK[key]):
+        if not jt.get(prompt.ask_flag):
             errors[key] = [NOT_PROMPTED]
         elif key == "scm_branch":
             project = ctx.store.get("projects", jt["project"]) if jt.get("project") else None

@@ -1,8 +1,25 @@
-"""A unified job's output, rebuilt from its events (which tile the stdout line by line)."""
+"""A unified job's output, rebuilt from its events (which tile the stdout line by line).
+
+Contracts:
+  * :func:`render` answers ``GET /<jobs>/N/stdout/`` for any unified job, in every format
+    (``txt``, ``ansi``, ``json``, ``html``, ``txt_download``, ``ansi_download``); it reads the
+    job's kind from its declaration (``Resource.unified_job``), so it needs no job worker.
+    Output past ``MAX_DISPLAY`` bytes is replaced by AWX's message except in downloads.
+  * :func:`event_stream` yields the Server-Sent Events of a job's stored events as they arrive,
+    then ``end`` once the job has finished and every event is stored.
+"""
 from __future__ import annotations
 
 import html
+import json
 import re
+import time
+from typing import Iterator
+
+from ..errors import NotFound
+from ..registry import Resource
+from ..status import FINISHED
+from ..store import jobs as q
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 MAX_DISPLAY = 1024 * 1024
@@ -56,3 +73,69 @@ def to_html(text: str, title: str, dark: bool = False) -> str:
     return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>body{{background:{bg};color:{fg}}}pre{{white-space:pre-wrap;font:13px monospace}}"
             f"</style></head><body><pre>{''.join(out)}</pre></body></html>")
+
+
+FORMATS = ("txt", "ansi", "json", "html", "txt_download", "ansi_download", "api")
+
+
+def render(ctx, resource: Resource, row: dict, fmt: str, start: int | None = None, end: int | None = None,
+           dark: bool = False) -> tuple[str | dict, str, dict[str, str]]:
+    """(body, mimetype, headers) of job ``row``'s output in format ``fmt``, lines [start, end)
+    (None: unbounded).  A ``json`` body is a dict to serialize; 404 for an unknown format."""
+    if fmt not in FORMATS:
+        raise NotFound()
+    kind = resource.unified_job
+    assert kind is not None, f"{resource.name} is no unified job"
+    if fmt != "json":
+        chunks = q.events_text(ctx.store, kind.events_table, kind.parent_col, row["id"], start, end)
+        text, _first, _last = join_events(chunks, start, end)
+    else:     # one read of every event serves the range and the total line count
+        chunks = q.events_text(ctx.store, kind.events_table, kind.parent_col, row["id"])
+        text, first, last = join_events(chunks, start, end)
+        absolute_end = len(join_events(chunks)[0].splitlines())
+    if fmt.endswith("_download"):
+        body = text if fmt == "ansi_download" else strip_ansi(text)
+        suffix = ".ansi.txt" if fmt == "ansi_download" else ".txt"
+        return body, "text/plain", {
+            "Content-Disposition": f'attachment; filename="{resource.name}_{row["id"]}{suffix}"'}
+    size = len(text.encode())
+    if size > MAX_DISPLAY:
+        text = (f"Standard Output too large to display ({size} bytes), only download supported "
+                f"for sizes over {MAX_DISPLAY} bytes.")
+    if fmt == "json":
+        return ({"range": {"start": first, "end": last, "absolute_end": absolute_end}, "content": strip_ansi(text)},
+                "application/json", {})
+    if fmt == "html":
+        return to_html(text, f"{resource.verbose_name} {row['id']}", dark), "text/html", {}
+    return (text if fmt == "ansi" else strip_ansi(text)), "text/plain", {}
+
+
+_STREAMED = ("id", "counter", "event", "start_line", "end_line", "stdout", "host_name", "task", "failed", "changed")
+
+
+def event_stream(store, resource: Resource, pk: int, cursor: int, poll: float = 0.25,
+                 keep_alive: float = 15.0) -> Iterator[str]:
+    """Server-Sent Events of job ``pk``: each stored event after counter ``cursor`` (``id`` is
+    its counter, so ``Last-Event-ID`` resumes), then ``end`` with the final status once the job
+    has finished and its events are all stored (or it is gone).  A comment line every
+    ``keep_alive`` idle seconds keeps proxies and browsers from closing the stream."""
+    kind = resource.unified_job
+    assert kind is not None, f"{resource.name} is no unified job"
+    idle = 0.0
+    while True:
+        rows = q.events_after(store, kind.events_table, kind.parent_col, pk, cursor, 500)
+        for ev in rows:
+            cursor = ev["counter"]
+            yield f"id: {cursor}\nevent: {kind.parent_col}_event\ndata: {json.dumps({k: ev[k] for k in _STREAMED})}\n\n"
+        if rows:
+            idle = 0.0
+            continue
+        state = q.job_state(store, resource.table, pk)
+        if state is None or (state["event_processing_finished"] and state["status"] in FINISHED):
+            yield f"event: end\ndata: {json.dumps({'status': state['status'] if state else None})}\n\n"
+            return
+        time.sleep(poll)
+        idle += poll
+        if idle >= keep_alive:
+            idle = 0.0
+            yield ": keep-alive\n\n"

@@ -22,6 +22,7 @@ from .. import access
 from ..errors import APIError
 from ..registry import ENCRYPTED
 from ..store import now_iso
+from . import activity
 
 # AWX's question types and the Python types a default may have.  The order is the one the
 # "not one of ... allowed question types" message lists (shared/reference/awx-api.md §6.11).
@@ -286,7 +287,6 @@ def stored_spec(row: dict) -> dict:
 
 
 def _write(ctx, resource, row: dict, spec: dict) -> None:
-    from . import activity
     before = display_spec(stored_spec(row))
     with ctx.store.transaction():
         ctx.store.update(resource.table, row["id"], {"survey_spec": spec, "modified": now_iso(),

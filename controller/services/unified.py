@@ -8,7 +8,9 @@ on the columns every member shares, then each row rendered by its own serializer
 from __future__ import annotations
 
 from .. import access, query
+from ..context import Context
 from ..errors import NotFound
+from ..store import unified as unified_sql
 from .crud import _page_args, _page_link
 from .serializer import serialize
 
@@ -19,7 +21,7 @@ _ORDERABLE = {"id", "created", "modified", "name", "status", "started", "finishe
 _TEMPLATE_ORDERABLE = {"id", "created", "modified", "name", "type"}
 
 
-def members(ctx, names: tuple[str, ...]) -> list:
+def members(ctx: Context, names: tuple[str, ...]) -> list:
     return [ctx.registry[n] for n in names if ctx.registry.get(n) is not None]
 
 
@@ -37,7 +39,7 @@ def _order(args: list[tuple[str, str]], allowed: set[str]) -> str:
     return ", ".join(parts)
 
 
-def list_page(ctx, names: tuple[str, ...], args: list[tuple[str, str]], path: str, jobs: bool) -> dict:
+def list_page(ctx: Context, names: tuple[str, ...], args: list[tuple[str, str]], path: str, jobs: bool) -> dict:
     allowed = _ORDERABLE if jobs else _TEMPLATE_ORDERABLE
     order = _order(args, allowed)
     cols = sorted(allowed - {"type"})
@@ -53,19 +55,16 @@ def list_page(ctx, names: tuple[str, ...], args: list[tuple[str, str]], path: st
             continue   # the member has no such field: none of its rows can match
         vis = access.visibility(ctx, res)
         where = f"({compiled.where})" + (f" AND ({vis[0]})" if vis else "")
-        col_sql = ", ".join(f'"{c}"' for c in cols)
-        selects.append(f"SELECT ? AS _type, {col_sql} FROM \"{res.table}\" WHERE {where}")
+        selects.append(unified_sql.member_sql(res.table, cols, where))
         params += [res.name, *compiled.params, *(vis[1] if vis else [])]
     page, size = _page_args(args)
     if not selects:
         return {"count": 0, "next": None, "previous": None, "results": []}
-    union = " UNION ALL ".join(selects)
-    count = ctx.store.scalar(f"SELECT count(*) FROM ({union})", params)
+    count = unified_sql.union_count(ctx.store, selects, params)
     offset = (page - 1) * size
     if page > 1 and offset >= count:
         raise NotFound("Invalid page.")
-    rows = ctx.store.query(f"SELECT _type, id FROM ({union}) ORDER BY {order} LIMIT ? OFFSET ?",
-                           [*params, size, offset])
+    rows = unified_sql.union_page(ctx.store, selects, params, order, size, offset)
     by_type: dict[str, list[int]] = {}
     for r in rows:
         by_type.setdefault(r["_type"], []).append(r["id"])

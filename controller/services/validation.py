@@ -128,11 +128,11 @@ def coerce(ctx, field: Field, value: Any) -> Any:
         if isinstance(value, bool):
             raise FieldError("A valid number is required.")
         try:
-            num = float(value)
+            real = float(value)
         except (TypeError, ValueError):
             raise FieldError("A valid number is required.") from None
-        _bounds(field, num)
-        return num
+        _bounds(field, real)
+        return real
     if kind == "id":
         if isinstance(value, bool) or isinstance(value, (dict, list, float)):
             raise FieldError(f"Incorrect type. Expected pk value, received {type(value).__name__}.")

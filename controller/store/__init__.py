@@ -201,6 +201,21 @@ class Store:
     def exists(self, table: str, where: str, params: Sequence[Any]) -> bool:
         return self.one(f'SELECT 1 FROM "{table}" WHERE {where} LIMIT 1', params) is not None
 
+    # -- generic relations (cascades and copies over declared foreign keys) ---------------
+    def rows_referencing(self, table: str, column: str, pk: int) -> list[dict]:
+        """Every row of ``table`` whose foreign key ``column`` names ``pk``."""
+        return [dict(r) for r in self.query(f'SELECT * FROM "{table}" WHERE "{column}" = ?', (pk,))]
+
+    def clear_references(self, table: str, column: str, pk: int) -> None:
+        """``ON DELETE SET NULL`` by hand: rows of ``table`` naming ``pk`` in ``column`` lose it."""
+        self.execute(f'UPDATE "{table}" SET "{column}" = NULL WHERE "{column}" = ?', (pk,))
+
+    def copy_links(self, table: str, left: str, right: str, source: int, target: int) -> None:
+        """Give ``target`` every link ``source`` has in association table ``table``
+        (``left`` names the owner, ``right`` the linked object)."""
+        self.execute(f'INSERT INTO "{table}" ("{left}", "{right}") SELECT ?, "{right}" '
+                     f'FROM "{table}" WHERE "{left}" = ?', (target, source))
+
 
 def _dump(value: Any) -> Any:
     """Python value -> SQLite value: JSON for containers, 0/1 for booleans."""

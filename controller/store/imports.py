@@ -9,6 +9,9 @@ from . import now_iso
 
 GROUP_HOSTS = "group_hosts"
 GROUP_CHILDREN = "group_children"
+# what each inventory source imported (declared as its hosts/groups sub-lists)
+SOURCE_HOSTS = "inventory_source_hosts"
+SOURCE_GROUPS = "inventory_source_groups"
 
 
 def existing(store, table: str, inventory_id: int) -> dict[str, dict]:

@@ -2,7 +2,15 @@
 workers or two processes can never run the same job)."""
 from __future__ import annotations
 
+from typing import Iterable
+
+from ..status import ACTIVE, FAILED, FINISHED, QUEUED, STARTED
 from . import now_iso
+
+
+def _status_in(statuses: tuple[str, ...]) -> str:
+    """``status IN (?, ...)``: the statuses are bound as parameters, never restated in SQL."""
+    return f"status IN ({','.join('?' * len(statuses))})"
 
 
 def pending(store, table: str, limit: int) -> list[dict]:
@@ -12,7 +20,7 @@ def pending(store, table: str, limit: int) -> list[dict]:
 
 
 def is_active(store, table: str, pk: int) -> bool:
-    return store.exists(table, "id = ? AND status IN ('new', 'pending', 'waiting', 'running')", [pk])
+    return store.exists(table, f"id = ? AND {_status_in(ACTIVE)}", [pk, *ACTIVE])
 
 
 def status_of(store, table: str, pk: int) -> str | None:
@@ -39,13 +47,13 @@ def cancel_pending(store, table: str, pk: int) -> bool:
                                           "canceled_on": now, "cancel_flag": True, "event_processing_finished": True,
                                           "job_explanation": "Job was canceled before it started",
                                           "modified": now},
-                                  "id = ? AND status IN ('new', 'pending')", [pk]) == 1
+                                  f"id = ? AND {_status_in(QUEUED)}", [pk, *QUEUED]) == 1
 
 
 def flag_cancel(store, table: str, pk: int) -> bool:
     with store.transaction():
         return store.update_where(table, {"cancel_flag": True, "canceled_on": now_iso()},
-                                  "id = ? AND status IN ('waiting', 'running')", [pk]) == 1
+                                  f"id = ? AND {_status_in(STARTED)}", [pk, *STARTED]) == 1
 
 
 def cancel_requested(store, table: str, pk: int) -> bool:
@@ -54,7 +62,7 @@ def cancel_requested(store, table: str, pk: int) -> bool:
 
 def left_running(store, table: str) -> list[int]:
     """Jobs waiting or running: at start-up, candidates for reaping."""
-    return store.ids_where(table, "status IN ('waiting', 'running')", [])
+    return store.ids_where(table, _status_in(STARTED), list(STARTED))
 
 
 def reap(store, table: str, ids: list[int], explanation: str) -> list[int]:
@@ -64,23 +72,23 @@ def reap(store, table: str, ids: list[int], explanation: str) -> list[int]:
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    where = f"id IN ({marks}) AND status IN ('waiting', 'running')"
+    where, params = f"id IN ({marks}) AND {_status_in(STARTED)}", [*ids, *STARTED]
     with store.transaction():
-        found = store.ids_where(table, where, ids)
+        found = store.ids_where(table, where, params)
         if found:
             store.update_where(table, {"status": "error", "failed": True, "finished": now_iso(),
-                                       "job_explanation": explanation, "modified": now_iso()}, where, ids)
+                                       "job_explanation": explanation, "modified": now_iso()}, where, params)
     return found
 
 
 def events_unfinished(store, table: str) -> list[int]:
     """Ended jobs whose ``event_processing_finished`` never turned true."""
-    return store.ids_where(table, "status IN ('successful', 'failed', 'error', 'canceled') "
-                                  "AND NOT coalesce(event_processing_finished, 0)", [])
+    return store.ids_where(table, f"{_status_in(FINISHED)} AND NOT coalesce(event_processing_finished, 0)",
+                           list(FINISHED))
 
 
 def active_using(store, table: str, column: str, pk: int) -> list[int]:
-    return store.ids_where(table, f"\"{column}\" = ? AND status IN ('new', 'pending', 'waiting', 'running')", [pk])
+    return store.ids_where(table, f'"{column}" = ? AND {_status_in(ACTIVE)}', [pk, *ACTIVE])
 
 
 def latest(store, table: str, column: str, ids: list[int], active: bool) -> dict[int, dict]:
@@ -88,11 +96,19 @@ def latest(store, table: str, column: str, ids: list[int], active: bool) -> dict
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
-    cond = "status IN ('new', 'pending', 'waiting', 'running')" if active else \
-        "status IN ('successful', 'failed', 'error', 'canceled')"
+    statuses = ACTIVE if active else FINISHED
     rows = store.query(f'SELECT * FROM "{table}" WHERE id IN (SELECT max(id) FROM "{table}" '
-                       f'WHERE "{column}" IN ({marks}) AND {cond} GROUP BY "{column}")', ids)
+                       f'WHERE "{column}" IN ({marks}) AND {_status_in(statuses)} GROUP BY "{column}")',
+                       [*ids, *statuses])
     return {r[column]: dict(r) for r in rows}
+
+
+def update_state(store, table: str, column: str, ids: list[int]) -> dict[int, tuple[dict | None, dict | None]]:
+    """{parent id: (its current active job, its last finished job)} for the jobs of ``table``
+    whose ``column`` names the parent (a project's updates, an inventory source's ...)."""
+    active = latest(store, table, column, ids, active=True)
+    done = latest(store, table, column, ids, active=False)
+    return {pk: (active.get(pk), done.get(pk)) for pk in ids}
 
 
 def insert_job(store, table: str, values: dict) -> int:
@@ -133,8 +149,8 @@ def host_count(store, inventory_id: int | None) -> int:
 
 
 def template_running(store, template_id: int, job_id: int) -> bool:
-    return store.exists("jobs", "job_template = ? AND id != ? AND status IN ('waiting', 'running')",
-                        [template_id, job_id])
+    return store.exists("jobs", f"job_template = ? AND id != ? AND {_status_in(STARTED)}",
+                        [template_id, job_id, *STARTED])
 
 
 def template_credentials(store, jt_id: int) -> list[int]:
@@ -160,9 +176,9 @@ def link(store, table: str, left: str, right: str, pk: int, ids: list[int]) -> N
 
 def project_failed(store, project_id: int) -> bool:
     """The project's newest finished update failed (and nothing newer succeeded)."""
-    row = store.one("SELECT status FROM project_updates WHERE project = ? AND status IN "
-                    "('successful', 'failed', 'error', 'canceled') ORDER BY id DESC LIMIT 1", (project_id,))
-    return row is not None and row["status"] in ("failed", "error")
+    row = store.one(f"SELECT status FROM project_updates WHERE project = ? AND {_status_in(FINISHED)} "
+                    "ORDER BY id DESC LIMIT 1", (project_id, *FINISHED))
+    return row is not None and row["status"] in FAILED
 
 
 def update_is_fresh(store, project_id: int, cache_timeout: int) -> bool:
@@ -276,5 +292,34 @@ def propagate_event_flags(store, table: str, column: str, pk: int) -> None:
             for _level in range(3):
                 store.execute(
                     f'UPDATE "{table}" SET "{flag}" = 1 WHERE "{column}" = ? AND "{flag}" = 0 AND uuid IN '
-                    f'(SELECT parent_uuid FROM "{table}" WHERE "{column}" = ? AND "{flag}" = 1 AND parent_uuid != \'\')',
+                    f'(SELECT parent_uuid FROM "{table}" WHERE "{column}" = ? AND "{flag}" = 1 '
+                    f"AND parent_uuid != '')",
                     (pk, pk))
+
+
+# -- job templates' computed output (resources/templates.py) -----------------------------------
+_TEMPLATE_JOB_COLUMNS = "id, job_template, name, description, status, failed, finished, canceled_on"
+
+
+def template_jobs(store, template_ids: list[int], finished: Iterable[str],
+                  active: Iterable[str]) -> dict[int, dict]:
+    """``{template id: {"recent": [...], "current": job | None, "last": job | None}}`` for
+    every id: its 10 newest jobs (newest first), its newest job in an ``active`` status and
+    its newest in a ``finished`` one.  Jobs carry :data:`_TEMPLATE_JOB_COLUMNS` only."""
+    out: dict[int, dict] = {i: {"recent": [], "current": None, "last": None} for i in template_ids}
+    if not template_ids:
+        return out
+    marks = ",".join("?" * len(template_ids))
+    cols = _TEMPLATE_JOB_COLUMNS
+    recent = store.query(f"SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY job_template "
+                         f"ORDER BY id DESC) AS rn FROM jobs WHERE job_template IN ({marks})) WHERE rn <= 10 "
+                         f"ORDER BY id DESC", template_ids)
+    for r in recent:
+        out[r["job_template"]]["recent"].append(dict(r))
+    for key, states in (("last", list(finished)), ("current", list(active))):
+        wanted = ",".join("?" * len(states))
+        for r in store.query(f"SELECT {cols} FROM jobs j WHERE job_template IN ({marks}) AND id = (SELECT "
+                             f"max(id) FROM jobs k WHERE k.job_template = j.job_template AND k.status IN "
+                             f"({wanted}))", [*template_ids, *states]):
+            out[r["job_template"]][key] = dict(r)
+    return out

@@ -9,7 +9,12 @@ member_role becomes a parent).  ``role_members`` are direct user grants.
 from __future__ import annotations
 
 import json
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from sqlite3 import Row
+
+    from . import Store
 
 EFFECTIVE_CTE = (
     "WITH RECURSIVE eff(id) AS ("
@@ -19,7 +24,7 @@ EFFECTIVE_CTE = (
 )
 
 
-def effective_role_ids(store, user_id: int) -> set[int]:
+def effective_role_ids(store: Store, user_id: int) -> set[int]:
     """Every role a user holds, directly, through teams or through ancestry."""
     return {r[0] for r in store.query(EFFECTIVE_CTE, (user_id,))}
 
@@ -33,8 +38,8 @@ def objects_with_role_sql(content_type: str, role_field: str, user_id: int) -> t
 def objects_with_role_ids_sql(content_type: str, role_field: str, role_ids: Iterable[int]) -> tuple[str, list]:
     """Like :func:`objects_with_role_sql` for an already computed role set: the recursive
     query runs once per request instead of once per statement."""
-    return (f"id IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field = ?"
-            f" AND id IN (SELECT value FROM json_each(?)))",
+    return ("id IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field = ?"
+            " AND id IN (SELECT value FROM json_each(?)))",
             [content_type, role_field, json.dumps(sorted(role_ids))])
 
 
@@ -48,7 +53,7 @@ def fk_to_objects_with_roles_sql(column: str, content_type: str, role_fields: Se
             [content_type, *role_fields, json.dumps(sorted(role_ids))])
 
 
-def create_roles(store, content_type: str, object_id: int, fields: Iterable[str]) -> dict[str, int]:
+def create_roles(store: Store, content_type: str, object_id: int, fields: Iterable[str]) -> dict[str, int]:
     ids = {}
     for f in fields:
         ids[f] = store.insert("roles", {"content_type": content_type, "object_id": object_id,
@@ -56,7 +61,7 @@ def create_roles(store, content_type: str, object_id: int, fields: Iterable[str]
     return ids
 
 
-def roles_of(store, content_type: str, object_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+def roles_of(store: Store, content_type: str, object_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """{object_id: {role_field: role_id}} for many objects at once."""
     ids = sorted({int(i) for i in object_ids})
     out: dict[int, dict[str, int]] = {i: {} for i in ids}
@@ -68,46 +73,46 @@ def roles_of(store, content_type: str, object_ids: Sequence[int]) -> dict[int, d
     return out
 
 
-def role_id(store, content_type: str, object_id: int, role_field: str) -> int | None:
+def role_id(store: Store, content_type: str, object_id: int, role_field: str) -> int | None:
     return store.scalar("SELECT id FROM roles WHERE content_type = ? AND object_id = ? AND role_field = ?",
                         (content_type, object_id, role_field))
 
 
-def set_implicit_parents(store, role: int, parents: Iterable[int]) -> None:
+def set_implicit_parents(store: Store, role: int, parents: Iterable[int]) -> None:
     store.execute("DELETE FROM role_parents WHERE role_id = ? AND implicit = 1", (role,))
     for p in set(parents):
         store.execute("INSERT OR IGNORE INTO role_parents (role_id, parent_id, implicit) VALUES (?, ?, 1)",
                       (role, p))
 
 
-def add_parent(store, role: int, parent: int) -> bool:
+def add_parent(store: Store, role: int, parent: int) -> bool:
     return store.execute("INSERT OR IGNORE INTO role_parents (role_id, parent_id, implicit) VALUES (?, ?, 0)",
                          (role, parent)).rowcount > 0
 
 
-def remove_parent(store, role: int, parent: int) -> bool:
+def remove_parent(store: Store, role: int, parent: int) -> bool:
     return store.execute("DELETE FROM role_parents WHERE role_id = ? AND parent_id = ? AND implicit = 0",
                          (role, parent)).rowcount > 0
 
 
-def add_member(store, role: int, user_id: int) -> bool:
+def add_member(store: Store, role: int, user_id: int) -> bool:
     return store.execute("INSERT OR IGNORE INTO role_members (role_id, user_id) VALUES (?, ?)",
                          (role, user_id)).rowcount > 0
 
 
-def remove_member(store, role: int, user_id: int) -> bool:
+def remove_member(store: Store, role: int, user_id: int) -> bool:
     return store.execute("DELETE FROM role_members WHERE role_id = ? AND user_id = ?", (role, user_id)).rowcount > 0
 
 
-def is_member(store, role: int, user_id: int) -> bool:
+def is_member(store: Store, role: int, user_id: int) -> bool:
     return store.one("SELECT 1 FROM role_members WHERE role_id = ? AND user_id = ?", (role, user_id)) is not None
 
 
-def has_parent(store, role: int, parent: int) -> bool:
+def has_parent(store: Store, role: int, parent: int) -> bool:
     return store.one("SELECT 1 FROM role_parents WHERE role_id = ? AND parent_id = ?", (role, parent)) is not None
 
 
-def delete_object_roles(store, content_type: str, object_id: int) -> None:
+def delete_object_roles(store: Store, content_type: str, object_id: int) -> None:
     ids = [r[0] for r in store.query("SELECT id FROM roles WHERE content_type = ? AND object_id = ?",
                                      (content_type, object_id))]
     for chunk in _chunks(ids):
@@ -118,7 +123,7 @@ def delete_object_roles(store, content_type: str, object_id: int) -> None:
         store.execute(f"DELETE FROM roles WHERE id IN ({marks})", chunk)
 
 
-def delete_user_memberships(store, user_id: int) -> None:
+def delete_user_memberships(store: Store, user_id: int) -> None:
     store.execute("DELETE FROM role_members WHERE user_id = ?", (user_id,))
 
 
@@ -201,3 +206,35 @@ def typed_objects_sql(type_col: str, id_col: str, visible: dict[str, tuple[str, 
             parts.append(f'({type_col} = ? AND {id_col} IN (SELECT id FROM "{tables[ctype]}" WHERE {vis[0]}))')
             params += [ctype, *vis[1]]
     return (" OR ".join(parts) or "0"), params
+
+
+# -- owners and member counts (summaries) -------------------------------------------------------
+def direct_member_users(store: Store, role_ids: Sequence[int]) -> list[Row]:
+    """``(role_id, id, username, first_name, last_name)`` of the users holding one of
+    ``role_ids`` directly (not through a team or an ancestor role), by user id."""
+    if not role_ids:
+        return []
+    marks = ",".join("?" * len(role_ids))
+    return store.query(f"SELECT m.role_id, u.id, u.username, u.first_name, u.last_name FROM role_members m"
+                       f" JOIN users u ON u.id = m.user_id WHERE m.role_id IN ({marks}) ORDER BY u.id", role_ids)
+
+
+def team_grants(store: Store, role_ids: Sequence[int]) -> list[Row]:
+    """``(role_id, object_id)``: the teams (``object_id``) whose role is a parent of one of
+    ``role_ids`` (a grant of that role to the team)."""
+    if not role_ids:
+        return []
+    marks = ",".join("?" * len(role_ids))
+    return store.query("SELECT rp.role_id, r.object_id FROM role_parents rp JOIN roles r ON r.id = rp.parent_id"
+                       f" WHERE r.content_type = 'team' AND rp.role_id IN ({marks})", role_ids)
+
+
+def direct_member_counts(store: Store, content_type: str, role_field: str, object_ids: Sequence[int]) -> dict[int, int]:
+    """``{object id: number of direct members of its role_field}`` for objects that have any."""
+    if not object_ids:
+        return {}
+    marks = ",".join("?" * len(object_ids))
+    return {r[0]: r[1] for r in store.query(
+        "SELECT r.object_id, count(m.user_id) FROM roles r JOIN role_members m ON m.role_id = r.id"
+        f" WHERE r.content_type = ? AND r.role_field = ? AND r.object_id IN ({marks})"
+        " GROUP BY r.object_id", [content_type, role_field, *object_ids])}

@@ -6,7 +6,7 @@ indexes ensured.  A column is never dropped or retyped automatically (data first
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -17,7 +17,7 @@ _SQL_TYPES = {
 }
 
 # Internal tables: role graph, sessions, key/value metadata.
-_INTERNAL = {
+_INTERNAL: dict[str, tuple[dict[str, Any], str | tuple[str, ...]]] = {
     "role_parents": ({"role_id": int, "parent_id": int, "implicit": int}, ("role_id", "parent_id")),
     "role_members": ({"role_id": int, "user_id": int}, ("role_id", "user_id")),
     "sessions": ({"key_hash": str, "user_id": int, "expires": float, "created": str}, "key_hash"),
@@ -82,14 +82,14 @@ def _shared_id_trigger(group: str, table: str, tables: list[str]) -> str:
 def migrate(db: sqlite_utils.Database, registry) -> None:
     """Bring the database schema up to the registry's declarations."""
     for name, (cols, pk) in _INTERNAL.items():
-        table = db[name]
+        table = db.table(name)
         if not table.exists():
             table.create(cols, pk=pk)
-    for table, cols in _INTERNAL_INDEXES:
-        db[table].create_index(cols, if_not_exists=True)
+    for index_table, index_cols in _INTERNAL_INDEXES:
+        db.table(index_table).create_index(index_cols, if_not_exists=True)
     for resource in registry:
         cols = resource_columns(resource)
-        table = db[resource.table]
+        table = db.table(resource.table)
         if not table.exists():
             _create_autoincrement(db, resource.table, cols)
         else:
@@ -107,13 +107,13 @@ def migrate(db: sqlite_utils.Database, registry) -> None:
         for rel in resource.relations:
             if rel.kind == "m2m":
                 name, left, right = rel.key.split(":")
-                if not db[name].exists():
-                    db[name].create({left: int, right: int}, pk=(left, right))
-                db[name].create_index([right], if_not_exists=True)
+                if not db.table(name).exists():
+                    db.table(name).create({left: int, right: int}, pk=(left, right))
+                db.table(name).create_index([right], if_not_exists=True)
     groups: dict[str, list[str]] = {}
     for resource in registry:
         if resource.id_group:
             groups.setdefault(resource.id_group, []).append(resource.table)
     for group, tables in groups.items():
-        for table in tables:
-            db.execute(_shared_id_trigger(group, table, sorted(tables)))
+        for member in tables:
+            db.execute(_shared_id_trigger(group, member, sorted(tables)))

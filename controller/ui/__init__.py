@@ -9,9 +9,7 @@ Live job output is the API's Server-Sent Events stream, read by a small script.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from . import base, jobs, resources  # noqa: F401  (registers the views)
+from .blueprint import bp
 
-bp = Blueprint("ui", __name__, url_prefix="/ui", template_folder="templates", static_folder="static",
-               static_url_path="/static")
-
-from . import base, jobs, resources  # noqa: E402,F401  (registers the views)
+__all__ = ["bp"]

@@ -11,10 +11,8 @@ from ..api.web import CSRF_COOKIE, SESSION_COOKIE, public, set_csrf_cookie
 from ..errors import APIError, ValidationError
 from ..services import crud
 from ..services.serializer import serialize_one
-from . import bp
-
-FINISHED = ("successful", "failed", "error", "canceled")
-ACTIVE = ("new", "pending", "waiting", "running")
+from ..status import ACTIVE, FINISHED  # noqa: F401 - the job pages' status vocabulary
+from .blueprint import bp
 
 
 def ctx():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from flask import jsonify, redirect, request, url_for
 
@@ -9,8 +10,10 @@ from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..jobs import control
 from ..jobs import launch as launching
+from ..prompts import PROMPTS, Prompt
 from ..services import crud, relations, surveys
-from . import bp
+from ..services.variables import VarsError, parse_vars
+from .blueprint import bp
 from .base import ACTIVE, caps, ctx, detail, field_errors, flatten_errors, list_args, listing, \
     page_view, registry, render
 
@@ -99,31 +102,63 @@ def launch(pk: int):
     questions = _questions(spec) if row.get("survey_enabled") else []
     errors: dict[str, list[str]] = {}
     values = dict(request.form) if request.method == "POST" else {}
+    prompts = _form_prompts(row)
     if request.method == "POST":
         try:
-            body = _launch_body(row, questions)
+            body = _launch_body(row, questions, prompts)
             job, _ignored = launching.launch_job(ctx(), row, body)
             return redirect(url_for("ui.job", pk=job["id"]))
         except ValidationError as exc:
             errors = field_errors(exc)
-    inventories = []
-    if row.get("ask_inventory_on_launch"):
-        inventories = crud.list_page(ctx(), registry("inventory"), [("role_level", "use_role"),
-                                                                    ("page_size", "200")], "/")["results"]
     return render("launch.html", _code=400 if errors else 200, jt=obj, info=info, questions=questions,
                   errors=errors, messages=[m for v in errors.values() for m in v], values=values,
                   multi={q["variable"]: request.form.getlist(q["variable"]) for q in questions
                          if q.get("type") == "multiselect"} if request.method == "POST" else {},
-                  inventories=inventories, job_field=registry("job_template").field)
+                  prompts=prompts, picks=_picks(prompts), job_field=registry("job_template").field)
 
 
-def _launch_body(jt: dict, questions: list[dict]) -> dict:
+def _target(prompt: Prompt) -> str | None:
+    """The resource an id prompt picks from (None: nothing to pick from here)."""
+    field = registry("job_template").field(prompt.key)
+    return field.fk if prompt.kind == "id" and field is not None else None
+
+
+def _form_prompts(jt: dict) -> list[Prompt]:
+    """The prompts ``jt`` asks for that the form can show, in the table's order with the extra
+    variables (a textarea) last.  Lists of ids are left out (the UI has no picker for them yet),
+    and so is an id with no resource to pick from."""
+    shown = [p for p in PROMPTS if jt.get(p.ask_flag) and not p.list_of_ids
+             and (p.kind != "id" or _target(p) is not None)]
+    return sorted(shown, key=lambda p: p.kind == "json")
+
+
+def _picks(prompts: list[Prompt]) -> dict[str, list[dict]]:
+    """prompt key -> the objects its select offers: those the user may use (the launch checks it)."""
+    return {p.key: crud.list_page(ctx(), registry(_target(p)), [("role_level", "use_role"), ("page_size", "200")],
+                                  "/")["results"] for p in prompts if p.kind == "id"}
+
+
+def _form_value(prompt: Prompt, form: Any) -> tuple[bool, Any]:
+    """(sent?, value) of one prompt's input: a checkbox is always sent; text as typed (when the
+    input was there); a text choice when one is picked; ids, integers and numeric choices only
+    when the input holds digits (anything else leaves the template's value)."""
+    raw = form.get(prompt.key, "")
+    if prompt.kind == "boolean":
+        return True, raw == "on"
+    if prompt.kind == "string":
+        return prompt.key in form, raw
+    choices = registry("job_template").field(prompt.key).choices if prompt.kind == "choice" else None
+    if choices and not isinstance(choices[0][0], int):
+        return bool(raw), raw
+    return raw.isdigit(), int(raw) if raw.isdigit() else None
+
+
+def _launch_body(jt: dict, questions: list[dict], prompts: list[Prompt]) -> dict:
     """The launch request the form stands for: survey answers typed as the survey says (a value
     that does not parse is passed as typed text, so the service's own message explains it)."""
     form = request.form
     extra: dict = {}
     if jt.get("ask_variables_on_launch") and form.get("extra_vars", "").strip():
-        from ..services.variables import VarsError, parse_vars
         try:
             extra.update(parse_vars(form["extra_vars"]))
         except VarsError as exc:
@@ -155,17 +190,12 @@ def _launch_body(jt: dict, questions: list[dict]) -> dict:
                  if name.startswith("password__") and value}
     if passwords:
         body["credential_passwords"] = passwords
-    for key in ("limit", "job_tags", "skip_tags", "scm_branch"):
-        if jt.get(f"ask_{key}_on_launch") and key in form:
-            body[key] = form.get(key, "")
-    if jt.get("ask_job_type_on_launch") and form.get("job_type"):
-        body["job_type"] = form["job_type"]
-    if jt.get("ask_verbosity_on_launch") and form.get("verbosity", "").isdigit():
-        body["verbosity"] = int(form["verbosity"])
-    if jt.get("ask_diff_mode_on_launch"):
-        body["diff_mode"] = form.get("diff_mode") == "on"
-    if jt.get("ask_inventory_on_launch") and form.get("inventory", "").isdigit():
-        body["inventory"] = int(form["inventory"])
+    for prompt in prompts:
+        if prompt.kind == "json":          # the extra variables: merged with the survey's above
+            continue
+        sent, value = _form_value(prompt, form)
+        if sent:
+            body[prompt.key] = value
     return body
 
 

@@ -6,9 +6,11 @@ from flask import redirect, request, url_for
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
+from ..jobs.project_update import request_update
 from ..services import credential_inputs, crud, relations
+from ..services.project_files import project_files
 from ..services.variables import vars_text
-from . import bp
+from .blueprint import bp
 from .base import caps, ctx, detail, field_errors, list_args, listing, page_view, registry, render
 
 
@@ -149,7 +151,6 @@ def projects():
 @bp.route("/projects/<int:pk>", methods=["GET"])
 @page_view
 def project(pk: int):
-    from ..resources.projects import project_files
     res = registry("project")
     row, obj = detail(res, pk)
     playbooks = project_files(ctx(), row, "playbook")
@@ -162,7 +163,6 @@ def project(pk: int):
 @bp.route("/projects/<int:pk>/sync", methods=["POST"])
 @page_view
 def project_sync(pk: int):
-    from ..jobs.project_update import request_update
     row = crud.get_row(ctx(), registry("project"), pk)
     request_update(ctx(), row)           # SCM projects only, with update_role
     return redirect(url_for("ui.project", pk=pk))

@@ -87,6 +87,9 @@ job:
 from ansible_collections.turret.controller.plugins.module_utils.module import (
     ControllerModule, launch_and_wait, wait_spec)
 
+# The controller's launch prompts (controller/prompts.py) passed as given; inventory and credentials
+# are resolved from names below.  tests/collection/test_completeness.py keeps the module's prompt
+# options equal to the controller's (with the reasons for the few it leaves out).
 PROMPTS = dict(extra_vars=dict(type="dict"), limit=dict(type="str"), job_type=dict(type="str", choices=["run", "check"]),
                scm_branch=dict(type="str"), job_tags=dict(type="str"), skip_tags=dict(type="str"),
                verbosity=dict(type="int", choices=[0, 1, 2, 3, 4, 5]), diff_mode=dict(type="bool"),

@@ -1,5 +1,6 @@
-"""Meta-tests of the collection: module options cover every writable API field, every module is
-in the action group and is exercised by a test, and the docs name every module."""
+"""Meta-tests of the collection: module options cover every writable API field and every launch
+prompt, every module is in the action group and is exercised by a test, and the docs name every
+module."""
 from __future__ import annotations
 
 import ast
@@ -8,9 +9,10 @@ from pathlib import Path
 
 import yaml
 
+from controller.prompts import PROMPTS
 from controller.resources import build_registry
 
-from .module_docs import MODULES, documented_options, module_names
+from .module_docs import FRAGMENTS, MODULES, documented_options, module_names, own_documentation
 from .test_resources import CASES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,6 +24,19 @@ MODULE_OF = {"o_auth2_access_token": "token"}
 EXCLUDED: dict[tuple[str, str], str] = {}
 # resources that can be written but have no module, and why
 NO_MODULE: dict[str, str] = {}
+# launch prompt (controller/prompts.py) -> why job_launch has no option for it
+LAUNCH_EXCLUDED: dict[str, str] = {
+    "timeout": "the module's `timeout` is how long it waits for the job (doc fragment wait); the job's own "
+               "timeout stays the template's",
+    "execution_environment": "Turret runs no containers: the prompt exists for AWX clients only",
+    "job_slice_count": "Turret does not slice jobs: the prompt exists for AWX clients only",
+    "instance_groups": "Turret runs every job on its own node: the prompt exists for AWX clients only",
+    "labels": "not offered yet: a new option would change the module's shape (a later, additive change)",
+}
+# the option type a launch prompt takes in a module, by the prompt's launch OPTIONS type (objects are
+# given by name or id); a choice takes the type of its values
+ANSIBLE_TYPES = {"string": "str", "boolean": "bool", "integer": "int", "json": "dict", "id": "str",
+                 "list_of_ids": "list"}
 
 
 def writable_resources():
@@ -47,6 +62,33 @@ def test_exclusions_are_not_stale():
     writable = {(res.name, f) for res, fields in writable_resources() for f in fields}
     assert set(EXCLUDED) <= writable
     assert all(reason for reason in [*EXCLUDED.values(), *NO_MODULE.values()])
+
+
+def test_job_launch_options_are_the_launch_prompts():
+    """job_launch offers the prompts the controller declares (the module cannot import them),
+    typed as a launch takes them; besides them only the template's name and the shared options
+    of the modules that start a job (connection, wait)."""
+    options = documented_options("job_launch")
+    shared = {name for fragment in ("auth", "wait")
+              for name in own_documentation(FRAGMENTS / f"{fragment}.py")["options"]}
+    offered = set(options) - shared - {"name"}
+    assert offered == {p.key for p in PROMPTS} - set(LAUNCH_EXCLUDED)
+    jt = build_registry()["job_template"]
+    for prompt in PROMPTS:
+        if prompt.key not in offered:
+            continue
+        option = options[prompt.key]
+        if prompt.kind == "choice":
+            values = [v for v, _label in jt.field(prompt.key).choices]
+            assert option["choices"] == values, prompt.key
+            assert option["type"] == ("int" if isinstance(values[0], int) else "str"), prompt.key
+        else:
+            assert option["type"] == ANSIBLE_TYPES[prompt.options_type], prompt.key
+
+
+def test_launch_exclusions_are_not_stale():
+    assert set(LAUNCH_EXCLUDED) <= {p.key for p in PROMPTS}
+    assert all(LAUNCH_EXCLUDED.values())
 
 
 def test_every_module_is_in_the_action_group():

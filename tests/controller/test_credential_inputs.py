@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from controller.errors import ValidationError
 from controller.resources.managed_credential_types import MANAGED_TYPES
 from controller.secrets import Vault
+from controller.services import credential_injectors as cj
 from controller.services import credential_inputs as ci
 
 MACHINE = next({"name": n, "kind": k, "namespace": ns, "inputs": i, "injectors": j}
@@ -57,7 +58,7 @@ def test_key_encryption_is_detected_in_every_format(tmp_path):
 def test_every_managed_type_passes_its_own_schema_checks():
     for namespace, kind, name, inputs, injectors in MANAGED_TYPES:
         assert ci.check_type_inputs(inputs, managed=True) == [], name
-        assert ci.check_injectors(injectors, inputs) == [], name
+        assert cj.check_injectors(injectors, inputs) == [], name
 
 
 @pytest.mark.parametrize("inputs, expected", [
@@ -108,7 +109,7 @@ FIELDS = {"fields": [{"id": "user", "label": "User"}, {"id": "token", "label": "
     ({"env": {"X": "{{ user.__class__.__mro__ }}"}}, "unsafe"),
 ])
 def test_bad_injectors_are_named(injectors, expected):
-    problems = ci.check_injectors(injectors, FIELDS)
+    problems = cj.check_injectors(injectors, FIELDS)
     assert any(expected in p for p in problems), problems
 
 
@@ -116,7 +117,7 @@ def test_good_injectors_pass():
     good = {"env": {"MY_TOKEN": "{{ token }}", "MY_CONF": "{{ tower.filename.conf }}"},
             "extra_vars": {"api": {"user": "{{ user }}", "tls": ["{{ tls }}"]}},
             "file": {"template.conf": "[auth]\nuser={{ user }}\n{% if tls %}tls=1{% endif %}"}}
-    assert ci.check_injectors(good, FIELDS) == []
+    assert cj.check_injectors(good, FIELDS) == []
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def test_render_injectors_writes_private_files_and_resolves_tower_filename(tmp_p
                 "ANSIBLE_SNEAKY": "{{ token }}"},
         "extra_vars": {"api": {"user": "{{ user }}", "token": "{{ token }}"}},
         "file": {"template": "user={{ user }}\ntoken={{ token }}"}}}
-    out = ci.render_injectors(cred_type, {"user": "ann", "token": "s3cret"}, str(tmp_path))
+    out = cj.render_injectors(cred_type, {"user": "ann", "token": "s3cret"}, str(tmp_path))
     [(path, content)] = out["files"].items()
     assert os.path.dirname(path) == str(tmp_path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -141,7 +142,7 @@ def test_render_injectors_multi_file(tmp_path):
     cred_type = {"kind": "cloud", "inputs": FIELDS, "injectors": {
         "file": {"template.a": "A={{ user }}", "template.b": "B"},
         "env": {"FILE_A": "{{ tower.filename.a }}", "FILE_B": "{{ tower.filename.b }}"}}}
-    out = ci.render_injectors(cred_type, {"user": "ann"}, str(tmp_path))
+    out = cj.render_injectors(cred_type, {"user": "ann"}, str(tmp_path))
     assert {out["files"][out["env"]["FILE_A"]], out["files"][out["env"]["FILE_B"]]} == {"A=ann", "B"}
 
 
@@ -149,14 +150,14 @@ def test_render_injectors_is_sandboxed(tmp_path):
     cred_type = {"kind": "cloud", "inputs": FIELDS,
                  "injectors": {"env": {"X": "{{ user.__class__.__mro__[1].__subclasses__() }}"}}}
     with pytest.raises(Exception) as err:
-        ci.render_injectors(cred_type, {"user": "ann"}, str(tmp_path))
+        cj.render_injectors(cred_type, {"user": "ann"}, str(tmp_path))
     assert "unsafe" in str(err.value)
 
 
 def test_declared_managed_injectors_render(tmp_path):
     controller = next({"kind": k, "inputs": i, "injectors": j} for ns, k, n, i, j in MANAGED_TYPES
                       if ns == "controller")
-    out = ci.render_injectors(controller, {"host": "https://c", "password": "pw", "verify_ssl": True},
+    out = cj.render_injectors(controller, {"host": "https://c", "password": "pw", "verify_ssl": True},
                               str(tmp_path))
     assert out["env"]["CONTROLLER_HOST"] == "https://c" and out["env"]["TOWER_PASSWORD"] == "pw"
     assert out["env"]["CONTROLLER_VERIFY_SSL"] == "True" and out["safe_env"]["CONTROLLER_PASSWORD"] == "**********"

@@ -583,7 +583,7 @@ def test_bulk_inventory_clear_honours_references(tmp_path):
     from controller.context import Context
     from controller.resources import build_registry
     from controller.registry import Field, Resource
-    from controller.services import inventory_tree
+    from controller.services import inventory_contents
     from controller.store import Store
 
     reg = build_registry()
@@ -603,7 +603,7 @@ def test_bulk_inventory_clear_honours_references(tmp_path):
         note = store.insert("host_notes", {"name": "n", "host": h_gone})
         store.insert("host_tags", {"name": "t", "host": h_gone})
         store.insert("host_tags", {"name": "t", "host": h_keep})
-        inventory_tree.clear_contents(ctx, gone)
+        inventory_contents.clear_contents(ctx, gone)
     assert [r["id"] for r in store.query("SELECT id FROM hosts")] == [h_keep]
     assert store.count("groups") == 0 and store.count("group_hosts") == 0
     assert store.get("host_notes", note)["host"] is None
