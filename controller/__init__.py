@@ -69,7 +69,7 @@ def open_state(settings: Settings) -> AppState:
     store.migrate(registry)
     from .store.schedules import install as install_scheduler_tables
     install_scheduler_tables(store)   # fire ledger, lease, template ids shared across template tables
-    state_args = dict(settings=settings, store=store, registry=registry, vault=vault)
+    state_args: dict[str, Any] = dict(settings=settings, store=store, registry=registry, vault=vault)
     install_uuid = ensure_install_uuid(store)
     state = AppState(auth=Authenticator(store, settings), install_uuid=install_uuid,
                      node_name=socket.gethostname(), **state_args)

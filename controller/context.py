@@ -46,7 +46,7 @@ class Context:
     def effective_roles(self) -> set[int]:
         """Role ids the user holds; computed once per request."""
         if "eff" not in self.cache:
-            self.cache["eff"] = rbac.effective_role_ids(self.store, self.user_id) if self.user else set()
+            self.cache["eff"] = rbac.effective_role_ids(self.store, self.user_id) if self.user_id is not None else set()
         return self.cache["eff"]
 
     def forget_roles(self) -> None:

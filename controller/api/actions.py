@@ -12,7 +12,7 @@ parses the request, makes one service call and renders.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from typing import Any, Callable, Protocol, cast
 
 from flask import Response, g, request
 
@@ -25,20 +25,32 @@ from ..services.serializer import serialize_one
 from ..services.variables import VarsError, parse_vars
 from .web import json_response, parse_body, query_int
 
-ActionView = Callable[..., Response]
+ViewFunction = Callable[..., Response]
+
+
+class ActionView(Protocol):
+    """A registered action view: ``view(ctx, res, row)``; ``methods`` are those it serves."""
+
+    methods: tuple[str, ...]
+    __name__: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Response: ...
+
+
 VIEWS: dict[str, ActionView] = {}
 RESOURCE_VIEWS: dict[tuple[str, str], ActionView] = {}
 
 
 def action(name: str, resource: str | None = None,
-           methods: tuple[str, ...] = ("GET", "POST")) -> Callable[[ActionView], ActionView]:
+           methods: tuple[str, ...] = ("GET", "POST")) -> Callable[[ViewFunction], ActionView]:
     """Register ``view`` for the action ``name`` (of every resource naming it, or of ``resource``).
 
     ``methods`` is the contract: the router answers any other method 405 before the view runs,
     OPTIONS announces them in ``Allow``, and the OpenAPI document lists them.
     """
-    def register(view: ActionView) -> ActionView:
-        view.methods = tuple(methods)  # type: ignore[attr-defined]
+    def register(function: ViewFunction) -> ActionView:
+        function.methods = tuple(methods)  # type: ignore[attr-defined]
+        view = cast(ActionView, function)
         if resource:
             RESOURCE_VIEWS[(resource, name)] = view
         else:

@@ -5,6 +5,7 @@ import html
 from importlib import metadata as pkg_metadata
 
 from flask import Blueprint, Response, current_app, g, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..config import AWX_COMPAT_VERSION, VERSION
 from ..errors import APIError, Throttled
@@ -160,7 +161,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/api/login/", methods=["GET", "POST", "HEAD"])
 @public
-def login() -> Response:
+def login() -> BaseResponse:
     if request.method != "POST":
         return _form(200)
     cookie = request.cookies.get(CSRF_COOKIE)
@@ -189,7 +190,7 @@ def login() -> Response:
 
 @bp.route("/api/logout/", methods=["GET", "POST"])
 @public
-def logout() -> Response:
+def logout() -> BaseResponse:
     key = request.cookies.get(SESSION_COOKIE)
     if key:
         _state().auth.end_session(key)

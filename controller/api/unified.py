@@ -13,7 +13,7 @@ _ALLOW = {"Allow": "GET, HEAD, OPTIONS"}
 
 def _options(ctx, names: tuple[str, ...], title: str) -> dict:
     members = unified.members(ctx, names)
-    get = {}
+    get: dict[str, dict] = {}
     for res in members:
         for name, info in metadata.list_options(ctx, res)["actions"]["GET"].items():
             get.setdefault(name, info)

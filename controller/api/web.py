@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..config import AWX_COMPAT_VERSION, VERSION
 from ..context import Context
@@ -181,7 +182,7 @@ def _check_csrf() -> None:
         raise PermissionDenied("CSRF Failed: CSRF token missing or incorrect.")
 
 
-def set_csrf_cookie(resp: Response, rotate: bool = False) -> str:
+def set_csrf_cookie(resp: BaseResponse, rotate: bool = False) -> str:
     token = request.cookies.get(CSRF_COOKIE)
     if rotate or not token:
         token = secrets.token_hex(32)
@@ -230,7 +231,7 @@ def install(app: Flask, app_state) -> None:
         return json_response({"detail": exc.message}, 403)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response:
+    def _http_error(exc: HTTPException) -> BaseResponse:
         if exc.code in (301, 302, 307, 308):
             return exc.get_response()
         if exc.code == 404:

@@ -187,7 +187,7 @@ _COUNTERS = ("changed", "dark", "failures", "ok", "processed", "skipped", "ignor
 
 def host_summaries(stats: dict, job_id: int, host_ids: dict[str, int], now: str) -> list[dict]:
     """``playbook_on_stats`` event data -> one job_host_summary row per host."""
-    names = set()
+    names: set[str] = set()
     for key in _COUNTERS:
         names.update((stats.get(key) or {}).keys())
     rows = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from .. import access
 from ..errors import ValidationError
@@ -113,7 +114,7 @@ INVENTORY_UPDATE = UnifiedJob(template="inventory_source", template_fk="inventor
 
 
 def declare(reg: Registry) -> None:
-    ro = dict(read_only=True)
+    ro: dict[str, Any] = dict(read_only=True)
     reg.add(Resource(
         name="inventory_source", plural="inventory_sources",
         fields=_source_fields() + [

@@ -1,6 +1,8 @@
 """Jobs (runs of job templates), their events and per-host summaries."""
 from __future__ import annotations
 
+from typing import Any
+
 from .. import access
 from ..jobs import job_run, launch
 from ..jobs.summaries import host_status_counts, job_summary_fields, playbook_counts
@@ -61,7 +63,7 @@ JOB = UnifiedJob(template="job_template", template_fk="job_template", events_tab
 
 def job_option_fields() -> list[Field]:
     """The options a job copies from its template at launch (and prompts may override)."""
-    ro = dict(read_only=True)
+    ro: dict[str, Any] = dict(read_only=True)
     return [
         Field("job_type", "choice", choices=[("run", "Run"), ("check", "Check")], default="run", **ro),
         Field("inventory", "id", fk="inventory", null=True, default=None, on_delete="set_null", **ro),
@@ -83,7 +85,7 @@ def job_option_fields() -> list[Field]:
 
 
 def declare(reg: Registry) -> None:
-    ro = dict(read_only=True)
+    ro: dict[str, Any] = dict(read_only=True)
     add_unified_job(reg, Resource(
         name="job", plural="jobs", id_group="unified_job", unified_job=JOB,
         fields=unified_job_fields() + job_option_fields() + [

@@ -20,7 +20,8 @@ def _secret(fid: str, label: str, **extra: Any) -> dict[str, Any]:
 
 def _token_type(ns: str, name: str, site: str) -> tuple:
     return (ns, "token", name, {
-        "fields": [_secret("token", "Token", help_text=f"This token needs to come from your profile settings in {site}")],
+        "fields": [_secret("token", "Token",
+                           help_text=f"This token needs to come from your profile settings in {site}")],
         "required": ["token"]}, {})
 
 

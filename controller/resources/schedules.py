@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
@@ -294,7 +295,7 @@ def _related(ctx, row: dict, detail: bool) -> dict:
 
 
 def _fields(reg: Registry) -> list[Field]:
-    nullable = dict(null=True, default=None)
+    nullable: dict[str, Any] = dict(null=True, default=None)
     return [
         Field("extra_data", "json", default={}, prevent_search=True,
               help_text="Extra variables for the launch; they need ask_variables_on_launch or a survey."),

@@ -94,7 +94,7 @@ _activity_visibility.typed = True  # type: ignore[attr-defined]
 
 
 def _activity_related(ctx, row: dict, detail: bool) -> dict:
-    rel = {}
+    rel: dict[str, list[str]] = {}
     for n in ("1", "2"):
         res = ctx.registry.get(row.get(f"object{n}") or "")
         if res is not None and row.get(f"object{n}_id") is not None:

@@ -16,6 +16,7 @@ Contracts:
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
@@ -299,7 +300,7 @@ def _related(ctx, row: dict, detail: bool) -> dict:
 
 # -- declaration ------------------------------------------------------------------------------
 def _fields() -> list[Field]:
-    ro_null = dict(read_only=True, null=True, default=None)
+    ro_null: dict[str, Any] = dict(read_only=True, null=True, default=None)
     return [
         Field("job_type", "choice", choices=[("run", "Run"), ("check", "Check")], default="run"),
         Field("inventory", "id", fk="inventory", null=True, default=None, on_delete="set_null"),

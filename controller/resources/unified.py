@@ -8,7 +8,7 @@ cancel it, and its events are visible to whoever sees the job.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from .. import access
 from ..errors import PermissionDenied
@@ -28,7 +28,7 @@ VERBOSITY = [(0, "0 (Normal)"), (1, "1 (Verbose)"), (2, "2 (More Verbose)"), (3,
 
 def unified_job_fields() -> list[Field]:
     """The fields AWX's UnifiedJob carries; all read-only (the executor writes them)."""
-    ro = dict(read_only=True)
+    ro: dict[str, Any] = dict(read_only=True)
     return [
         Field("unified_job_template", "integer", null=True, default=None, **ro),
         Field("launch_type", "choice", choices=LAUNCH_TYPES, default="manual", **ro),
@@ -85,7 +85,7 @@ def launched_by(ctx, rows: list[dict]) -> dict[int, dict]:
 
 def event_fields(parent: str, with_host: bool) -> list[Field]:
     """AWX job-event fields; ``parent`` is the FK to the unified job owning the events."""
-    ro = dict(read_only=True)
+    ro: dict[str, Any] = dict(read_only=True)
     fields = [
         Field(parent, "id", fk=parent, **ro),
         Field("event", "string", index=True, **ro),

@@ -79,7 +79,7 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
         return {"results": results}
     return {
         "count": count,
-        "next": _page_link(path, args, page + 1, size) if offset + size < count else None,
+        "next": _page_link(path, args, page + 1, size) if count is not None and offset + size < count else None,
         "previous": _page_link(path, args, page - 1, size) if page > 1 else None,
         "results": results,
     }
@@ -141,7 +141,9 @@ def _grant_creator(ctx, resource, pk: int) -> None:
     """Whoever creates (or copies) an object administers it, unless they already administer
     everything."""
     if ctx.user and not ctx.is_superuser and resource.role("admin_role"):
-        rbac.add_member(ctx.store, rbac.role_id(ctx.store, resource.name, pk, "admin_role"), ctx.user_id)
+        role = rbac.role_id(ctx.store, resource.name, pk, "admin_role")
+        if role is not None and ctx.user_id is not None:   # created with the object; a real user
+            rbac.add_member(ctx.store, role, ctx.user_id)
         ctx.forget_roles()
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
+from typing import overload
 
 from dateutil import rrule as du
 from dateutil.tz import datetime_exists
@@ -285,6 +286,14 @@ def until_local(rule: Rule) -> str:
 
 
 # -- rendering ---------------------------------------------------------------------------------------
+@overload
+def iso_z(at: datetime) -> str: ...
+
+
+@overload
+def iso_z(at: None) -> None: ...
+
+
 def iso_z(at: datetime | None) -> str | None:
     """UTC ``YYYY-MM-DDTHH:MM:SSZ`` (AWX's rendering of next_run, dtstart, dtend)."""
     if at is None:

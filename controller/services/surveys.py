@@ -195,7 +195,7 @@ def _limit(value: Any, cast: Callable[[Any], Any]) -> Any:
         return None
 
 
-def _bounds(var: str, value: Any, measured: Any, item: dict, cast: Callable, text: bool) -> list[str]:
+def _bounds(var: Any, value: Any, measured: Any, item: dict, cast: Callable, text: bool) -> list[str]:
     errors = []
     low, high = _limit(item.get("min"), cast), _limit(item.get("max"), cast)
     if low is not None and measured < low:

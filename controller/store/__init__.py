@@ -151,7 +151,8 @@ class Store:
         cols = list(values)
         names = ",".join(f'"{c}"' for c in cols)
         sql = f'INSERT INTO "{table}" ({names}) VALUES ({",".join("?" * len(cols))})'
-        return self.conn.execute(sql, [_dump(values[c]) for c in cols]).lastrowid
+        rowid = self.conn.execute(sql, [_dump(values[c]) for c in cols]).lastrowid
+        return rowid if rowid is not None else 0   # a successful INSERT always sets it
 
     def insert_many(self, table: str, rows: list[dict[str, Any]], ready: bool = False) -> None:
         """Insert rows sharing the same keys in one statement execution (executemany).

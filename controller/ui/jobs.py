@@ -134,7 +134,7 @@ def _form_prompts(jt: dict) -> list[Prompt]:
 
 def _picks(prompts: list[Prompt]) -> dict[str, list[dict]]:
     """prompt key -> the objects its select offers: those the user may use (the launch checks it)."""
-    return {p.key: crud.list_page(ctx(), registry(_target(p)), [("role_level", "use_role"), ("page_size", "200")],
+    return {p.key: crud.list_page(ctx(), registry(_target(p) or ""), [("role_level", "use_role"), ("page_size", "200")],
                                   "/")["results"] for p in prompts if p.kind == "id"}
 
 

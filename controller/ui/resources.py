@@ -1,6 +1,7 @@
 """Inventories, hosts, groups, projects, credentials, users, teams, activity stream."""
 from __future__ import annotations
 
+from typing import Any
 
 from flask import redirect, request, url_for
 
@@ -106,7 +107,7 @@ def _vars_page(name: str, pk: int, template: str):
     variables = vars_text(row.get("variables"))
     if request.method == "POST":
         variables = request.form.get("variables", "")
-        values = {"variables": variables}
+        values: dict[str, Any] = {"variables": variables}
         if "description" in request.form:
             values["description"] = request.form["description"]
         if name == "host":
@@ -177,15 +178,15 @@ def _cred_types() -> list[dict]:
 def _cred_form(obj: dict | None):
     res = registry("credential")
     types = _cred_types()
-    type_id = request.values.get("credential_type", "")
-    type_id = int(type_id) if type_id.isdigit() else (obj or {}).get("credential_type")
+    type_text = request.values.get("credential_type", "")
+    type_id = int(type_text) if type_text.isdigit() else (obj or {}).get("credential_type")
     ctype = next((t for t in types if t["id"] == type_id), None)
     fields = credential_inputs.type_fields(ctype) if ctype else []
     required = set((ctype or {}).get("inputs", {}).get("required") or [])
     errors: dict = {}
     values = dict(obj or {})
     if request.method == "POST" and request.form.get("form") == "save" and ctype is not None:
-        inputs = {}
+        inputs: dict[str, Any] = {}
         for f in fields:
             raw = request.form.get(f"input_{f['id']}", "")
             if f.get("type") == "boolean":
