@@ -247,25 +247,15 @@ def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
 
 
 def _credentials_summary(ctx, ids: list[int]) -> dict[int, list[dict]]:
-    """``summary_fields.credentials`` per template, by name then id; ``kind`` is the type's
-    namespace (AWX ``Credential.kind``), where jobs' shared summary has the type's kind."""
+    """``summary_fields.credentials`` per template (the shape jobs have too)."""
     found = jobq.credentials_summary(ctx.store, CREDENTIALS_TABLE, "job_template_id", ids)
-    namespaces = cred_sql.type_namespaces(ctx.store, [c["id"] for cs in found.values() for c in cs])
-    return {i: [{**c, "kind": namespaces.get(c["id"])}
-                for c in sorted(found.get(i, []), key=_by_name)] for i in ids}
-
-
-def _by_name(item: dict) -> tuple:
-    """Sort key of summary lists: AWX orders them by name, then id (the shared store
-    summaries order differently, so the order is settled here)."""
-    return item["name"], item["id"]
+    return {i: found.get(i, []) for i in ids}
 
 
 def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
     ids = [r["id"] for r in rows]
     creds = _credentials_summary(ctx, ids)
-    labels = {i: sorted(found, key=_by_name)
-              for i, found in jobq.labels_summary(ctx.store, LABELS_TABLE, "job_template_id", ids).items()}
+    labels = jobq.labels_summary(ctx.store, LABELS_TABLE, "job_template_id", ids)
     labels.update({i: [] for i in ids if i not in labels})
     jobs = _jobs(ctx, ids)
     out = {}

@@ -6,7 +6,7 @@ hooks; this module only reads.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from . import Store
@@ -29,14 +29,3 @@ def attached_credentials(store: Store, table: str, column: str, owner_id: int) -
     return [dict(r) for r in store.query(
         f'SELECT c.* FROM credentials c JOIN "{table}" a ON a.credential_id = c.id WHERE a."{column}" = ?',
         (owner_id,))]
-
-
-def type_namespaces(store: Store, credential_ids: Sequence[int]) -> dict[int, str | None]:
-    """``{credential id: its type's namespace}`` (AWX's ``Credential.kind``)."""
-    ids = sorted(set(credential_ids))
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    return {r[0]: r[1] for r in store.query(
-        f"SELECT c.id, t.namespace FROM credentials c LEFT JOIN credential_types t ON t.id = c.credential_type"
-        f" WHERE c.id IN ({marks})", ids)}

@@ -232,14 +232,18 @@ def play_task_counts(store, job_ids: list[int]) -> list[tuple[int, int, int]]:
 
 
 def credentials_summary(store, table: str, column: str, ids: list[int]) -> dict[int, list[dict]]:
+    """``summary_fields.credentials`` of each owner in ``ids`` (a job or a template, through the
+    link ``table``): by name then id, ``kind`` being the type's namespace as AWX's
+    ``Credential.kind`` ("ssh", "aws", None for a custom type), ``cloud`` its type's kind."""
     if not ids:
         return {}
     marks = ",".join("?" * len(ids))
     out: dict[int, list[dict]] = {}
     for r in store.query(
-            f'SELECT a."{column}" AS owner, c.id, c.name, c.description, t.kind, t.kind = \'cloud\' AS cloud '
-            f'FROM "{table}" a JOIN credentials c ON c.id = a.credential_id '
-            f'JOIN credential_types t ON t.id = c.credential_type WHERE a."{column}" IN ({marks}) ORDER BY c.id', ids):
+            f'SELECT a."{column}" AS owner, c.id, c.name, c.description, t.namespace AS kind, '
+            f't.kind = \'cloud\' AS cloud FROM "{table}" a JOIN credentials c ON c.id = a.credential_id '
+            f'JOIN credential_types t ON t.id = c.credential_type WHERE a."{column}" IN ({marks}) '
+            f'ORDER BY c.name, c.id', ids):
         out.setdefault(r["owner"], []).append({"id": r["id"], "name": r["name"], "description": r["description"],
                                                "kind": r["kind"], "cloud": bool(r["cloud"])})
     return out
@@ -251,7 +255,8 @@ def labels_summary(store, table: str, column: str, ids: list[int]) -> dict[int, 
     marks = ",".join("?" * len(ids))
     out: dict[int, list[dict]] = {}
     for r in store.query(f'SELECT a."{column}" AS owner, l.id, l.name FROM "{table}" a '
-                         f'JOIN labels l ON l.id = a.label_id WHERE a."{column}" IN ({marks}) ORDER BY l.name', ids):
+                         f'JOIN labels l ON l.id = a.label_id WHERE a."{column}" IN ({marks}) '
+                         f'ORDER BY l.name, l.id', ids):
         out.setdefault(r["owner"], []).append({"id": r["id"], "name": r["name"]})
     return out
 

@@ -408,3 +408,23 @@ def test_read_only_user_cannot_launch_and_executor_can(admin, jobs, make_user, j
     assert user.get(resp.json["url"]).status_code == 200
     job = wait_job(admin, resp.json["id"])
     assert job["status"] == "successful", stdout(admin, job["id"])
+
+
+def test_credential_summaries_name_the_type_namespace_as_awx_does(admin, org, jt_factory):
+    """AWX's ``Credential.kind`` is the type's namespace: a job and its template summarize an
+    AWS credential as kind "aws" (and cloud true), ordered by name."""
+    aws = make_credential(admin, org, type_id(admin, "aws"), {"username": "AKIA-x", "password": "s3cr3t-aws"})
+    machine = make_credential(admin, org, type_id(admin, "ssh"), {"username": "root"})
+    jt = jt_factory(ask_credential_on_launch=True)
+    for cred in (aws, machine):
+        attach_credential(admin, jt, cred)
+    expected = sorted([{"id": aws["id"], "name": aws["name"], "kind": "aws", "cloud": True},
+                       {"id": machine["id"], "name": machine["name"], "kind": "ssh", "cloud": False}],
+                      key=lambda c: (c["name"], c["id"]))
+
+    def summary(obj: dict) -> list[dict]:
+        return [{k: c[k] for k in ("id", "name", "kind", "cloud")} for c in obj["summary_fields"]["credentials"]]
+
+    assert summary(admin.get(f"/api/v2/job_templates/{jt['id']}/").json) == expected
+    job = launch(admin, jt)
+    assert summary(admin.get(f"/api/v2/jobs/{job['id']}/").json) == expected
