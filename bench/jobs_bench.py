@@ -292,37 +292,11 @@ def bench_accept(work: Path, data_dir: str, ids: dict, seconds: float, clients: 
 
 # -- 4. events ---------------------------------------------------------------------------------
 def recording_handler(store, writer, job_id: int, host_ids: dict, secrets: list):
-    """Turret's event path, as ``Dispatcher._run.on_event`` + ``executor.run.event_handler``
-    (controller/jobs/dispatcher.py, executor.py): scrub, event_row, host id, queue; return False."""
-    # TODO(event path): this is a copy of the dispatcher's ``on_event`` closure, so the benchmark
-    # measures a copy that can drift.  Once controller/jobs/events.py has the module-level
-    #     def event_handler(parent_col: str, pk: int, events_table: str, writer: EventWriter, *,
-    #                       pattern: re.Pattern | None = None, host_ids: dict[str, int] | None = None,
-    #                       run_data: dict | None = None) -> Callable[[dict], None]
-    # (scrub with ``pattern``; a ``playbook_on_stats`` event fills ``run_data["artifacts"/"stats"]``;
-    # ``event_row(event, parent_col, pk, now_iso())``; ``row["host"]`` from ``host_ids`` unless it
-    # is None; ``writer.put(events_table, row)``; returns None, which ansible-runner reads as "do
-    # not write job_events/*.json") and ``Dispatcher._run`` uses it as its ``on_event``, this
-    # function becomes ``ev.event_handler("job", job_id, "job_events", writer,
-    # pattern=ev.secret_pattern(secrets), host_ids=host_ids, run_data=run_data)``.
+    """Turret's own event path (``controller.jobs.events.event_handler``, what the dispatcher
+    runs every job through) for job ``job_id``."""
     from controller.jobs import events as ev
-    from controller.store import now_iso
-    run_data = {"artifacts": {}, "stats": {}}
-    # the dispatcher compiles the secrets once per job (secret_pattern) where the tree has it
-    prepared = ev.secret_pattern(secrets) if hasattr(ev, "secret_pattern") else secrets
-    scrub, event_row = ev.scrub, ev.event_row
-
-    def handler(event: dict) -> bool:
-        event = scrub(event, prepared)
-        if event.get("event") == "playbook_on_stats":
-            data = event.get("event_data") or {}
-            run_data["artifacts"].update(data.get("artifact_data") or {})
-            run_data["stats"] = data
-        row = event_row(event, "job", job_id, now_iso())
-        row["host"] = host_ids.get(row["host_name"])
-        writer.put("job_events", row)
-        return False
-    return handler
+    return ev.event_handler(writer, "job_events", "job", job_id, pattern=ev.secret_pattern(secrets),
+                            host_ids=host_ids)
 
 
 def bench_ingest(data_dir: str, job_id: int, n: int) -> dict:

@@ -33,7 +33,7 @@ from ..services.variables import VarsError
 from ..store import jobs as q
 from ..store import now_iso
 from . import executor
-from .events import EventWriter, event_row, scrub, secret_pattern
+from .events import EventWriter, event_handler, secret_pattern
 from .spec import JobError
 
 log = logging.getLogger("turret.jobs")
@@ -268,18 +268,9 @@ class Dispatcher:
         run_data: dict = {"artifacts": {}, "stats": {}, "meta": spec.meta}
         host_ids = spec.meta.get("host_ids", {})
 
-        pattern = secret_pattern(spec.secrets)
-
-        def on_event(event: dict) -> None:
-            event = scrub(event, pattern)
-            if event.get("event") == "playbook_on_stats":
-                data = event.get("event_data") or {}
-                run_data["artifacts"].update(data.get("artifact_data") or {})
-                run_data["stats"] = data
-            row_ = event_row(event, kind.parent_col, pk, now_iso())
-            if kind.events_have_host:
-                row_["host"] = host_ids.get(row_["host_name"])
-            self.writer.put(kind.events_table, row_)
+        on_event = event_handler(self.writer, kind.events_table, kind.parent_col, pk,
+                                 pattern=secret_pattern(spec.secrets),
+                                 host_ids=host_ids if kind.events_have_host else None, run_data=run_data)
 
         def on_start() -> None:
             q.set_fields(store, kind.table, pk, {"status": "running", "started": now_iso()})

@@ -15,6 +15,8 @@ import re
 import threading
 from typing import Any, Callable
 
+from ..store import now_iso
+
 FAILED_EVENTS = {"runner_on_failed", "runner_on_error", "runner_on_unreachable", "runner_on_async_failed",
                  "runner_item_on_failed", "error"}
 DISPLAY = {
@@ -216,3 +218,27 @@ class EventWriter:
             except Exception:  # noqa: BLE001
                 import logging
                 logging.getLogger("turret.events").exception("event barrier failed")
+
+
+def event_handler(writer: EventWriter, events_table: str, parent_col: str, pk: int, *,
+                  pattern: "re.Pattern | None" = None, host_ids: dict[str, int] | None = None,
+                  run_data: dict | None = None) -> Callable[[dict], bool]:
+    """The runner's event handler of one run: scrub secrets, keep the stats event's artifacts
+    and counts in ``run_data``, build the row (linking its host when ``host_ids`` is given),
+    queue it for the writer.  Returns False, which tells ansible-runner not to write the event
+    to disk (the writer stores it).  The dispatcher runs jobs through it and the benchmark
+    measures it, so both see one event path."""
+    data_out = run_data if run_data is not None else {"artifacts": {}, "stats": {}}
+
+    def handle(event: dict) -> bool:
+        event = scrub(event, pattern)
+        if event.get("event") == "playbook_on_stats":
+            data = event.get("event_data") or {}
+            data_out["artifacts"].update(data.get("artifact_data") or {})
+            data_out["stats"] = data
+        row = event_row(event, parent_col, pk, now_iso())
+        if host_ids is not None:
+            row["host"] = host_ids.get(row["host_name"])
+        writer.put(events_table, row)
+        return False
+    return handle

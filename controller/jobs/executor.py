@@ -38,7 +38,7 @@ _UNLOCK_PROMPT = r"Enter passphrase for .*:\s*?$"
 _BAD_UNLOCK_PROMPT = r"Bad passphrase, try again for .*:\s*?$"
 
 
-def _emit_lines(text: str, on_event: Callable[[dict], None], counter: list[int], line: list[int]) -> None:
+def _emit_lines(text: str, on_event: Callable[[dict], object], counter: list[int], line: list[int]) -> None:
     """Output of a command that is not a playbook, as ``verbose`` events tiling its lines."""
     for raw in text.splitlines():
         counter[0] += 1
@@ -47,7 +47,7 @@ def _emit_lines(text: str, on_event: Callable[[dict], None], counter: list[int],
         line[0] += 1
 
 
-def run_inventory(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
+def run_inventory(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
                   on_start: Callable[[], None] | None = None) -> RunResult:
     """``ansible-inventory -i <source> --list --export`` for an inventory import; its JSON is
     returned in ``output``, its messages become events."""
@@ -213,7 +213,7 @@ def _scrub_text(text: str, secrets: list) -> str:
     return pattern.sub("$encrypted$", text) if pattern else text
 
 
-def run(spec: RunSpec, root: Path, on_event: Callable[[dict], None],
+def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
         should_cancel: Callable[[], bool], on_start: Callable[[], None] | None = None) -> RunResult:
     """Run ``spec``; returns when the process tree is gone and the run dir removed."""
     if spec.kind == "inventory":
