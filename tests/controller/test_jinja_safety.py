@@ -9,7 +9,6 @@ variable in ``debug`` and ``set_fact``; the marker files the lookups would creat
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from controller.jobs.job_run import safe_vars
 from controller.services.bootstrap import initialize
 from tests.support.jobs import (
     attach_credential, launch, make_credential, make_inventory, make_jt, make_org, make_project, set_survey,
-    strip_ansi, uniq, wait_job,
+    strip_ansi, uniq, wait_finished, wait_job,
 )
 
 from conftest import ADMIN_PASSWORD, Client  # tests/controller/conftest.py (rootdir-less import)
@@ -152,22 +151,11 @@ def test_ad_hoc_extra_vars_are_untrusted(admin, jobs, inv, tmp_path):
         "inventory": inv["id"], "module_name": "debug", "module_args": "msg=adhoc=={{ adhoc_var }}",
         "extra_vars": json.dumps({"adhoc_var": lookup(mark)})})
     assert resp.status_code == 201, resp.json
-    row = wait_adhoc(admin, resp.json["id"])
+    row = wait_finished(admin, f"/api/v2/ad_hoc_commands/{resp.json['id']}/")
     text = stdout(admin, "ad_hoc_commands", row["id"])
     assert row["status"] == "successful", text
     assert not mark.exists()
     assert f"adhoc=={lookup(mark)}" in text
-
-
-def wait_adhoc(client, pk: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v2/ad_hoc_commands/{pk}/").json
-        if body["status"] in ("successful", "failed", "error", "canceled") and body["event_processing_finished"]:
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"ad hoc command {pk} did not finish: {body.get('status')}")
 
 
 # -- the other two settings ---------------------------------------------------------------------
@@ -203,7 +191,7 @@ def test_never_and_always(moded, tmp_path):
         "inventory": inv["id"], "module_name": "debug", "module_args": "msg=adhoc=={{ adhoc_var }}",
         "extra_vars": json.dumps({"adhoc_var": "{{ 3 * 3 }}"})})
     assert resp.status_code == 201, resp.json
-    row = wait_adhoc(client, resp.json["id"])
+    row = wait_finished(client, f"/api/v2/ad_hoc_commands/{resp.json['id']}/")
     text = stdout(client, "ad_hoc_commands", row["id"])
     assert row["status"] == "successful", text
     assert ("adhoc==9" if mode == "always" else "adhoc=={{ 3 * 3 }}") in text

@@ -24,8 +24,8 @@ from controller.services.bootstrap import initialize
 from controller.store import jobs as q
 from tests.conftest import start_controller
 from tests.support.jobs import (
-    awx_stdout, events, job_processes, launch, make_inventory, make_jt, make_org, make_project, strip_ansi,
-    wait_job, wait_status,
+    awx_stdout, events, job_processes, launch, make_inventory, make_jt, make_org, make_project, processes_left,
+    strip_ansi, wait_job, wait_status,
 )
 
 from conftest import ADMIN_PASSWORD, Client  # tests/controller/conftest.py (rootdir-less import)
@@ -73,15 +73,6 @@ def wait_until(predicate, timeout: float, what: str):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def processes_left(job_id: int, data_dir: Path, grace: float = 3.0) -> list[tuple[int, str]]:
-    deadline = time.monotonic() + grace
-    left = job_processes(job_id, data_dir)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.1)
-        left = job_processes(job_id, data_dir)
-    return left
 
 
 # -- 5: cancel ends every process even when the data dir was given unnormalized ------------------

@@ -21,8 +21,8 @@ from controller.config import Settings
 from controller.services.bootstrap import initialize
 from tests.support.jobs import (
     FINISHED, LOCAL, all_pages, attach_credential, awx_stdout, events, files_containing, job_processes, launch,
-    make_credential, make_inventory, make_jt, make_org, make_project, set_survey, strip_ansi, type_id, uniq,
-    wait_job, wait_status,
+    make_credential, make_inventory, make_jt, make_org, make_project, processes_left, set_survey, strip_ansi,
+    type_id, uniq, wait_job, wait_status,
 )
 
 from conftest import Client  # tests/controller/conftest.py (rootdir-less import)
@@ -504,15 +504,6 @@ def wait_for_process(job_id: int, data_dir: Path, needle: str, timeout: float = 
     raise AssertionError(f"no '{needle}' process of job {job_id} appeared")
 
 
-def no_processes_left(job_id: int, data_dir: Path, grace: float = 2.0) -> list[tuple[int, str]]:
-    deadline = time.monotonic() + grace
-    left = job_processes(job_id, data_dir)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.1)
-        left = job_processes(job_id, data_dir)
-    return left
-
-
 def run_dirs(data_dir: Path, job_id: int) -> list[str]:
     root = data_dir / "runs"
     return [p.name for p in root.iterdir() if p.name.startswith(f"job-{job_id}-")] if root.exists() else []
@@ -541,7 +532,7 @@ def test_cancel_a_running_job_leaves_nothing_behind(admin, jobs, project, inv1, 
     assert job["status"] == "canceled" and job["failed"] is True, job["job_explanation"]
     assert took < 5, took
     assert job["canceled_on"] and job["finished"]
-    assert no_processes_left(job_id, data_dir) == []
+    assert processes_left(job_id, data_dir) == []
     assert run_dirs(data_dir, job_id) == []
     assert wait_job(admin, job_id)["event_processing_finished"] is True
     assert "TASK [nap]" in txt(admin, job_id)
@@ -577,7 +568,7 @@ def test_timeout_fails_the_job_and_kills_its_processes(admin, jobs, project, inv
     assert job["status"] == "failed" and job["failed"] is True
     assert "timeout" in job["job_explanation"].lower()
     assert job["elapsed"] < 15
-    assert no_processes_left(job_id, data_dir) == []
+    assert processes_left(job_id, data_dir) == []
     assert run_dirs(data_dir, job_id) == []
 
 

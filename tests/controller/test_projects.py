@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.support.gitserver import GitServer
+from tests.support.jobs import wait_update
 
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg={}\n"
 
@@ -28,16 +29,6 @@ def gitserver(tmp_path_factory):
 @pytest.fixture(scope="module")
 def org(make_org):
     return make_org("Projects Org")
-
-
-def wait_update(admin, update_id: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = admin.get(f"/api/v2/project_updates/{update_id}/").json
-        if body["status"] in ("successful", "failed", "error", "canceled") and body["event_processing_finished"]:
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"update {update_id} did not finish: {body}")
 
 
 def create_git_project(admin, org, url: str, **extra) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.gitserver import GitServer
+from tests.support.jobs import wait_update
 
 
 @pytest.fixture(scope="module")
@@ -24,16 +25,6 @@ def repo_url(tmp_path_factory):
     server.create("site", {"site.yml": "- hosts: all\n  tasks: []\n"})
     yield server.url("site")
     server.stop()
-
-
-def wait_update(admin, update_id: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = admin.get(f"/api/v2/project_updates/{update_id}/").json
-        if body["status"] in ("successful", "failed", "error", "canceled") and body["event_processing_finished"]:
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"update {update_id} did not finish: {body}")
 
 
 @pytest.mark.parametrize("field, value, reason", [

@@ -15,7 +15,7 @@ import pytest
 from controller.jobs.project_update import git_login_env, split_userinfo
 from tests.support.githttp import GitHttpServer
 from tests.support.gitserver import GitServer, git
-from tests.support.jobs import files_containing, make_credential, make_org, type_id, uniq
+from tests.support.jobs import files_containing, make_credential, make_org, type_id, uniq, wait_update
 from tests.support.procwatch import CmdlineWatch
 
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg=hi\n"
@@ -51,17 +51,6 @@ def http(repos, canary):
 @pytest.fixture(scope="module")
 def org(admin):
     return make_org(admin)
-
-
-def wait_update(admin, update_id: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        body = admin.get(f"/api/v2/project_updates/{update_id}/").json
-        if body["status"] in ("successful", "failed", "error", "canceled") and body["event_processing_finished"]:
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"update {update_id} did not finish: {body.get('status')}")
 
 
 def update_project(admin, project: dict) -> dict:

@@ -13,7 +13,6 @@ import json
 import logging
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from tests.support.githttp import GitHttpServer
 from tests.support.gitserver import GitServer
 from tests.support.jobs import (
     all_pages, attach_credential, events, files_containing, launch, make_credential, make_inventory, make_jt,
-    make_org, set_survey, strip_ansi, type_id, uniq, wait_job,
+    make_org, set_survey, strip_ansi, type_id, uniq, wait_job, wait_update,
 )
 from tests.support.procwatch import CmdlineWatch
 
@@ -79,17 +78,6 @@ def ssh_key(passphrase: str, tmp: Path) -> tuple[str, bytes]:
     key = path.read_text()
     path.unlink()
     return key, key.splitlines()[2].encode()
-
-
-def wait_update(admin, update_id: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        body = admin.get(f"/api/v2/project_updates/{update_id}/").json
-        if body["status"] in ("successful", "failed", "error", "canceled") and body["event_processing_finished"]:
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"update {update_id} did not finish: {body.get('status')}")
 
 
 @pytest.fixture(scope="module")

@@ -109,16 +109,27 @@ def launch(admin, jt: dict, body: dict | None = None) -> dict:
     return resp.json
 
 
-def wait_job(admin, job_id: int, timeout: float = 60, processed: bool = True) -> dict:
-    """The job once finished (and, by default, once all its events are stored)."""
+def wait_finished(client, path: str, timeout: float = 60, processed: bool = True) -> dict:
+    """The unified job at ``path`` (``/api/v2/project_updates/7/``) once finished (and, by
+    default, once all its events are stored)."""
     deadline = time.monotonic() + timeout
     body: dict = {}
     while time.monotonic() < deadline:
-        body = admin.get(f"/api/v2/jobs/{job_id}/").json
+        body = client.get(path).json
         if body["status"] in FINISHED and (body["event_processing_finished"] or not processed):
             return body
         time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout}s: {body.get('status')}")
+    raise AssertionError(f"{path} did not finish in {timeout}s: {body.get('status')}")
+
+
+def wait_job(admin, job_id: int, timeout: float = 60, processed: bool = True) -> dict:
+    """The job once finished (and, by default, once all its events are stored)."""
+    return wait_finished(admin, f"/api/v2/jobs/{job_id}/", timeout, processed)
+
+
+def wait_update(admin, update_id: int, timeout: float = 60) -> dict:
+    """The project update once finished and its events stored."""
+    return wait_finished(admin, f"/api/v2/project_updates/{update_id}/", timeout)
 
 
 def wait_status(admin, job_id: int, statuses: Iterable[str], timeout: float = 30) -> dict:
@@ -179,6 +190,16 @@ def job_processes(job_id: int, data_dir: Path) -> list[tuple[int, str]]:
         if marker in env and any(root in var for var in env):
             found.append((int(entry), cmd))
     return found
+
+
+def processes_left(job_id: int, data_dir: Path, grace: float = 2.0) -> list[tuple[int, str]]:
+    """The job's processes still alive after waiting up to ``grace`` seconds for them to end."""
+    deadline = time.monotonic() + grace
+    left = job_processes(job_id, data_dir)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = job_processes(job_id, data_dir)
+    return left
 
 
 def files_containing(root: Path, needle: bytes) -> list[str]:
