@@ -7,7 +7,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The connection options of every module (MODULES) (plugins/module_utils/module.py auth_argument_spec).
+    # The connection options of every module (plugins/module_utils/module.py auth_argument_spec), and the
+    # author they all share; the resource fragments include it (resource.py).
     DOCUMENTATION = r'''
 options:
   controller_host:
@@ -43,6 +44,8 @@ options:
       - Seconds to wait for each API request. Defaults to 10.
       - Falls back to E(TURRET_REQUEST_TIMEOUT), E(CONTROLLER_REQUEST_TIMEOUT).
     type: float
+author:
+  - Turret maintainers (@turret)
 notes:
   - Every module of this collection is in the action group C(turret.controller.controller), so
     C(module_defaults) with C(group/turret.controller.controller) sets these options once.

@@ -8,7 +8,8 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     # The run options of AWX's JobOptions that every job-running resource shares: job_template
-    # (its defaults), schedule and job_launch (prompts), ad_hoc_command (the run itself).
+    # (its defaults), schedule and job_launch (prompts), ad_hoc_command (the run itself);
+    # their argument spec is module_utils/module.py job_options_spec.
     DOCUMENTATION = r'''
 options:
   job_type:

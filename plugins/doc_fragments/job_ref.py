@@ -7,7 +7,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # How the modules that act on an existing job (job_wait, job_cancel) name it.
+    # How the modules that act on an existing job (job_wait, job_cancel) name it (module_utils/module.py job_ref_spec).
     DOCUMENTATION = r'''
 options:
   job_id:

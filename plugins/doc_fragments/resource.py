@@ -5,10 +5,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import yaml
 
-class ModuleDocFragment(object):
+from ansible_collections.turret.controller.plugins.doc_fragments.auth import ModuleDocFragment as AuthFragment
+
+
+class ResourceParts(object):
+    """The literal parts of the composed variants below (ansible-test's yamllint checks them here)."""
+
     # The options every resource module has (module_utils/module.py Resource.argument_spec, run_resource).
-    DOCUMENTATION = r'''
+    STATE = r'''
 options:
   state:
     description:
@@ -35,6 +41,23 @@ options:
     type: str
 '''
 
+
+def combine(*fragments):
+    """One fragment's YAML made of several, merged as Ansible merges fragments listed one after
+    the other: options joined, lists (author, notes) appended in order."""
+    merged = {}
+    for text in fragments:
+        for key, value in yaml.safe_load(text).items():
+            if isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            elif isinstance(value, list):
+                merged.setdefault(key, []).extend(value)
+            else:
+                merged[key] = value
+    return yaml.safe_dump(merged, default_flow_style=False, sort_keys=False)
+
+
+class ModuleDocFragment(object):
     # The option of the resources that have secret fields (Resource.secrets).
     SECRETS = r'''
 options:
@@ -46,3 +69,11 @@ options:
     type: bool
     default: false
 '''
+
+
+# Every resource module extends one of these two, which include the connection options and author
+# (turret.controller.auth) a resource module always has, so that a module lists one fragment, not three.
+# They are set after the class because they are composed: ansible-test's yamllint reads each
+# assignment in a fragment class as a literal string (it lints the literals above instead).
+ModuleDocFragment.DOCUMENTATION = combine(AuthFragment.DOCUMENTATION, ResourceParts.STATE)
+ModuleDocFragment.NAMED = combine(AuthFragment.DOCUMENTATION, ResourceParts.STATE, ResourceParts.NAMED)

@@ -307,6 +307,26 @@ def wait_spec(default_wait=True):
                 interval=dict(type="float", default=1.0))
 
 
+def job_options_spec(playbook=False):
+    """The run options of the ``job_options`` doc fragment (with ``playbook``, also of its
+    ``playbook`` variant): the same spec for job_template, schedule, job_launch and ad_hoc_command."""
+    spec = dict(job_type=dict(type="str", choices=["run", "check"]), limit=dict(type="str"),
+                forks=dict(type="int"), verbosity=dict(type="int", choices=[0, 1, 2, 3, 4, 5]),
+                diff_mode=dict(type="bool"))
+    if playbook:
+        spec.update(scm_branch=dict(type="str"), job_tags=dict(type="str"), skip_tags=dict(type="str"))
+    return spec
+
+
+def job_ref_spec(**extra):
+    """The options of the ``job_ref`` doc fragment (which job a module acts on), plus ``extra``."""
+    spec = dict(job_id=dict(type="int", required=True),
+                job_type=dict(type="str", default="jobs",
+                              choices=["jobs", "project_updates", "inventory_updates", "ad_hoc_commands"]))
+    spec.update(extra)
+    return spec
+
+
 def launch_and_wait(module, prepare, jobs, job_key=None, show_body=False):
     """Start one job and exit with it: the frame every job-starting module shares.
 

@@ -15,8 +15,6 @@ description:
   - Run one module on the hosts of an inventory (C(POST /api/v2/ad_hoc_commands/)) and by default wait for it.
   - The controller only allows the modules of its C(AD_HOC_COMMANDS) setting.
   - Always reports a change; in check mode nothing is started.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
   - turret.controller.wait
@@ -68,12 +66,10 @@ job:
   type: dict'''
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerModule, launch_and_wait, wait_spec)
+    ControllerModule, job_options_spec, launch_and_wait, wait_spec)
 
-FIELDS = dict(module_name=dict(type="str", default="command"), module_args=dict(type="str"), limit=dict(type="str"),
-              job_type=dict(type="str", choices=["run", "check"]), forks=dict(type="int"),
-              verbosity=dict(type="int", choices=[0, 1, 2, 3, 4, 5]), extra_vars=dict(type="dict"),
-              become_enabled=dict(type="bool"), diff_mode=dict(type="bool"))
+FIELDS = dict(job_options_spec(), module_name=dict(type="str", default="command"), module_args=dict(type="str"),
+              extra_vars=dict(type="dict"), become_enabled=dict(type="bool"))
 
 
 def main():

@@ -13,11 +13,7 @@ short_description: Manage credentials
 version_added: 0.1.0
 description:
 - Create, update or delete a credential of a Turret controller (C(/api/v2/credentials/)).
-author:
-- Turret maintainers (@turret)
 extends_documentation_fragment:
-- turret.controller.auth
-- turret.controller.resource
 - turret.controller.resource.named
 - turret.controller.resource.secrets
 options:

@@ -20,8 +20,6 @@ description:
     inputs, and users have no password.
   - Roles are not exported.
   - Never changes anything.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
 options:

@@ -13,11 +13,7 @@ short_description: Manage groups of an inventory (with their hosts and child gro
 version_added: 0.1.0
 description:
 - Create, update or delete a group of a Turret controller (C(/api/v2/groups/)).
-author:
-- Turret maintainers (@turret)
 extends_documentation_fragment:
-- turret.controller.auth
-- turret.controller.resource
 - turret.controller.resource.named
 options:
   name:

@@ -14,8 +14,6 @@ version_added: 0.1.0
 description:
   - Start an update of an inventory source (C(POST /api/v2/inventory_sources/N/update/)) and by default wait for it.
   - Always reports a change; in check mode nothing is started.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
   - turret.controller.wait

@@ -14,8 +14,6 @@ version_added: 0.1.0
 description:
   - Cancel a job that is not finished yet (C(POST /api/v2/jobs/N/cancel/)).
   - Reports a change only when the job could still be canceled.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
   - turret.controller.job_ref
@@ -44,13 +42,12 @@ status:
 '''
 
 from ansible_collections.turret.controller.plugins.module_utils.api import TERMINAL
-from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule
+from ansible_collections.turret.controller.plugins.module_utils.module import (
+    ControllerError, ControllerModule, job_ref_spec)
 
 
 def main():
-    module = ControllerModule(argument_spec=dict(
-        job_id=dict(type="int", required=True),
-        job_type=dict(type="str", default="jobs", choices=["jobs", "project_updates", "inventory_updates", "ad_hoc_commands"]),
+    module = ControllerModule(argument_spec=job_ref_spec(
         fail_if_not_running=dict(type="bool", default=False),
     ), supports_check_mode=True)
     p = module.params

@@ -16,8 +16,6 @@ description:
   - The prompts are only accepted by the controller when the template asks for them on launch
     (C(ask_*_on_launch)); the controller reports ignored prompts.
   - Always reports a change (a job is started); in check mode nothing is launched.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
   - turret.controller.job_options
@@ -85,15 +83,12 @@ job:
 '''
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerModule, launch_and_wait, wait_spec)
+    ControllerModule, job_options_spec, launch_and_wait, wait_spec)
 
 # The controller's launch prompts (controller/prompts.py) passed as given; inventory and credentials
 # are resolved from names below.  tests/collection/test_completeness.py keeps the module's prompt
 # options equal to the controller's (with the reasons for the few it leaves out).
-PROMPTS = dict(extra_vars=dict(type="dict"), limit=dict(type="str"), job_type=dict(type="str", choices=["run", "check"]),
-               scm_branch=dict(type="str"), job_tags=dict(type="str"), skip_tags=dict(type="str"),
-               verbosity=dict(type="int", choices=[0, 1, 2, 3, 4, 5]), diff_mode=dict(type="bool"),
-               forks=dict(type="int"))
+PROMPTS = dict(job_options_spec(playbook=True), extra_vars=dict(type="dict"))
 
 
 def main():

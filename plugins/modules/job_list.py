@@ -13,8 +13,6 @@ short_description: List jobs
 version_added: 0.1.0
 description:
   - List jobs of the controller, newest first, with optional filters. Never changes anything.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
 options:

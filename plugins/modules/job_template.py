@@ -13,11 +13,7 @@ short_description: Manage job templates (with credentials, labels and survey)
 version_added: 0.1.0
 description:
 - Create, update or delete a job template of a Turret controller (C(/api/v2/job_templates/)).
-author:
-- Turret maintainers (@turret)
 extends_documentation_fragment:
-- turret.controller.auth
-- turret.controller.resource
 - turret.controller.resource.named
 - turret.controller.resource.secrets
 - turret.controller.job_options
@@ -222,22 +218,16 @@ object:
   type: dict
 '''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import Assoc, Resource, run_resource
+from ansible_collections.turret.controller.plugins.module_utils.module import Assoc, Resource, job_options_spec, run_resource
 
 RESOURCE = Resource(
     endpoint="job_templates",
     fields=dict(
+        job_options_spec(playbook=True),
         description=dict(type='str'),
-        job_type=dict(type='str', choices=['run', 'check']),
         playbook=dict(type='str'),
-        scm_branch=dict(type='str'),
-        forks=dict(type='int'),
-        limit=dict(type='str'),
-        verbosity=dict(type='int', choices=[0, 1, 2, 3, 4, 5]),
         extra_vars=dict(type='raw'),
-        job_tags=dict(type='str'),
         force_handlers=dict(type='bool'),
-        skip_tags=dict(type='str'),
         start_at_task=dict(type='str'),
         timeout=dict(type='int'),
         use_fact_cache=dict(type='bool'),
@@ -260,7 +250,6 @@ RESOURCE = Resource(
         ask_instance_groups_on_launch=dict(type='bool'),
         survey_enabled=dict(type='bool'),
         become_enabled=dict(type='bool'),
-        diff_mode=dict(type='bool'),
         allow_simultaneous=dict(type='bool'),
         job_slice_count=dict(type='int'),
         webhook_service=dict(type='str', choices=['', 'github', 'gitlab', 'bitbucket_dc']),

@@ -14,8 +14,6 @@ version_added: 0.1.0
 description:
   - Poll a job (or a project update, inventory update or ad hoc command) until it is finished
     and its events are stored. Fails unless it ends C(successful). Never changes anything.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
   - turret.controller.job_ref
@@ -58,13 +56,12 @@ elapsed:
   type: float
 '''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule, job_result
+from ansible_collections.turret.controller.plugins.module_utils.module import (
+    ControllerError, ControllerModule, job_ref_spec, job_result)
 
 
 def main():
-    module = ControllerModule(argument_spec=dict(
-        job_id=dict(type="int", required=True),
-        job_type=dict(type="str", default="jobs", choices=["jobs", "project_updates", "inventory_updates", "ad_hoc_commands"]),
+    module = ControllerModule(argument_spec=job_ref_spec(
         timeout=dict(type="float", default=600), interval=dict(type="float", default=1.0),
     ), supports_check_mode=True)
     module.params["wait"] = True

@@ -13,10 +13,7 @@ short_description: Manage labels
 version_added: 0.1.0
 description:
 - Create, update or delete a label of a Turret controller (C(/api/v2/labels/)).
-author:
-- Turret maintainers (@turret)
 extends_documentation_fragment:
-- turret.controller.auth
 - turret.controller.resource
 options:
   name:

@@ -13,11 +13,7 @@ short_description: Manage organizations
 version_added: 0.1.0
 description:
 - Create, update or delete an organization of a Turret controller (C(/api/v2/organizations/)).
-author:
-- Turret maintainers (@turret)
 extends_documentation_fragment:
-- turret.controller.auth
-- turret.controller.resource
 - turret.controller.resource.named
 options:
   name:

@@ -16,8 +16,6 @@ description:
     C(execute) of a job template, C(member) of a team) through C(/api/v2/roles/N/users/)
     or C(/api/v2/roles/N/teams/), or take it away.
   - Exactly one of O(user) and O(team), and exactly one target option, are needed.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
 options:

@@ -16,11 +16,7 @@ description:
 - The launch options (O(extra_data), O(inventory), O(job_type), O(limit) ...) are prompts, as for
   M(turret.controller.job_launch). Left out, the job uses the template's value. Given, the template must ask for
   it on launch (its C(ask_*_on_launch)), or the controller refuses the schedule.
-author:
-- Turret maintainers (@turret)
 extends_documentation_fragment:
-- turret.controller.auth
-- turret.controller.resource
 - turret.controller.resource.named
 - turret.controller.job_options
 - turret.controller.job_options.playbook
@@ -126,22 +122,15 @@ object:
   type: dict
 '''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import Resource, run_resource
+from ansible_collections.turret.controller.plugins.module_utils.module import Resource, job_options_spec, run_resource
 
 RESOURCE = Resource(
     endpoint="schedules",
     fields=dict(
+        job_options_spec(playbook=True),
         description=dict(type='str'),
         extra_data=dict(type='dict'),
-        scm_branch=dict(type='str'),
-        job_type=dict(type='str', choices=['run', 'check']),
-        job_tags=dict(type='str'),
-        skip_tags=dict(type='str'),
-        limit=dict(type='str'),
-        diff_mode=dict(type='bool'),
-        verbosity=dict(type='int', choices=[0, 1, 2, 3, 4, 5]),
         execution_environment=dict(type='int'),
-        forks=dict(type='int'),
         job_slice_count=dict(type='int'),
         timeout=dict(type='int'),
         enabled=dict(type='bool'),

@@ -15,8 +15,6 @@ description:
   - Create a personal API token of the authenticated user (C(POST /api/v2/tokens/)), or delete one.
   - A token's value is only shown when it is created, so O(state=present) always creates a new
     token and reports a change. The result can be passed as O(controller_oauthtoken) to other modules.
-author:
-  - Turret maintainers (@turret)
 extends_documentation_fragment:
   - turret.controller.auth
 options:

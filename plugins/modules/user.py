@@ -13,10 +13,7 @@ short_description: Manage users
 version_added: 0.1.0
 description:
 - Create, update or delete a user of a Turret controller (C(/api/v2/users/)).
-author:
-- Turret maintainers (@turret)
 extends_documentation_fragment:
-- turret.controller.auth
 - turret.controller.resource
 - turret.controller.resource.secrets
 options:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import json
 import subprocess
 import tempfile
@@ -49,3 +50,11 @@ def own_documentation(path: Path, variable: str = "DOCUMENTATION") -> dict:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == variable:
             return yaml.safe_load(node.value.value)
     raise AssertionError(f"{path.name} has no {variable}")
+
+
+def fragment_variables(path: Path) -> dict[str, dict]:
+    """variable -> its YAML, for every variable of the doc fragment ``path`` as Ansible's fragment
+    loader sees it (the class imported: some variables are composed of others, resource.py)."""
+    module = importlib.import_module(f"ansible_collections.turret.controller.plugins.doc_fragments.{path.stem}")
+    fragment = module.ModuleDocFragment
+    return {name: yaml.safe_load(getattr(fragment, name)) for name in dir(fragment) if name.isupper()}

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import yaml
 
-from .module_docs import FRAGMENTS, MODULES, module_names, own_documentation, rendered_docs
+from .module_docs import FRAGMENTS, MODULES, fragment_variables, module_names, own_documentation, rendered_docs
 
 # "The is system auditor of the user.", "The ask limit on launch of the job template."
 FILLER = re.compile(r"^The [\w ]+ of the [\w ]+\.?$")
@@ -49,12 +49,11 @@ def test_every_doc_fragment_is_used_and_its_options_reach_the_modules():
         for slug in own_documentation(MODULES / f"{module}.py").get("extends_documentation_fragment", []):
             used[slug].append(module)
     for path in sorted(FRAGMENTS.glob("*.py")):
-        variables = re.findall(r"^    ([A-Z]+) = r'''", path.read_text(), re.M)
-        for variable in variables:
+        for variable, doc in fragment_variables(path).items():
             slug = f"turret.controller.{path.stem}" + ("" if variable == "DOCUMENTATION" else f".{variable.lower()}")
             if variable == "PLUGINS":       # auth.PLUGINS serves the inventory and lookup plugins
                 continue
             assert used[slug], f"{slug} is not used by any module"
-            options = own_documentation(path, variable)["options"]
+            options = doc["options"]
             for module in used[slug]:
                 assert set(options) <= set(docs[module]["options"]), (slug, module)
