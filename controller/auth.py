@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .errors import NotAuthenticated, Throttled
-from .passwords import hash_token, verify_password
+from .passwords import hash_token, verify_missing, verify_password
 from .store import now_iso, sessions
 
 if TYPE_CHECKING:
@@ -123,6 +123,8 @@ class Authenticator:
                         self._basic_cache.clear()
                     self._basic_cache[key] = (user["id"], user["password"], now + 60)
                 return user
+        if user is None or not str(user["password"] or "").startswith("scrypt$"):
+            verify_missing(password)    # as slow as a wrong password: no username enumeration
         return None
 
     def basic(self, username: str, password: str, client: str) -> dict:

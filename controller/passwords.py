@@ -3,6 +3,7 @@ under which tokens and session keys are stored."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -28,6 +29,18 @@ def verify_password(password: str, encoded: str | None) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+@functools.lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    return hash_password(base64.b64encode(os.urandom(18)).decode())
+
+
+def verify_missing(password: str) -> bool:
+    """Spend what :func:`verify_password` spends, for a user that does not exist or has no
+    usable hash, so the answer's timing does not tell which usernames exist.  Always False."""
+    verify_password(password, _decoy_hash())
+    return False
 
 
 def hash_token(token: str) -> str:

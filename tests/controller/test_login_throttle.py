@@ -139,3 +139,24 @@ def test_delay_is_applied_and_bounded(app, state):
     start = time.monotonic()
     assert _me(app, "admin", ADMIN_PASSWORD).status_code == 200
     assert time.monotonic() - start < 0.3
+
+
+def test_an_unknown_username_costs_the_same_hashing_as_a_wrong_password(app, monkeypatch):
+    """No username enumeration by timing: both refusals run the password KDF exactly once."""
+    import hashlib
+
+    calls: list[int] = []
+    real = hashlib.scrypt
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    _me(app, "nobody-yet", "x", addr=OTHER)     # the decoy hash is made once per process
+    calls.clear()
+    wrong = _me(app, "admin", "still-not-the-password", addr=OTHER)
+    wrong_calls, calls[:] = len(calls), []
+    unknown = _me(app, "no-such-user", "whatever", addr=OTHER)
+    assert wrong.status_code == unknown.status_code == 401 and wrong.json == unknown.json
+    assert wrong_calls == len(calls) == 1
