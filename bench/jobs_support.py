@@ -227,7 +227,7 @@ def synthetic_events(n: int) -> list[dict]:
         if kind == "playbook_on_task_start":
             task_uuid = str(uuid.uuid4())
         data = {**base, "task": f"command {i // 3}", "task_uuid": task_uuid,
-                "task_path": f"/work/project/twenty.yml:{9 + i // 3}"}
+                "task_path": f"project/twenty.yml:{9 + i // 3}"}
         stdout = ""
         parent = task_uuid
         if kind == "playbook_on_task_start":
