@@ -21,8 +21,3 @@ FAILED: tuple[str, ...] = ("failed", "error")       # ended badly (canceled is n
 
 def is_active(status: str | None) -> bool:
     return status in ACTIVE
-
-
-def is_finished(status: str | None) -> bool:
-    return status in FINISHED
-

@@ -269,7 +269,7 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
     kwargs: dict[str, Any] = dict(
         private_data_dir=str(pdd), ident="run", envvars=env, suppress_env_files=True, quiet=True,
         event_handler=event_handler, cancel_callback=cancel_callback, cmdline=" ".join(
-            _quote(c) for c in cmdline) or None,
+            shlex.quote(c) for c in cmdline) or None,
         timeout=spec.timeout or None, passwords=_passwords(spec) or None, ssh_key=spec.ssh_key,
         verbosity=spec.verbosity or None, forks=spec.forks or None, limit=spec.limit or None,
         inventory=inventory)
@@ -306,11 +306,6 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
                            ("ANSIBLE_", "RUNNER_", "AWX_", "JOB_"))}, spec.secrets))
     shutil.rmtree(pdd, ignore_errors=True)
     return result
-
-
-def _quote(arg: str) -> str:
-    import shlex
-    return shlex.quote(arg)
 
 
 def _processes_with(match: Callable[[list[bytes]], bool]) -> list[int]:

@@ -65,12 +65,6 @@ def fires(store, pk: int | None = None) -> list[dict]:
                                          params)]
 
 
-def mark_launched_by_schedule(store, table: str, pk: int, schedule: int) -> None:
-    """A project or inventory update started by a schedule shows it as ``launched_by``."""
-    store.execute(f'UPDATE "{table}" SET launched_by_id = ?, launched_by_type = \'schedule\' WHERE id = ?',
-                  (schedule, pk))
-
-
 def names(store, ids: list[int]) -> dict[int, str]:
     return {pk: row["name"] for pk, row in store.get_many("schedules", ids, "id, name").items()}
 

@@ -21,7 +21,9 @@ import pytest
 
 from controller.jobs.dispatcher import REAPED
 from tests.conftest import start_controller
-from tests.support.jobs import FINISHED, awx_stdout, job_processes, make_inventory, make_jt, make_org, make_project
+from tests.support.jobs import (
+    FINISHED, awx_stdout, job_processes, make_inventory, make_jt, make_org, make_project, wait_until,
+)
 
 PASSWORD = "crash-test-admin-pw"
 NAP = 25          # seconds the long jobs sleep before writing their marker (room for a slow restart)
@@ -59,16 +61,6 @@ class Http:
 
     def post(self, path: str, json: dict | None = None) -> SimpleNamespace:
         return self._wrap(self.api.post(path, json=json))
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def job(http: Http, pk: int) -> dict:

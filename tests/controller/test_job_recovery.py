@@ -25,7 +25,7 @@ from controller.store import jobs as q
 from tests.conftest import start_controller
 from tests.support.jobs import (
     awx_stdout, events, job_processes, launch, make_inventory, make_jt, make_org, make_project, processes_left,
-    strip_ansi, wait_job, wait_status,
+    strip_ansi, wait_job, wait_status, wait_until,
 )
 
 from conftest import ADMIN_PASSWORD, Client  # tests/controller/conftest.py (rootdir-less import)
@@ -63,16 +63,6 @@ class Controller:
     def close(self) -> None:
         self.state.stop_jobs()
         self.state.store.close()
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # -- 5: cancel ends every process even when the data dir was given unnormalized ------------------

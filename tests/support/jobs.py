@@ -215,3 +215,14 @@ def files_containing(root: Path, needle: bytes) -> list[str]:
             except OSError:
                 continue
     return hits
+
+
+def wait_until(predicate, timeout: float, what: str):
+    """``predicate()``'s first truthy value within ``timeout`` seconds (polled every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
