@@ -39,7 +39,7 @@ class AppState:
         unified-job kinds the registry declares."""
         from .jobs.dispatcher import Dispatcher   # lazily: it loads the executor (ansible-runner)
         if self.dispatcher is None:
-            self.dispatcher = Dispatcher(self, self.registry.unified_jobs(),
+            self.dispatcher = Dispatcher(self, self.registry.process_jobs(),
                                          workers if workers is not None else self.settings.JOB_WORKERS,
                                          capacity=self.settings.CAPACITY)
             self.dispatcher.start()

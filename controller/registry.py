@@ -172,9 +172,11 @@ class UnifiedJob:
     floor (in ``controller.jobs``): the declaration in ``controller.resources`` hands them in.
     """
 
-    events_table: str                # its events' table ("job_events")
-    parent_col: str                  # the events' FK column naming the job ("job")
-    prepare: Hook                    # (ctx, row) -> RunSpec; raises JobError to error the job
+    events_table: str = ""           # its events' table ("job_events"); "" when it has none
+    parent_col: str = ""             # the events' FK column naming the job ("job")
+    prepare: Hook | None = None      # (ctx, row) -> RunSpec; raises JobError to error the job.
+                                     # None: the kind runs no process (a workflow job, an approval):
+                                     # the dispatcher leaves it alone and its own engine moves it on
     template: str | None = None      # resource it is a run of ("job_template"); None: no template
     template_fk: str = ""            # its column naming the template ("job_template")
     start: Hook | None = None        # (ctx, template row, launch_type, body, extra_fields) -> job row
@@ -305,6 +307,13 @@ class Registry:
     def __init__(self) -> None:
         self._by_name: dict[str, Resource] = {}
         self._by_plural: dict[str, Resource] = {}
+        # (ctx, job resource name, id) -> None, called once a unified job has ended (any kind, any
+        # way: run to its end, canceled before it ran, failed to start), after its final status is
+        # stored; e.g. the workflow engine moving a workflow on.  Declared by resources.
+        self.job_end_hooks: list[Hook] = []
+        # (ctx, now: aware datetime) -> None, called on every scheduler tick by the process holding
+        # the scheduler lease: work that is due by the clock (approval timeouts, safety sweeps).
+        self.tick_hooks: list[Hook] = []
 
     def add(self, resource: Resource) -> Resource:
         if resource.name in self._by_name or resource.plural in self._by_plural:
@@ -330,6 +339,14 @@ class Registry:
     def unified_jobs(self) -> list[UnifiedJob]:
         """Every declared unified-job kind, in declaration order."""
         return [r.unified_job for r in self if r.unified_job is not None]
+
+    def process_jobs(self) -> list[UnifiedJob]:
+        """The unified-job kinds that run a process (those the dispatcher runs)."""
+        return [k for k in self.unified_jobs() if k.prepare is not None]
+
+    def unified_templates(self) -> list[str]:
+        """Every resource some unified-job kind is a run of ("job_template", "project" ...)."""
+        return [k.template for k in self.unified_jobs() if k.template]
 
     def unified_job_of(self, template: str) -> UnifiedJob | None:
         """The kind of job that runs template resource ``template`` (None when none does)."""

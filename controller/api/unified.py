@@ -25,8 +25,9 @@ def _options(ctx, names: tuple[str, ...], title: str) -> dict:
             "max_page_size": 200}
 
 
-def _view(names: tuple[str, ...], title: str, jobs: bool) -> Response:
+def _view(title: str, jobs: bool) -> Response:
     ctx = require_user()
+    names = unified.job_members(ctx) if jobs else unified.template_members(ctx)
     g.allow = _ALLOW["Allow"]
     if request.method == "OPTIONS":
         return json_response(_options(ctx, names, title), headers=_ALLOW)
@@ -38,10 +39,10 @@ def _view(names: tuple[str, ...], title: str, jobs: bool) -> Response:
 @bp.route("/api/v2/unified_jobs/", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
           provide_automatic_options=False)
 def unified_jobs() -> Response:
-    return _view(unified.UNIFIED_JOBS, "Unified Job List", jobs=True)
+    return _view("Unified Job List", jobs=True)
 
 
 @bp.route("/api/v2/unified_job_templates/", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
           provide_automatic_options=False)
 def unified_job_templates() -> Response:
-    return _view(unified.UNIFIED_TEMPLATES, "Unified Job Template List", jobs=False)
+    return _view("Unified Job Template List", jobs=False)

@@ -33,6 +33,7 @@ from ..services.variables import VarsError
 from ..store import jobs as q
 from ..store import now_iso
 from . import executor
+from .control import job_ended
 from .events import EventWriter, event_handler, secret_pattern
 from .spec import JobError
 
@@ -234,6 +235,7 @@ class Dispatcher:
                     "job_explanation": "The job failed to run.", "result_traceback": traceback.format_exc(),
                     "event_processing_finished": True})
                 self._disown(kind, row["id"])
+                job_ended(system_context(self.state), kind.resource, row["id"])
             finally:
                 with self._claim_lock:
                     self._used -= impact
@@ -243,12 +245,14 @@ class Dispatcher:
         store = self.state.store
         ctx = system_context(self.state)
         pk = row["id"]
+        assert kind.prepare is not None, "the dispatcher runs only kinds that run a process"
         try:
             spec = kind.prepare(ctx, row)
         except (JobError, VarsError) as exc:    # e.g. stored variables that expand beyond the bound
             q.set_fields(store, kind.table, pk, {"status": "error", "failed": True, "finished": now_iso(),
                                                  "job_explanation": str(exc), "event_processing_finished": True})
             self._disown(kind, pk)
+            job_ended(ctx, kind.resource, pk)
             return
         cancel_event = threading.Event()
         self._cancels[(kind.resource, pk)] = cancel_event
@@ -294,3 +298,4 @@ class Dispatcher:
         q.set_fields(store, kind.table, pk, final)
         finish_events(store, kind, pk)
         self._disown(kind, pk)
+        job_ended(ctx, kind.resource, pk)

@@ -113,6 +113,16 @@ def tick(ctx, now: datetime, node: str = "", grace: float = 90.0) -> list[dict]:
     return fired
 
 
+def run_tick_hooks(ctx, now: datetime) -> None:
+    """The registry's ``tick_hooks`` at ``now`` (clock-driven work such as approval timeouts);
+    one that fails is logged and the others still run."""
+    for hook in ctx.registry.tick_hooks:
+        try:
+            hook(ctx, now)
+        except Exception:  # noqa: BLE001 - one failing hook must not stop the schedules
+            log.exception("tick hook %s failed", getattr(hook, "__name__", hook))
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -140,7 +150,10 @@ class Scheduler:
         self.leader = sq.acquire_lease(self.state.store, LEASE, self.holder, now.timestamp(), self.lease_seconds)
         if not self.leader:
             return []
-        return tick(system_context(self.state), now, node=self.holder, grace=self.grace)
+        ctx = system_context(self.state)
+        fired = tick(ctx, now, node=self.holder, grace=self.grace)
+        run_tick_hooks(ctx, now)
+        return fired
 
     def _sleep_for(self) -> float:
         if not self.leader:

@@ -14,11 +14,19 @@ from ..store import unified as unified_sql
 from .crud import _page_args, _page_link
 from .serializer import serialize
 
-UNIFIED_JOBS = ("project_update", "job", "ad_hoc_command", "inventory_update")
-UNIFIED_TEMPLATES = ("job_template", "project", "inventory_source")
 _ORDERABLE = {"id", "created", "modified", "name", "status", "started", "finished", "elapsed", "type",
               "launch_type", "failed"}
 _TEMPLATE_ORDERABLE = {"id", "created", "modified", "name", "type"}
+
+
+def job_members(ctx: Context) -> tuple[str, ...]:
+    """The resources listed by ``/unified_jobs/``: every declared unified-job kind."""
+    return tuple(k.resource for k in ctx.registry.unified_jobs())
+
+
+def template_members(ctx: Context) -> tuple[str, ...]:
+    """The resources listed by ``/unified_job_templates/``: whatever a unified-job kind runs."""
+    return tuple(ctx.registry.unified_templates())
 
 
 def members(ctx: Context, names: tuple[str, ...]) -> list:

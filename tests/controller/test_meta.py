@@ -136,14 +136,15 @@ def test_the_sql_check_sees_statements(tmp_path):
 # -- one-way layers (DESIGN §3) ---------------------------------------------------------------
 # Floors, top to bottom: a module may import its own floor or any floor below it, never one
 # above.  The edges (app factory, CLI, API, UI) call resources' declarations and hooks;
-# resources call the job machinery; jobs call services; services use access control and
-# contexts; everything stands on the plain-data floor.  ``auth`` (sessions and tokens) sits
+# resources call the workflow engine, which starts jobs through the job machinery; jobs call
+# services; services use access control and contexts; everything stands on the plain-data floor.  ``auth`` (sessions and tokens) sits
 # with access: it needs only the store and ``passwords``.  ``secrets`` (the vault),
 # ``passwords`` (KDF and token digests) and ``collection`` (where the bundled collection is)
 # are leaves like ``config`` and ``errors``.
 FLOORS: list[tuple[str, ...]] = [
     ("controller", "controller.__main__", "controller.cli", "controller.api", "controller.ui"),
     ("controller.resources",),
+    ("controller.workflows",),
     ("controller.jobs",),
     ("controller.services",),
     ("controller.access", "controller.context", "controller.auth"),
