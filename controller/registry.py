@@ -307,6 +307,11 @@ class Registry:
     def __init__(self) -> None:
         self._by_name: dict[str, Resource] = {}
         self._by_plural: dict[str, Resource] = {}
+        # (ctx, job resource name, id) -> None, called when a unified job has been created (inside
+        # the creating transaction: what a hook stores is committed with the job, e.g. the routing
+        # of its notifications), and when it starts running.
+        self.job_create_hooks: list[Hook] = []
+        self.job_start_hooks: list[Hook] = []
         # (ctx, job resource name, id) -> None, called once a unified job has ended (any kind, any
         # way: run to its end, canceled before it ran, failed to start), after its final status is
         # stored; e.g. the workflow engine moving a workflow on.  Declared by resources.

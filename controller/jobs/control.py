@@ -11,15 +11,40 @@ from ..store import jobs as q
 log = logging.getLogger("turret.jobs")
 
 
+def _announce(ctx, hooks: list, what: str, resource: str, pk: int) -> None:
+    for hook in hooks:
+        try:
+            hook(ctx, resource, pk)
+        except Exception:  # noqa: BLE001 - a listener must not undo or hide what happened to the job
+            log.exception("job-%s hook %s failed for %s %s", what, getattr(hook, "__name__", hook), resource, pk)
+
+
+def create_job(ctx, resource: str, values: dict) -> int:
+    """Insert unified job ``values`` into ``resource``'s table and announce it to the registry's
+    ``job_create_hooks``, in one transaction (joining the caller's): every unified job is
+    created here.  Returns its id."""
+    with ctx.store.transaction():
+        pk = q.insert_job(ctx.store, ctx.registry[resource].table, values)
+        job_created(ctx, resource, pk)
+    return pk
+
+
+def job_created(ctx, resource: str, pk: int) -> None:
+    """Tell the registry's ``job_create_hooks`` that unified job ``pk`` was just inserted (call
+    it inside the inserting transaction; :func:`create_job` does)."""
+    _announce(ctx, ctx.registry.job_create_hooks, "create", resource, pk)
+
+
+def job_started(ctx, resource: str, pk: int) -> None:
+    """Tell the registry's ``job_start_hooks`` that unified job ``pk`` is now ``running``."""
+    _announce(ctx, ctx.registry.job_start_hooks, "start", resource, pk)
+
+
 def job_ended(ctx, resource: str, pk: int) -> None:
     """Tell the registry's ``job_end_hooks`` that unified job ``pk`` of ``resource`` has ended
     (its final status stored).  A failing hook is logged, never raised: the job has ended
     whatever a listener makes of it."""
-    for hook in ctx.registry.job_end_hooks:
-        try:
-            hook(ctx, resource, pk)
-        except Exception:  # noqa: BLE001 - a listener must not undo or hide the job's end
-            log.exception("job-end hook %s failed for %s %s", getattr(hook, "__name__", hook), resource, pk)
+    _announce(ctx, ctx.registry.job_end_hooks, "end", resource, pk)
 
 
 def can_cancel(row: dict) -> bool:

@@ -33,7 +33,7 @@ from ..services.variables import VarsError
 from ..store import jobs as q
 from ..store import now_iso
 from . import executor
-from .control import job_ended
+from .control import job_ended, job_started
 from .events import EventWriter, event_handler, secret_pattern
 from .spec import JobError
 
@@ -278,6 +278,7 @@ class Dispatcher:
 
         def on_start() -> None:
             q.set_fields(store, kind.table, pk, {"status": "running", "started": now_iso()})
+            job_started(ctx, kind.resource, pk)
 
         result = executor.run(spec, self.root, on_event, should_cancel, on_start=on_start)
         self._cancels.pop((kind.resource, pk), None)

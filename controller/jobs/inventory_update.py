@@ -10,6 +10,7 @@ from ..services.project_files import project_dir
 from ..services.variables import parse_vars
 from ..store import jobs as q
 from ..store import now_iso
+from . import control
 from .spec import JobError, RunSpec
 
 _COPIED = ("source", "source_path", "source_vars", "scm_branch", "credential", "enabled_var", "enabled_value",
@@ -33,7 +34,7 @@ def start_update(ctx, source: dict, launch_type: str = "manual", body: dict | No
         "license_error": False, "org_host_limit_error": False, "scm_revision": "", "created": now, "modified": now,
         "created_by": ctx.user_id, "modified_by": ctx.user_id, **(extra_fields or {}),
     })
-    pk = q.insert_job(ctx.store, "inventory_updates", values)
+    pk = control.create_job(ctx, "inventory_update", values)
     if ctx.jobs is not None:
         ctx.jobs.notify()
     return ctx.store.get("inventory_updates", pk)

@@ -18,7 +18,7 @@ from ..services.validation import FieldError, coerce
 from ..services.variables import VarsError, parse_vars
 from ..store import jobs as q
 from ..store import now_iso
-from . import inventory_update, project_update
+from . import control, inventory_update, project_update
 
 _COPIED = ("job_type", "inventory", "project", "playbook", "scm_branch", "forks", "limit", "verbosity",
            "job_tags", "force_handlers", "skip_tags", "start_at_task", "timeout", "use_fact_cache",
@@ -278,7 +278,7 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
                 ctx.store, project["id"], int(project.get("scm_update_cache_timeout") or 0)):
             values["dependency_update"] = project_update.start_update(ctx, project, launch_type="dependency")["id"]
         values["dependency_inventory_updates"] = _inventory_dependencies(ctx, values["inventory"])
-        pk = q.insert_job(ctx.store, "jobs", values)
+        pk = control.create_job(ctx, "job", values)
         q.link(ctx.store, "job_credentials", "job_id", "credential_id", pk, creds)
         labels = accepted.get("labels", q.template_labels(ctx.store, jt["id"]))
         q.link(ctx.store, "job_labels", "job_id", "label_id", pk, labels)
@@ -314,7 +314,7 @@ def record_failed_launch(ctx, jt: dict, reason: str, extra_fields: dict | None =
         "created": now, "modified": now, "created_by": ctx.user_id, "modified_by": ctx.user_id,
         **(extra_fields or {}),
     })
-    return ctx.store.get("jobs", q.insert_job(ctx.store, "jobs", values))
+    return ctx.store.get("jobs", control.create_job(ctx, "job", values))
 
 
 def start_job(ctx, jt: dict, launch_type: str = "manual", body: dict | None = None,

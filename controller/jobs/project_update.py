@@ -12,6 +12,7 @@ from ..errors import MethodNotAllowed
 from ..services.project_files import argument_problem, find_inventories, find_playbooks, project_dir, scm_url_problem
 from ..store import jobs as q
 from ..store import now_iso
+from . import control
 from .spec import JobError, RunSpec
 
 _COPIED = ("scm_type", "scm_url", "scm_branch", "scm_refspec", "scm_clean", "scm_track_submodules",
@@ -35,7 +36,7 @@ def start_update(ctx, project: dict, launch_type: str = "manual", body: dict | N
         "cancel_flag": False, "created": now, "modified": now, "created_by": ctx.user_id,
         "modified_by": ctx.user_id, **(extra_fields or {}),
     })
-    pk = q.insert_job(ctx.store, "project_updates", values)
+    pk = control.create_job(ctx, "project_update", values)
     if ctx.jobs is not None:
         ctx.jobs.notify()
     return ctx.store.get("project_updates", pk)

@@ -5,7 +5,7 @@ import json
 
 from .. import access
 from ..errors import ValidationError
-from ..jobs import adhoc_run
+from ..jobs import adhoc_run, control
 from ..registry import Field, Registry, Relation, Resource, UnifiedJob
 from ..services.project_files import argument_problem
 from ..services.variables import parse_vars
@@ -57,8 +57,10 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
 
 
 def _after_save(ctx, row: dict, existing: dict | None) -> None:
-    if existing is None and ctx.jobs is not None:
-        ctx.jobs.notify()
+    if existing is None:
+        control.job_created(ctx, "ad_hoc_command", row["id"])
+        if ctx.jobs is not None:
+            ctx.jobs.notify()
 
 
 def _visibility(ctx):
