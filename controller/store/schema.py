@@ -116,4 +116,20 @@ def migrate(db: sqlite_utils.Database, registry) -> None:
             groups.setdefault(resource.id_group, []).append(resource.table)
     for group, tables in groups.items():
         for member in tables:
+            # rebuilt, not kept: a group that gained a table (an upgrade) needs it in every trigger
+            db.execute(f'DROP TRIGGER IF EXISTS "turret_{group}_id_{member}"')
             db.execute(_shared_id_trigger(group, member, sorted(tables)))
+        _align_sequences(db, sorted(tables))
+
+
+def _align_sequences(db: sqlite_utils.Database, tables: list[str]) -> None:
+    """Every table of an id group continues after the highest id the group handed out, so a
+    table added to the group by an upgrade does not start again at 1 (ids already in use)."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    top = db.execute(f"SELECT max(seq) FROM sqlite_sequence WHERE name IN ({names})").fetchone()[0]
+    if top is None:
+        return
+    db.execute(f"UPDATE sqlite_sequence SET seq = ? WHERE name IN ({names}) AND seq < ?", [top, top])
+    for t in tables:
+        db.execute("INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? WHERE NOT EXISTS "
+                   "(SELECT 1 FROM sqlite_sequence WHERE name = ?)", [t, top, t])
