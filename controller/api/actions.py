@@ -194,10 +194,11 @@ def inventory_script_view(ctx, res, row) -> Response:
         show_all=bool(args.get("all", "")), subset=args.get("subset", "")), headers=_READ_ONLY)
 
 
-# -- job templates -----------------------------------------------------------------------------
-@action("survey_spec", resource="job_template", methods=("GET", "POST", "DELETE"))
+# -- job templates and workflow job templates -------------------------------------------------
+@action("survey_spec", methods=("GET", "POST", "DELETE"))
 def survey_spec_view(ctx, res, row) -> Response:
-    """GET the spec (password defaults masked), POST a full spec (200, empty), DELETE it (200)."""
+    """GET the spec (password defaults masked), POST a full spec (200, empty), DELETE it (200);
+    of job templates and workflow job templates alike."""
     allow = {"Allow": "GET, POST, DELETE, HEAD, OPTIONS"}
     if request.method in ("GET", "HEAD"):
         return json_response(surveys.display_spec(surveys.stored_spec(row)), headers=allow)

@@ -19,7 +19,7 @@ bp = Blueprint("generic", __name__)
 # Role-bearing AWX lists that `awx users|teams grant` probes with OPTIONS before any
 # users/teams command; a non-2xx answer aborts the CLI.  Those we do not implement answer
 # OPTIONS with an empty description (and 404 to everything else).
-ABSENT_ROLE_LISTS = {"workflow_job_templates", "instance_groups"}
+ABSENT_ROLE_LISTS = {"instance_groups"}
 
 
 def _resource(plural: str):
@@ -80,7 +80,9 @@ def detail_view(plural: str, ident: str) -> Response:
     raise MethodNotAllowed(request.method)
 
 
-@bp.route("/api/v2/<plural>/<ident>/<sub>/", methods=_METHODS, provide_automatic_options=False)
+# strict_slashes off: clients POST actions without the slash (awx.awx's workflow_approval
+# sends .../approve), and a redirect of a POST is not followed by every client.
+@bp.route("/api/v2/<plural>/<ident>/<sub>/", methods=_METHODS, provide_automatic_options=False, strict_slashes=False)
 def sub_view(plural: str, ident: str, sub: str) -> Response:
     ctx = require_user()
     res = _resource(plural)

@@ -37,12 +37,12 @@ def _view(title: str, jobs: bool) -> Response:
 
 
 @bp.route("/api/v2/unified_jobs/", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
-          provide_automatic_options=False)
+          provide_automatic_options=False, strict_slashes=False)   # the awx CLI monitor asks without the slash
 def unified_jobs() -> Response:
     return _view("Unified Job List", jobs=True)
 
 
 @bp.route("/api/v2/unified_job_templates/", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
-          provide_automatic_options=False)
+          provide_automatic_options=False, strict_slashes=False)   # the awx CLI monitor asks without the slash
 def unified_job_templates() -> Response:
     return _view("Unified Job Template List", jobs=False)

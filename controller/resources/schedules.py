@@ -48,8 +48,9 @@ _RESOLVE_ORDER = ("job_template", "project", "inventory_source")
 
 
 def template_kinds(reg: Registry) -> dict[str, TemplateKind]:
-    """Every template a schedule can run: one per unified-job kind that declares a template."""
-    kinds = sorted((k for k in reg.unified_jobs() if k.template),
+    """Every template a schedule can run: one per unified-job kind that declares a template and
+    a ``start`` (an approval template runs only inside a workflow)."""
+    kinds = sorted((k for k in reg.unified_jobs() if k.template and k.start),
                    key=lambda k: _RESOLVE_ORDER.index(k.template) if k.template in _RESOLVE_ORDER
                    else len(_RESOLVE_ORDER))
     return {k.template: TemplateKind(k.template, reg[k.template].table, f"ujt_{k.template}", k.resource, k.run_role)

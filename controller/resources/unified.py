@@ -69,6 +69,9 @@ def launched_by(ctx, rows: list[dict]) -> dict[int, dict]:
                  if r.get("launched_by_type") == "schedule" and r.get("launched_by_id")}
     schedules = {pk: s["name"] for pk, s in ctx.store.get_many("schedules", scheduled, "id, name").items()} \
         if scheduled and ctx.registry.get("schedule") else {}
+    spawners = {r["launched_by_id"] for r in rows if r.get("launched_by_type") == "workflow_job"}
+    workflows = {pk: w["name"] for pk, w in ctx.store.get_many("workflow_jobs", spawners, "id, name").items()} \
+        if spawners and ctx.registry.get("workflow_job") else {}
     out = {}
     for r in rows:
         kind, pk = r.get("launched_by_type"), r.get("launched_by_id")
@@ -78,6 +81,9 @@ def launched_by(ctx, rows: list[dict]) -> dict[int, dict]:
         elif kind == "schedule" and pk in schedules:
             out[r["id"]] = {"launched_by": {"id": pk, "name": schedules[pk], "type": "schedule",
                                             "url": f"/api/v2/schedules/{pk}/"}}
+        elif kind == "workflow_job" and pk in workflows:   # a node of a workflow job launched it (AWX)
+            out[r["id"]] = {"launched_by": {"id": pk, "name": workflows[pk], "type": "workflow_job",
+                                            "url": f"/api/v2/workflow_jobs/{pk}/"}}
         else:
             out[r["id"]] = {"launched_by": {}}
     return out

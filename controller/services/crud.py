@@ -54,6 +54,12 @@ def _page_link(path: str, args: list[tuple[str, str]], page: int, size: int) -> 
     return f"{path}?{urlencode(kept)}"
 
 
+def list_filter_keys(resource) -> set[str]:
+    """Query keys the resource's ``list_filter`` handles itself (its ``keys`` attribute): the
+    query language leaves them alone."""
+    return set(getattr(resource.list_filter, "keys", ()))
+
+
 def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
               scope: tuple[str, list] | None = None, extra_reserved: frozenset = frozenset()) -> dict:
     """One page of ``resource`` visible to ctx.user, filtered by the AWX query language.
@@ -62,7 +68,7 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
     """
     compiled = query.compile_query(ctx.registry, resource, args,
                                    role_level_sql=access.role_level_sql(ctx, resource),
-                                   extra_reserved=set(extra_reserved))
+                                   extra_reserved=set(extra_reserved) | list_filter_keys(resource))
     extra = resource.list_filter(ctx, args) if resource.list_filter else None
     where, params = _and(access.visibility(ctx, resource), scope, extra, (compiled.where, compiled.params))
     page, size = _page_args(args)

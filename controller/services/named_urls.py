@@ -55,8 +55,13 @@ def _path_sql(ctx, resource, path: str, value) -> tuple[str, list]:
     return f'"{head}" IN (SELECT id FROM "{target.table}" WHERE {sub})', params
 
 
-def _null_sql(resource, path: str) -> str:
-    return f'"{path.split(".")[0]}" IS NULL'
+def _null_sql(ctx, resource, path: str) -> str:
+    """The FK before the last field of ``path`` is null (``a.b.name``: a's b is null)."""
+    head, _, rest = path.partition(".")
+    if "." not in rest:
+        return f'"{head}" IS NULL'
+    target = ctx.registry[resource.field(head).fk]
+    return f'"{head}" IN (SELECT id FROM "{target.table}" WHERE {_null_sql(ctx, target, rest)})'
 
 
 def resolve(ctx, resource, identifier: str) -> int | None:
@@ -74,7 +79,7 @@ def resolve(ctx, resource, identifier: str) -> int | None:
         if text is None:
             continue
         if text == "" and any("." in p for p in spec):
-            clauses.append(_null_sql(resource, spec[0]))
+            clauses.append(_null_sql(ctx, resource, spec[0]))
             continue
         vals = _split(text)
         if len(vals) != len(spec):

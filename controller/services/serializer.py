@@ -22,8 +22,8 @@ def decode(field: Field, value: Any) -> Any:
         return ENCRYPTED
     if field.secret:
         return ENCRYPTED if value not in (None, "") else value
-    if field.kind == "boolean":
-        return bool(value) if value is not None else False
+    if field.kind == "boolean":   # a nullable boolean keeps null ("not given", e.g. a node's diff_mode)
+        return bool(value) if value is not None else (None if field.null else False)
     if field.kind == "json":
         if value is None or value == "":
             return {} if value == "" else None

@@ -11,7 +11,7 @@ from .. import access, query
 from ..context import Context
 from ..errors import NotFound
 from ..store import unified as unified_sql
-from .crud import _page_args, _page_link
+from .crud import _and, _page_args, _page_link, list_filter_keys
 from .serializer import serialize
 
 _ORDERABLE = {"id", "created", "modified", "name", "status", "started", "finished", "elapsed", "type",
@@ -57,14 +57,15 @@ def list_page(ctx: Context, names: tuple[str, ...], args: list[tuple[str, str]],
         if not set(cols) <= have:
             continue
         try:
-            compiled = query.compile_query(ctx.registry, res, args, extra_reserved={"order_by", "order"},
+            compiled = query.compile_query(ctx.registry, res, args,
+                                           extra_reserved={"order_by", "order", *list_filter_keys(res)},
                                            role_level_sql=access.role_level_sql(ctx, res))
         except query.QueryError:
             continue   # the member has no such field: none of its rows can match
-        vis = access.visibility(ctx, res)
-        where = f"({compiled.where})" + (f" AND ({vis[0]})" if vis else "")
+        where, where_params = _and(access.visibility(ctx, res), res.list_filter(ctx, args) if res.list_filter
+                                   else None, (compiled.where, compiled.params))
         selects.append(unified_sql.member_sql(res.table, cols, where))
-        params += [res.name, *compiled.params, *(vis[1] if vis else [])]
+        params += [res.name, *where_params]
     page, size = _page_args(args)
     if not selects:
         return {"count": 0, "next": None, "previous": None, "results": []}

@@ -34,6 +34,8 @@ def job(admin, app_state):
 def test_no_worker_was_started(app_state, job):
     assert app_state.dispatcher is None
     assert [k.resource for k in app_state.registry.unified_jobs()] == [
+        "project_update", "inventory_update", "job", "ad_hoc_command", "workflow_job", "workflow_approval"]
+    assert [k.resource for k in app_state.registry.process_jobs()] == [
         "project_update", "inventory_update", "job", "ad_hoc_command"]
 
 
