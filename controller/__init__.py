@@ -32,6 +32,7 @@ class AppState:
     vault: Vault
     dispatcher: Any = None
     scheduler: Any = None
+    notifier: Any = None   # controller.notifications.delivery.Sender
 
     def start_jobs(self, workers: int | None = None):
         """Start this process's job workers and, unless SCHEDULER_ENABLED is off, its
@@ -47,9 +48,16 @@ class AppState:
             from .jobs.scheduler import Scheduler
             self.scheduler = Scheduler(self)
             self.scheduler.start()
+        if self.notifier is None:
+            from .notifications.delivery import Sender
+            self.notifier = Sender(self)
+            self.notifier.start()
         return self.dispatcher
 
     def stop_jobs(self) -> None:
+        if self.notifier is not None:
+            self.notifier.stop()
+            self.notifier = None
         if self.scheduler is not None:
             self.scheduler.stop()
             self.scheduler = None
@@ -69,6 +77,8 @@ def open_state(settings: Settings) -> AppState:
     store.migrate(registry)
     from .store.schedules import install as install_scheduler_tables
     install_scheduler_tables(store)   # fire ledger, lease, template ids shared across template tables
+    from .store.notifications import install as install_notification_tables
+    install_notification_tables(store)   # routing snapshots, the unique key of send records
     state_args: dict[str, Any] = dict(settings=settings, store=store, registry=registry, vault=vault)
     install_uuid = ensure_install_uuid(store)
     state = AppState(auth=Authenticator(store, settings), install_uuid=install_uuid,
@@ -84,6 +94,8 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
 
     from .api import generic, root, unified, web
     from .api import jobs as job_actions  # noqa: F401 - registers launch/relaunch/events_stream views
+    from .api import workflows as workflow_actions  # noqa: F401 - registers the workflow action views
+    from .api import notifications as notification_actions  # noqa: F401 - registers the test view
 
     state = state or open_state(Settings(overrides))
     app = Flask(__name__)

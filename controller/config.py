@@ -27,6 +27,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(default: a per-user data folder)."),
     Setting("HOST", "127.0.0.1", str, "Address `turret serve` binds to."),
     Setting("PORT", 8013, int, "Port `turret serve` listens on."),
+    Setting("URL_BASE", "", str, "External address of this controller (e.g. `https://turret.example.com`), used in "
+            "the links notifications carry; empty: `http://HOST:PORT`."),
     Setting("THREADS", 16, int, "Worker threads of the WSGI server (a browser following live job output holds "
             "one while the job runs)."),
     Setting("ADMIN_PASSWORD", "", str, "Password of the `admin` superuser created on an empty data dir "

@@ -64,6 +64,8 @@ class Field:
     hidden: bool = False           # stored but never output, written or shown (e.g. a token hash)
     unique_message: str | None = None  # overrides "<Model> with this <Field> already exists."
     shown: str = "always"          # "always" | "not_list" (omitted from lists) | "detail" (detail GET only)
+    options: dict | None = None    # extra keys of its OPTIONS metadata (AWX: notification_configuration's
+                                   # per-type fields, messages' per-type defaults)
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:

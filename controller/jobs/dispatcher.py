@@ -148,6 +148,8 @@ class Dispatcher:
             for pk in q.events_unfinished(store, kind.table):
                 if not self._owned_by_live(kind, pk):
                     finish_events(store, kind, pk)
+            for pk in reaped[kind.resource]:   # a reaped job has ended: its listeners hear it (notifications)
+                job_ended(system_context(self.state), kind.resource, pk)
         for lock in self.owners.glob("*.lock"):
             _lock_held(lock)      # the locks of dead owners go
         return reaped

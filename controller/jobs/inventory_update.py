@@ -8,7 +8,6 @@ from .. import access
 from ..services.inventory_import import apply
 from ..services.project_files import project_dir
 from ..services.variables import parse_vars
-from ..store import jobs as q
 from ..store import now_iso
 from . import control
 from .spec import JobError, RunSpec

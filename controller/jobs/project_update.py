@@ -10,7 +10,6 @@ from .. import access
 from ..collection import collections_path, playbooks_dir
 from ..errors import MethodNotAllowed
 from ..services.project_files import argument_problem, find_inventories, find_playbooks, project_dir, scm_url_problem
-from ..store import jobs as q
 from ..store import now_iso
 from . import control
 from .spec import JobError, RunSpec

@@ -1,12 +1,12 @@
 """Build the registry from every domain's declarations, then derive the generic sub-lists."""
 from __future__ import annotations
 
-from . import (adhoc, credentials, identity, inventory, inventory_sources, jobs, labels, projects, schedules, system,
-               templates)
+from . import (adhoc, credentials, identity, inventory, inventory_sources, jobs, labels, notifications, projects,
+               schedules, system, templates, workflow_jobs, workflows)
 from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 
 DOMAINS = (identity, credentials, projects, inventory, inventory_sources, labels, templates, jobs, adhoc, system,
-           schedules)
+           workflows, workflow_jobs, notifications, schedules)
 _NO_HISTORY = {"activity_stream", "role"}
 
 

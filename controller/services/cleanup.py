@@ -1,11 +1,13 @@
-"""Retention: finished jobs (all unified job kinds, with their events and summaries) and
-activity-stream entries older than ``keep_days`` are deleted, so the database never grows
-without bound.  Freed pages are reused by SQLite."""
+"""Retention: finished jobs (all unified job kinds, with their events and summaries),
+activity-stream entries and concluded notifications older than ``keep_days`` are deleted (and
+the notification routing of deleted jobs), so the database never grows without bound.  Freed
+pages are reused by SQLite."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 from ..status import FINISHED
+from ..store import notifications as notification_store
 from . import crud
 
 
@@ -31,4 +33,7 @@ def cleanup(ctx, days: int) -> dict[str, int]:
         counts[res.plural] = len(ids)
     with ctx.store.transaction():
         counts["activity_stream"] = ctx.store.delete_where("activity_stream", "timestamp < ?", [before])
+        counts["notifications"] = notification_store.delete_concluded_before(ctx.store, before)
+        for kind in ctx.registry.unified_jobs():
+            notification_store.delete_routings_of_missing_jobs(ctx.store, kind.resource, kind.table)
     return counts

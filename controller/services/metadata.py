@@ -66,6 +66,8 @@ def field_info(field: Field, method: str) -> dict[str, Any]:
         info["choices"] = choices
     if field.write_only and method != "GET":
         info["write_only"] = True
+    if field.options:
+        info.update(field.options)
     return info
 
 
@@ -111,16 +113,18 @@ def list_options(ctx, resource, relation=None) -> dict[str, Any]:
         if resource.creatable and _may_create(ctx, resource):
             actions["POST"] = _write_section(resource, "POST")
     elif relation.writable:
-        if relation.create and resource.creatable:
-            actions["POST"] = _write_section(resource, "POST")
-        else:
-            post = {"id": {"type": "integer", "required": True, "hidden": False, "label": "ID",
-                           "help_text": f"Database ID for this {resource.verbose_name}."}}
+        creates = relation.create and resource.creatable
+        post = _write_section(resource, "POST") if creates else {}
+        if relation.attach and (not creates or relation.kind == "m2m"):
+            # AWX's attach lists announce "id" (awxkit's export/import associates by it), also
+            # when a body without it creates the child (m2m create-and-attach lists)
+            post["id"] = {"type": "integer", "required": not creates, "hidden": False, "label": "ID",
+                          "help_text": f"Database ID for this {resource.verbose_name}."}
             if relation.kind in ("user_roles", "team_roles", "role_users", "role_teams", "role_members", "m2m"):
                 post["disassociate"] = {"type": "integer", "required": False, "hidden": False,
                                         "label": "Disassociate", "help_text": "Provide to remove this role."
                                         if "role" in relation.kind else "Provide to remove this association."}
-            actions["POST"] = post
+        actions["POST"] = post
     meta["actions"] = actions
     meta["max_page_size"] = 200
     return meta

@@ -146,7 +146,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("controller.resources",),
     ("controller.workflows",),
     ("controller.jobs",),
-    ("controller.services",),
+    ("controller.services", "controller.notifications"),
     ("controller.access", "controller.context", "controller.auth"),
     ("controller.registry", "controller.store", "controller.query", "controller.config", "controller.errors",
      "controller.prompts",

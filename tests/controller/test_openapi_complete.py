@@ -84,7 +84,8 @@ def test_action_methods_are_enforced_before_the_object_is_looked_up(app, admin, 
                 resp = admin.request(method, f"/api/v2/{res.plural}/999999/{name}/", json={})
                 assert resp.status_code == 405, (res.plural, name, method, resp.json)
                 assert resp.json == {"detail": f'Method "{method}" not allowed.'}
-                assert set(resp.headers["Allow"].replace(" ", "").split(",")) == declared | {"HEAD", "OPTIONS"}
+                head = {"HEAD"} if "GET" in declared else set()   # a POST-only action (test/) has no HEAD
+                assert set(resp.headers["Allow"].replace(" ", "").split(",")) == declared | head | {"OPTIONS"}
                 checked += 1
     assert checked > 20
 

@@ -9,6 +9,7 @@ which also proves each secret did reach the run (so the absences mean something)
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import subprocess
@@ -21,12 +22,14 @@ from tests.support.githttp import GitHttpServer
 from tests.support.gitserver import GitServer
 from tests.support.jobs import (
     all_pages, attach_credential, events, files_containing, launch, make_credential, make_inventory, make_jt,
-    make_org, set_survey, strip_ansi, type_id, uniq, wait_job, wait_update,
+    make_org, set_survey, strip_ansi, type_id, uniq, wait_job, wait_until, wait_update,
 )
 from tests.support.procwatch import CmdlineWatch
+from tests.support.receivers import Answer, HttpSink
+from controller.notifications.delivery import Sender
 
 SECRETS = ("ssh_password", "ssh_key_unlock", "become_password", "vault_password", "vault_prompted",
-           "scm_password", "custom_token", "survey_password")
+           "scm_password", "custom_token", "survey_password", "notification_password", "notification_token")
 PLAY = """- hosts: all
   gather_facts: false
   vars:
@@ -109,6 +112,7 @@ def run_scene(admin, app_state, canary: dict, tmp: Path, logs: list[str]) -> dic
                                                               "password": canary["scm_password"]})
     needles = tuple(v.encode() for v in canary.values()) + (key_line,)
     watch = CmdlineWatch(needles, witness=f"127.0.0.1:{http.port}".encode())
+    sink = HttpSink().__enter__()
     try:
         resp = admin.post("/api/v2/projects/", {"name": uniq("canary"), "organization": org["id"],
                                                 "scm_type": "git", "scm_url": http.url("canary"),
@@ -136,19 +140,57 @@ def run_scene(admin, app_state, canary: dict, tmp: Path, logs: list[str]) -> dic
         jt = make_jt(admin, project, inventory, "canary.yml")
         for cred in creds:
             attach_credential(admin, jt, cred)
+        notification_templates = notify_with_secrets(admin, app_state, org, jt, canary, sink)
         set_survey(admin, jt, [{"type": "password", "question_name": "Pw", "question_description": "",
                                 "variable": "survey_password", "required": True}])
         body = launch(admin, jt, {"extra_vars": {"survey_password": canary["survey_password"]},
                                   "credential_passwords": {"ssh_key_unlock": canary["ssh_key_unlock"],
                                                            "vault_password.v2": canary["vault_prompted"]}})
         job = wait_job(admin, body["id"], timeout=90)
+        notifications = wait_notifications(admin, job["id"])
     finally:
+        sink.__exit__(None, None, None)
         hits = watch.done()
         http.stop()
         git.stop()
     return {"canary": canary, "key_line": key_line, "update": update, "job": job, "launch": body, "jt": jt,
             "project": project, "creds": creds, "hits": hits, "watch": watch, "logs": logs,
+            "notification_templates": notification_templates, "notifications": notifications, "sink": sink,
             "data_dir": Path(app_state.settings.data_dir)}
+
+
+def notify_with_secrets(admin, app_state, org: dict, jt: dict, canary: dict, sink: HttpSink) -> list[int]:
+    """A webhook (Basic auth with a canary password) and a telegram template (a canary bot token;
+    its endpoint answers with an error quoting the token) notified at the job's start and end,
+    delivered by a quick sender to the local sink."""
+    app_state.notifier.stop()
+    app_state.notifier = Sender(app_state, poll=0.1, backoff=(0.2,), max_attempts=2, timeout=3.0)
+    app_state.notifier.start()
+    token = canary["notification_token"]
+    sink.answer_path(f"/tg/bot{token}/sendMessage",
+                     Answer(status=401, json={"ok": False, "description": f"Unauthorized: bot{token} is revoked"}))
+    configs = [("webhook", {"url": sink.url + "/hook", "headers": {}, "username": "bot",
+                            "password": canary["notification_password"]}),
+               ("telegram", {"bot_token": token, "chat_ids": ["42"], "api_url": sink.url + "/tg"})]
+    ids = []
+    for kind, config in configs:
+        resp = admin.post("/api/v2/notification_templates/", {"name": uniq(kind), "organization": org["id"],
+                                                              "notification_type": kind,
+                                                              "notification_configuration": config})
+        assert resp.status_code == 201, resp.json
+        ids.append(resp.json["id"])
+        for group in ("started", "success", "error"):
+            assert admin.post(f"/api/v2/job_templates/{jt['id']}/notification_templates_{group}/",
+                              {"id": resp.json["id"]}).status_code == 204
+    return ids
+
+
+def wait_notifications(admin, job_id: int) -> list[dict]:
+    """The job's four notifications (two templates, started and end), once all are settled."""
+    def settled():
+        rows = all_pages(admin, f"/api/v2/jobs/{job_id}/notifications/")
+        return rows if len(rows) == 4 and all(r["status"] != "pending" for r in rows) else None
+    return wait_until(settled, 30, "the job's notifications")
 
 
 def found_in(scene: dict, text: str | bytes) -> list[str]:
@@ -170,6 +212,14 @@ def test_every_secret_reached_the_run(admin, scene):
     args = " ".join(json.loads(job["job_args"]))       # ssh-agent sh -c '... ansible-playbook ...'
     assert "ssh-add - <" in args and "--ask-pass" in args and "--ask-become-pass" in args
     assert "--vault-id v1@" in args and "--vault-id v2@" in args
+    # the notification secrets reached their endpoints (and only there)
+    auth = "Basic " + base64.b64encode(f"bot:{scene['canary']['notification_password']}".encode()).decode()
+    assert [r.headers.get("authorization") for r in scene["sink"].requests if r.path == "/hook"] == [auth, auth]
+    token_path = f"/tg/bot{scene['canary']['notification_token']}/sendMessage"
+    assert [r.path for r in scene["sink"].requests if r.path.startswith("/tg/")] == [token_path] * 4
+    statuses = sorted((r["notification_type"], r["status"]) for r in scene["notifications"])
+    assert statuses == [("telegram", "failed")] * 2 + [("webhook", "successful")] * 2
+    assert all("is revoked" in r["error"] for r in scene["notifications"] if r["notification_type"] == "telegram")
 
 
 @pytest.mark.slow
@@ -190,6 +240,10 @@ def test_no_canary_in_any_api_body(admin, scene):
         "credential details": json.dumps([admin.get(f"/api/v2/credentials/{c['id']}/").json
                                           for c in scene["creds"]]),
         "activity stream": json.dumps(all_pages(admin, "/api/v2/activity_stream/")),
+        "notification templates": json.dumps(all_pages(admin, "/api/v2/notification_templates/")),
+        "notification template details": json.dumps([admin.get(f"/api/v2/notification_templates/{n}/").json
+                                                     for n in scene["notification_templates"]]),
+        "notifications": json.dumps(all_pages(admin, "/api/v2/notifications/")),
         "project": json.dumps(admin.get(f"/api/v2/projects/{scene['project']['id']}/").json),
         "project update": json.dumps(admin.get(f"/api/v2/project_updates/{update['id']}/").json),
         "project update events": json.dumps(all_pages(

@@ -1,0 +1,1 @@
+"""Notifications: types and senders, routing snapshots, the send records and their delivery."""
