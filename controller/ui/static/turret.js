@@ -126,4 +126,45 @@
 
   var root = document.getElementById("job");
   if (root) jobPage(root);
+  /* Workflow job page: poll the small state endpoint while the workflow runs and recolour the
+     graph's nodes (status class, label, link to the spawned job).  Stops once it has ended. */
+  function workflowPage(root) {
+    var timer = null, shown = {}, boxes = {};
+    Array.prototype.forEach.call(root.querySelectorAll("g[data-node]"), function (g) {
+      boxes[g.getAttribute("data-node")] = g;
+    });
+    var LABELS = {dnr: "not run", idle: "not started"};
+    function paint(s) {
+      s.nodes.forEach(function (n) {
+        var g = boxes[n.id];
+        if (!g) return;
+        if (n.href) g.querySelector("a").setAttribute("href", n.href);
+        if (g.getAttribute("data-status") === n.status) return;
+        g.setAttribute("class", "wf-node wf-st-" + n.status);
+        g.setAttribute("data-status", n.status);
+        var label = g.querySelector(".wf-state");
+        if (label) label.textContent = LABELS[n.status] || n.status;
+      });
+      // server-rendered (escaped by Jinja); replaced only when changed, so a button is never
+      // swapped under a click that is in progress
+      if (s.meta !== shown.meta) { document.getElementById("wf-meta").innerHTML = s.meta; shown.meta = s.meta; }
+      if (s.actions !== shown.actions) {
+        document.getElementById("wf-actions").innerHTML = s.actions;
+        shown.actions = s.actions;
+      }
+      root.setAttribute("data-active", s.active ? "true" : "false");
+    }
+    function poll() {
+      fetch(root.getAttribute("data-state"), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (s) paint(s);
+          if (s && !s.active && timer) { clearInterval(timer); timer = null; }
+        }).catch(function () {});
+    }
+    if (root.getAttribute("data-active") === "true") timer = setInterval(poll, 1000);
+  }
+
+  var wfRoot = document.getElementById("workflow-job");
+  if (wfRoot) workflowPage(wfRoot);
 })();
