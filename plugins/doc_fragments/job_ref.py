@@ -18,8 +18,8 @@ options:
   job_type:
     description:
       - The kind of job, as its list endpoint (C(jobs) for playbook runs, C(project_updates),
-        C(inventory_updates) or C(ad_hoc_commands)).
+        C(inventory_updates), C(ad_hoc_commands) or C(workflow_jobs)).
     type: str
     default: jobs
-    choices: [jobs, project_updates, inventory_updates, ad_hoc_commands]
+    choices: [jobs, project_updates, inventory_updates, ad_hoc_commands, workflow_jobs]
 '''

@@ -73,6 +73,13 @@ class Assoc:
         self.scope = scope
 
 
+def notification_associations(approvals=False):
+    """The attach options of an object that notifies (doc fragment ``notifications``): each a list of
+    notification templates kept equal to the sub-list of the same name."""
+    events = ("started", "success", "error") + (("approvals",) if approvals else ())
+    return dict(("notification_templates_" + e, Assoc("notification_templates")) for e in events)
+
+
 class Resource:
     """A declaration of one API resource as a module.
 
@@ -82,10 +89,13 @@ class Resource:
     ``optional_scope``: FK options that narrow the lookup when given (a project's organization).
     ``vars_fields``: YAML/JSON text fields compared as data.  ``secrets``: no_log options.
     ``associations``: list option -> :class:`Assoc`.
+    ``subset_fields``: dict options compared on the keys given only, the others keeping their stored
+    values (the server fills in defaults, as for a notification template's ``notification_configuration``).
     """
 
     def __init__(self, endpoint, identity="name", fields=None, fks=None, scope=(), vars_fields=(),
-                 secrets=(), associations=None, create_only=(), required_on_create=(), optional_scope=()):
+                 secrets=(), associations=None, create_only=(), required_on_create=(), optional_scope=(),
+                 subset_fields=()):
         self.endpoint = endpoint
         self.identity = identity
         self.fields = fields or {}
@@ -97,6 +107,7 @@ class Resource:
         self.associations = associations or {}
         self.create_only = tuple(create_only)
         self.required_on_create = tuple(required_on_create)
+        self.subset_fields = tuple(subset_fields)
 
     def argument_spec(self):
         spec = {self.identity: dict(type="str", required=True)}
@@ -218,6 +229,10 @@ def differs(resource, existing, desired, update_secrets):
         if key in resource.vars_fields:
             if parse_vars(old) != parse_vars(value):
                 changes[key] = value
+        elif key in resource.subset_fields and isinstance(old, dict) and isinstance(value, dict):
+            if not all(same(old.get(k), v, update_secrets) for k, v in value.items()):
+                # the keys not given keep their stored values (a secret goes back as $encrypted$)
+                changes[key] = dict(old, **value)
         elif not same(old, value, update_secrets):
             changes[key] = value
     return changes
@@ -300,6 +315,28 @@ def _sync_associations(module, res, result, scope):
             diff["after"][option] = sorted(current if current is not None else wanted)
 
 
+def sync_survey(module, result):
+    """Keep the object's ``survey_spec/`` equal to the ``survey_spec`` option (job and workflow
+    job templates): an empty dict deletes the survey; ``None`` leaves it alone."""
+    wanted, obj, api = module.params["survey_spec"], result["object"], module.api
+    if wanted is None:
+        return
+    url = obj.get("url", "") + "survey_spec/"
+    current = api.get(url) if obj.get("url") else {}
+    if (current or {}) == wanted:
+        return
+    result["changed"] = True
+    diff = result.setdefault("diff", {"before": {}, "after": {}})
+    if not getattr(module, "created", False):
+        diff["before"]["survey_spec"] = current or {}
+    diff["after"]["survey_spec"] = wanted
+    if not module.check_mode:
+        if wanted:
+            api.post(url, wanted)
+        else:
+            api.delete(url)
+
+
 def wait_spec(default_wait=True):
     """Options of modules that start a job and may wait for it."""
     return dict(wait=dict(type="bool", default=default_wait),
@@ -322,7 +359,8 @@ def job_ref_spec(**extra):
     """The options of the ``job_ref`` doc fragment (which job a module acts on), plus ``extra``."""
     spec = dict(job_id=dict(type="int", required=True),
                 job_type=dict(type="str", default="jobs",
-                              choices=["jobs", "project_updates", "inventory_updates", "ad_hoc_commands"]))
+                              choices=["jobs", "project_updates", "inventory_updates", "ad_hoc_commands",
+                                       "workflow_jobs"]))
     spec.update(extra)
     return spec
 

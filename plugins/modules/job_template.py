@@ -18,6 +18,7 @@ extends_documentation_fragment:
 - turret.controller.resource.secrets
 - turret.controller.job_options
 - turret.controller.job_options.playbook
+- turret.controller.notifications
 options:
   name:
     description:
@@ -218,7 +219,8 @@ object:
   type: dict
 '''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import Assoc, Resource, job_options_spec, run_resource
+from ansible_collections.turret.controller.plugins.module_utils.module import (
+    Assoc, Resource, job_options_spec, notification_associations, run_resource, sync_survey)
 
 RESOURCE = Resource(
     endpoint="job_templates",
@@ -258,35 +260,14 @@ RESOURCE = Resource(
     fks=dict(inventory="inventories", project="projects", webhook_credential="credentials"),
     vars_fields=('extra_vars',),
     secrets=('host_config_key',),
-    associations=dict(credentials=Assoc("credentials"), labels=Assoc("labels")),
+    associations=dict(credentials=Assoc("credentials"), labels=Assoc("labels"), **notification_associations()),
 )
 
 EXTRA = dict(survey_spec=dict(type="dict"))
 
 
-def after(module, result):
-    """Keep /job_templates/N/survey_spec/ equal to the survey_spec option."""
-    wanted, obj, api = module.params["survey_spec"], result["object"], module.api
-    if wanted is None:
-        return
-    url = obj.get("url", "") + "survey_spec/"
-    current = api.get(url) if obj.get("url") else {}
-    if (current or {}) == wanted:
-        return
-    result["changed"] = True
-    diff = result.setdefault("diff", {"before": {}, "after": {}})
-    if not getattr(module, "created", False):
-        diff["before"]["survey_spec"] = current or {}
-    diff["after"]["survey_spec"] = wanted
-    if not module.check_mode:
-        if wanted:
-            api.post(url, wanted)
-        else:
-            api.delete(url)
-
-
 def main():
-    run_resource(RESOURCE, extra_spec=EXTRA, after=after)
+    run_resource(RESOURCE, extra_spec=EXTRA, after=sync_survey)
 
 
 if __name__ == '__main__':

@@ -15,6 +15,8 @@ description:
 - Create, update or delete an organization of a Turret controller (C(/api/v2/organizations/)).
 extends_documentation_fragment:
 - turret.controller.resource.named
+- turret.controller.notifications
+- turret.controller.notifications.approvals
 options:
   name:
     description:
@@ -47,7 +49,8 @@ object:
   type: dict
 '''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import Resource, run_resource
+from ansible_collections.turret.controller.plugins.module_utils.module import (
+    Resource, notification_associations, run_resource)
 
 RESOURCE = Resource(
     endpoint="organizations",
@@ -55,6 +58,7 @@ RESOURCE = Resource(
         description=dict(type='str'),
         max_hosts=dict(type='int'),
     ),
+    associations=notification_associations(approvals=True),
 )
 
 

@@ -15,6 +15,7 @@ description:
 - Create, update or delete a project of a Turret controller (C(/api/v2/projects/)).
 extends_documentation_fragment:
 - turret.controller.resource.named
+- turret.controller.notifications
 options:
   name:
     description:
@@ -122,7 +123,8 @@ object:
   type: dict
 '''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, Resource, run_resource
+from ansible_collections.turret.controller.plugins.module_utils.module import (
+    ControllerError, Resource, notification_associations, run_resource)
 
 RESOURCE = Resource(
     endpoint="projects",
@@ -143,6 +145,7 @@ RESOURCE = Resource(
     ),
     fks=dict(credential="credentials", organization="organizations"),
     optional_scope=('organization',),
+    associations=notification_associations(),
 )
 
 EXTRA = dict(wait=dict(type="bool", default=True), wait_timeout=dict(type="float", default=600),

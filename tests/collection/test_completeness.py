@@ -23,7 +23,10 @@ MODULE_OF = {"o_auth2_access_token": "token"}
 # every resource is an option (identity fields included: `name`, `username`).
 EXCLUDED: dict[tuple[str, str], str] = {}
 # resources that can be written but have no module, and why
-NO_MODULE: dict[str, str] = {}
+NO_MODULE: dict[str, str] = {
+    "workflow_approval_template": "an approval template belongs to one workflow node: workflow_job_template "
+                                  "(workflow_nodes) and workflow_job_template_node (approval) keep its fields",
+}
 # launch prompt (controller/prompts.py) -> why job_launch has no option for it
 LAUNCH_EXCLUDED: dict[str, str] = {
     "timeout": "the module's `timeout` is how long it waits for the job (doc fragment wait); the job's own "
