@@ -83,6 +83,8 @@ def test_inventory_lists_are_paginated(new_page, api):
     assert page.locator("table tbody tr").count() == 25
     assert "Page 1 of 2 (30 items)" in page.locator(".pager").inner_text()
     page.get_by_role("link", name=re.compile("Next")).click()
+    page.wait_for_url(re.compile(r".*[?&]page=2"))            # counted before the new page loaded, it flaked
+    page.locator(".pager", has_text="Page 2 of 2").wait_for()
     assert page.locator("table tbody tr").count() == 5
     page.get_by_label("Search hosts").fill("many-007")
     page.get_by_role("button", name="Search").click()
