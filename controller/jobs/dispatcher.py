@@ -76,6 +76,7 @@ class Dispatcher:
         self._claim_lock = threading.Lock()
         self.writer = EventWriter(state.store)
         self._wake = threading.Condition()
+        self._wakes = 0     # notify() calls so far: a worker sleeps only if none came since it looked
         self._stop = False
         self._threads: list[threading.Thread] = []
         self._cancels: dict[tuple[str, int], threading.Event] = {}
@@ -120,6 +121,7 @@ class Dispatcher:
 
     def notify(self) -> None:
         with self._wake:
+            self._wakes += 1
             self._wake.notify_all()
 
     def cancel(self, resource: str, pk: int) -> None:
@@ -217,6 +219,8 @@ class Dispatcher:
 
     def _work(self) -> None:
         while not self._stop:
+            with self._wake:
+                seen = self._wakes
             try:
                 claimed = self._claim()
             except Exception:  # noqa: BLE001 - a locked database must not kill the worker
@@ -224,7 +228,9 @@ class Dispatcher:
                 claimed = None
             if claimed is None:
                 with self._wake:
-                    if not self._stop:
+                    # a notify() that came while we looked (a job queued just after our query)
+                    # must not wait out the poll interval
+                    if not self._stop and self._wakes == seen:
                         self._wake.wait(timeout=1.0)
                 continue
             kind, row, impact = claimed
