@@ -105,6 +105,7 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     app.register_blueprint(root.bp)
     app.register_blueprint(unified.bp)
     from .api import schedules as schedule_views; app.register_blueprint(schedule_views.bp)  # noqa: E702 - before generic
+    from .api import webhooks as webhook_views; app.register_blueprint(webhook_views.bp)  # noqa: E702 - before generic
     app.register_blueprint(generic.bp)
     web.install(app, state)
     from .ui import bp as ui_bp; app.register_blueprint(ui_bp)  # noqa: E702 - the web UI (/ui/)

@@ -29,6 +29,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", 8013, int, "Port `turret serve` listens on."),
     Setting("URL_BASE", "", str, "External address of this controller (e.g. `https://turret.example.com`), used in "
             "the links notifications carry; empty: `http://HOST:PORT`."),
+    Setting("WEBHOOK_STATUS_API_URL", "", str, "Replaces the `scheme://host[:port]` of the status URLs webhook "
+            "events carry (GitHub statuses, GitLab commit statuses, Bitbucket DC build status), e.g. a GitHub "
+            "Enterprise API address; empty: post where the event says."),
+    Setting("WEBHOOK_MAX_BODY_BYTES", 5 * 1024 * 1024, int, "Largest webhook delivery accepted by the receivers "
+            "(413 beyond)."),
+    Setting("WEBHOOK_RATE_LIMIT", 60, int, "Webhook launches per template (or project) per minute; a delivery "
+            "beyond answers 429 with Retry-After (0: no limit)."),
     Setting("THREADS", 16, int, "Worker threads of the WSGI server (a browser following live job output holds "
             "one while the job runs)."),
     Setting("ADMIN_PASSWORD", "", str, "Password of the `admin` superuser created on an empty data dir "

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from . import (adhoc, credentials, identity, inventory, inventory_sources, jobs, labels, notifications, projects,
-               schedules, system, templates, workflow_jobs, workflows)
+               schedules, system, templates, webhooks, workflow_jobs, workflows)
 from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 
 DOMAINS = (identity, credentials, projects, inventory, inventory_sources, labels, templates, jobs, adhoc, system,
-           workflows, workflow_jobs, notifications, schedules)
+           workflows, workflow_jobs, notifications, schedules, webhooks)
 _NO_HISTORY = {"activity_stream", "role"}
 
 

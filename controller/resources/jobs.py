@@ -7,26 +7,17 @@ from .. import access
 from ..jobs import job_run, launch
 from ..jobs.summaries import host_status_counts, job_summary_fields, playbook_counts
 from ..registry import Field, Registry, Relation, Resource, UnifiedJob
-from ..store import rbac
-from .unified import VERBOSITY, add_unified_job, launched_by, nested_visibility, unified_job_fields
+from ..webhooks import fields as webhook_fields
+from .unified import (VERBOSITY, add_unified_job, launched_by, nested_visibility, template_job_visibility,
+                      unified_job_fields)
 
 
-def _job_visibility(ctx):
-    """AWX JobAccess: a job is visible to whoever can read its template (any role on it), to
-    admins and auditors of the job's organization, and to whoever launched it.  Read access
-    to the inventory or the project alone shows nothing (it would expose every run, its
-    output and its extra vars to inventory readers).  Events, host summaries, stdout and
-    the sub-lists of hosts and inventories follow this rule (see unified.nested_visibility)."""
-    parts, params = ["launched_by_type = 'user' AND launched_by_id = ?"], [ctx.user_id or 0]
-    jt = access.visibility(ctx, ctx.registry["job_template"])
-    if jt is not None:
-        parts.append(f'job_template IN (SELECT id FROM "job_templates" WHERE {jt[0]})')
-        params += jt[1]
-    org_sql, org_params = rbac.fk_to_objects_with_roles_sql(
-        "organization", "organization", ("admin_role", "auditor_role"), ctx.effective_roles())
-    parts.append(org_sql)
-    params += org_params
-    return " OR ".join(f"({p})" for p in parts), params
+# AWX JobAccess: a job is visible to whoever can read its template (any role on it), to admins
+# and auditors of the job's organization, and to whoever launched it.  Read access to the
+# inventory or the project alone shows nothing (it would expose every run, its output and its
+# extra vars to inventory readers).  Events, host summaries, stdout and the sub-lists of hosts
+# and inventories follow this rule (see unified.nested_visibility).
+_job_visibility = template_job_visibility("job_template", "job_template", org_of_template=False)
 
 
 def _job_can_delete(ctx, row: dict) -> bool:
@@ -104,6 +95,7 @@ def declare(reg: Registry) -> None:
             Field("webhook_service", "string", default="", **ro),
             Field("webhook_credential", "integer", null=True, default=None, **ro),
             Field("webhook_guid", "string", default="", **ro),
+            *webhook_fields.job_fields(),   # hidden: the status post-back context
             Field("host_status_counts", "json", stored=False, shown="detail", **ro),
             Field("playbook_counts", "json", stored=False, shown="detail", **ro),
             Field("custom_virtualenv", "string", stored=False, shown="detail", **ro),

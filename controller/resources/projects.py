@@ -13,11 +13,13 @@ from ..registry import Field, Registry, Relation, Resource, RoleSpec, UnifiedJob
 from ..services.project_files import argument_problem, has_control, project_dir, projects_root, scm_url_problem
 from ..store import jobs as jobq
 from ..store.credentials import credential_type_of
-from .unified import STATUS_CHOICES, add_unified_job, launched_by, unified_job_fields
+from .unified import STATUS_CHOICES, add_unified_job, job_links, launched_by, unified_job_fields
+from ..webhooks import fields as webhook_fields
 
 SCM_TYPES = [("", "Manual"), ("git", "Git")]
 _SCM_FIELDS = ("scm_type", "scm_url", "scm_branch", "scm_refspec")
-_UPDATE_FLAGS = ("scm_clean", "scm_delete_on_update", "scm_update_on_launch", "scm_track_submodules")
+_UPDATE_FLAGS = ("scm_clean", "scm_delete_on_update", "scm_update_on_launch", "scm_track_submodules",
+                 "scm_update_on_push")
 _REMOTE_URL = re.compile(r"^(https?|git|ssh|git\+ssh)://[^/]+|^[\w.-]+@[\w.-]+:")
 
 
@@ -88,7 +90,7 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
         values.pop("local_path", None)
     if scm_type and existing is None:
         values["local_path"] = ""   # assigned from the id once it exists
-    return values
+    return webhook_fields.assign_key(ctx, values, existing)
 
 
 def _after_save(ctx, row: dict, existing: dict | None) -> None:
@@ -147,11 +149,8 @@ def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
 
 def _related(ctx, row: dict, detail: bool) -> dict:
     current, last = _update_state(ctx, [row["id"]]).get(row["id"], (None, None))
-    rel = {}
-    if current:
-        rel["current_update"] = f"/api/v2/project_updates/{current['id']}/"
-    if last:
-        rel["last_update"] = f"/api/v2/project_updates/{last['id']}/"
+    rel = job_links("project_updates", current_update=current, last_update=last)
+    rel.update(webhook_fields.receiver_related("projects", row))
     return rel
 
 
@@ -222,6 +221,7 @@ def declare(reg: Registry) -> None:
             Field("managed", "boolean", read_only=True, default=False),
             Field("playbook_files", "json", hidden=True, default=[]),
             Field("inventory_files", "json", hidden=True, default=[]),
+            *webhook_fields.project_fields(),
         ],
         ordering=("id",), search_fields=("name", "description"),
         named_url=(("name",), ("organization.name",)), unique_together=(("organization", "name"),),
@@ -234,7 +234,7 @@ def declare(reg: Registry) -> None:
                      ("use_role", "update_role", "organization.auditor_role")),
         ],
         relations=[Relation("project_updates", "project_update", "reverse_fk", key="project", read_only=True)],
-        actions=("update", "playbooks", "inventories", "copy"),
+        actions=("update", "playbooks", "inventories", "copy", *webhook_fields.PROJECT_ACTIONS),
         create_role="organization.project_admin_role", capabilities=("edit", "delete", "start", "schedule", "copy"),
         validate=_validate, before_save=_before_save, after_save=_after_save, before_delete=_before_delete,
         compute=_compute, extra_summary=_summary, extra_related=_related,
@@ -250,6 +250,7 @@ def declare(reg: Registry) -> None:
                     fk=f.fk, on_delete="set_null" if f.kind == "id" else "cascade") for f in scm],
             Field("job_type", "choice", read_only=True, default="check", choices=[("run", "Run"), ("check", "Check")]),
             Field("job_tags", "string", read_only=True, default=""),
+            Field("webhook_guid", "string", hidden=True, default=""),   # the push delivery that started it
             Field("scm_revision", "string", read_only=True, default="",
                   help_text="The SCM Revision discovered by this update for the given project and branch."),
         ],

@@ -9,7 +9,7 @@ Live job output is the API's Server-Sent Events stream, read by a small script.
 """
 from __future__ import annotations
 
-from . import base, jobs, notifications, resources, workflows  # noqa: F401  (registers the views)
+from . import base, jobs, notifications, resources, webhooks, workflows  # noqa: F401  (registers the views)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -16,6 +16,7 @@ description:
 extends_documentation_fragment:
 - turret.controller.resource.named
 - turret.controller.notifications
+- turret.controller.webhooks
 options:
   name:
     description:
@@ -84,6 +85,11 @@ options:
     type: bool
     description:
     - Allow changing the SCM branch or revision in a job template that uses this project.
+  scm_update_on_push:
+    type: bool
+    description:
+    - Sync the project when its O(webhook_service) delivers a push (C(POST /api/v2/projects/<id>/<service>/));
+      O(webhook_events) and O(webhook_ref_filter) narrow which pushes do.
   wait:
     type: bool
     default: true
@@ -125,6 +131,8 @@ object:
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
     ControllerError, Resource, notification_associations, run_resource)
+from ansible_collections.turret.controller.plugins.module_utils.webhook import (
+    sync_webhook_key, webhook_fields, webhook_key_spec)
 
 RESOURCE = Resource(
     endpoint="projects",
@@ -142,6 +150,8 @@ RESOURCE = Resource(
         scm_update_on_launch=dict(type='bool'),
         scm_update_cache_timeout=dict(type='int'),
         allow_override=dict(type='bool'),
+        scm_update_on_push=dict(type='bool'),
+        **webhook_fields(templates=False)
     ),
     fks=dict(credential="credentials", organization="organizations"),
     optional_scope=('organization',),
@@ -149,10 +159,16 @@ RESOURCE = Resource(
 )
 
 EXTRA = dict(wait=dict(type="bool", default=True), wait_timeout=dict(type="float", default=600),
-             update_project=dict(type="bool", default=False))
+             update_project=dict(type="bool", default=False), **webhook_key_spec())
 
 
 def after(module, result):
+    """The project's update, then the webhook key (whose change must not count as a source change)."""
+    update_and_wait(module, result)
+    sync_webhook_key(module, result)
+
+
+def update_and_wait(module, result):
     """Start (update_project) and wait for the project's update, like awx.awx.project."""
     obj, api, p = result["object"], module.api, module.params
     if module.check_mode or not obj.get("url") or not obj.get("scm_type"):

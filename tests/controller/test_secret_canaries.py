@@ -10,6 +10,8 @@ which also proves each secret did reach the run (so the absences mean something)
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import subprocess
@@ -29,7 +31,8 @@ from tests.support.receivers import Answer, HttpSink
 from controller.notifications.delivery import Sender
 
 SECRETS = ("ssh_password", "ssh_key_unlock", "become_password", "vault_password", "vault_prompted",
-           "scm_password", "custom_token", "survey_password", "notification_password", "notification_token")
+           "scm_password", "custom_token", "survey_password", "notification_password", "notification_token",
+           "webhook_token")
 PLAY = """- hosts: all
   gather_facts: false
   vars:
@@ -148,6 +151,7 @@ def run_scene(admin, app_state, canary: dict, tmp: Path, logs: list[str]) -> dic
                                                            "vault_password.v2": canary["vault_prompted"]}})
         job = wait_job(admin, body["id"], timeout=90)
         notifications = wait_notifications(admin, job["id"])
+        webhook_job = webhook_status_run(admin, org, project, inventory, canary, sink)
     finally:
         sink.__exit__(None, None, None)
         hits = watch.done()
@@ -156,7 +160,26 @@ def run_scene(admin, app_state, canary: dict, tmp: Path, logs: list[str]) -> dic
     return {"canary": canary, "key_line": key_line, "update": update, "job": job, "launch": body, "jt": jt,
             "project": project, "creds": creds, "hits": hits, "watch": watch, "logs": logs,
             "notification_templates": notification_templates, "notifications": notifications, "sink": sink,
-            "data_dir": Path(app_state.settings.data_dir)}
+            "data_dir": Path(app_state.settings.data_dir), "webhook_job": webhook_job}
+
+
+def webhook_status_run(admin, org: dict, project: dict, inventory: dict, canary: dict, sink: HttpSink) -> dict:
+    """A GitHub pull_request delivery launching a template whose webhook credential holds a
+    canary token; the job's status post-backs (pending, then its end) reach the local sink."""
+    cred = make_credential(admin, org, type_id(admin, "github_token"), {"token": canary["webhook_token"]})
+    jt = make_jt(admin, project, inventory, "canary.yml")
+    assert admin.patch(f"/api/v2/job_templates/{jt['id']}/", {"webhook_service": "github",
+                                                                "webhook_credential": cred["id"]}).status_code == 200
+    key = admin.get(f"/api/v2/job_templates/{jt['id']}/webhook_key/").json["webhook_key"]
+    body = json.dumps({"action": "opened", "pull_request": {"statuses_url": sink.url + "/statuses/abc",
+                                                             "head": {"sha": "a" * 40}}}).encode()
+    resp = admin.post(f"/api/v2/job_templates/{jt['id']}/github/", data=body, headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": uniq("guid"),
+        "X-Hub-Signature-256": "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()})
+    assert resp.status_code == 202, resp.json
+    job = wait_job(admin, resp.json["job"], timeout=60)
+    wait_until(lambda: len([r for r in sink.requests if r.path == "/statuses/abc"]) == 2, 20, "status posts")
+    return job
 
 
 def notify_with_secrets(admin, app_state, org: dict, jt: dict, canary: dict, sink: HttpSink) -> list[int]:
@@ -220,6 +243,9 @@ def test_every_secret_reached_the_run(admin, scene):
     statuses = sorted((r["notification_type"], r["status"]) for r in scene["notifications"])
     assert statuses == [("telegram", "failed")] * 2 + [("webhook", "successful")] * 2
     assert all("is revoked" in r["error"] for r in scene["notifications"] if r["notification_type"] == "telegram")
+    # the webhook status post-backs carried the credential's token (and only they)
+    assert [r.headers.get("authorization") for r in scene["sink"].requests if r.path == "/statuses/abc"] == \
+        [f"token {scene['canary']['webhook_token']}"] * 2
 
 
 @pytest.mark.slow
@@ -228,6 +254,7 @@ def test_no_canary_in_any_api_body(admin, scene):
     bodies = {
         "launch answer": json.dumps(scene["launch"]),
         "job": json.dumps(admin.get(f"/api/v2/jobs/{job['id']}/").json),
+        "webhook job": json.dumps(admin.get(f"/api/v2/jobs/{scene['webhook_job']['id']}/").json),
         "job list": json.dumps(admin.get(f"/api/v2/jobs/?id={job['id']}").json),
         "unified jobs": json.dumps(all_pages(admin, "/api/v2/unified_jobs/")),
         "job events": json.dumps(events(admin, job["id"])),
