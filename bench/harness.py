@@ -36,6 +36,20 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # -- statistics and run context ------------------------------------------------------------------
+def finish(res: dict, started: float, report: Callable[[dict], str], json_path: str | None) -> int:
+    """The end of a benchmark run: the load average and the total time (since the
+    ``perf_counter`` value ``started``) into ``res``, ``report(res)`` and the total on stdout,
+    ``res`` as JSON at ``json_path`` when given; the exit status, 0."""
+    res["loadavg_end"] = loadavg()
+    res["total_s"] = time.perf_counter() - started
+    print(report(res), flush=True)
+    print(f"\ntotal {res['total_s']:.0f} s", flush=True)
+    if json_path:
+        with open(json_path, "w") as fh:
+            json.dump(res, fh, indent=2, default=str)
+    return 0
+
+
 def pct(values: list[float], p: float) -> float:
     """Nearest-rank percentile ``p`` (0-100) of ``values``; NaN when there are none."""
     if not values:

@@ -715,14 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         if "accept" in res and (args.profile or "accept" in missed):
             progress("profiling launch POSTs in-process ...")
             res["accept"]["profile"] = accept_profile(data_dir, ids["jt_accept"], 200)
-        res["loadavg_end"] = h.loadavg()
-        res["total_s"] = time.perf_counter() - t_start
-        print(report(res), flush=True)
-        print(f"\ntotal {res['total_s']:.0f} s", flush=True)
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump(res, fh, indent=2, default=str)
-        return 0
+        return h.finish(res, t_start, report, args.json)
 
 
 if __name__ == "__main__":

@@ -269,14 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         client.close()
         ui.close()
         res["goals"] = goals(res)
-        res["loadavg_end"] = h.loadavg()
-        res["total_s"] = time.perf_counter() - t_start
-        print(report(res), flush=True)
-        print(f"\ntotal {res['total_s']:.0f} s", flush=True)
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump(res, fh, indent=2, default=str)
-        return 0
+        return h.finish(res, t_start, report, args.json)
 
 
 if __name__ == "__main__":

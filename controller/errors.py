@@ -80,3 +80,17 @@ class Throttled(APIError):
     def __init__(self, wait: int) -> None:
         super().__init__({"detail": f"Request was throttled. Expected available in {wait} seconds."},
                          headers={"Retry-After": str(wait)})
+
+
+def explain(exc: Exception) -> str:
+    """An error as one line of text (a job explanation): an :class:`APIError` with a dict body
+    gives its messages by field (``field: message; message``, without the key for ``detail``
+    and ``__all__``, fields joined by `` | ``); anything else gives ``str(exc)``."""
+    body = getattr(exc, "body", None)
+    if not isinstance(body, dict):
+        return str(exc)
+    parts = []
+    for key, value in body.items():
+        text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        parts.append(text if key in ("detail", "__all__") else f"{key}: {text}")
+    return " | ".join(parts)

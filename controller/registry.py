@@ -188,6 +188,8 @@ class UnifiedJob:
     blocked: Hook | None = None      # (ctx, row) -> True while it must wait (dependencies ...)
     record_failure: Hook | None = None  # (ctx, template, reason, extra_fields) -> job row in error:
                                         # what a scheduled start that raised leaves (None: re-raise)
+    cancel: Hook | None = None       # (ctx, row): how a kind that runs no process stops (a workflow
+                                     # job); None: the dispatcher's cancel (flag, or end it unstarted)
     admin: tuple[str, str] = ("", "")   # (resource, column of the job): its admin may cancel the job
     launcher_may_change: bool = False   # whoever launched it may cancel it too
     events_have_host: bool = False      # events carry a ``host`` FK

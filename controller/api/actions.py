@@ -98,8 +98,8 @@ def options(ctx, res: Resource, view: ActionView) -> Response:
                          headers={"Allow": allow_header(view)})
 
 
-def _reading() -> bool:
-    """GET/HEAD: the view answers what the action would do; else only the POST it takes."""
+def reading() -> bool:
+    """GET/HEAD: the view answers what the action would do; else only the POST it takes (405)."""
     if request.method in ("GET", "HEAD"):
         return True
     if request.method != "POST":
@@ -107,37 +107,38 @@ def _reading() -> bool:
     return False
 
 
-_ALLOW = {"Allow": "GET, POST, HEAD, OPTIONS"}
+ALLOW = {"Allow": "GET, POST, HEAD, OPTIONS"}
 _READ_ONLY = {"Allow": "GET, HEAD, OPTIONS"}
 
 
-def _created(body: dict, status: int = 201) -> Response:
-    return json_response(body, status, {**_ALLOW, "Location": body["url"]})
+def created(body: dict, status: int = 201) -> Response:
+    """The answer of a POST that made ``body`` (an object with its ``url``): 201 and Location."""
+    return json_response(body, status, {**ALLOW, "Location": body["url"]})
 
 
 @action("copy")
 def copy_view(ctx, res, row) -> Response:
-    if _reading():
-        return json_response({"can_copy": crud.can_copy(ctx, res, row)}, headers=_ALLOW)
-    return _created(serialize_one(ctx, res, crud.copy(ctx, res, row, parse_body().get("name"))))
+    if reading():
+        return json_response({"can_copy": crud.can_copy(ctx, res, row)}, headers=ALLOW)
+    return created(serialize_one(ctx, res, crud.copy(ctx, res, row, parse_body().get("name"))))
 
 
 # -- projects and inventory sources ------------------------------------------------------------
 @action("update", resource="project")
 def project_update_view(ctx, res, row) -> Response:
-    if _reading():
-        return json_response(project_update.update_info(ctx, row), headers=_ALLOW)
+    if reading():
+        return json_response(project_update.update_info(ctx, row), headers=ALLOW)
     update = project_update.request_update(ctx, row)
-    return _created({"project_update": update["id"], **serialize_one(ctx, ctx.registry["project_update"], update)},
+    return created({"project_update": update["id"], **serialize_one(ctx, ctx.registry["project_update"], update)},
                     202)
 
 
 @action("update", resource="inventory_source")
 def inventory_source_update_view(ctx, res, row) -> Response:
-    if _reading():
-        return json_response(inventory_update.update_info(ctx, row), headers=_ALLOW)
+    if reading():
+        return json_response(inventory_update.update_info(ctx, row), headers=ALLOW)
     update = inventory_update.request_update(ctx, row)
-    return _created({"inventory_update": update["id"],
+    return created({"inventory_update": update["id"],
                      **serialize_one(ctx, ctx.registry["inventory_update"], update)}, 202)
 
 
@@ -154,10 +155,10 @@ def project_inventories_view(ctx, res, row) -> Response:
 # -- unified jobs ------------------------------------------------------------------------------
 @action("cancel")
 def cancel_view(ctx, res, row) -> Response:
-    if _reading():
-        return json_response({"can_cancel": control.can_cancel(row)}, headers=_ALLOW)
+    if reading():
+        return json_response({"can_cancel": control.can_cancel(row)}, headers=ALLOW)
     control.cancel(ctx, res, row)
-    return json_response(None, 202, _ALLOW)
+    return json_response(None, 202, ALLOW)
 
 
 @action("stdout", methods=("GET",))

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from flask import Response, request, stream_with_context
 
-from ..errors import MethodNotAllowed
 from ..jobs import launch as launching
 from ..prompts import PROMPTS, Prompt
 from ..query import parse_int64
 from ..services import stdout
 from ..services.serializer import serialize_one
-from .actions import action
+from .actions import ALLOW, action, created, reading
 from .web import json_response, parse_body
 
-_ALLOW = {"Allow": "GET, POST, HEAD, OPTIONS"}
 # Not a prompt (no ask flag): what the credentials ask for at launch.  AWX lists it after credentials.
 _PASSWORDS_FIELD = {"type": "json", "required": False, "hidden": False, "label": "Credential passwords",
                     "help_text": "The passwords the credentials ask for on launch, by name (ssh_password, "
@@ -45,13 +43,11 @@ def _launch_post_fields(ctx, res) -> dict:
 
 @action("launch", resource="job_template")
 def launch_view(ctx, res, row) -> Response:
-    if request.method in ("GET", "HEAD"):
-        return json_response(launching.launch_info(ctx, row), headers=_ALLOW)
-    if request.method != "POST":
-        raise MethodNotAllowed(request.method)
+    if reading():
+        return json_response(launching.launch_info(ctx, row), headers=ALLOW)
     job, ignored = launching.launch_job(ctx, row, parse_body())
-    body = {"job": job["id"], "ignored_fields": ignored, **serialize_one(ctx, ctx.registry["job"], job, mode="object")}
-    return json_response(body, 201, {**_ALLOW, "Location": body["url"]})
+    return created({"job": job["id"], "ignored_fields": ignored,
+                    **serialize_one(ctx, ctx.registry["job"], job, mode="object")})
 
 
 launch_view.post_fields = _launch_post_fields  # type: ignore[attr-defined]
@@ -59,13 +55,10 @@ launch_view.post_fields = _launch_post_fields  # type: ignore[attr-defined]
 
 @action("relaunch", resource="job")
 def relaunch_view(ctx, res, row) -> Response:
-    if request.method in ("GET", "HEAD"):
-        return json_response(launching.relaunch_info(ctx, row), headers=_ALLOW)
-    if request.method != "POST":
-        raise MethodNotAllowed(request.method)
+    if reading():
+        return json_response(launching.relaunch_info(ctx, row), headers=ALLOW)
     job, _ignored = launching.relaunch(ctx, row, parse_body())
-    body = {"job": job["id"], **serialize_one(ctx, ctx.registry["job"], job, mode="object")}
-    return json_response(body, 201, {**_ALLOW, "Location": body["url"]})
+    return created({"job": job["id"], **serialize_one(ctx, ctx.registry["job"], job, mode="object")})
 
 
 @action("events_stream", methods=("GET",))
@@ -83,10 +76,7 @@ def events_stream_view(ctx, res, row) -> Response:
 @action("relaunch", resource="ad_hoc_command")
 def adhoc_relaunch_view(ctx, res, row) -> Response:
     """A new ad hoc command with the same module, arguments, inventory and options."""
-    if request.method in ("GET", "HEAD"):
-        return json_response({"passwords_needed_to_start": []}, headers=_ALLOW)
-    if request.method != "POST":
-        raise MethodNotAllowed(request.method)
+    if reading():
+        return json_response({"passwords_needed_to_start": []}, headers=ALLOW)
     new = launching.relaunch_adhoc(ctx, row)
-    body = {"ad_hoc_command": new["id"], **serialize_one(ctx, res, new)}
-    return json_response(body, 201, {**_ALLOW, "Location": body["url"]})
+    return created({"ad_hoc_command": new["id"], **serialize_one(ctx, res, new)})

@@ -54,11 +54,15 @@ def can_cancel(row: dict) -> bool:
 
 def cancel(ctx, resource, row: dict) -> None:
     """Cancel a job: at once when it has not started, else flag it for its worker (which may
-    live in another process) and wake the local one.  405 when it has ended, 403 without
-    the right to change it."""
+    live in another process) and wake the local one; a kind with its own ``cancel`` (a
+    workflow job) is handed to it.  405 when it has ended, 403 without the right to change it."""
     if not can_cancel(row):
         raise MethodNotAllowed("POST")
     access.require(access.can_change(ctx, resource, row))
+    kind = resource.unified_job
+    if kind is not None and kind.cancel is not None:     # its engine stops it (and what it spawned)
+        kind.cancel(ctx, row)
+        return
     if q.cancel_pending(ctx.store, resource.table, row["id"]):
         job_ended(ctx, resource.name, row["id"])
         return

@@ -30,7 +30,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
-from ..errors import APIError, ValidationError
+from ..errors import APIError, ValidationError, explain
 from ..services import rrules
 from ..services.bootstrap import system_context
 from ..services.schedule_prompts import launch_body
@@ -41,14 +41,7 @@ LEASE = "scheduler"
 
 
 def _reason(exc: Exception) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        parts = []
-        for key, value in body.items():
-            text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-            parts.append(text if key in ("detail", "__all__") else f"{key}: {text}")
-        return "Scheduled launch failed: " + " | ".join(parts)
-    return f"Scheduled launch failed: {exc}"
+    return "Scheduled launch failed: " + explain(exc)
 
 
 def _launch(ctx, row: dict) -> tuple[str, dict | None]:

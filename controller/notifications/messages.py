@@ -122,6 +122,21 @@ def _collect(messages: dict, errors: list[str], event: str) -> list[str]:
     return out
 
 
+def _entry(value: Any, errors: list[str], known: bool, invalid: str, what: str) -> dict | None:
+    """An event's (or approval sub-event's) value as a dict, else None: with AWX's ``invalid``
+    error when the name is not ``known``, silently when nothing is given (None), with AWX's
+    type error for any other non-dict."""
+    if not known:
+        errors.append(invalid)
+        return None
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.append(f"Expected dict for {what}, found {type(value)}")
+        return None
+    return value
+
+
 def _structure(messages: Any, errors: list[str]) -> list[str]:
     """AWX's structural checks; returns every template string to test-render."""
     if not isinstance(messages, dict):
@@ -129,29 +144,19 @@ def _structure(messages: Any, errors: list[str]) -> list[str]:
         return []
     texts: list[str] = []
     for event, value in messages.items():
-        if event not in EVENTS:
-            errors.append(f"Event '{event}' invalid, must be one of 'started', 'success', 'error', "
-                          "or 'workflow_approval'")
-            continue
-        if value is None:
-            continue
-        if not isinstance(value, dict):
-            errors.append(f"Expected dict for event '{event}', found {type(value)}")
+        entry = _entry(value, errors, event in EVENTS, f"Event '{event}' invalid, must be one of 'started', "
+                       "'success', 'error', or 'workflow_approval'", f"event '{event}'")
+        if entry is None:
             continue
         if event != "workflow_approval":
-            texts += _collect(value, errors, event)
+            texts += _collect(entry, errors, event)
             continue
-        for sub, sub_value in value.items():
-            if sub not in APPROVAL_EVENTS:
-                errors.append(f"Workflow Approval event '{sub}' invalid, must be one of 'running', 'approved', "
-                              "'timed_out', or 'denied'")
-                continue
-            if sub_value is None:
-                continue
-            if not isinstance(sub_value, dict):
-                errors.append(f"Expected dict for workflow approval event '{sub}', found {type(sub_value)}")
-                continue
-            texts += _collect(sub_value, errors, event)
+        for sub, sub_value in entry.items():
+            sub_entry = _entry(sub_value, errors, sub in APPROVAL_EVENTS,
+                               f"Workflow Approval event '{sub}' invalid, must be one of 'running', 'approved', "
+                               "'timed_out', or 'denied'", f"workflow approval event '{sub}'")
+            if sub_entry is not None:
+                texts += _collect(sub_entry, errors, event)
     return texts
 
 

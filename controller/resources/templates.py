@@ -21,14 +21,16 @@ from typing import Any
 from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
 from ..services import surveys
+from ..services.template_webhooks import check_webhook_credential
 from ..services.project_files import argument_problem, confined, project_dir, project_files
 from ..store import credentials as cred_sql
 from ..store import jobs as jobq
 from ..store import labels as label_sql
 from .labels import LABELS_TABLE
+from ..webhooks import fields as webhook_fields
 from ..prompts import PROMPTS
 from ..registry import Field, Registry, Relation, Resource, RoleSpec
-from .unified import ACTIVE, FINISHED, STATUS_CHOICES, VERBOSITY
+from .unified import ACTIVE, FINISHED, STATUS_CHOICES, VERBOSITY, job_links, template_status
 
 MAX_FORKS = 200                       # AWX's default MAX_FORKS
 CREDENTIAL_KINDS = ("ssh", "vault", "cloud", "net", "kubernetes")
@@ -79,18 +81,6 @@ def _check_changes_allowed(ctx, values: dict, existing: dict) -> None:
         raise PermissionDenied()
 
 
-def _check_webhook(ctx, merged: dict) -> None:
-    cred = merged.get("webhook_credential")
-    if cred is None:
-        return
-    ctype = cred_sql.credential_type_of(ctx.store, cred)
-    if ctype is None or ctype["kind"] != "token":
-        raise ValidationError({"webhook_credential": ["Must be a Personal Access Token."]})
-    service = merged.get("webhook_service")
-    if not service or ctype["namespace"] != f"{service}_token":
-        raise ValidationError({"webhook_credential": ["Must match the selected webhook service."]})
-
-
 def _check_playbook_path(ctx, playbook: str, project: dict, listed: bool) -> None:
     """The playbook is one argv item of ansible-playbook and a path in the project folder:
     no option-like name, no control character, and, when it need not be one of the project's
@@ -139,7 +129,8 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
         raise ValidationError({"project": ["Job Templates must have a project assigned."]})
     if inventory is None and not merged.get("ask_inventory_on_launch"):
         raise ValidationError({"inventory": [PROMPT_MESSAGE]})
-    _check_webhook(ctx, merged)
+    check_webhook_credential(ctx, merged)
+    webhook_fields.check_settings(merged)
     _check_playbook(ctx, merged, project)
     max_forks = getattr(ctx.settings, "MAX_FORKS", MAX_FORKS)
     if max_forks and (merged.get("forks") or 0) > max_forks:
@@ -153,7 +144,7 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
     values["organization"] = project["organization"] if project else None
     if existing is None:
         values["survey_spec"] = {}
-    return values
+    return webhook_fields.assign_key(ctx, values, existing)
 
 
 def _can_create(ctx, values: dict) -> bool:
@@ -232,18 +223,7 @@ def _jobs(ctx, ids: list[int]) -> dict[int, dict]:
 
 def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
     jobs = _jobs(ctx, [r["id"] for r in rows])
-    out = {}
-    for r in rows:
-        current, last = jobs[r["id"]]["current"], jobs[r["id"]]["last"]
-        if current:
-            status = current["status"]
-        elif last:
-            status = "failed" if last["failed"] else "successful"
-        else:
-            status = "never updated"
-        out[r["id"]] = {"status": status, "last_job_run": last["finished"] if last else None,
-                        "last_job_failed": bool(last and last["failed"]), "next_job_run": None}
-    return out
+    return {r["id"]: template_status(jobs[r["id"]]["current"], jobs[r["id"]]["last"]) for r in rows}
 
 
 def _credentials_summary(ctx, ids: list[int]) -> dict[int, list[dict]]:
@@ -280,11 +260,8 @@ def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
 
 def _related(ctx, row: dict, detail: bool) -> dict:
     state = _jobs(ctx, [row["id"]])[row["id"]]
-    rel = {}
-    if state["last"]:
-        rel["last_job"] = f"/api/v2/jobs/{state['last']['id']}/"
-    if state["current"]:
-        rel["current_job"] = f"/api/v2/jobs/{state['current']['id']}/"
+    rel = job_links("jobs", last_job=state["last"], current_job=state["current"])
+    rel.update(webhook_fields.receiver_related("job_templates", row))
     return rel
 
 
@@ -338,6 +315,7 @@ def _fields() -> list[Field]:
               help_text="Service that webhook requests will be accepted from"),
         Field("webhook_credential", "id", fk="credential", null=True, default=None, on_delete="set_null",
               help_text="Personal Access Token for posting back the status to the service API"),
+        *webhook_fields.template_fields(),
         Field("prevent_instance_group_fallback", "boolean", default=False,
               help_text="If enabled, the job template will prevent adding any inventory or organization instance "
                         "groups to the list of preferred instances groups to run on.If this setting is enabled and "
@@ -365,7 +343,7 @@ def declare(reg: Registry) -> None:
             Relation("labels", "label", "m2m", key=f"{LABELS_TABLE}:job_template_id:label_id", create=True,
                      find_existing=_find_label),
         ],
-        actions=("copy", "survey_spec"),
+        actions=("copy", "survey_spec", *webhook_fields.TEMPLATE_ACTIONS),
         create_role="organization.job_template_admin_role", can_create=_can_create,
         capabilities=("edit", "delete", "start", "schedule", "copy"),
         validate=_validate, before_save=_before_save, compute=_compute, extra_summary=_summary,

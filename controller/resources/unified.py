@@ -15,6 +15,7 @@ from ..errors import PermissionDenied
 from ..jobs.events import display_fields
 from ..registry import Field, Registry, Relation, Resource, UnifiedJob
 from ..status import ACTIVE, FINISHED
+from ..store import rbac
 from ..status import CHOICES as STATUS_CHOICES
 
 __all__ = ["ACTIVE", "FINISHED", "STATUS_CHOICES", "LAUNCH_TYPES", "VERBOSITY", "add_unified_job",
@@ -176,6 +177,45 @@ def nested_visibility(job_resource: str, column: str) -> Callable[..., tuple[str
         if vis is None:
             return None
         return f'"{column}" IN (SELECT id FROM "{job.table}" WHERE {vis[0]})', vis[1]
+    return visibility
+
+
+def job_links(plural: str, **jobs: dict | None) -> dict[str, str]:
+    """``related`` links of an object to jobs (``last_job=row``): the API URL of each job given
+    (under ``/api/v2/<plural>/``), in the order given; a None job gets no link."""
+    return {key: f"/api/v2/{plural}/{job['id']}/" for key, job in jobs.items() if job}
+
+
+def template_status(current: dict | None, last: dict | None) -> dict:
+    """The computed run fields of a template (AWX UnifiedJobTemplate): ``status`` is the
+    current job's, else how the last one ended, else "never updated"; when the last one ran."""
+    if current:
+        status = current["status"]
+    elif last:
+        status = "failed" if last["failed"] else "successful"
+    else:
+        status = "never updated"
+    return {"status": status, "last_job_run": last["finished"] if last else None,
+            "last_job_failed": bool(last and last["failed"]), "next_job_run": None}
+
+
+def template_job_visibility(template: str, column: str, org_of_template: bool) -> Callable[..., tuple[str, list]]:
+    """Visibility of the runs of a template kind (AWX JobAccess, WorkflowJobAccess): a job is
+    visible to whoever launched it, to whoever can read its template (any role on it: its
+    ``column`` names it), and to admins and auditors of the organization -- the job's own
+    ``organization`` column, or (``org_of_template``) its template's."""
+    def visibility(ctx):
+        table = ctx.registry[template].table
+        parts, params = ["launched_by_type = 'user' AND launched_by_id = ?"], [ctx.user_id or 0]
+        readable = access.visibility(ctx, ctx.registry[template])
+        if readable is not None:
+            parts.append(f'{column} IN (SELECT id FROM "{table}" WHERE {readable[0]})')
+            params += readable[1]
+        org_sql, org_params = rbac.fk_to_objects_with_roles_sql(
+            "organization", "organization", ("admin_role", "auditor_role"), ctx.effective_roles())
+        parts.append(f'{column} IN (SELECT id FROM "{table}" WHERE {org_sql})' if org_of_template else org_sql)
+        params += org_params
+        return " OR ".join(f"({p})" for p in parts), params
     return visibility
 
 

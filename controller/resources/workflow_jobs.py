@@ -20,17 +20,18 @@ from typing import Any
 from .. import access
 from ..query import parse_int64
 from ..registry import Field, Registry, Relation, Resource, UnifiedJob
-from ..store import rbac
+from ..webhooks import fields as webhook_fields
 from ..store import workflow_templates as wfq
 from ..workflows import approvals, engine
 from . import workflow_nodes
-from .unified import launched_by, launcher_or_admin, refuse_running_delete, unified_job_fields
+from .unified import (launched_by, launcher_or_admin, refuse_running_delete, template_job_visibility,
+                      unified_job_fields)
 
 NODE_FILTER = "unified_job_node__workflow_job"
 JOB_NODE = "workflow_job_node"
 
 WORKFLOW_JOB = UnifiedJob(template="workflow_job_template", template_fk="workflow_job_template", prepare=None,
-                          start=engine.start_workflow, record_failure=engine.record_failed_launch,
+                          start=engine.start_workflow, record_failure=engine.record_failed_launch, cancel=engine.cancel,
                           run_role="execute_role", admin=("workflow_job_template", "workflow_job_template"),
                           launcher_may_change=True)
 APPROVAL = UnifiedJob(template="workflow_approval_template", template_fk="workflow_approval_template", prepare=None,
@@ -38,17 +39,10 @@ APPROVAL = UnifiedJob(template="workflow_approval_template", template_fk="workfl
 
 
 # -- access -----------------------------------------------------------------------------------
-def _workflow_job_visibility(ctx):
-    parts, params = ["launched_by_type = 'user' AND launched_by_id = ?"], [ctx.user_id or 0]
-    vis = access.visibility(ctx, ctx.registry["workflow_job_template"])
-    if vis is not None:
-        parts.append(f'workflow_job_template IN (SELECT id FROM "workflow_job_templates" WHERE {vis[0]})')
-        params += vis[1]
-    org_sql, org_params = rbac.fk_to_objects_with_roles_sql(
-        "organization", "organization", ("admin_role", "auditor_role"), ctx.effective_roles())
-    parts.append(f'workflow_job_template IN (SELECT id FROM "workflow_job_templates" WHERE {org_sql})')
-    params += org_params
-    return " OR ".join(f"({p})" for p in parts), params
+# AWX WorkflowJobAccess: readers of the template, its launcher, admins and auditors of the
+# template's organization.
+_workflow_job_visibility = template_job_visibility("workflow_job_template", "workflow_job_template",
+                                                   org_of_template=True)
 
 
 def _workflow_job_can_delete(ctx, row: dict) -> bool:
@@ -219,6 +213,7 @@ def _workflow_job_fields() -> list[Field]:
         Field("webhook_service", "string", default="", **ro),
         Field("webhook_credential", "integer", **null),
         Field("webhook_guid", "string", default="", **ro),
+        *webhook_fields.job_fields(),   # hidden: the status post-back context
         Field("skip_tags", "string", **null),
         Field("job_tags", "string", **null),
         Field("launch_prompts", "json", hidden=True, default={}),

@@ -22,13 +22,14 @@ from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..registry import Field, Registry, Relation, Resource, RoleSpec
 from ..services import surveys
-from ..store import credentials as cred_sql
+from ..services.template_webhooks import check_webhook_credential
 from ..store import jobs as jobq
 from ..store import labels as label_sql
 from ..store import workflow_templates as wfq
 from . import workflow_nodes
 from .templates import WEBHOOK_SERVICES
-from .unified import STATUS_CHOICES
+from .unified import STATUS_CHOICES, job_links, template_status
+from ..webhooks import fields as webhook_fields
 
 UNIQUE_MESSAGE = "WorkflowJobTemplate with this (name, organization) combination already exists."
 LABELS_TABLE = "workflow_job_template_labels"
@@ -52,25 +53,14 @@ def _can_create(ctx, values: dict) -> bool:
             and _may_use(ctx, "credential", values.get("webhook_credential")))
 
 
-def _check_webhook(ctx, merged: dict) -> None:
-    cred = merged.get("webhook_credential")
-    if cred is None:
-        return
-    ctype = cred_sql.credential_type_of(ctx.store, cred)
-    if ctype is None or ctype["kind"] != "token":
-        raise ValidationError({"webhook_credential": ["Must be a Personal Access Token."]})
-    service = merged.get("webhook_service")
-    if not service or ctype["namespace"] != f"{service}_token":
-        raise ValidationError({"webhook_credential": ["Must match the selected webhook service."]})
-
-
 def _validate(ctx, values: dict, existing: dict | None) -> None:
     if existing is not None and not ctx.is_superuser:
         for key, resource in (("inventory", "inventory"), ("webhook_credential", "credential")):
             if key in values and values[key] != existing.get(key) and not _may_use(ctx, resource, values[key]):
                 raise PermissionDenied()
     merged = {**(existing or {}), **values}
-    _check_webhook(ctx, merged)
+    check_webhook_credential(ctx, merged)
+    webhook_fields.check_settings(merged)
     if ctx.store.exists("workflow_job_templates", "name = ? AND organization IS ? AND id != ?",
                         [merged.get("name") or "", merged.get("organization"), merged.get("id") or 0]):
         raise ValidationError({"__all__": [UNIQUE_MESSAGE]})
@@ -79,7 +69,7 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
 def _before_save(ctx, values: dict, existing: dict | None) -> dict:
     if existing is None:
         values["survey_spec"] = {}
-    return values
+    return webhook_fields.assign_key(ctx, values, existing)
 
 
 def _after_copy(ctx, original: dict, new: dict) -> None:
@@ -105,15 +95,7 @@ def _states(ctx, table: str, column: str, ids: list[int]) -> dict[int, tuple[dic
 
 
 def _status_fields(states: dict[int, tuple[dict | None, dict | None]], pk: int) -> dict:
-    current, last = states.get(pk, (None, None))
-    if current:
-        status = current["status"]
-    elif last:
-        status = "failed" if last["failed"] else "successful"
-    else:
-        status = "never updated"
-    return {"status": status, "last_job_run": last["finished"] if last else None,
-            "last_job_failed": bool(last and last["failed"]), "next_job_run": None}
+    return template_status(*states.get(pk, (None, None)))
 
 
 def _job_brief(job: dict, last: bool) -> dict:
@@ -154,11 +136,8 @@ def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
 
 def _related(ctx, row: dict, detail: bool) -> dict:
     current, last = _states(ctx, "workflow_jobs", "workflow_job_template", [row["id"]])[row["id"]]
-    rel = {}
-    if last:
-        rel["last_job"] = f"/api/v2/workflow_jobs/{last['id']}/"
-    if current:
-        rel["current_job"] = f"/api/v2/workflow_jobs/{current['id']}/"
+    rel = job_links("workflow_jobs", last_job=last, current_job=current)
+    rel.update(webhook_fields.receiver_related("workflow_job_templates", row))
     return rel
 
 
@@ -182,6 +161,7 @@ def _fields() -> list[Field]:
               help_text="Service that webhook requests will be accepted from"),
         Field("webhook_credential", "id", fk="credential", null=True, default=None, on_delete="set_null",
               help_text="Personal Access Token for posting back the status to the service API"),
+        *webhook_fields.template_fields(),
         Field("ask_labels_on_launch", "boolean", default=False),
         Field("ask_skip_tags_on_launch", "boolean", default=False),
         Field("ask_tags_on_launch", "boolean", default=False),
@@ -250,7 +230,7 @@ def declare(reg: Registry) -> None:
             Relation("labels", "label", "m2m", key=f"{LABELS_TABLE}:workflow_job_template_id:label_id", create=True,
                      find_existing=_find_label),
         ],
-        actions=("copy", "launch", "survey_spec"),
+        actions=("copy", "launch", "survey_spec", *webhook_fields.TEMPLATE_ACTIONS),
         create_role="organization.workflow_admin_role", can_create=_can_create,
         capabilities=("edit", "delete", "start", "schedule", "copy"),
         validate=_validate, before_save=_before_save, compute=_compute, extra_summary=_summary,

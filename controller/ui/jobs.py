@@ -261,14 +261,20 @@ def job_state(pk: int):
                     "actions": render_template("ui/_job_actions.html", **parts)})
 
 
+def cancel_and_show(kind: str, pk: int, page: str):
+    """Cancel unified job ``pk`` of ``kind`` (any kind: its own ``cancel`` applies) and show it
+    again at ``page``; one that is already over (a double click) is just shown."""
+    res = registry(kind)
+    row = crud.get_row(ctx(), res, pk)
+    if row["status"] in ACTIVE:
+        control.cancel(ctx(), res, row)  # checks the right to cancel
+    return redirect(url_for(page, pk=pk))
+
+
 @bp.route("/jobs/<int:pk>/cancel", methods=["POST"])
 @page_view
 def job_cancel(pk: int):
-    res = registry("job")
-    row = crud.get_row(ctx(), res, pk)
-    if row["status"] in ACTIVE:          # already over (a double click): just show the job
-        control.cancel(ctx(), res, row)  # checks the right to cancel
-    return redirect(url_for("ui.job", pk=pk))
+    return cancel_and_show("job", pk, "ui.job")
 
 
 @bp.route("/jobs/<int:pk>/relaunch", methods=["POST"])

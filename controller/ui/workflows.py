@@ -23,7 +23,7 @@ from ..workflows import engine
 from .base import ACTIVE, caps, ctx, detail, field_errors, flatten_errors, list_args, listing, page_view, \
     registry, render
 from .blueprint import bp
-from .jobs import _form_prompts, _launch_body, _picks, _questions
+from .jobs import _form_prompts, _launch_body, _picks, _questions, cancel_and_show
 from .workflow_graph import BOX_H, BOX_W, layout, short_label
 
 KIND_LABELS = {"job_template": "Job template", "project": "Project sync", "inventory_source": "Inventory sync",
@@ -180,13 +180,7 @@ def workflow_job_state(pk: int):
 @bp.route("/workflow_jobs/<int:pk>/cancel", methods=["POST"])
 @page_view
 def workflow_job_cancel(pk: int):
-    res = registry("workflow_job")
-    row = crud.get_row(ctx(), res, pk)
-    if row["status"] in ACTIVE:          # already over (a double click): just show the job
-        if not access.can_change(ctx(), res, row):
-            raise PermissionDenied()
-        engine.cancel(ctx(), row)
-    return redirect(url_for("ui.workflow_job", pk=pk))
+    return cancel_and_show("workflow_job", pk, "ui.workflow_job")
 
 
 @bp.route("/workflow_jobs/<int:pk>/relaunch", methods=["POST"])

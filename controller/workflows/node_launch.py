@@ -28,7 +28,7 @@ import dataclasses
 import json
 from typing import Any, Callable
 
-from ..errors import APIError
+from ..errors import APIError, explain
 from ..jobs import inventory_update, launch, project_update
 from ..prompts import BY_KEY
 from ..services import surveys
@@ -153,14 +153,7 @@ def nested_body(ctx, wfjt: dict, node: dict, wj: dict, artifacts: dict) -> dict:
 
 def refusal(exc: Exception) -> str:
     """An API error as one line of job explanation."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        parts = []
-        for key, value in body.items():
-            text = "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-            parts.append(text if key in ("detail", "__all__") else f"{key}: {text}")
-        return "Workflow node could not start its job: " + " | ".join(parts)
-    return f"Workflow node could not start its job: {exc}"
+    return "Workflow node could not start its job: " + explain(exc)
 
 
 def spawn(ctx, kind: str, template: dict, node: dict, wj: dict, artifacts: dict,

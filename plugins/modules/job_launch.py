@@ -84,6 +84,7 @@ job:
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
     ControllerModule, job_options_spec, launch_and_wait, wait_spec)
+from ansible_collections.turret.controller.plugins.module_utils.templates import launch_prepare
 
 # The controller's launch prompts (controller/prompts.py) passed as given; inventory and credentials
 # are resolved from names below.  tests/collection/test_completeness.py keeps the module's prompt
@@ -96,16 +97,7 @@ def main():
                 credentials=dict(type="list", elements="str"), **PROMPTS)
     spec.update(wait_spec(default_wait=False))
     module = ControllerModule(argument_spec=spec, supports_check_mode=True)
-
-    def prepare(p, api):
-        jt = api.lookup("job_templates", p["name"])
-        body = dict((k, p[k]) for k in PROMPTS if p.get(k) is not None)
-        if p.get("inventory"):
-            body["inventory"] = api.resolve_id("inventories", p["inventory"])
-        if p.get("credentials") is not None:
-            body["credentials"] = [api.resolve_id("credentials", c) for c in p["credentials"]]
-        return jt["related"]["launch"], body
-
+    prepare = launch_prepare("job_templates", PROMPTS, dict(inventory="inventories", credentials="credentials"))
     launch_and_wait(module, prepare, "jobs", show_body=True)
 
 

@@ -19,6 +19,9 @@ extends_documentation_fragment:
 - turret.controller.job_options
 - turret.controller.job_options.playbook
 - turret.controller.notifications
+- turret.controller.template
+- turret.controller.webhooks
+- turret.controller.webhooks.templates
 options:
   name:
     description:
@@ -68,30 +71,10 @@ options:
     - The key a host presents to ask for a provisioning callback run of this template (AWX's C(callback) endpoint).
       Needs an inventory. Stored for AWX compatibility; Turret has no callback endpoint yet.
     - 'Secret: an existing value (shown by the API as C($encrypted$)) counts as unchanged unless O(update_secrets=true).'
-  ask_scm_branch_on_launch:
-    type: bool
-    description:
-    - Let a launch or a schedule replace O(scm_branch). Needs the project's C(allow_override).
   ask_diff_mode_on_launch:
     type: bool
     description:
     - Let a launch or a schedule replace O(diff_mode).
-  ask_variables_on_launch:
-    type: bool
-    description:
-    - Let a launch or a schedule add any extra variables. Without it only the survey's variables are accepted.
-  ask_limit_on_launch:
-    type: bool
-    description:
-    - Let a launch or a schedule replace O(limit).
-  ask_tags_on_launch:
-    type: bool
-    description:
-    - Let a launch or a schedule replace O(job_tags).
-  ask_skip_tags_on_launch:
-    type: bool
-    description:
-    - Let a launch or a schedule replace O(skip_tags).
   ask_job_type_on_launch:
     type: bool
     description:
@@ -100,10 +83,6 @@ options:
     type: bool
     description:
     - Let a launch or a schedule replace O(verbosity).
-  ask_inventory_on_launch:
-    type: bool
-    description:
-    - Let a launch or a schedule run on another inventory than O(inventory); the template may then have none.
   ask_credential_on_launch:
     type: bool
     description:
@@ -113,10 +92,6 @@ options:
     description:
     - Let a launch or a schedule name an execution environment.
       Stored for AWX compatibility; Turret runs jobs in its own Python environment.
-  ask_labels_on_launch:
-    type: bool
-    description:
-    - Let a launch give the job other labels than O(labels).
   ask_forks_on_launch:
     type: bool
     description:
@@ -133,39 +108,16 @@ options:
     type: bool
     description:
     - Let a launch name instance groups. Stored for AWX compatibility; Turret has no instance groups.
-  survey_enabled:
-    type: bool
-    description:
-    - Ask the questions of O(survey_spec) at launch; their answers become extra variables.
   become_enabled:
     type: bool
     description:
     - Run the playbook with privilege escalation (C(--become)).
-  allow_simultaneous:
-    type: bool
-    description:
-    - Let several jobs of this template run at the same time; by default a new job waits until the running one ends.
   job_slice_count:
     type: int
     description:
     - The number of jobs to slice into at runtime. Will cause the Job Template to launch a workflow if value is
       greater than 1.
     - Stored for AWX compatibility; Turret runs every job as one slice.
-  webhook_service:
-    type: str
-    choices:
-    - ''
-    - github
-    - gitlab
-    - bitbucket_dc
-    description:
-    - The service whose webhooks may launch this template (empty for none). Stored for AWX compatibility;
-      Turret has no webhook receiver yet.
-  webhook_credential:
-    type: str
-    description:
-    - The credential, by name or id (or a C(name++organization) named URL).
-    - The personal access token used to post the job's status back to the webhook service.
   prevent_instance_group_fallback:
     type: bool
     description:
@@ -183,11 +135,6 @@ options:
     - Names or ids of existing labels of the job template (exactly this list).
     type: list
     elements: str
-  survey_spec:
-    type: dict
-    description:
-    - The survey (C(name), C(description), C(spec) list), set with C(POST survey_spec/); compared as data.
-    - An empty dict deletes the survey.
 '''
 
 EXAMPLES = r'''
@@ -221,11 +168,14 @@ object:
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
     Assoc, Resource, job_options_spec, notification_associations, run_resource, sync_survey)
+from ansible_collections.turret.controller.plugins.module_utils.templates import template_spec
+from ansible_collections.turret.controller.plugins.module_utils.webhook import (
+    sync_webhook_key, webhook_fields, webhook_key_spec)
 
 RESOURCE = Resource(
     endpoint="job_templates",
     fields=dict(
-        job_options_spec(playbook=True),
+        template_spec(job_options_spec(playbook=True)),
         description=dict(type='str'),
         playbook=dict(type='str'),
         extra_vars=dict(type='raw'),
@@ -234,28 +184,19 @@ RESOURCE = Resource(
         timeout=dict(type='int'),
         use_fact_cache=dict(type='bool'),
         host_config_key=dict(type='str'),
-        ask_scm_branch_on_launch=dict(type='bool'),
         ask_diff_mode_on_launch=dict(type='bool'),
-        ask_variables_on_launch=dict(type='bool'),
-        ask_limit_on_launch=dict(type='bool'),
-        ask_tags_on_launch=dict(type='bool'),
-        ask_skip_tags_on_launch=dict(type='bool'),
         ask_job_type_on_launch=dict(type='bool'),
         ask_verbosity_on_launch=dict(type='bool'),
-        ask_inventory_on_launch=dict(type='bool'),
         ask_credential_on_launch=dict(type='bool'),
         ask_execution_environment_on_launch=dict(type='bool'),
-        ask_labels_on_launch=dict(type='bool'),
         ask_forks_on_launch=dict(type='bool'),
         ask_job_slice_count_on_launch=dict(type='bool'),
         ask_timeout_on_launch=dict(type='bool'),
         ask_instance_groups_on_launch=dict(type='bool'),
-        survey_enabled=dict(type='bool'),
         become_enabled=dict(type='bool'),
-        allow_simultaneous=dict(type='bool'),
         job_slice_count=dict(type='int'),
-        webhook_service=dict(type='str', choices=['', 'github', 'gitlab', 'bitbucket_dc']),
         prevent_instance_group_fallback=dict(type='bool'),
+        **webhook_fields()
     ),
     fks=dict(inventory="inventories", project="projects", webhook_credential="credentials"),
     vars_fields=('extra_vars',),
@@ -263,11 +204,17 @@ RESOURCE = Resource(
     associations=dict(credentials=Assoc("credentials"), labels=Assoc("labels"), **notification_associations()),
 )
 
-EXTRA = dict(survey_spec=dict(type="dict"))
+EXTRA = dict(survey_spec=dict(type="dict"), **webhook_key_spec())
+
+
+def after(module, result):
+    """The survey, then the webhook key."""
+    sync_survey(module, result)
+    sync_webhook_key(module, result)
 
 
 def main():
-    run_resource(RESOURCE, extra_spec=EXTRA, after=sync_survey)
+    run_resource(RESOURCE, extra_spec=EXTRA, after=after)
 
 
 if __name__ == '__main__':

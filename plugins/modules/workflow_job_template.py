@@ -18,6 +18,9 @@ extends_documentation_fragment:
 - turret.controller.resource.named
 - turret.controller.notifications
 - turret.controller.notifications.approvals
+- turret.controller.template
+- turret.controller.webhooks
+- turret.controller.webhooks.templates
 options:
   name:
     description:
@@ -58,61 +61,6 @@ options:
     - Variables of every job the workflow runs; they win over the job templates', the nodes' and the
       artifacts of earlier nodes.
     - A dict, or YAML/JSON text; compared as data.
-  survey_enabled:
-    type: bool
-    description:
-    - Ask the questions of O(survey_spec) when the workflow is launched.
-  survey_spec:
-    type: dict
-    description:
-    - The workflow's survey (C(name), C(description), C(spec) list), set with C(POST survey_spec/);
-      compared as data. An empty dict deletes it.
-  allow_simultaneous:
-    type: bool
-    description:
-    - Let several jobs of this workflow run at once; by default a new one waits for the running one.
-  ask_variables_on_launch:
-    type: bool
-    description:
-    - Let a launch of the workflow add extra variables.
-  ask_inventory_on_launch:
-    type: bool
-    description:
-    - Let a launch of the workflow replace O(inventory).
-  ask_scm_branch_on_launch:
-    type: bool
-    description:
-    - Let a launch of the workflow replace O(scm_branch).
-  ask_limit_on_launch:
-    type: bool
-    description:
-    - Let a launch of the workflow replace O(limit).
-  ask_labels_on_launch:
-    type: bool
-    description:
-    - Let a launch of the workflow give its job other labels than O(labels).
-  ask_skip_tags_on_launch:
-    type: bool
-    description:
-    - Let a launch of the workflow replace O(skip_tags).
-  ask_tags_on_launch:
-    type: bool
-    description:
-    - Let a launch of the workflow replace O(job_tags).
-  webhook_service:
-    type: str
-    choices:
-    - ''
-    - github
-    - gitlab
-    - bitbucket_dc
-    description:
-    - The service whose webhooks may launch this workflow (empty for none).
-  webhook_credential:
-    type: str
-    description:
-    - The credential, by name or id (or a C(name++organization) named URL).
-    - The token used to post the workflow job's status back to the webhook service.
   labels:
     type: list
     elements: str
@@ -183,27 +131,22 @@ nodes:
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
     Assoc, Resource, notification_associations, run_resource, sync_survey)
+from ansible_collections.turret.controller.plugins.module_utils.templates import template_spec
+from ansible_collections.turret.controller.plugins.module_utils.webhook import (
+    sync_webhook_key, webhook_fields, webhook_key_spec)
 from ansible_collections.turret.controller.plugins.module_utils.workflow import sync_workflow_nodes
 
 RESOURCE = Resource(
     endpoint="workflow_job_templates",
     fields=dict(
+        template_spec(),
         description=dict(type='str'),
         limit=dict(type='str'),
         scm_branch=dict(type='str'),
         job_tags=dict(type='str'),
         skip_tags=dict(type='str'),
         extra_vars=dict(type='raw'),
-        survey_enabled=dict(type='bool'),
-        allow_simultaneous=dict(type='bool'),
-        ask_variables_on_launch=dict(type='bool'),
-        ask_inventory_on_launch=dict(type='bool'),
-        ask_scm_branch_on_launch=dict(type='bool'),
-        ask_limit_on_launch=dict(type='bool'),
-        ask_labels_on_launch=dict(type='bool'),
-        ask_skip_tags_on_launch=dict(type='bool'),
-        ask_tags_on_launch=dict(type='bool'),
-        webhook_service=dict(type='str', choices=['', 'github', 'gitlab', 'bitbucket_dc']),
+        **webhook_fields()
     ),
     fks=dict(organization="organizations", inventory="inventories", webhook_credential="credentials"),
     optional_scope=('organization',),
@@ -212,14 +155,15 @@ RESOURCE = Resource(
 )
 
 EXTRA = dict(survey_spec=dict(type="dict"),
-             workflow_nodes=dict(type="list", elements="dict", aliases=["schema"]))
+             workflow_nodes=dict(type="list", elements="dict", aliases=["schema"]), **webhook_key_spec())
 
 
 def after(module, result):
-    """The survey, then the graph."""
+    """The survey, the graph, then the webhook key."""
     sync_survey(module, result)
     if module.params["workflow_nodes"] is not None:
         sync_workflow_nodes(module, result, module.params["workflow_nodes"])
+    sync_webhook_key(module, result)
 
 
 def main():

@@ -91,6 +91,7 @@ job:
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
     ControllerModule, launch_and_wait, wait_spec)
+from ansible_collections.turret.controller.plugins.module_utils.templates import launch_prepare
 
 # The workflow launch prompts passed as given (awx-api.md 7.2); inventory and labels are resolved below.
 PROMPTS = dict(limit=dict(type="str"), scm_branch=dict(type="str"), job_tags=dict(type="str"),
@@ -103,17 +104,8 @@ def main():
                 labels=dict(type="list", elements="str"), **PROMPTS)
     spec.update(wait_spec(default_wait=False))
     module = ControllerModule(argument_spec=spec, supports_check_mode=True)
-
-    def prepare(p, api):
-        scope = {"organization": api.resolve_id("organizations", p["organization"])} if p.get("organization") else {}
-        wfjt = api.lookup("workflow_job_templates", p["name"], scope=scope)
-        body = dict((k, p[k]) for k in PROMPTS if p.get(k) is not None)
-        if p.get("inventory"):
-            body["inventory"] = api.resolve_id("inventories", p["inventory"])
-        if p.get("labels") is not None:
-            body["labels"] = [api.resolve_id("labels", lb) for lb in p["labels"]]
-        return wfjt["related"]["launch"], body
-
+    prepare = launch_prepare("workflow_job_templates", PROMPTS, dict(inventory="inventories", labels="labels"),
+                             scope=dict(organization="organizations"))
     launch_and_wait(module, prepare, "workflow_jobs", show_body=True)
 
 

@@ -7,14 +7,14 @@ export + configure carry notification templates and their attachments (secrets l
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import pytest
 import yaml
 
 from tests.conftest import start_controller
-from tests.support.receivers import HttpSink
+from tests.support.api import local_world
+from tests.support.receivers import HttpSink, received
 
 from .conftest import ansible_env, connection, failed_cleanly, run_playbook, run_tasks
 
@@ -22,27 +22,6 @@ pytestmark = pytest.mark.slow
 
 NT = "turret.controller.notification_template"
 SECRET = "hook-secret-pw-81"
-LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-
-
-def received(sink: HttpSink, predicate, timeout: float = 60):
-    """The first request the sink got that matches ``predicate`` (waits for it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [r for r in list(sink.requests) if predicate(r)]
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no matching request; got {[(r.method, r.path) for r in sink.requests]}")
-
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    live = start_controller(tmp_path_factory)
-    try:
-        yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +33,10 @@ def sink():
 @pytest.fixture(scope="module")
 def world(controller):
     """An organization, a manual project with a playbook, an inventory on localhost, a job template."""
-    folder = controller.data_dir / "projects" / "ntproj"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "hello.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks: [{ansible.builtin.ping: }]\n")
-    with controller.client() as api:
-        org = api.post("/api/v2/organizations/", {"name": "NOrg"}).json()
-        inv = api.post("/api/v2/inventories/", {"name": "NInv", "organization": org["id"],
-                                                "variables": json.dumps(LOCAL)}).json()
-        api.post("/api/v2/hosts/", {"name": "nh1", "inventory": inv["id"]}).raise_for_status()
-        proj = api.post("/api/v2/projects/", {"name": "NProj", "organization": org["id"],
-                                              "local_path": "ntproj"}).json()
-        jt = api.post("/api/v2/job_templates/", {"name": "NJT", "project": proj["id"], "inventory": inv["id"],
-                                                 "playbook": "hello.yml"}).json()
-    return {"org": org, "proj": proj, "jt": jt}
+    made = local_world(controller, "N", "ntproj",
+                       {"hello.yml": "- hosts: all\n  gather_facts: false\n  tasks: [{ansible.builtin.ping: }]\n"},
+                       {"NJT": ("hello.yml", {})})
+    return {"org": made["org"], "proj": made["proj"], "jt": made["jts"]["NJT"]}
 
 
 def hook(sink: HttpSink, path: str, **extra) -> dict:

@@ -5,20 +5,18 @@ removed, approvals), workflow_job_template_node, workflow_launch (wait), workflo
 workflows.  Everything is read back through the API (nodes, edges, jobs, statuses)."""
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import start_controller
+from tests.support.api import local_world
 
 from .conftest import ansible_env, connection, failed_cleanly, run_playbook, run_tasks
 
 pytestmark = pytest.mark.slow
 
-LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 PLAYBOOKS = {
     "hello.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n",
     "fail.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: {msg: boom}\n",
@@ -27,35 +25,10 @@ WF = "turret.controller.workflow_job_template"
 
 
 @pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    live = start_controller(tmp_path_factory)
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
-@pytest.fixture(scope="module")
 def world(controller):
     """An organization, a local inventory, a manual project and two job templates (ok, fail)."""
-    folder = controller.data_dir / "projects" / "wfproj"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in PLAYBOOKS.items():
-        (folder / name).write_text(text)
-    with controller.client() as api:
-        org = api.post("/api/v2/organizations/", {"name": "WOrg"}).json()
-        inv = api.post("/api/v2/inventories/", {"name": "WInv", "organization": org["id"],
-                                                "variables": json.dumps(LOCAL)}).json()
-        api.post("/api/v2/hosts/", {"name": "wh1", "inventory": inv["id"]}).raise_for_status()
-        proj = api.post("/api/v2/projects/", {"name": "WProj", "organization": org["id"],
-                                              "local_path": "wfproj"}).json()
-        jts = {}
-        for name, playbook in (("ok", "hello.yml"), ("bad", "fail.yml")):
-            r = api.post("/api/v2/job_templates/", {"name": name, "project": proj["id"], "inventory": inv["id"],
-                                                    "playbook": playbook, "ask_limit_on_launch": True})
-            r.raise_for_status()
-            jts[name] = r.json()
-    return {"org": org, "inv": inv, "jts": jts}
+    asks = {"ask_limit_on_launch": True}
+    return local_world(controller, "W", "wfproj", PLAYBOOKS, {"ok": ("hello.yml", asks), "bad": ("fail.yml", asks)})
 
 
 def jt(name: str) -> dict:

@@ -178,6 +178,30 @@ def describe(proc: subprocess.CompletedProcess) -> str:
     )
 
 
+# The start of a script run with awxkit itself (the library under the CLI) in the clients venv:
+# sys.argv[1:4] are the controller's URL, user and password; ``v2`` is then the API's root page.
+AWXKIT_PRELUDE = """\
+import json, sys
+from awxkit import api, config, utils
+config.base_url = sys.argv[1]
+config.client_connection_attempts = 1
+config.credentials = utils.PseudoNamespace({"default": {"username": sys.argv[2], "password": sys.argv[3]}})
+root = api.Api()
+root.load_session().get()
+v2 = root.get().available_versions.v2.get()
+"""
+
+
+def run_awxkit(controller: Any, script: str, *args: str) -> Any:
+    """Run ``script`` after :data:`AWXKIT_PRELUDE` as the controller's admin (``args`` follow the
+    prelude's three); the JSON the script prints on its last line."""
+    proc = subprocess.run([str(CLIENTS_VENV / "bin" / "python"), "-c", AWXKIT_PRELUDE + script, controller.url,
+                           controller.admin_username, controller.admin_password, *args],
+                          capture_output=True, text=True, timeout=120, env=client_env())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 class AwxCli:
     """The real ``awx`` CLI bound to one controller (anything with ``url``,
     ``admin_username`` and ``admin_password``, e.g. the ``controller`` fixture).

@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.api import expect
+
 from .clients import unique
 
 pytestmark = pytest.mark.compat
-
-
-def expect(resp, status: int):
-    """Assert the HTTP status, showing the request and body otherwise; return the JSON (or None)."""
-    assert resp.status_code == status, (
-        f"{resp.request.method} {resp.request.url} -> {resp.status_code}, expected {status}\n{resp.text[:2000]}"
-    )
-    return resp.json() if resp.content else None
 
 
 def api_create(api, path: str, **body):

@@ -30,6 +30,8 @@ import time
 
 import pytest
 
+from tests.support.api import expect, only, wait_for
+
 from .clients import client_env, describe, ensure_awx_cli, unique
 
 pytestmark = pytest.mark.compat
@@ -64,18 +66,6 @@ SLEEP_PLAYBOOK = """\
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def expect(resp, status: int):
-    assert resp.status_code == status, (
-        f"{resp.request.method} {resp.request.url} -> {resp.status_code}, expected {status}\n{resp.text[:2000]}"
-    )
-    return resp.json() if resp.content else None
-
-
-def only(api, path: str, **params) -> dict:
-    listing = expect(api.get(path, params=params), 200)
-    assert listing["count"] == 1, (path, params, listing)
-    return listing["results"][0]
-
 
 def plain(text: str) -> str:
     return _ANSI.sub("", text)
@@ -98,16 +88,6 @@ def split_monitor(out: str, proc=None) -> tuple[str, dict | None]:
     stream = out.split(STREAM_START, 1)[1].split(STREAM_END, 1)[0]
     tail = out.split(STREAM_END, 1)[1].strip()
     return stream, (json.loads(tail) if tail else None)
-
-
-def wait_for(api, path: str, done, timeout: float = 60.0, what: str = "") -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        obj = expect(api.get(path), 200)
-        if done(obj):
-            return obj
-        assert time.monotonic() < deadline, f"timed out waiting for {what or path}: {obj.get('status')}"
-        time.sleep(0.2)
 
 
 def _wait_running_job(api, jt_id: int, timeout: float = 60.0) -> int:

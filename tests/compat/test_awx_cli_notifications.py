@@ -11,36 +11,23 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.support.receivers import HttpSink
+from tests.support.api import expect
+from tests.support.receivers import HttpSink, received, json_object
 
-from .clients import CLIENTS_VENV, client_env, describe, unique
+from .clients import describe, run_awxkit, unique
 
 pytestmark = pytest.mark.compat
 
 SECRET = "cli-hook-pw-27"
 AWXKIT_TEST = """\
-import json, sys
-from awxkit import api, config, utils
-config.base_url = sys.argv[1]
-config.client_connection_attempts = 1
-config.credentials = utils.PseudoNamespace({"default": {"username": sys.argv[2], "password": sys.argv[3]}})
-root = api.Api()
-root.load_session().get()
-v2 = root.get().available_versions.v2.get()
 template = v2.notification_templates.get(id=int(sys.argv[4])).results[0]
 print(json.dumps(template.test().json))
 """
-
-
-def expect(resp, status: int):
-    assert resp.status_code == status, f"{resp.request.method} {resp.request.url} -> {resp.status_code}\n{resp.text}"
-    return resp.json() if resp.content else None
 
 
 def names_of(api, path: str) -> list[str]:
@@ -49,30 +36,7 @@ def names_of(api, path: str) -> list[str]:
 
 def awxkit_test(controller, template_id: int) -> dict:
     """awxkit's NotificationTemplate.test(): the notification it read back."""
-    proc = subprocess.run([str(CLIENTS_VENV / "bin" / "python"), "-c", AWXKIT_TEST, controller.url,
-                           controller.admin_username, controller.admin_password, str(template_id)],
-                          capture_output=True, text=True, timeout=120, env=client_env())
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def received(sink: HttpSink, predicate, timeout: float = 60):
-    """The first request the sink got that matches ``predicate`` (waits for it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [r for r in list(sink.requests) if predicate(r)]
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no matching request; got {[(r.method, r.path) for r in sink.requests]}")
-
-
-def job_body(r) -> dict:
-    try:
-        body = r.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+    return run_awxkit(controller, AWXKIT_TEST, str(template_id))
 
 
 def wait_sent(api, notification_id: int, timeout: float = 30) -> dict:
@@ -178,7 +142,7 @@ def test_cli_creates_tests_and_attaches_a_notification_template(awx, api, contro
     job = json.loads(re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout).split("End of Standard Out Stream", 1)[1]
                      .lstrip("-").strip())
     assert job["status"] == "successful", job
-    delivered = job_body(received(sink, lambda r: r.path == "/cli" and job_body(r).get("id") == job["id"]))
+    delivered = json_object(received(sink, lambda r: r.path == "/cli" and json_object(r).get("id") == job["id"]))
     assert delivered["status"] == "successful" and delivered["name"] == world["jt"]["name"]
     sent = expect(api.get(f"/api/v2/jobs/{job['id']}/notifications/"), 200)["results"]
     assert [n["notification_template"] for n in sent] == [made["id"]]

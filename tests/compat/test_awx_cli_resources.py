@@ -26,6 +26,7 @@ import subprocess
 import pytest
 import yaml
 
+from tests.support.api import expect, only
 from tests.support.gitserver import GitServer
 
 from .clients import describe, unique
@@ -48,19 +49,6 @@ HELLO_PLAYBOOK = """\
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def expect(resp, status: int):
-    """Assert the HTTP status, showing the request and body otherwise; return the JSON (or None)."""
-    assert resp.status_code == status, (
-        f"{resp.request.method} {resp.request.url} -> {resp.status_code}, expected {status}\n{resp.text[:2000]}"
-    )
-    return resp.json() if resp.content else None
-
-
-def only(api, path: str, **params) -> dict:
-    listing = expect(api.get(path, params=params), 200)
-    assert listing["count"] == 1, (path, params, listing)
-    return listing["results"][0]
 
 
 def names(listing: dict, key: str = "name") -> list:

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.api import expect
+
 from .clients import unique
 
 pytestmark = pytest.mark.compat
 
 RRULE = "DTSTART:20300101T090000Z RRULE:FREQ=DAILY;INTERVAL=1"
-
-
-def expect(resp, status: int):
-    assert resp.status_code == status, f"{resp.request.method} {resp.request.url} -> {resp.status_code}\n{resp.text}"
-    return resp.json() if resp.content else None
 
 
 @pytest.fixture(scope="module")

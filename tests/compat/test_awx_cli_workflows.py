@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 
 import pytest
 
-from .clients import CLIENTS_VENV, client_env, describe, ensure_awx_cli, unique
+from tests.support.api import expect, only, wait_for
+
+from .clients import client_env, describe, ensure_awx_cli, run_awxkit, unique
 
 pytestmark = pytest.mark.compat
 
@@ -37,19 +38,6 @@ STREAM_START = "------Starting Standard Out Stream------"
 STREAM_END = "------End of Standard Out Stream--------"
 HELLO = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: hello}\n"
 FAIL = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.fail: {msg: boom}\n"
-
-
-def expect(resp, status: int):
-    assert resp.status_code == status, (
-        f"{resp.request.method} {resp.request.url} -> {resp.status_code}, expected {status}\n{resp.text[:2000]}"
-    )
-    return resp.json() if resp.content else None
-
-
-def only(api, path: str, **params) -> dict:
-    listing = expect(api.get(path, params=params), 200)
-    assert listing["count"] == 1, (path, params, listing)
-    return listing["results"][0]
 
 
 def plain(text: str) -> str:
@@ -62,16 +50,6 @@ def split_monitor(proc: subprocess.CompletedProcess) -> tuple[str, dict]:
     assert STREAM_START in out and STREAM_END in out, describe(proc)
     stream = out.split(STREAM_START, 1)[1].split(STREAM_END, 1)[0]
     return stream, json.loads(out.split(STREAM_END, 1)[1].strip())
-
-
-def wait_for(api, path: str, done, timeout: float = 90.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        obj = expect(api.get(path), 200)
-        if done(obj):
-            return obj
-        assert time.monotonic() < deadline, f"timed out waiting for {path}: {obj}"
-        time.sleep(0.3)
 
 
 def job_nodes(api, workflow_job_id: int) -> dict[str, dict]:
@@ -166,14 +144,6 @@ def test_failing_node_fails_the_workflow_and_the_cli(awx, api, templates):
 # awxkit's own page object decides an approval (WorkflowApproval.approve(): GET the approval, POST its
 # related.approve); the CLI built on awxkit does not expose it.
 AWXKIT_APPROVE = """\
-import json, sys
-from awxkit import api, config, utils
-config.base_url = sys.argv[1]
-config.client_connection_attempts = 1
-config.credentials = utils.PseudoNamespace({"default": {"username": sys.argv[2], "password": sys.argv[3]}})
-root = api.Api()
-root.load_session().get()
-v2 = root.get().available_versions.v2.get()
 approval = v2.workflow_approvals.get(id=int(sys.argv[4])).results[0]
 approval.approve()
 print(json.dumps(approval.get().json))
@@ -182,11 +152,7 @@ print(json.dumps(approval.get().json))
 
 def awxkit_approve(controller, approval_id: int) -> dict:
     """Approve with awxkit's WorkflowApproval.approve(); the approval as awxkit reads it back."""
-    proc = subprocess.run([str(CLIENTS_VENV / "bin" / "python"), "-c", AWXKIT_APPROVE, controller.url,
-                           controller.admin_username, controller.admin_password, str(approval_id)],
-                          capture_output=True, text=True, timeout=120, env=client_env())
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_awxkit(controller, AWXKIT_APPROVE, str(approval_id))
 
 
 def test_approval_seen_by_the_cli_and_decided_through_awxkit(awx, api, templates, controller):
@@ -205,7 +171,7 @@ def test_approval_seen_by_the_cli_and_decided_through_awxkit(awx, api, templates
     launched = awx.json("workflow_job_templates", "launch", wf["name"])
     assert launched["type"] == "workflow_job"
     wait_for(api, f"/api/v2/workflow_jobs/{launched['id']}/workflow_nodes/?identifier=gate",
-             lambda page: page["results"] and page["results"][0]["job"])
+             lambda page: page["results"] and page["results"][0]["job"], timeout=90)
     pending = awx.json("workflow_approvals", "list", "--status", "pending", "--name", gate_name)
     [approval] = pending["results"]
     assert approval["type"] == "workflow_approval"
@@ -214,7 +180,7 @@ def test_approval_seen_by_the_cli_and_decided_through_awxkit(awx, api, templates
 
     proc = awx.run("-f", "json", "workflow_jobs", "monitor", str(launched["id"]), "--interval", "1", timeout=180)
     assert proc.returncode == 0, describe(proc)
-    done = wait_for(api, f"/api/v2/workflow_jobs/{launched['id']}/", lambda j: j["finished"])
+    done = wait_for(api, f"/api/v2/workflow_jobs/{launched['id']}/", lambda j: j["finished"], timeout=90)
     assert done["status"] == "successful", done
     got = awx.json("workflow_approvals", "get", str(approval["id"]))
     assert got["status"] == "successful" and got["failed"] is False

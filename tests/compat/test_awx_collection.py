@@ -45,6 +45,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.support.api import expect, only
 from tests.support.gitserver import GitServer
 
 from .awx_collection import collection_env, describe, ensure_awx_collection, run_ansible
@@ -81,18 +82,6 @@ RECAP = re.compile(
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-def expect(resp, status: int):
-    assert resp.status_code == status, (
-        f"{resp.request.method} {resp.request.url} -> {resp.status_code}, expected {status}\n{resp.text[:2000]}"
-    )
-    return resp.json() if resp.content else None
-
-
-def only(api, path: str, **params) -> dict:
-    listing = expect(api.get(path, params=params), 200)
-    assert listing["count"] == 1, (path, params, listing)
-    return listing["results"][0]
 
 
 def recap(proc: subprocess.CompletedProcess) -> dict[str, int]:

@@ -24,35 +24,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.receivers import HttpSink
+from tests.support.api import expect
+from tests.support.receivers import HttpSink, received, json_object
 
 from .awx_collection import collection_env, describe, run_ansible
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
-
-def expect(resp, status: int):
-    assert resp.status_code == status, f"{resp.request.method} {resp.request.url} -> {resp.status_code}\n{resp.text}"
-    return resp.json() if resp.content else None
-
-
-def received(sink: HttpSink, predicate, timeout: float = 60):
-    """The first request the sink got that matches ``predicate`` (waits for it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [r for r in list(sink.requests) if predicate(r)]
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no matching request; got {[(r.method, r.path) for r in sink.requests]}")
-
-
-def job_body(r) -> dict:
-    try:
-        body = r.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def playbook(names: dict, sink_url: str, launch: bool) -> list[dict]:
@@ -127,8 +105,8 @@ def test_awx_collection_notification_template_is_idempotent(controller, api, nam
 
         run(controller, names, sink.url, names["work"], "launch", launch=True)
         job_id = int(names["job_file"].read_text())
-        got = received(sink, lambda r: r.path == "/awx" and job_body(r).get("id") == job_id)
-        assert job_body(got)["status"] == "successful" and got.headers["x-from"] == "awx.awx"
+        got = received(sink, lambda r: r.path == "/awx" and json_object(r).get("id") == job_id)
+        assert json_object(got)["status"] == "successful" and got.headers["x-from"] == "awx.awx"
         deadline = time.monotonic() + 30
         while True:
             sent = expect(api.get(f"/api/v2/jobs/{job_id}/notifications/"), 200)["results"]

@@ -33,6 +33,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.api import expect, only
+
 from .awx_collection import collection_env, describe, ensure_awx_collection, run_ansible
 from .clients import unique
 
@@ -42,19 +44,6 @@ CALLBACKS = Path(__file__).resolve().parents[1] / "collection" / "callback_plugi
 HELLO = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: hello}\n"
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 ACTIONS = ("launch_gated", "approve", "node_wait", "workflow_wait", "launch_plain")
-
-
-def expect(resp, status: int):
-    assert resp.status_code == status, (
-        f"{resp.request.method} {resp.request.url} -> {resp.status_code}, expected {status}\n{resp.text[:2000]}"
-    )
-    return resp.json() if resp.content else None
-
-
-def only(api, path: str, **params) -> dict:
-    listing = expect(api.get(path, params=params), 200)
-    assert listing["count"] == 1, (path, params, listing)
-    return listing["results"][0]
 
 
 def graph(api, wfjt_id: int) -> dict[str, dict]:

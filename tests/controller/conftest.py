@@ -79,6 +79,15 @@ def app(app_state):
 
 
 @pytest.fixture(scope="module")
+def jobs(app_state, request):
+    """The job dispatcher of the module's app: ``JOB_WORKERS`` (a module constant, default 2)
+    worker threads running real ansible-runner jobs, stopped after the module."""
+    dispatcher = app_state.start_jobs(workers=getattr(request.module, "JOB_WORKERS", 2))
+    yield dispatcher
+    app_state.stop_jobs()
+
+
+@pytest.fixture(scope="module")
 def admin(app) -> Client:
     return Client(app, "admin", ADMIN_PASSWORD)
 

@@ -43,13 +43,6 @@ def stdout(client, kind: str, pk: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def jobs(app_state):
-    dispatcher = app_state.start_jobs(workers=2)
-    yield dispatcher
-    app_state.stop_jobs()
-
-
-@pytest.fixture(scope="module")
 def org(admin):
     return make_org(admin)
 

@@ -89,11 +89,7 @@ RECAP_LINE = re.compile(r"^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+
                         r"skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)", re.M)
 
 
-@pytest.fixture(scope="module")
-def jobs(app_state):
-    dispatcher = app_state.start_jobs(workers=4)
-    yield dispatcher
-    app_state.stop_jobs()
+JOB_WORKERS = 4   # the module's dispatcher (conftest ``jobs``)
 
 
 @pytest.fixture(scope="module")

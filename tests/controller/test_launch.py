@@ -47,11 +47,7 @@ SURVEY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def jobs(app_state):
-    dispatcher = app_state.start_jobs(workers=4)
-    yield dispatcher
-    app_state.stop_jobs()
+JOB_WORKERS = 4   # the module's dispatcher (conftest ``jobs``)
 
 
 @pytest.fixture(scope="module")

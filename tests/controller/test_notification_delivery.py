@@ -25,7 +25,7 @@ from controller.services.bootstrap import system_context
 from controller.services.cleanup import cleanup
 from controller.store import notifications as notification_store
 from tests.support.jobs import (
-    launch, make_inventory, make_jt, make_org, make_project, uniq, wait_job, wait_status, wait_until,
+    launch, make_jt, make_stage, uniq, wait_job, wait_status, wait_until,
 )
 from tests.support.receivers import Answer, HttpSink, SmtpSink
 
@@ -55,11 +55,9 @@ def sink():
 @pytest.fixture
 def scene(admin, app_state, jobs):
     """A fresh organization with a project, an inventory and a job template per playbook."""
-    org = make_org(admin)
-    project = make_project(admin, app_state.settings.data_dir, org, PLAYBOOKS)
-    inventory = make_inventory(admin, org, ["h1"])
-    jts = {name.split(".")[0]: make_jt(admin, project, inventory, name) for name in PLAYBOOKS}
-    return {"org": org, "project": project, "inventory": inventory, **jts}
+    stage = make_stage(admin, app_state.settings.data_dir, PLAYBOOKS)
+    return {**stage, **{name.split(".")[0]: make_jt(admin, stage["project"], stage["inventory"], name)
+                        for name in PLAYBOOKS}}
 
 
 def webhook(admin, org: dict, url: str, **extra) -> int:

@@ -13,13 +13,6 @@ PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.deb
 
 
 @pytest.fixture(scope="module")
-def jobs(app_state):
-    dispatcher = app_state.start_jobs(workers=2)
-    yield dispatcher
-    app_state.stop_jobs()
-
-
-@pytest.fixture(scope="module")
 def gitserver(tmp_path_factory):
     server = GitServer(tmp_path_factory.mktemp("git"))
     yield server

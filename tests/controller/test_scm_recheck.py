@@ -12,11 +12,7 @@ from tests.support.gitserver import GitServer
 from tests.support.jobs import wait_update
 
 
-@pytest.fixture(scope="module")
-def jobs(app_state):
-    dispatcher = app_state.start_jobs(workers=1)
-    yield dispatcher
-    app_state.stop_jobs()
+JOB_WORKERS = 1   # the module's dispatcher (conftest ``jobs``)
 
 
 @pytest.fixture(scope="module")

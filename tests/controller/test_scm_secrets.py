@@ -22,13 +22,6 @@ PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.deb
 
 
 @pytest.fixture(scope="module")
-def jobs(app_state):
-    dispatcher = app_state.start_jobs(workers=2)
-    yield dispatcher
-    app_state.stop_jobs()
-
-
-@pytest.fixture(scope="module")
 def canary() -> str:
     return "scm-c4n4ry-" + uniq("p").replace("-", "")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.jobs import make_inventory, make_jt, make_org, make_project, type_id, uniq, wait_until
+from tests.support.jobs import (make_credential, make_inventory, make_jt, make_org, make_project, type_id, uniq,
+                                 wait_until)
 
 OK_PLAY = """- hosts: all
   gather_facts: false
@@ -465,3 +466,22 @@ def test_node_credentials_and_labels_need_the_template_prompt(admin, org, projec
     assert resp.status_code == 400
     assert resp.json == {"msg": "Related template is not configured to accept labels on launch."}
     assert admin.get(f"/api/v2/workflow_job_template_nodes/{n['id']}/labels/").json["count"] == 0
+
+
+def test_webhook_credential_must_be_the_token_of_the_selected_service(admin, org):
+    """A workflow template checks its webhook credential as a job template does (one shared check):
+    a Personal Access Token of the selected service, else 400 with AWX's messages and nothing stored."""
+    github = make_credential(admin, org, type_id(admin, "github_token"), {"token": "t0k"})
+    machine = make_credential(admin, org, type_id(admin, "ssh"), {"username": "u"})
+    url = f"/api/v2/workflow_job_templates/{make_wfjt(admin, org)['id']}/"
+    for body, message in (({"webhook_credential": machine["id"]}, "Must be a Personal Access Token."),
+                          ({"webhook_credential": github["id"]}, "Must match the selected webhook service."),
+                          ({"webhook_credential": github["id"], "webhook_service": "gitlab"},
+                           "Must match the selected webhook service.")):
+        resp = admin.patch(url, body)
+        assert (resp.status_code, resp.json) == (400, {"webhook_credential": [message]})
+        assert admin.get(url).json["webhook_credential"] is None
+    resp = admin.patch(url, {"webhook_credential": github["id"], "webhook_service": "github"})
+    assert resp.status_code == 200, resp.json
+    stored = admin.get(url).json
+    assert (stored["webhook_credential"], stored["webhook_service"]) == (github["id"], "github")

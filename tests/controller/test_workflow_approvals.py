@@ -44,13 +44,6 @@ def app_state(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def jobs(app_state):
-    dispatcher = app_state.start_jobs(workers=2)
-    yield dispatcher
-    app_state.stop_jobs()
-
-
-@pytest.fixture(scope="module")
 def ctx(app_state, jobs):
     return system_context(app_state)
 

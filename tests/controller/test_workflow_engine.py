@@ -95,15 +95,11 @@ def artifacts(app_state, pk: int) -> dict:
 
 
 # -- fixtures -----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def dispatcher(app_state):
-    started = app_state.start_jobs(workers=4)
-    yield started
-    app_state.stop_jobs()
+JOB_WORKERS = 4   # the module's dispatcher (conftest ``jobs``)
 
 
 @pytest.fixture(scope="module")
-def env(admin, app_state, dispatcher):
+def env(admin, app_state, jobs):
     org = make_org(admin)
     project = make_project(admin, app_state.settings.data_dir, org, PLAYBOOKS)
     inv = make_inventory(admin, org, ["h1"])

@@ -76,6 +76,14 @@ def make_jt(admin, project: dict, inventory: dict | None, playbook: str, **field
     return resp.json
 
 
+def make_stage(admin, data_dir: Path, playbooks: dict[str, str], hosts: Iterable[str] = ("h1",)) -> dict:
+    """A fresh organization with a manual project holding ``playbooks`` and an inventory of
+    local ``hosts``: ``{"org", "project", "inventory"}``."""
+    org = make_org(admin)
+    return {"org": org, "project": make_project(admin, data_dir, org, playbooks),
+            "inventory": make_inventory(admin, org, hosts)}
+
+
 def type_id(admin, namespace: str) -> int:
     found = admin.get(f"/api/v2/credential_types/?namespace={namespace}").json
     assert found["count"] == 1, found

@@ -92,7 +92,28 @@ class Answer:
     delay: float = 0.0
 
 
-class HttpSink:
+class _ServedSink:
+    """A socketserver on 127.0.0.1 served by a thread between ``__enter__`` and ``__exit__``
+    (TLS from the first byte with a ``certificate``)."""
+
+    def _serve(self, server: socketserver.BaseServer, certificate: Path | None) -> None:
+        self.server = server
+        server.daemon_threads = True  # type: ignore[attr-defined]
+        if certificate is not None:
+            server.socket = server_tls(certificate).wrap_socket(server.socket, server_side=True)  # type: ignore
+        self.port = server.server_address[1]  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class HttpSink(_ServedSink):
     """An HTTP server recording requests.  ``answer`` is used for every request unless a
     path-specific answer was set with :meth:`answer_path`."""
 
@@ -131,29 +152,36 @@ class HttpSink:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        if certificate is not None:
-            self.server.socket = server_tls(certificate).wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
+        self._serve(ThreadingHTTPServer(("127.0.0.1", 0), Handler), certificate)
         self.url = f"{'https' if certificate else 'http'}://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def answer_path(self, path: str, answer: Answer) -> None:
         self.by_path[path] = answer
-
-    def __enter__(self) -> "HttpSink":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     @property
     def last(self) -> Received:
         assert self.requests, "the sink received no request"
         return self.requests[-1]
+
+
+def received(sink: HttpSink, predicate, timeout: float = 60) -> Received:
+    """The first request the sink got that matches ``predicate`` (waits for it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [r for r in list(sink.requests) if predicate(r)]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no matching request; got {[(r.method, r.path) for r in sink.requests]}")
+
+
+def json_object(request: Received) -> dict:
+    """The request's body as a JSON object; ``{}`` when it is not one."""
+    try:
+        body = request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 class SmtpSink:
@@ -207,7 +235,7 @@ class SmtpSink:
         self.controller.stop()
 
 
-class IrcSink:
+class IrcSink(_ServedSink):
     """A one-server IRC stand-in: answers NICK/USER with 001, echoes JOIN, records the client's
     lines (``lines``); ``refuse_nick`` answers 433 instead of welcoming; TLS with a ``certificate``."""
 
@@ -235,17 +263,4 @@ class IrcSink:
                         break
                 sink.closed.set()
 
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        if certificate is not None:
-            self.server.socket = server_tls(certificate).wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> "IrcSink":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler), certificate)

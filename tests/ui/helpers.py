@@ -7,6 +7,11 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Iterator
+
+from controller import create_app, open_state
+from controller.config import Settings
+from controller.services.bootstrap import initialize
 
 
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
@@ -111,3 +116,12 @@ ALL_TYPES_SURVEY = {"name": "All types", "description": "every question type", "
     {"question_name": "Sizes", "variable": "q_multi", "type": "multiselect", "required": False,
      "choices": ["s", "m", "l"], "default": "m"},
 ]}
+
+
+def demo_app(tmp_path_factory, password: str) -> Iterator:
+    """An in-process app (Flask test client use) on a fresh data dir with the demo content, its
+    admin's password ``password``; for ``yield from`` in a fixture (the store closes after)."""
+    state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data"))}, environ={}))
+    initialize(state, password, demo=True)
+    yield create_app(state=state)
+    state.store.close()

@@ -7,19 +7,14 @@ import re
 
 import pytest
 
-from controller import create_app, open_state
-from controller.config import Settings
-from controller.services.bootstrap import initialize
+from .helpers import demo_app
 
 PASSWORD = "ui-admin-pw"
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data"))}, environ={}))
-    initialize(state, PASSWORD, demo=True)
-    yield create_app(state=state)
-    state.store.close()
+    yield from demo_app(tmp_path_factory, PASSWORD)
 
 
 def login(app, username: str = "admin", password: str = PASSWORD):

@@ -12,13 +12,10 @@ import time
 
 import pytest
 
-from controller import create_app, open_state
-from controller.config import Settings
-from controller.services.bootstrap import initialize
 from controller.ui.workflow_graph import BOX_W, GAP_X, PAD, layout
 
 from .conftest import screenshot
-from .helpers import QUICK_PLAYBOOK, make_jt, ok, one, uniq
+from .helpers import QUICK_PLAYBOOK, demo_app, make_jt, ok, one, uniq
 
 PAUSE_PLAYBOOK = """\
 - hosts: all
@@ -69,10 +66,7 @@ PASSWORD = "wf-ui-pw"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data"))}, environ={}))
-    initialize(state, PASSWORD, demo=True)
-    yield create_app(state=state)
-    state.store.close()
+    yield from demo_app(tmp_path_factory, PASSWORD)
 
 
 def _basic(app):
