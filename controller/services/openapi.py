@@ -164,12 +164,21 @@ def _action_responses(registry, res, name: str, method: str) -> dict[str, Any]:
     if name == "update":
         return started("project_update" if res.name == "project" else "inventory_update")
     if name in ("launch", "relaunch"):
-        kind = "job" if res.name in ("job_template", "job") else res.name
+        kind = {"job_template": "job", "workflow_job_template": "workflow_job"}.get(res.name, res.name)
         created = {"type": "object", "properties": {kind: {"type": "integer"},
                                                     "ignored_fields": {"type": "object"}}}
         return {"201": _resp({"allOf": [_ref(registry[kind].model_name), created]}, "Created")}
     if name == "survey_spec":
         return {"200": _resp(None, "Saved" if method == "POST" else "Deleted")}
+    if name in ("approve", "deny"):
+        return {"204": _resp(None, "Decided")}
+    if name in ("webhook_key", "create_approval_template"):
+        return {"201": _resp(_ANY_OBJECT, "Created")}
+    if name == "test":
+        return {"202": _resp(_ANY_OBJECT, "Notification queued")}
+    if name in ("github", "gitlab", "bitbucket_dc", "webhook"):
+        return {"202": _resp(_ANY_OBJECT, "Job queued, or previously received"),
+                "200": _resp(_ANY_OBJECT, "Webhook ignored (the reason is in the body)")}
     return {"200": _resp(_ANY_OBJECT)}
 
 

@@ -7,6 +7,8 @@ OPTIONS with the ``Allow`` header their view enforces.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from controller.api.actions import view_for
@@ -140,3 +142,21 @@ def test_the_named_endpoints_of_the_issue_are_documented(doc):
         assert verbs <= set(paths[path]), path
     launched = paths["/api/v2/job_templates/{id}/launch/"]["post"]["responses"]["201"]
     assert launched["content"]["application/json"]["schema"]["allOf"][0] == {"$ref": "#/components/schemas/Job"}
+
+
+def test_action_success_codes_are_the_ones_answered(doc):
+    """Each action documents the success status it answers (a client generated from the
+    document must not treat 201/202/204 as unexpected)."""
+    expect = {
+        "/api/v2/workflow_job_templates/{id}/launch/": ("post", "201"),
+        "/api/v2/workflow_approvals/{id}/approve/": ("post", "204"),
+        "/api/v2/workflow_approvals/{id}/deny/": ("post", "204"),
+        "/api/v2/job_templates/{id}/webhook_key/": ("post", "201"),
+        "/api/v2/workflow_job_template_nodes/{id}/create_approval_template/": ("post", "201"),
+        "/api/v2/notification_templates/{id}/test/": ("post", "202"),
+        "/api/v2/job_templates/{id}/github/": ("post", "202"),
+    }
+    for path, (method, code) in expect.items():
+        assert code in doc["paths"][path][method]["responses"], (path, doc["paths"][path][method]["responses"])
+    launched = doc["paths"]["/api/v2/workflow_job_templates/{id}/launch/"]["post"]["responses"]["201"]
+    assert "/WorkflowJob\"" in json.dumps(launched)      # the workflow job, not its template
