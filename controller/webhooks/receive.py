@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
@@ -37,6 +40,8 @@ from ..store import webhooks as sql
 from ..workflows import engine
 from . import verify
 from .fields import extractors_of, stored_key
+
+log = logging.getLogger("turret.webhooks")
 
 PREFIXES = ("awx", "tower")      # AWX's JOB_VARIABLE_PREFIXES
 # receiving resource -> (kind of job it starts, tables a delivery GUID is looked up in)
@@ -90,8 +95,35 @@ def _parse(delivery: Delivery) -> Any:
     return value
 
 
+# Unauthenticated rejections recorded per template and minute (per process): a flood of forged
+# deliveries must not grow the activity stream without bound; the rest are counted in the log.
+REJECTED_RECORDS_PER_MINUTE = 30
+_rejected: dict[tuple[str, int], list[float]] = {}
+_rejected_lock = threading.Lock()
+
+
+def _may_record_rejection(res, row: dict) -> bool:
+    """True while fewer than REJECTED_RECORDS_PER_MINUTE rejections of this object were recorded
+    in the last minute (this process)."""
+    now = time.monotonic()
+    with _rejected_lock:
+        recent = [t for t in _rejected.get((res.name, row["id"]), []) if now - t < 60]
+        allowed = len(recent) < REJECTED_RECORDS_PER_MINUTE
+        if allowed:
+            recent.append(now)
+        elif len(recent) == REJECTED_RECORDS_PER_MINUTE:
+            log.warning("webhook: more than %d rejected deliveries a minute to %s %s; not recording them all",
+                        REJECTED_RECORDS_PER_MINUTE, res.name, row["id"])
+            recent.append(now)    # warned once for this window
+        _rejected[(res.name, row["id"])] = recent
+    return allowed
+
+
 def _record(ctx, res, row: dict, delivery: Delivery, result: str, **facts: Any) -> None:
-    """One activity entry for the delivery (short facts only: no key, signature or payload)."""
+    """One activity entry for the delivery (short facts only: no key, signature or payload);
+    unauthenticated rejections at most REJECTED_RECORDS_PER_MINUTE a minute per object."""
+    if result == "rejected" and not _may_record_rejection(res, row):
+        return
     entry = {"service": delivery.service, "result": result, "client": delivery.client[:64],
              "bytes": len(delivery.body)}
     entry.update({k: (v[:200] if isinstance(v, str) else v) for k, v in facts.items() if v not in (None, "")})

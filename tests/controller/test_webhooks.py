@@ -18,6 +18,7 @@ import pytest
 from controller import open_state
 from controller.config import Settings
 from controller.services.bootstrap import initialize
+from controller.webhooks.receive import REJECTED_RECORDS_PER_MINUTE
 from tests.support.jobs import (
     make_inventory, make_jt, make_org, make_project, set_survey, strip_ansi, uniq, wait_finished, wait_job,
 )
@@ -251,6 +252,18 @@ def test_bad_or_missing_signature_and_wrong_service_launch_nothing(admin, anon, 
     assert results == ["rejected"] * 4
     text = json.dumps(deliveries(admin, "job_template", jt["id"]))
     assert key not in text and "sha256=" not in text and "Hello-World" not in text
+
+
+def test_a_flood_of_forged_deliveries_is_recorded_only_up_to_a_bound(admin, anon, hook_jt):
+    """Unauthenticated rejections cannot grow the activity stream without bound."""
+    jt, _key = hook_jt("github")
+    body = payload("github_push")
+    url = f"/api/v2/job_templates/{jt['id']}/github/"
+    for _ in range(REJECTED_RECORDS_PER_MINUTE + 15):
+        assert deliver(anon, url, body, github_headers("forged", body, "push")).status_code == 403
+    results = [d["result"] for d in deliveries(admin, "job_template", jt["id"])]
+    assert results == ["rejected"] * REJECTED_RECORDS_PER_MINUTE
+    assert jobs_of(admin, jt["id"]) == []
 
 
 def test_duplicate_guid_is_not_launched_twice(admin, anon, hook_jt):
