@@ -1,20 +1,26 @@
 """Labels (AWX §7.4): a name within an organization, attached to templates (and their jobs).
 
 Access, as AWX's LabelAccess: a label is visible to readers of its organization and to readers
-of any job template it is attached to; members of the organization create labels; its admins
-change and delete them.  Labels have no roles of their own.
+of any job or workflow job template it is attached to; members of the organization create
+labels; its admins change and delete them.  Labels have no roles of their own.
 """
 from __future__ import annotations
 
 from .. import access
 from ..errors import PermissionDenied
 from ..registry import Field, Registry, Resource
+from ..store import labels as label_sql
 
 LABELS_TABLE = "job_template_labels"   # association table of job templates, see templates.py
+# Templates whose readers see the labels attached to them (AWX: unifiedjobtemplate_labels):
+# (resource, association table, its template column); see templates.py and workflows.py.
+TEMPLATE_LINKS = (("job_template", LABELS_TABLE, "job_template_id"),
+                  ("workflow_job_template", "workflow_job_template_labels", "workflow_job_template_id"))
 
 
 def _visibility(ctx):
-    """(sql, params) over labels: organization readable, or attached to a readable template."""
+    """(sql, params) over labels: organization readable, or attached to a readable job or
+    workflow job template; None when everything is visible."""
     parts: list[str] = []
     params: list = []
     org = access.visibility(ctx, ctx.registry["organization"])
@@ -22,14 +28,15 @@ def _visibility(ctx):
         return None
     parts.append(f'organization IN (SELECT id FROM "organizations" WHERE {org[0]})')
     params += org[1]
-    jt_res = ctx.registry.get("job_template")
-    if jt_res is not None:
-        jt = access.visibility(ctx, jt_res)
-        if jt is None:
+    for name, link_table, owner_col in TEMPLATE_LINKS:
+        res = ctx.registry.get(name)
+        if res is None:       # a registry built without that domain (unit tests)
+            continue
+        owned = access.visibility(ctx, res)
+        if owned is None:
             return None
-        parts.append(f'id IN (SELECT label_id FROM "{LABELS_TABLE}" WHERE job_template_id IN '
-                     f'(SELECT id FROM "job_templates" WHERE {jt[0]}))')
-        params += jt[1]
+        parts.append(label_sql.attached_to(link_table, owner_col, res.table, owned[0]))
+        params += owned[1]
     return " OR ".join(f"({p})" for p in parts), params
 
 

@@ -21,8 +21,12 @@ description:
     C(turret.controller.configure) playbook applies. That playbook is the import.
   - Secrets cannot be read back (the API shows C($encrypted$)); they are left out of credential
     inputs and notification configurations, and users have no password.
-  - Notification message templates are Jinja; they are wrapped in C({% raw %}) blocks, so that Ansible's
-    rendering of the variables the configure playbook reads gives back the templates themselves.
+  - The webhook settings of job templates, workflow job templates and projects are exported (service, events,
+    ref filter, extractors, the status credential by name, projects' C(scm_update_on_push)); the webhook key is
+    not (the controller generates a new one when the service is set).
+  - Every exported text holding Jinja (notification messages, credential type injectors, extra variables, node
+    extra data, survey defaults, inventory variables...) is wrapped in C({% raw %}) blocks, so that Ansible's
+    rendering of the variables the configure playbook reads gives back the text itself.
   - Roles are not exported.
   - Never changes anything.
 extends_documentation_fragment:
@@ -71,11 +75,13 @@ APPROVAL_KEYS = ("name", "description", "timeout", "required_approvals", "on_tim
 NOTIFICATION_KEYS = ("description", "notification_type", "messages")
 NOTIFY_EVENTS = ("started", "success", "error")
 SCHEDULE_KEYS = ("description", "rrule", "cron", "interval", "interval_type", "date", "timezone", "enabled", "limit")
+WEBHOOK_KEYS = ("webhook_service", "webhook_events", "webhook_ref_filter")
 
 
 def jinja_raw(value):
     """``value`` with every string holding Jinja wrapped in a raw block: Ansible renders the
-    variables of the configure playbook once, which then gives back the message template itself."""
+    variables of the configure playbook once, which then gives back the text itself.  Applied
+    once, to the whole export (a second pass would wrap the wrapped text again)."""
     if isinstance(value, dict):
         return dict((k, jinja_raw(v)) for k, v in value.items())
     if isinstance(value, list):
@@ -89,6 +95,7 @@ class Exporter:
     def __init__(self, api, orgs):
         self.api = api
         self.orgs = orgs
+        self.cred_name = {}
 
     def names(self, endpoint, key="name"):
         return dict((o["id"], o[key]) for o in self.api.list(endpoint))
@@ -105,6 +112,7 @@ class Exporter:
         out = {}
         orgs = [o for o in api.list("organizations") if not self.orgs or o["name"] in self.orgs]
         org_name = self.names("organizations")
+        self.cred_name = self.names("credentials")
         out["controller_organizations"] = [self.notifications(o, dict(self.pick(o, ("description",)), name=o["name"],
                                                                       max_hosts=o["max_hosts"]), approvals=True)
                                            for o in orgs]
@@ -134,7 +142,7 @@ class Exporter:
             item = dict(self.pick(p, PROJECT_KEYS), name=p["name"], organization=org_name.get(p["organization"]))
             if not p.get("scm_type"):
                 item["local_path"] = p["local_path"]
-            out["controller_projects"].append(self.notifications(p, item))
+            out["controller_projects"].append(self.notifications(p, self.webhook(p, item)))
         out["controller_inventories"] = [self.inventory(i, org_name) for i in api.list("inventories") if self.org_ok(i)]
         inv_ref = dict((i["id"], "%s++%s" % (i["name"], org_name[i["organization"]])) for i in api.list("inventories"))
         proj_ref = dict((p["id"], "%s++%s" % (p["name"], org_name.get(p["organization"], ""))) for p in api.list("projects"))
@@ -150,7 +158,8 @@ class Exporter:
         jt_names = set(j["name"] for j in out["controller_job_templates"] + out["controller_workflow_job_templates"])
         out["controller_schedules"] = [self.schedule(s) for s in api.list("schedules")
                                        if (s.get("summary_fields") or {}).get("unified_job_template", {}).get("name") in jt_names]
-        return dict((k, [dict((ik, iv) for ik, iv in i.items() if iv is not None) for i in v]) for k, v in out.items())
+        return jinja_raw(dict((k, [dict((ik, iv) for ik, iv in i.items() if iv is not None) for i in v])
+                              for k, v in out.items()))
 
     def schedule(self, sched):
         item = dict(self.pick(sched, SCHEDULE_KEYS), name=sched["name"],
@@ -190,7 +199,7 @@ class Exporter:
         item["credentials"] = [c["name"] for c in api.list(jt["related"]["credentials"])]
         item["labels"] = [lb["name"] for lb in api.list(jt["related"]["labels"])]
         self.survey(jt, item)
-        return self.notifications(jt, item)
+        return self.notifications(jt, self.webhook(jt, item))
 
     def notification_template(self, nt, org_name):
         """A notification template as turret.controller.notification_template options; secret
@@ -200,8 +209,6 @@ class Exporter:
                       if v not in (ENCRYPTED, ""))
         item = dict(self.pick(nt, NOTIFICATION_KEYS), name=nt["name"], organization=org_name.get(nt.get("organization")),
                     notification_configuration=config)
-        if item.get("messages"):
-            item["messages"] = jinja_raw(item["messages"])
         return item
 
     def notifications(self, obj, item, approvals=False):
@@ -211,6 +218,19 @@ class Exporter:
             names = [n["name"] for n in self.api.list(url)] if url else []
             if names:
                 item["notification_templates_" + event] = names
+        return item
+
+    def webhook(self, obj, item):
+        """``item`` plus the object's webhook settings that differ from the defaults: service,
+        events, ref filter, extractors, the status credential by name and (projects)
+        ``scm_update_on_push``.  The key is a secret the API never shows: left out."""
+        item.update(self.pick(obj, WEBHOOK_KEYS))
+        if obj.get("webhook_extractors"):
+            item["webhook_extractors"] = obj["webhook_extractors"]
+        if obj.get("webhook_credential"):
+            item["webhook_credential"] = self.cred_name.get(obj["webhook_credential"])
+        if obj.get("scm_update_on_push"):
+            item["scm_update_on_push"] = True
         return item
 
     def survey(self, template, item):
@@ -229,6 +249,7 @@ class Exporter:
                     inventory=inv_ref.get(wf.get("inventory")), extra_vars=parse_vars(wf.get("extra_vars")) or None)
         item["labels"] = [lb["name"] for lb in api.list(wf["related"]["labels"])]
         self.survey(wf, item)
+        self.webhook(wf, item)
         self.notifications(wf, item, approvals=True)
         nodes = api.list("workflow_job_template_nodes", {"workflow_job_template": wf["id"]})
         ident = dict((n["id"], n["identifier"]) for n in nodes)

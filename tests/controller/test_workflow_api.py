@@ -485,3 +485,22 @@ def test_webhook_credential_must_be_the_token_of_the_selected_service(admin, org
     assert resp.status_code == 200, resp.json
     stored = admin.get(url).json
     assert (stored["webhook_credential"], stored["webhook_service"]) == (github["id"], "github")
+
+
+def test_labels_of_a_workflow_template_are_visible_to_its_readers(admin, make_user, org):
+    """AWX LabelAccess: a label attached to a readable workflow template is visible (list, detail
+    and the template's labels/ sub-list) even without access to the label's organization."""
+    other_org = make_org(admin)          # the readers below are not members of it
+    label = admin.post("/api/v2/labels/", {"name": uniq("wflbl"), "organization": other_org["id"]}).json
+    wf = make_wfjt(admin, org)
+    assert admin.post(f"/api/v2/workflow_job_templates/{wf['id']}/labels/", {"id": label["id"]}).status_code == 204
+    reader_id, reader = make_user()
+    grant(admin, wf["summary_fields"]["object_roles"]["read_role"]["id"], reader_id)
+    _, outsider = make_user()
+    assert [lb["id"] for lb in reader.get("/api/v2/labels/").json["results"]] == [label["id"]]
+    assert reader.get(f"/api/v2/labels/{label['id']}/").json["name"] == label["name"]
+    sub = reader.get(f"/api/v2/workflow_job_templates/{wf['id']}/labels/").json
+    assert [lb["name"] for lb in sub["results"]] == [label["name"]]
+    assert outsider.get("/api/v2/labels/").json["count"] == 0
+    assert outsider.get(f"/api/v2/labels/{label['id']}/").status_code == 403
+    assert outsider.get(f"/api/v2/workflow_job_templates/{wf['id']}/labels/").status_code == 403
