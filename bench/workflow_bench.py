@@ -164,7 +164,25 @@ def bench_big_graph(client: h.Client, ui: h.Client, ids: dict, nodes: int, rende
     api_page = [client.request("GET", f"/api/v2/workflow_job_templates/{wfjt}/workflow_nodes/?page_size=200")[2]
                 for _ in range(renders)]
     return {"nodes": nodes, "edges": len(edges), "build": build, "render": stats_ms(times),
-            "page_bytes": len(payload), "api_nodes_page_200": stats_ms(api_page)}
+            "page_bytes": len(payload), "api_nodes_page_200": stats_ms(api_page),
+            "copy": bench_copies(client, wfjt, nodes, min(renders, 3))}
+
+
+def bench_copies(client: h.Client, wfjt: int, nodes: int, count: int) -> dict:
+    """The whole graph created in one request: ``POST copy/`` of the big workflow (nodes, edges
+    and their links copied server-side), each copy checked for its node count."""
+    times = []
+    for i in range(count):
+        status, payload, took = client.request("POST", f"/api/v2/workflow_job_templates/{wfjt}/copy/",
+                                               {"name": f"big-copy-{i}-{time.time_ns()}"})
+        if status != 201:
+            raise RuntimeError(f"copy: {status} {payload[:200]!r}")
+        new = json.loads(payload)["id"]
+        got = json.loads(client.request("GET", f"/api/v2/workflow_job_templates/{new}/workflow_nodes/?page_size=1")[1])
+        if got["count"] != nodes:
+            raise RuntimeError(f"copy {new} has {got['count']} nodes, not {nodes}")
+        times.append(took)
+    return stats_ms(times)
 
 
 # -- floors ---------------------------------------------------------------------------------------
@@ -229,6 +247,7 @@ def report(res: dict) -> str:
         lines.append(row("POST <type>_nodes/ (one edge)", b["edge_post"], ping))
         lines.append(row(f"GET /ui/workflow_templates/N ({g['page_bytes'] // 1024} KB)", g["render"], ping))
         lines.append(row("GET workflow_nodes/?page_size=200 (API)", g["api_nodes_page_200"], ping))
+        lines.append(row(f"POST copy/ ({g['nodes']} nodes created in one request)", g["copy"], ping))
     lines.append("")
     lines += [f"  [{'met' if g['met'] else 'NOT met'}] {g['goal']}: {g['value']}" for g in res["goals"]]
     return "\n".join(lines)
