@@ -27,9 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..context import Context
 from ..registry import ENCRYPTED
-from ..services.bootstrap import SYSTEM_USER
+from ..services.bootstrap import system_context
 from ..store import notifications as q
 from . import configuration, job_context
 from .types import Message, SendError
@@ -87,8 +86,7 @@ class Sender:
     def __init__(self, state: Any, poll: float = 1.0, backoff: tuple[float, ...] = BACKOFF,
                  max_attempts: int = MAX_ATTEMPTS, stale_after: float = STALE_CLAIM_SECONDS,
                  timeout: float = SEND_TIMEOUT) -> None:
-        self.ctx = Context(store=state.store, registry=state.registry, settings=state.settings,
-                           user=dict(SYSTEM_USER), vault=state.vault)
+        self.ctx = system_context(state)
         self.poll, self.backoff, self.max_attempts, self.stale_after = poll, backoff, max_attempts, stale_after
         self.timeout = timeout
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

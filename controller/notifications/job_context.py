@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..context import Context
-from ..services.bootstrap import SYSTEM_USER
+from ..services.bootstrap import acting_as_system
 from ..services.serializer import serialize_one
 from ..services.variables import VarsError, parse_vars
 from ..store import notifications as q
@@ -47,13 +46,6 @@ _ALLOWED: list[Any] = [
     ]},
 ]
 _HOST_KEYS = ("failed", "changed", "dark", "failures", "ok", "processed", "skipped", "rescued", "ignored")
-
-
-def system_context(ctx) -> Context:
-    """A context acting as the system on ``ctx``'s store: messages show a job whole, whoever
-    caused the event (a voter, a canceling user)."""
-    return Context(store=ctx.store, registry=ctx.registry, settings=ctx.settings, user=dict(SYSTEM_USER),
-                   vault=ctx.vault)
 
 
 def url_base(settings) -> str:
@@ -140,7 +132,8 @@ def _workflow_job(ctx, approval: dict) -> dict | None:
 
 def build(ctx, job_type: str, row: dict, approval_status: str = "") -> dict:
     """The rendering context of one event of job ``row`` of resource ``job_type``."""
-    sys_ctx = system_context(ctx)
+    # as the system: messages show a job whole, whoever caused the event (a voter, a canceler)
+    sys_ctx = acting_as_system(ctx, jobs=None)
     serialized = serialize_one(sys_ctx, ctx.registry[job_type], row, detail=True)
     job: dict[str, Any] = {"host_status_counts": serialized.get("host_status_counts") or {}}
     _allowed(job, serialized, _ALLOWED)

@@ -1,7 +1,9 @@
 """First-start set-up: the ``admin`` superuser (and, later, demo content)."""
 from __future__ import annotations
 
+import dataclasses
 import secrets
+from typing import Any
 
 from ..context import Context
 from ..store.install import managed_project
@@ -15,6 +17,13 @@ def system_context(state) -> Context:
     """A context acting as the system itself (no actor in the activity stream)."""
     return Context(store=state.store, registry=state.registry, settings=state.settings,
                    user=dict(SYSTEM_USER), vault=state.vault, jobs=state.dispatcher)
+
+
+def acting_as_system(ctx: Context, **changes: Any) -> Context:
+    """``ctx`` (same store, registry, settings, vault) acting as the system: no user's roles
+    limit it and nobody is the actor; a fresh request cache.  ``changes`` override other fields
+    (e.g. ``jobs=None``)."""
+    return dataclasses.replace(ctx, **{"user": dict(SYSTEM_USER), "scope": "write", "cache": {}, **changes})
 
 
 def create_superuser(state, username: str, password: str, email: str = "") -> dict:

@@ -20,7 +20,6 @@ Contracts:
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -34,7 +33,7 @@ from urllib.parse import parse_qs
 from ..errors import APIError
 from ..jobs import launch, project_update
 from ..services import activity, surveys
-from ..services.bootstrap import SYSTEM_USER
+from ..services.bootstrap import acting_as_system
 from ..services.validation import load_json
 from ..store import webhooks as sql
 from ..workflows import engine
@@ -71,14 +70,6 @@ class Reply:
     status: int
     body: dict
     headers: dict[str, str] = field(default_factory=dict)
-
-
-def _system(ctx):
-    """``ctx`` acting as the system: a verified delivery launches as the template's webhook,
-    not as a user (AWX's receivers authenticate nobody).  Without the job workers: a wake-up
-    from inside the launch's transaction would find nothing committed yet, so the workers are
-    woken once, after the commit (:func:`_launch`)."""
-    return dataclasses.replace(ctx, user=dict(SYSTEM_USER), cache={}, jobs=None)
 
 
 def _parse(delivery: Delivery) -> Any:
@@ -207,7 +198,10 @@ def _launch(ctx, res, row: dict, delivery: Delivery, payload: Any, facts: dict) 
     table = ctx.registry[kind].table
     service, guid = delivery.service, facts["guid"]
     job_service = "generic" if service == "generic" else row.get("webhook_service") or service
-    system = _system(ctx)
+    # as the system: a verified delivery launches as the template's webhook, not as a user
+    # (AWX's receivers authenticate nobody); without the job workers, as a wake-up from inside
+    # the launch's transaction would find nothing committed yet (they are woken after it)
+    system = acting_as_system(ctx, jobs=None)
     try:
         with ctx.store.transaction():
             if sql.previously_received(ctx.store, tables, row["id"], "" if kind == "project_update" else job_service,

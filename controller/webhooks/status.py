@@ -42,7 +42,8 @@ from urllib.parse import urlsplit
 from ..config import VERSION
 from ..context import Context
 from ..notifications.channels.base import SendError, host_of, request
-from ..notifications.job_context import job_url, system_context
+from ..notifications.job_context import job_url
+from ..services.bootstrap import acting_as_system
 from ..services import credential_inputs as ci
 from ..store import webhook_status as q
 
@@ -141,7 +142,7 @@ def _queue_change(ctx, kind: str, pk: int, status: str | None, wait_commit: bool
     row = q.launch_facts(ctx.store, ctx.registry[kind].table, pk)
     if row is None or not reports_status(row):
         return
-    poster().enqueue(system_context(ctx), kind, pk, status or row["status"], wait_commit)
+    poster().enqueue(acting_as_system(ctx, jobs=None), kind, pk, status or row["status"], wait_commit)
 
 
 def on_job_created(ctx, kind: str, pk: int) -> None:

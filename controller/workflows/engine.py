@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from .. import access, status
 from ..errors import APIError, MethodNotAllowed, ValidationError
 from ..jobs import control
+from ..services.bootstrap import acting_as_system
 from ..store import workflows as wq
 from . import graph, node_launch
 from . import workflow_launch as wl
@@ -255,7 +256,7 @@ def _cancel_step(ctx, wj: dict, nodes: dict[int, dict], jobs: dict[int, dict]) -
     """A canceling workflow job: unspawned nodes do-not-run, spawned jobs canceled; it ends
     ``canceled`` once none of them is active."""
     wq.mark_unspawned_dnr(ctx.store, wj["id"])
-    sys_ctx = node_launch.system_ctx(ctx)
+    sys_ctx = acting_as_system(ctx)
     active = [j for j in jobs.values() if status.is_active(j["status"])]
     for job in active:
         if job.get("cancel_flag"):

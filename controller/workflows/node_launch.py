@@ -24,7 +24,6 @@ Contracts:
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any, Callable
 
@@ -32,7 +31,7 @@ from ..errors import APIError, explain
 from ..jobs import inventory_update, launch, project_update
 from ..prompts import BY_KEY
 from ..services import surveys
-from ..services.bootstrap import SYSTEM_USER
+from ..services.bootstrap import acting_as_system
 from ..services.variables import VarsError, parse_vars
 from ..store import jobs as jq
 from ..store import workflows as wq
@@ -44,12 +43,6 @@ NODE_PROMPTS = ("inventory", "limit", "scm_branch", "job_type", "job_tags", "ski
 WORKFLOW_PROMPTS = ("inventory", "limit", "scm_branch", "job_tags", "skip_tags")
 NO_PROMPT_OVERRIDES = ("start_at_task", "force_handlers", "become_enabled")
 NestedLaunch = Callable[..., dict]
-
-
-def system_ctx(ctx):
-    """``ctx`` acting as the system: the workflow's launcher was checked at its launch (AWX
-    checks node permissions when nodes are saved, not when they spawn)."""
-    return dataclasses.replace(ctx, user=dict(SYSTEM_USER), cache={})
 
 
 def given(value: Any) -> bool:
@@ -160,7 +153,9 @@ def spawn(ctx, kind: str, template: dict, node: dict, wj: dict, artifacts: dict,
           launch_nested: NestedLaunch) -> dict:
     """Create the job of ``node`` (whose template ``template`` is a ``kind``) for workflow job
     ``wj``; returns the job row (in ``error`` when the launch was refused)."""
-    sys_ctx = system_ctx(ctx)
+    # as the system: the workflow's launcher was checked at its launch (AWX checks node
+    # permissions when nodes are saved, not when they spawn)
+    sys_ctx = acting_as_system(ctx)
     extra = {"launched_by_id": wj["id"], "launched_by_type": "workflow_job"}
     if kind == "job_template":
         try:
