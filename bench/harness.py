@@ -15,14 +15,17 @@ import http.client
 import json
 import math
 import os
+import platform
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -36,6 +39,15 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # -- statistics and run context ------------------------------------------------------------------
+def begin(machine: dict | None = None, **fields: Any) -> dict:
+    """The record a benchmark run starts: the date, the load average, the tree, the machine
+    (CPUs, Python, SQLite, plus ``machine``) and ``fields``; :func:`finish` ends it."""
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **fields,
+            "loadavg_start": loadavg(), "tree": git_describe(),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "sqlite": sqlite3.sqlite_version, **(machine or {})}}
+
+
 def finish(res: dict, started: float, report: Callable[[dict], str], json_path: str | None) -> int:
     """The end of a benchmark run: the load average and the total time (since the
     ``perf_counter`` value ``started``) into ``res``, ``report(res)`` and the total on stdout,

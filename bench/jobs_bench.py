@@ -37,16 +37,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -666,13 +663,8 @@ def main(argv: list[str] | None = None) -> int:
     from importlib.metadata import version
     with h.scratch("turret-jobs-bench-", args.keep) as (work, servers):
         data_dir = str(work / "data")
-        res: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                     "mode": "quick" if args.quick else "full",
-                     "config": cfg, "loadavg_start": h.loadavg(), "tree": h.git_describe(),
-                     "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "sqlite": sqlite3.sqlite_version,
-                                 "ansible_core": ansible.__version__, "ansible_runner": version("ansible-runner"),
-                                 "platform": platform.platform()}}
+        res = h.begin({"ansible_core": ansible.__version__, "ansible_runner": version("ansible-runner"),
+                       "platform": platform.platform()}, mode="quick" if args.quick else "full", config=cfg)
         t_start = time.perf_counter()
         progress(f"seeding {data_dir} ({cfg['hosts']} hosts) ...")
         ids = js.seed(data_dir, cfg["hosts"])

@@ -26,13 +26,9 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
-import platform
-import sqlite3
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -133,10 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (QUICK if args.quick else FULL)["runs"]
     with h.scratch("turret-webhook-bench-", args.keep) as (work, servers):
         data_dir = str(work / "data")
-        res: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                     "mode": "quick" if args.quick else "full", "runs": runs, "loadavg_start": h.loadavg(),
-                     "tree": h.git_describe(), "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                                           "sqlite": sqlite3.sqlite_version}}
+        res = h.begin(mode="quick" if args.quick else "full", runs=runs)
         t_start = time.perf_counter()
         progress(f"seeding {data_dir} ...")
         ids = js.seed(data_dir, 10)

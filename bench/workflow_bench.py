@@ -27,13 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
-import sqlite3
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -268,10 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only.split(","))
     with h.scratch("turret-workflow-bench-", args.keep) as (work, servers):
         data_dir = str(work / "data")
-        res: dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                     "mode": "quick" if args.quick else "full", "config": cfg, "loadavg_start": h.loadavg(),
-                     "tree": h.git_describe(), "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                                           "sqlite": sqlite3.sqlite_version}}
+        res = h.begin(mode="quick" if args.quick else "full", config=cfg)
         t_start = time.perf_counter()
         progress(f"seeding {data_dir} ...")
         ids = js.seed(data_dir, 10)
