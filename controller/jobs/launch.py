@@ -192,15 +192,7 @@ def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: 
     # survey: defaults, then answers; "$encrypted$" for a password keeps the default
     secret_vars: dict = {}
     if spec and not trusted:
-        answers = {**surveys.defaults(spec, ctx.vault.decrypt),
-                   **{k: v for k, v in runtime.items() if v != ENCRYPTED}}
-        survey_ok, errors = surveys.validate_answers(spec, answers)
-        if errors:
-            raise ValidationError({"variables_needed_to_start": errors})
-        runtime = {**runtime, **survey_ok}
-        for var in surveys.password_variables(spec):
-            if var in runtime:
-                secret_vars[var] = runtime.pop(var)
+        runtime, secret_vars = surveys.answer(spec, runtime, ctx.vault.decrypt)
     elif trusted and body.get("secret_vars"):
         secret_vars = dict(body["secret_vars"])
     # credentials: the prompt replaces the template's, type by type

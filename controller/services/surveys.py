@@ -19,7 +19,7 @@ import json
 from typing import Any, Callable
 
 from .. import access
-from ..errors import APIError
+from ..errors import APIError, ValidationError
 from ..registry import ENCRYPTED
 from ..store import now_iso
 from . import activity
@@ -309,3 +309,18 @@ def delete_spec(ctx, resource, row: dict) -> None:
     """DELETE survey_spec/: delete rights on the template; the spec becomes ``{}``."""
     access.require(access.can_delete(ctx, resource, row))
     _write(ctx, resource, row, {})
+
+
+def answer(spec: Any, runtime: dict, decrypt: Callable[[str], str], validate: bool = True) -> tuple[dict, dict]:
+    """A launch's survey: ``(runtime vars, secret vars)`` from the spec's defaults under the
+    given ``runtime`` vars (``$encrypted$`` for a password keeps its default), validated unless
+    ``validate`` is false (a 400 ``variables_needed_to_start`` listing what is wrong), with the
+    password answers moved out to the secret vars."""
+    answers = {**defaults(spec, decrypt), **{k: v for k, v in runtime.items() if v != ENCRYPTED}}
+    if validate:
+        answers, errors = validate_answers(spec, answers)
+        if errors:
+            raise ValidationError({"variables_needed_to_start": errors})
+    runtime = {**runtime, **answers}
+    secret = {var: runtime.pop(var) for var in password_variables(spec) if var in runtime}
+    return runtime, secret

@@ -228,11 +228,8 @@ def _add_survey_defaults(system, row: dict, body: dict) -> None:
     webhook's vars; password defaults as secret vars, shown ``$encrypted$``)."""
     if not row.get("survey_enabled"):
         return
-    spec = surveys.stored_spec(row)
-    answers = surveys.defaults(spec, system.vault.decrypt)
-    secret = set(surveys.password_variables(spec))
-    body["extra_vars"] = {**{k: v for k, v in answers.items() if k not in secret}, **body["extra_vars"]}
-    body["secret_vars"] = {k: v for k, v in answers.items() if k in secret}
+    body["extra_vars"], body["secret_vars"] = surveys.answer(surveys.stored_spec(row), body["extra_vars"],
+                                                             system.vault.decrypt, validate=False)
 
 
 def _start(system, resource: str, row: dict, delivery: Delivery, payload: Any, job_service: str,

@@ -146,15 +146,8 @@ def split_vars(ctx, wfjt: dict, body: dict, trusted: bool) -> tuple[dict, dict, 
         ignored = {k: v for k, v in given_vars.items() if k not in survey_vars}
     secret = dict(body.get("secret_vars") or {}) if trusted else {}
     if spec:
-        answers = {**surveys.defaults(spec, ctx.vault.decrypt), **{k: v for k, v in runtime.items() if v != ENCRYPTED}}
-        if not trusted:
-            answers, errors = surveys.validate_answers(spec, answers)
-            if errors:
-                raise ValidationError({"variables_needed_to_start": errors})
-        runtime = {**runtime, **answers}
-        for var in surveys.password_variables(spec):
-            if var in runtime:
-                secret[var] = runtime.pop(var)
+        runtime, passwords = surveys.answer(spec, runtime, ctx.vault.decrypt, validate=not trusted)
+        secret.update(passwords)
     return runtime, secret, ignored
 
 
