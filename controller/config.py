@@ -20,6 +20,8 @@ class Setting:
     type: type
     help: str
     choices: tuple = ()     # allowed values (empty: any)
+    category: str = ""      # AWX settings category slug (/api/v2/settings/<slug>/); "": not an API setting
+    secret: bool = False    # shown as $encrypted$ by the settings API, encrypted when stored
 
 
 SETTINGS: tuple[Setting, ...] = (

@@ -144,13 +144,14 @@ def test_the_sql_check_sees_statements(tmp_path):
 FLOORS: list[tuple[str, ...]] = [
     ("controller", "controller.__main__", "controller.cli", "controller.api", "controller.ui"),
     ("controller.resources",),
-    ("controller.workflows", "controller.webhooks"),
+    ("controller.workflows", "controller.webhooks", "controller.bulk"),
     ("controller.jobs",),
-    ("controller.services", "controller.notifications"),
+    ("controller.services", "controller.notifications", "controller.lookups"),
     ("controller.access", "controller.context", "controller.auth"),
     ("controller.registry", "controller.store", "controller.query", "controller.config", "controller.errors",
      "controller.prompts",
-     "controller.collection", "controller.passwords", "controller.secrets", "controller.status"),
+     "controller.collection", "controller.passwords", "controller.secrets", "controller.status",
+     "controller.metrics"),
 ]
 # Where a function-level ``controller.*`` import is allowed: start-up time of the CLI and of
 # the app factory (each command loads only what it runs).
