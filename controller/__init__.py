@@ -79,12 +79,20 @@ def open_state(settings: Settings) -> AppState:
     install_scheduler_tables(store)   # fire ledger, lease, template ids shared across template tables
     from .store.notifications import install as install_notification_tables
     install_notification_tables(store)   # routing snapshots, the unique key of send records
+    from .store.settings import install as install_settings_table
+    install_settings_table(store)   # values changed through /api/v2/settings/
+    from .services.settings import StoredSettings
+    settings.attach(StoredSettings(store, vault))   # stored values win, seen without restart
     state_args: dict[str, Any] = dict(settings=settings, store=store, registry=registry, vault=vault)
     install_uuid = ensure_install_uuid(store)
     state = AppState(auth=Authenticator(store, settings), install_uuid=install_uuid,
                      node_name=socket.gethostname(), **state_args)
     from .resources.credentials import seed_managed_types
     seed_managed_types(state)   # every start: an upgrade refreshes changed managed definitions
+    from .resources.instances import seed as seed_instances
+    seed_instances(state)   # this node's instance (re-measured), its groups, the managed execution environment
+    from .resources.role_definitions import seed_role_definitions
+    seed_role_definitions(state)   # managed role definitions, grant triggers, assignment rows (after the seeds)
     return state
 
 
@@ -96,6 +104,8 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     from .api import jobs as job_actions  # noqa: F401 - registers launch/relaunch/events_stream views
     from .api import workflows as workflow_actions  # noqa: F401 - registers the workflow action views
     from .api import notifications as notification_actions  # noqa: F401 - registers the test view
+    from .api import credential_lookups  # noqa: F401 - registers the external credential test views
+    from .api import instances as instance_actions  # noqa: F401 - registers the health_check view
 
     state = state or open_state(Settings(overrides))
     app = Flask(__name__)
@@ -106,7 +116,14 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     app.register_blueprint(unified.bp)
     from .api import schedules as schedule_views; app.register_blueprint(schedule_views.bp)  # noqa: E702 - before generic
     from .api import webhooks as webhook_views; app.register_blueprint(webhook_views.bp)  # noqa: E702 - before generic
+    from .api import settings as settings_views; app.register_blueprint(settings_views.bp)  # noqa: E702 - before generic
+    from .api import bulk as bulk_views; app.register_blueprint(bulk_views.bp)  # noqa: E702 - before generic
+    from .api import oauth as oauth_views; app.register_blueprint(oauth_views.bp)  # noqa: E702 - /api/o/
+    from .api import dashboard as dashboard_views; app.register_blueprint(dashboard_views.bp)  # noqa: E702 - before generic
+    from .api import subscriptions as subscription_views; app.register_blueprint(subscription_views.bp)  # noqa: E702
+    from .api import system_jobs as system_job_views; app.register_blueprint(system_job_views.bp)  # noqa: E702 - before generic
     app.register_blueprint(generic.bp)
     web.install(app, state)
+    from .api import paths; paths.install(app)  # noqa: E702 - /api/controller/ alias, request metrics
     from .ui import bp as ui_bp; app.register_blueprint(ui_bp)  # noqa: E702 - the web UI (/ui/)
     return app

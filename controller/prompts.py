@@ -91,8 +91,8 @@ PROMPTS: tuple[Prompt, ...] = (
            "credentials replacing the template's, type by type (vaults by vault id; the launcher needs "
            "their use role)", list_of_ids=True, schedulable=False),
     Prompt("execution_environment", "ask_execution_environment_on_launch", "id", "Execution environment",
-           "the container image to run in (accepted for AWX clients; Turret runs no containers and "
-           "ignores it)"),
+           "the execution environment to run with instead of the template's (a local virtual environment "
+           "or a container image)"),
     Prompt("labels", "ask_labels_on_launch", "id", "Labels",
            "the job's labels instead of the template's", list_of_ids=True, schedulable=False),
     Prompt("forks", "ask_forks_on_launch", "integer", "Forks",
@@ -103,8 +103,8 @@ PROMPTS: tuple[Prompt, ...] = (
     Prompt("timeout", "ask_timeout_on_launch", "integer", "Timeout",
            "the seconds the job may run before it is canceled (0: no limit)"),
     Prompt("instance_groups", "ask_instance_groups_on_launch", "id", "Instance groups",
-           "the instance groups to run on (accepted for AWX clients; Turret runs every job on its own "
-           "node and ignores it)", list_of_ids=True, schedulable=False),
+           "the instance groups to run in, most preferred first, instead of the template's, inventory's "
+           "and organization's (the launcher needs their use role)", list_of_ids=True, schedulable=False),
 )
 BY_KEY: dict[str, Prompt] = {p.key: p for p in PROMPTS}
 SCHEDULABLE: tuple[Prompt, ...] = tuple(p for p in PROMPTS if p.schedulable)

@@ -153,6 +153,10 @@ class Relation:
     # (ctx, parent_row, body) -> child row | None: POST without "id" attaches this existing
     # child instead of creating one (204), e.g. a group's host named like an existing one
     find_existing: Callable[..., Any] | None = None
+    # m2m only: the association keeps the order of attachment (AWX's OrderedManyToManyField, e.g. an
+    # organization's galaxy_credentials): the link table gets a ``position`` column and the sub-list
+    # is listed in that order unless the request asks for another
+    ordered: bool = False
 
     @property
     def writable(self) -> bool:

@@ -153,7 +153,7 @@ def test_the_wheel_holds_the_controller_and_the_collection_and_nothing_else(buil
 
     src = built["src"]
     shipped = {p.relative_to(src).as_posix() for p in (src / "controller").rglob("*")
-               if p.is_file() and p.suffix in (".py", ".html", ".css", ".js")}
+               if p.is_file() and (p.suffix in (".py", ".html", ".css", ".js") or p.parent.name == "demo")}
     assert sorted(shipped - names) == []   # e.g. a new sub-package missing from pyproject's list
     collection = {COLLECTION + p.relative_to(src).as_posix()
                   for d in COLLECTION_DIRS for p in (src / d).rglob("*")
@@ -250,7 +250,9 @@ def test_the_installed_wheel_serves_and_runs_the_demo_job(user):
             assert ping["turret_version"] == VERSION
             [jt] = api.get("/api/v2/job_templates/", params={"name": "Demo Job Template"}).json()["results"]
             project = api.get(f"/api/v2/projects/{jt['project']}/").json()
-            assert project["status"] == "ok" and jt["playbook"] == "hello_world.yml"
+            # the git Demo Project (AWX's), whose first update may still run: its checkout is there already
+            assert project["name"] == "Demo Project" and jt["playbook"] == "hello_world.yml"
+            assert project["status"] in ("pending", "waiting", "running", "successful")
             launched = api.post(f"/api/v2/job_templates/{jt['id']}/launch/", json={})
             assert launched.status_code == 201, launched.text
             job_id = launched.json()["job"]

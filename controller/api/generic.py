@@ -16,12 +16,6 @@ from .web import json_response, parse_body, path_id, query_args, require_user, r
 bp = Blueprint("generic", __name__)
 
 
-# Role-bearing AWX lists that `awx users|teams grant` probes with OPTIONS before any
-# users/teams command; a non-2xx answer aborts the CLI.  Those we do not implement answer
-# OPTIONS with an empty description (and 404 to everything else).
-ABSENT_ROLE_LISTS = {"instance_groups"}
-
-
 def _resource(plural: str):
     res = bp_registry().by_plural(plural)
     if res is None:
@@ -39,9 +33,6 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 @bp.route("/api/v2/<plural>/", methods=_METHODS, provide_automatic_options=False)
 def list_view(plural: str) -> Response:
     ctx = require_user()
-    if request.method == "OPTIONS" and plural in ABSENT_ROLE_LISTS and bp_registry().by_plural(plural) is None:
-        return json_response({"name": plural, "description": "Not available in Turret.",
-                              "actions": {"GET": {}}, "object_roles": []}, headers={"Allow": "OPTIONS"})
     res = _resource(plural)
     allow = {"Allow": metadata.list_allow(res)}
     g.allow = allow["Allow"]
@@ -103,7 +94,8 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     parent = relations.get_parent(ctx, res, resolve_pk(ctx, res, ident))
     if request.method in ("GET", "HEAD"):
         page = crud.list_page(ctx, target, query_args(), request.path,
-                              scope=relations.scope(ctx, res, parent, rel))
+                              scope=relations.scope(ctx, res, parent, rel),
+                              first_order=relations.order(ctx, parent, rel))
         return json_response(page, headers={**allow, **target.list_headers})
     if request.method == "POST":
         status, row = relations.post(ctx, res, parent, rel, parse_body())

@@ -9,8 +9,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..config import AWX_COMPAT_VERSION, VERSION
 from ..errors import APIError, Throttled
-from ..services import openapi
+from ..services import instances, openapi
 from ..services.serializer import serialize
+from . import subscriptions as subscription_views
 from .actions import view_for
 from .web import (CSRF_COOKIE, SESSION_COOKIE, client_address, json_response, public,
                   require_user, set_csrf_cookie)
@@ -44,8 +45,8 @@ def api_root() -> Response:
         "current_version": "/api/v2/",
         "available_versions": {"v2": "/api/v2/"},
         "oauth2": "/api/o/",
-        "custom_logo": "",
-        "custom_login_info": "",
+        "custom_logo": _state().settings.CUSTOM_LOGO,
+        "custom_login_info": _state().settings.CUSTOM_LOGIN_INFO,
         "login_redirect_override": "",
     })
     set_csrf_cookie(resp)
@@ -55,11 +56,14 @@ def api_root() -> Response:
 @bp.route("/api/v2/", methods=["GET", "HEAD"])
 @public
 def api_v2_root() -> Response:
-    links = {"ping": "/api/v2/ping/", "config": "/api/v2/config/", "me": "/api/v2/me/",
-             "unified_jobs": "/api/v2/unified_jobs/", "unified_job_templates": "/api/v2/unified_job_templates/"}
+    links = {"ping": "/api/v2/ping/", "config": "/api/v2/config/", "settings": "/api/v2/settings/", "me": "/api/v2/me/",
+             "unified_jobs": "/api/v2/unified_jobs/", "unified_job_templates": "/api/v2/unified_job_templates/",
+             "dashboard": "/api/v2/dashboard/", "metrics": "/api/v2/metrics/",
+             "system_job_templates": "/api/v2/system_job_templates/"}
     for res in g.ctx.registry:
         if res.listed:
             links[res.api_key] = res.list_url
+    links["bulk"] = "/api/v2/bulk/"   # the bulk API (api/bulk.py)
     ordered = {k: links[k] for k in _AWX_ORDER if k in links}
     ordered.update({k: v for k, v in links.items() if k not in ordered})
     return json_response(ordered)
@@ -72,14 +76,10 @@ def _install_uuid() -> str:
 @bp.route("/api/v2/ping/", methods=["GET", "HEAD"])
 @public
 def ping() -> Response:
-    node = _state().node_name
+    topology = instances.topology(g.ctx)
     return json_response({
-        "ha": False, "version": AWX_COMPAT_VERSION, "turret_version": VERSION, "active_node": node,
-        "install_uuid": _install_uuid(),
-        "instances": [{"node": node, "node_type": "hybrid", "uuid": _install_uuid(),
-                       "heartbeat": None, "capacity": 0, "version": AWX_COMPAT_VERSION}],
-        "instance_groups": [{"name": "controlplane", "capacity": 0, "instances": [node]},
-                            {"name": "default", "capacity": 0, "instances": [node]}],
+        "ha": len(topology["instances"]) > 1, "version": AWX_COMPAT_VERSION, "turret_version": VERSION,
+        "active_node": _state().node_name, "install_uuid": _install_uuid(), **topology,
     })
 
 
@@ -90,8 +90,10 @@ def _ansible_version() -> str:
         return ""
 
 
-@bp.route("/api/v2/config/", methods=["GET", "HEAD"])
+@bp.route("/api/v2/config/", methods=["GET", "HEAD", "POST", "DELETE"])
 def config() -> Response:
+    if request.method in ("POST", "DELETE"):     # licence install / removal (AWX open edition)
+        return subscription_views.config_write(request.method)
     ctx = require_user()
     body = {
         "time_zone": "UTC",

@@ -154,7 +154,7 @@ def _authenticate(app_state) -> None:
             found = app_state.auth.bearer(cred.strip())
             if found:
                 c.user, c.scope = found
-        elif scheme == "basic" and cred:
+        elif scheme == "basic" and cred and not getattr(view, "oauth_client", False):
             try:
                 username, _, password = base64.b64decode(cred.strip()).decode().partition(":")
             except ValueError:

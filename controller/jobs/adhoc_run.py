@@ -5,12 +5,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..services import credential_inputs as ci
 from ..services.inventory_script import script_data
 from ..services.variables import parse_vars
 from ..store import jobs as q
 from .spec import JobError, RunSpec
-from .job_run import _inject, host_summaries, safe_vars, yaml_inventory
+from .job_run import _inject, host_summaries, run_inputs, safe_vars, yaml_inventory
 
 
 def status_counts(rows: list[dict]) -> dict:
@@ -41,7 +40,11 @@ def prepare(ctx, row: dict) -> RunSpec:
     if row.get("credential"):
         cred = ctx.store.get("credentials", row["credential"])
         ctype = ctx.store.get("credential_types", cred["credential_type"])
-        _inject(spec, ctype, ci.decrypt_inputs(ctx.vault, ctype, cred["inputs"]), {}, workdir, 0)
+        try:
+            _inject(spec, ctype, run_inputs(ctx, cred, ctype, spec), {}, workdir, 0)
+        except JobError:
+            shutil.rmtree(workdir, ignore_errors=True)      # nothing of a command that never ran stays behind
+            raise
     # no template owns these vars: Jinja in them is rendered only when the setting is "always"
     spec.safe_vars = safe_vars(ctx.settings.ALLOW_JINJA_IN_EXTRA_VARS, {}, spec.extravars)
     return spec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from .. import access, status
+from .. import access, metrics, status
 from ..errors import MethodNotAllowed
 from ..store import jobs as q
 
@@ -44,6 +44,10 @@ def job_ended(ctx, resource: str, pk: int) -> None:
     """Tell the registry's ``job_end_hooks`` that unified job ``pk`` of ``resource`` has ended
     (its final status stored).  A failing hook is logged, never raised: the job has ended
     whatever a listener makes of it."""
+    try:
+        metrics.count_job_finished(resource, q.status_of(ctx.store, ctx.registry[resource].table, pk) or "")
+    except Exception:  # noqa: BLE001 - counting must never hide a job's end
+        log.exception("counting the end of %s %s failed", resource, pk)
     _announce(ctx, ctx.registry.job_end_hooks, "end", resource, pk)
 
 

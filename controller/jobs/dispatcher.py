@@ -28,8 +28,11 @@ from typing import Iterable
 
 from ..registry import UnifiedJob
 from ..services.bootstrap import system_context
+from ..services import instances
 from ..services.cleanup import cleanup
+from ..services.settings_runs import apply_run_settings
 from ..services.variables import VarsError
+from ..store import instances as instance_sql
 from ..store import jobs as q
 from ..store import now_iso
 from . import executor
@@ -209,13 +212,33 @@ class Dispatcher:
                 impact = kind.impact(ctx, row) if kind.impact else 1
                 if self._used and self._used + impact > self.capacity:
                     return None
+                group = self._group_with_room(ctx, kind, row, impact)
+                if group is False:
+                    continue    # its instance group is full; jobs of other groups may go on
                 # marked before the claim: a sibling starting up meanwhile must not reap it
                 self._own(kind, row["id"])
                 if q.claim(store, kind.table, row["id"], self.state.node_name):
+                    if group is not None:
+                        q.set_fields(store, kind.table, row["id"], {"instance_group": group})
                     self._used += impact
                     return kind, row, impact
                 self._disown(kind, row["id"])
             return None
+
+    def _group_with_room(self, ctx, kind: UnifiedJob, row: dict, impact: int) -> int | None | bool:
+        """The instance group ``row`` runs in (None: its kind records none), or False while
+        that group's max_concurrent_jobs / max_forks leave no room for it."""
+        if not instance_sql.has_column(ctx.store, kind.table, "instance_group"):
+            return None
+        group = instances.choose_instance_group(ctx, row)
+        by_table = {k.table: k for k in self.kinds.values()}
+
+        def impact_of(table: str, job: dict) -> int:
+            other = by_table.get(table)
+            return int(other.impact(ctx, job)) if other is not None and other.impact else 1
+        if not instances.has_room(ctx, group, row, impact, list(by_table), impact_of):
+            return False
+        return group
 
     def _work(self) -> None:
         while not self._stop:
@@ -255,7 +278,7 @@ class Dispatcher:
         pk = row["id"]
         assert kind.prepare is not None, "the dispatcher runs only kinds that run a process"
         try:
-            spec = kind.prepare(ctx, row)
+            spec = apply_run_settings(ctx.settings, kind.resource, kind.prepare(ctx, row))
         except (JobError, VarsError) as exc:    # e.g. stored variables that expand beyond the bound
             q.set_fields(store, kind.table, pk, {"status": "error", "failed": True, "finished": now_iso(),
                                                  "job_explanation": str(exc), "event_processing_finished": True})

@@ -15,6 +15,7 @@ import re
 import threading
 from typing import Any, Callable
 
+from .. import metrics
 from ..store import now_iso
 
 FAILED_EVENTS = {"runner_on_failed", "runner_on_error", "runner_on_unreachable", "runner_on_async_failed",
@@ -209,6 +210,7 @@ class EventWriter:
                             groups.setdefault(tuple(row), []).append(row)
                         for group in groups.values():
                             self.store.insert_many(table, group, ready=True)
+                metrics.count_event_batch(sum(len(rows) for rows in by_table.values()))
             except Exception:  # noqa: BLE001 - losing a batch must not kill the writer thread
                 import logging
                 logging.getLogger("turret.events").exception("failed to store %d events", len(items))

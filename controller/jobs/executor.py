@@ -222,7 +222,10 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
     (pdd / "env").mkdir(parents=True, mode=0o700)
     tmp = pdd / "tmp"
     tmp.mkdir(mode=0o700)
-    _write(pdd / "env" / "settings", json.dumps({"pexpect_timeout": 0.2, "pexpect_use_poll": True}))
+    runner_settings: dict[str, Any] = {"pexpect_timeout": 0.2, "pexpect_use_poll": True}
+    if spec.idle_timeout:
+        runner_settings["idle_timeout"] = spec.idle_timeout   # runner ends a run silent that long
+    _write(pdd / "env" / "settings", json.dumps(runner_settings))
     cmdline = []
     if spec.extravars:
         _write(pdd / "extravars.yml", extravars_yaml(spec.extravars, spec.safe_vars))
@@ -278,15 +281,23 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
     else:
         kwargs.update(playbook=spec.playbook, project_dir=spec.project_dir,
                       tags=spec.job_tags or None, skip_tags=spec.skip_tags or None)
+    problem = _apply_runtime(spec, env, kwargs)
+    if problem:
+        shutil.rmtree(pdd, ignore_errors=True)
+        return RunResult(status="error", rc=None, explanation=problem)
     if on_start:
         on_start()
     runner = None
+    began = time.monotonic()
     try:
         runner = _run_runner(kwargs)
         status, rc = runner.status, runner.rc
         explanation = ""
         if status == "timeout":
-            status, explanation = "failed", "Job terminated due to timeout"
+            # runner says "timeout" for both limits: the run's own one is reached only if it lasted that long
+            idle = spec.idle_timeout and not (spec.timeout and time.monotonic() - began >= spec.timeout)
+            status, explanation = "failed", (f"Job terminated due to timeout (no output for {spec.idle_timeout} "
+                                             "seconds)" if idle else "Job terminated due to timeout")
         elif status == "canceled" or canceled["flag"]:
             status, explanation = "canceled", "Job was canceled"
         elif status not in ("successful", "failed"):
@@ -306,6 +317,25 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
                            ("ANSIBLE_", "RUNNER_", "AWX_", "JOB_"))}, spec.secrets))
     shutil.rmtree(pdd, ignore_errors=True)
     return result
+
+
+def _apply_runtime(spec: RunSpec, env: dict, kwargs: dict) -> str:
+    """Point the run at its execution environment (``spec.runtime``): a virtual environment's
+    ``bin`` first in PATH (runner finds ``ansible-playbook`` through it), or process isolation
+    in a container runtime found on PATH.  Returns why the run cannot start ("" when it can)."""
+    if spec.runtime == "venv":
+        env["PATH"] = f"{os.path.join(spec.runtime_path, 'bin')}:{env['PATH']}"
+        env["VIRTUAL_ENV"] = spec.runtime_path
+    elif spec.runtime == "container":
+        engine = shutil.which("podman", path=env["PATH"]) or shutil.which("docker", path=env["PATH"])
+        if engine is None:
+            return (f"The execution environment image {spec.container_image!r} is a container image, and this node "
+                    "has neither podman nor docker to run it. Install one of them, or use an execution environment "
+                    "whose image is empty (the controller's Python) or venv:<path> (a local virtual environment).")
+        options = {"always": ["--pull=always"], "never": ["--pull=never"], "missing": ["--pull=missing"]}
+        kwargs.update(process_isolation=True, process_isolation_executable=os.path.basename(engine),
+                      container_image=spec.container_image, container_options=options.get(spec.container_pull))
+    return ""
 
 
 def _processes_with(match: Callable[[list[bytes]], bool]) -> list[int]:

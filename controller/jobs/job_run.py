@@ -14,13 +14,16 @@ import tempfile
 from pathlib import Path
 
 from ..collection import collections_path
+from ..lookups import LookupFailed, credential_inputs
 from ..services import credential_inputs as ci
+from ..services import galaxy
 from ..services.credential_injectors import render_injectors
 from ..services.inventory_script import script_data
 from ..services.project_files import confined, project_dir
 from ..services.variables import parse_vars
 from ..store import jobs as q
 from ..store import now_iso
+from . import branch_checkout, environment, project_update
 from .spec import JobError, RunSpec
 
 SSH_PROMPT = r"SSH password:\s*?$"
@@ -70,17 +73,33 @@ def yaml_inventory(script: dict) -> tuple[dict, dict[str, int]]:
     return inventory, ids
 
 
-def _credentials(ctx, job_id: int) -> list[tuple[dict, dict, dict]]:
-    """(credential row, its type row, decrypted inputs) for each credential of the job."""
+def run_inputs(ctx, cred: dict, ctype: dict, spec: RunSpec) -> dict:
+    """A credential's inputs for a run: decrypted, each input with an input source looked up
+    now (:func:`controller.lookups.credential_inputs`).  Every value looked up joins
+    ``spec.secrets`` (scrubbed from events and job_args); a failed lookup stops the run."""
+    try:
+        inputs, fetched = credential_inputs(ctx, cred, ctype)
+    except LookupFailed as exc:
+        raise JobError(str(exc)) from None
+    spec.secrets += [v for v in fetched if v and v not in spec.secrets]
+    return inputs
+
+
+def _credentials(ctx, job_id: int, spec: RunSpec) -> list[tuple[dict, dict, dict]]:
+    """(credential row, its type row, its inputs for the run) for each credential of the job."""
     out = []
     for cred in q.job_credentials(ctx.store, job_id):
         ctype = ctx.store.get("credential_types", cred["credential_type"])
-        out.append((cred, ctype, ci.decrypt_inputs(ctx.vault, ctype, cred["inputs"])))
+        out.append((cred, ctype, run_inputs(ctx, cred, ctype, spec)))
     return out
 
 
 def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: str, n: int) -> None:
-    """One credential into the run: machine and vault natively, everything else by injectors."""
+    """One credential into the run: machine and vault natively, everything else by injectors.
+    A credential missing a required input stops the job here (AWX accepted it at creation)."""
+    missing = ci.missing_required(ctype, inputs)
+    if missing:
+        raise JobError(f"Credential of type {ctype['name']!r} is missing required inputs: {', '.join(missing)}.")
     kind = ctype["kind"]
     # the literal placeholder "ASK" is no secret; the prompted values are added below
     secrets = [v for k, v in inputs.items()
@@ -140,7 +159,8 @@ def prepare(ctx, job: dict) -> RunSpec:
         if q.status_of(store, "inventory_updates", upd) != "successful":
             raise JobError(f"Previous Task Failed: {{\"job_type\": \"inventory_update\", \"job_id\": \"{upd}\"}}")
     root = project_dir(ctx, project)
-    if confined(root, job.get("playbook") or "") is None:
+    if not branch_checkout.overrides(project, job.get("scm_branch") or "") \
+            and confined(root, job.get("playbook") or "") is None:
         # checked again here: a sync or an edit of the folder may have turned the playbook into a
         # link that leaves the project since the template was saved
         raise JobError(f"Playbook {job.get('playbook')!r} is not a file inside the project.")
@@ -151,6 +171,32 @@ def prepare(ctx, job: dict) -> RunSpec:
     extravars.update(secret_vars)
     prompted = json.loads(ctx.vault.decrypt(job["credential_passwords"])) if job.get("credential_passwords") else {}
     workdir = tempfile.mkdtemp(prefix=f"job-{job['id']}-", dir=str(Path(ctx.settings.data_dir) / "runs"))
+    try:
+        return _spec(ctx, job, project, root, workdir, inv, host_ids, extravars, secret_vars, prompted)
+    except JobError:
+        shutil.rmtree(workdir, ignore_errors=True)      # nothing of a job that never ran stays behind
+        raise
+
+
+def _branch_root(ctx, job: dict, project: dict, root: Path, workdir: str) -> tuple[Path, str]:
+    """The folder the job runs in and the commit it runs: the project's checkout, or (AWX's
+    ``scm_branch`` override) a private checkout of the job's branch in its run folder."""
+    branch = job.get("scm_branch") or ""
+    if not branch_checkout.overrides(project, branch):
+        return root, project.get("scm_revision") or ""
+    inputs = project_update.credential_inputs(ctx, project.get("credential"))
+    url, url_user, url_password = project_update.split_userinfo(project.get("scm_url") or "")
+    env = project_update.git_login_env(inputs.get("username") or url_user, inputs.get("password") or url_password)
+    dest = Path(workdir) / "project"
+    commit = branch_checkout.checkout(ctx, project, branch, dest, url, env)
+    if confined(dest, job.get("playbook") or "") is None:
+        raise JobError(f"Playbook {job.get('playbook')!r} is not a file in branch {branch!r} of the project.")
+    return dest, commit
+
+
+def _spec(ctx, job: dict, project: dict, root: Path, workdir: str, inv: dict, host_ids: dict, extravars: dict,
+          secret_vars: dict, prompted: dict) -> RunSpec:
+    root, revision = _branch_root(ctx, job, project, root, workdir)
     spec = RunSpec(
         ident=f"job-{job['id']}", playbook=job["playbook"], project_dir=str(root),
         inventory=inv, extravars=extravars, limit=job.get("limit") or "", job_tags=job.get("job_tags") or "",
@@ -159,14 +205,16 @@ def prepare(ctx, job: dict) -> RunSpec:
         diff=bool(job.get("diff_mode")), become=bool(job.get("become_enabled")),
         start_at_task=job.get("start_at_task") or "", force_handlers=bool(job.get("force_handlers")),
         timeout=int(job.get("timeout") or 0),
-        envvars={"JOB_ID": str(job["id"]), "ANSIBLE_COLLECTIONS_PATH": collections_path()},
+        # the project's galaxy content (installed by its last successful update) comes first
+        envvars={"JOB_ID": str(job["id"]), **galaxy.job_env(ctx, project, collections_path())},
         secrets=[v for v in list(secret_vars.values()) + list(prompted.values()) if isinstance(v, str) and v],
-        meta={"host_ids": host_ids, "cleanup": [workdir]})
-    for n, (_cred, ctype, inputs) in enumerate(_credentials(ctx, job["id"])):
+        meta={"host_ids": host_ids, "cleanup": [workdir], "scm_revision": revision})
+    for n, (_cred, ctype, inputs) in enumerate(_credentials(ctx, job["id"], spec)):
         _inject(spec, ctype, inputs, prompted, workdir, n)
-    jt = store.get("job_templates", job["job_template"]) if job.get("job_template") else None
+    jt = ctx.store.get("job_templates", job["job_template"]) if job.get("job_template") else None
     spec.safe_vars = safe_vars(ctx.settings.ALLOW_JINJA_IN_EXTRA_VARS,
                                parse_vars((jt or {}).get("extra_vars") or ""), spec.extravars)
+    environment.apply(ctx, job, spec)
     return spec
 
 
@@ -206,7 +254,10 @@ def finish(ctx, job: dict, result, run_data: dict) -> dict:
         shutil.rmtree(path, ignore_errors=True)
     rows = host_summaries(run_data.get("stats") or {}, job["id"], spec_meta.get("host_ids", {}), now_iso())
     q.store_host_summaries(ctx.store, job["id"], rows)
-    return {"artifacts": run_data.get("artifacts") or {}, "credential_passwords": "", "secret_vars": ""}
+    out = {"artifacts": run_data.get("artifacts") or {}, "credential_passwords": "", "secret_vars": ""}
+    if spec_meta.get("scm_revision"):
+        out["scm_revision"] = spec_meta["scm_revision"]      # the commit this job really ran
+    return out
 
 
 def impact(ctx, job: dict) -> int:

@@ -14,8 +14,10 @@ from ..prompts import PROMPTS, Prompt
 from ..registry import ENCRYPTED
 from ..services import credential_inputs as ci
 from ..services import crud, surveys
+from ..services import execution_environments as environments
 from ..services.validation import FieldError, coerce
 from ..services.variables import VarsError, parse_vars
+from ..store import instances as instance_sql
 from ..store import jobs as q
 from ..store import now_iso
 from . import control, inventory_update, project_update
@@ -72,10 +74,14 @@ def _credential_default(ctx, cred_id: int) -> dict:
 def _default(ctx, jt_res, jt: dict, prompt: Prompt, creds: list[int]) -> Any:
     """The template's own value of ``prompt`` as ``GET launch/`` shows it (AWX's
     ``get_defaults``): a referenced object as ``{name, id}`` (``{}`` when unset or not a
-    resource here), credentials with the passwords they need, other lists empty (Turret has no
-    instance groups to show), extra_vars as text, the rest as stored."""
+    resource here), credentials with the passwords they need, instance groups as ``{id, name}``
+    in their order, other lists empty, extra_vars as text, the rest as stored."""
     if prompt.key == "credentials":
         return [_credential_default(ctx, cid) for cid in creds]
+    if prompt.key == "instance_groups":
+        ids = instance_sql.ordered_groups(ctx.store, "job_template", jt["id"])
+        groups = ctx.store.get_many("instance_groups", ids)
+        return [{"id": pk, "name": groups[pk]["name"]} for pk in ids if pk in groups]
     if prompt.list_of_ids:
         return []
     value = jt.get(prompt.key)
@@ -142,6 +148,8 @@ def _split_prompts(ctx, jt: dict, body: dict, trusted: bool) -> tuple[dict, dict
         value = _coerce_prompt(ctx, jt_res, prompt, body[key])
         if key == "credentials":
             differs = sorted(value) != sorted(_jt_credentials(ctx, jt["id"]))
+        elif key == "instance_groups":
+            differs = value != instance_sql.ordered_groups(ctx.store, "job_template", jt["id"])
         else:
             differs = value != jt.get(key)
         if not differs:
@@ -210,12 +218,22 @@ def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: 
     project = ctx.store.get("projects", jt["project"]) if jt.get("project") else None
     if project is None:
         raise ValidationError({"project": ["A project is required to run a job."]})
+    _check_instance_groups(ctx, accepted.get("instance_groups") or [], trusted)
     if "scm_branch" in accepted and not project.get("allow_override"):
         raise ValidationError({"scm_branch": ["Project does not allow override of branch."]})
     if q.project_failed(ctx.store, project["id"]) and not project.get("scm_update_on_launch"):
         raise ValidationError({"playbook": ["Missing a revision to run due to failed project update."]})
     return _create(ctx, jt, project, accepted, runtime, secret_vars, passwords, creds, launch_type,
                    extra_fields or {}), ignored
+
+
+def _check_instance_groups(ctx, groups: list[int], trusted: bool) -> None:
+    """Prompted instance groups exist and (unless the system launches) the launcher may use them."""
+    for gid in groups:
+        if ctx.store.get("instance_groups", gid) is None:
+            raise ValidationError({"instance_groups": [f'Invalid pk "{gid}" - object does not exist.']})
+        if not trusted and not access.holds(ctx, "instance_group", gid, "use_role"):
+            raise PermissionDenied()
 
 
 def _merge_credentials(ctx, current: list[int], given: list[int], trusted: bool) -> list[int]:
@@ -265,6 +283,9 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
         "created": now, "modified": now, "created_by": ctx.user_id, "modified_by": ctx.user_id,
         **extra_fields,
     })
+    values["execution_environment"] = environments.resolve(
+        ctx, {**values, "execution_environment": accepted.get("execution_environment")
+                      or values.get("execution_environment")}, jt)
     with ctx.store.transaction():
         if project.get("scm_type") and project.get("scm_update_on_launch") and not q.update_is_fresh(
                 ctx.store, project["id"], int(project.get("scm_update_cache_timeout") or 0)):

@@ -2,17 +2,22 @@
 ``turret.controller.project_update`` playbook (ansible.builtin.git) through the executor."""
 from __future__ import annotations
 
-import json
 import sys
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from .. import access
+from .. import access, lookups
 from ..collection import collections_path, playbooks_dir
 from ..errors import MethodNotAllowed
+from ..services import galaxy
 from ..services.project_files import argument_problem, find_inventories, find_playbooks, project_dir, scm_url_problem
+from ..store import jobs as q
 from ..store import now_iso
 from . import control
 from .spec import JobError, RunSpec
+
+# the most an archive project may download, and unpack to (AWX sets no bound; a project
+# folder of more is no playbook repository)
+ARCHIVE_MAX_BYTES = 200 * 1024 * 1024
 
 _COPIED = ("scm_type", "scm_url", "scm_branch", "scm_refspec", "scm_clean", "scm_track_submodules",
            "scm_delete_on_update", "credential", "timeout", "local_path")
@@ -41,6 +46,12 @@ def start_update(ctx, project: dict, launch_type: str = "manual", body: dict | N
     return ctx.store.get("project_updates", pk)
 
 
+def blocked(ctx, update: dict) -> bool:
+    """Waits while another update of the same project runs: two would share one checkout folder
+    (a second ``git clone`` into it fails)."""
+    return q.sibling_running(ctx.store, "project_updates", "project", update["project"], update["id"])
+
+
 def request_update(ctx, project: dict) -> dict:
     """A user asks for an update: only SCM projects (405 otherwise), with update_role (403)."""
     if not project.get("scm_type"):
@@ -49,14 +60,21 @@ def request_update(ctx, project: dict) -> dict:
     return start_update(ctx, project, launch_type="manual")
 
 
-def _credential_inputs(ctx, cred_id: int | None) -> dict:
-    if not cred_id:
-        return {}
-    row = ctx.store.get("credentials", cred_id) if ctx.registry.get("credential") else None
+def credential_inputs(ctx, cred_id: int | None) -> dict:
+    """The decrypted inputs of a project's SCM credential ({} when it has none), input sources
+    looked up (a failed lookup is a JobError)."""
+    return _looked_up(ctx, cred_id)[0]
+
+
+def _looked_up(ctx, cred_id: int | None) -> tuple[dict, list[str]]:
+    """(inputs, the values external input sources gave) of the SCM credential ``cred_id``."""
+    row = ctx.store.get("credentials", cred_id) if cred_id and ctx.registry.get("credential") else None
     if row is None:
-        return {}
-    inputs = json.loads(row["inputs"] or "{}") if isinstance(row["inputs"], str) else (row["inputs"] or {})
-    return {k: ctx.vault.decrypt(v) if isinstance(v, str) else v for k, v in inputs.items()}
+        return {}, []
+    try:
+        return lookups.credential_inputs(ctx, row, ctx.store.get("credential_types", row["credential_type"]) or {})
+    except lookups.LookupFailed as exc:
+        raise JobError(str(exc)) from None
 
 
 def split_userinfo(url: str) -> tuple[str, str, str]:
@@ -110,13 +128,13 @@ def prepare(ctx, row: dict) -> RunSpec:
         raise JobError("The project of this update no longer exists.")
     if not row["scm_type"]:
         raise JobError("Manual projects cannot be updated.")
-    inputs = _credential_inputs(ctx, row.get("credential"))
+    inputs, fetched = _looked_up(ctx, row.get("credential"))
     # a login written into the URL itself is used like the credential's, never passed on in it
     url, url_user, url_password = split_userinfo(row["scm_url"] or "")
     _check_scm_values(row, url)
     username, password = inputs.get("username") or url_user, inputs.get("password") or url_password
     secrets = [s for s in (password, quote(password or "", safe=""), inputs.get("ssh_key_data"),
-                           inputs.get("ssh_key_unlock")) if s]
+                           inputs.get("ssh_key_unlock"), *fetched) if s]
     extravars = {
         "project_path": str(project_dir(ctx, project)),
         "scm_url": url,
@@ -126,23 +144,36 @@ def prepare(ctx, row: dict) -> RunSpec:
         "scm_delete_on_update": bool(row["scm_delete_on_update"]),
         "scm_track_submodules": bool(row["scm_track_submodules"]),
         "scm_accept_hostkey": True,
+        "scm_type": row["scm_type"],
+        "archive_max_bytes": ARCHIVE_MAX_BYTES,
     }
+    # galaxy content from the organization's galaxy servers, staged for this update (AWX)
+    galaxy_env, galaxy_secrets = galaxy.server_env(ctx, project)
+    extravars["galaxy_install_path"] = ""
+    if galaxy_env:
+        staged = galaxy.staging_dir(ctx, project["id"], row["id"])
+        (staged / "tmp").mkdir(parents=True, exist_ok=True)
+        extravars["galaxy_install_path"] = str(staged)
+    secrets += galaxy_secrets
     return RunSpec(
         ident=f"project_update-{row['id']}", playbook="turret.controller.project_update",
         project_dir=str(playbooks_dir()),
         inventory={"all": {"hosts": {"localhost": {"ansible_connection": "local",
                                                    "ansible_python_interpreter": sys.executable}}}},
         extravars=extravars, envvars={"ANSIBLE_COLLECTIONS_PATH": collections_path(), "GIT_TERMINAL_PROMPT": "0",
-                                      **git_login_env(username, password)},
+                                      **git_login_env(username, password), **galaxy_env},
         # an SSH key goes to runner's ssh-agent through a fifo: never a file left on disk
         ssh_key=inputs.get("ssh_key_data") or None, ssh_key_unlock=inputs.get("ssh_key_unlock") or "",
         timeout=int(row.get("timeout") or 0), secrets=secrets)
 
 
 def finish(ctx, row: dict, result, run_data: dict) -> dict:
-    """On success: record the revision and what the checkout holds."""
+    """On success: record the revision and what the checkout holds, and make the galaxy content
+    it installed the project's (a failed update leaves the project's content as it was)."""
     if result.status != "successful":
+        galaxy.discard(ctx, row["project"], row["id"])
         return {}
+    galaxy.promote(ctx, row["project"], row["id"])
     revision = str(run_data["artifacts"].get("scm_revision") or "")
     project = ctx.store.get("projects", row["project"])
     if project is None:

@@ -18,6 +18,8 @@ Contracts:
     (prompts filtered by the template's ask_* flags and survey as at save time), a project's or
     inventory source's queues an update.  A start that raises leaves what the kind's
     ``record_failure`` records (a job template's: a job in ``error`` with the reason).
+  * A job or workflow template that already has ``SCHEDULE_MAX_JOBS`` jobs pending, waiting or
+    running is not started again: the occurrence is skipped (AWX's rule), the schedule moves on.
   * :class:`Scheduler` holds a lease (``leases`` table, renewed every tick) so one process is
     the active firer; the lease is an economy, the ledger is the guarantee.
 """
@@ -30,10 +32,12 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable
 
+from .. import metrics
 from ..errors import APIError, ValidationError, explain
 from ..services import rrules
 from ..services.bootstrap import system_context
 from ..services.schedule_prompts import launch_body
+from ..services.settings_runs import schedule_blocked
 from ..store import schedules as sq
 
 log = logging.getLogger("turret.scheduler")
@@ -81,10 +85,15 @@ def _fire(ctx, row: dict, now: datetime, node: str, grace: float) -> dict | None
             log.warning("schedule %s: occurrence %s missed by %.0fs (controller down?) is skipped; next run %s",
                         row["id"], fire_time, late, following)
             return None
+        if schedule_blocked(ctx, row):
+            log.warning("schedule %s: its template has SCHEDULE_MAX_JOBS jobs waiting; occurrence %s skipped",
+                        row["id"], fire_time)
+            return None
         if not sq.record_fire(ctx.store, row["id"], fire_time, node, rrules.iso_z(now)):
             return None                                  # already fired, ever
         job_type, job = _launch(ctx, row)
         sq.set_fire_job(ctx.store, row["id"], fire_time, job_type, job["id"] if job else None)
+    metrics.count_schedule_fire()    # after the commit: a rolled-back fire is not counted
     if ctx.jobs is not None:
         ctx.jobs.notify()
     return {"schedule": row["id"], "fire_time": fire_time, "next_run": following, "job_type": job_type,

@@ -43,12 +43,19 @@ class RunSpec:
     start_at_task: str = ""
     force_handlers: bool = False
     timeout: int = 0
+    idle_timeout: int = 0                   # seconds without output before the run is ended (0: none)
     module: str = ""
     module_args: str = ""
     host_pattern: str = "all"
     secrets: list = field(default_factory=list)  # values never to appear in job_args/job_env
     meta: dict = field(default_factory=dict)     # for the caller (host name -> id ...); unused here
     args: list = field(default_factory=list)     # extra ansible arguments; "{run_dir}" = the run folder
+    # the execution environment (services.execution_environments.Runtime): "python" (the
+    # controller's), "venv" (runtime_path: a virtual environment's root) or "container"
+    runtime: str = "python"
+    runtime_path: str = ""
+    container_image: str = ""
+    container_pull: str = ""                # AWX's pull policy: "", always, missing, never
 
 
 @dataclass

@@ -24,6 +24,9 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
     allowed = ctx.settings.AD_HOC_COMMANDS
     if module not in allowed:
         raise ValidationError({"module_name": [f'"{module}" is not a valid choice.']})
+    max_forks = ctx.settings.MAX_FORKS   # AWX's MAX_FORKS applies to ad hoc commands too (0: no limit)
+    if max_forks and (values.get("forks") or 0) > max_forks:
+        raise ValidationError({"forks": [f"Maximum number of forks ({max_forks}) exceeded."]})
     if module in _NEEDS_ARGS and not (values.get("module_args") or "").strip():
         raise ValidationError({"module_args": [f"No argument passed to {module} module."]})
     # the limit is ansible's positional host pattern: "-..." there would be parsed as an option

@@ -55,13 +55,25 @@ def _org_counts(ctx, rows: list[dict]) -> dict[int, dict]:
     return {i: {"related_field_counts": counts[i]} for i in ids}
 
 
+def _sees_all_people(ctx) -> bool:
+    """AWX: with ORG_ADMINS_CAN_SEE_ALL_USERS (the default) an organization admin or auditor
+    sees every user and every team."""
+    return bool(ctx.settings.ORG_ADMINS_CAN_SEE_ALL_USERS) and any(
+        ctx.store.one(*rbac.holds_any_sql("organization", role, ctx.user_id or 0)) is not None
+        for role in ("admin_role", "auditor_role"))
+
+
 def _user_visibility(ctx):
+    if _sees_all_people(ctx):
+        return "1 = 1", []
     return rbac.users_visible_sql(ctx.user_id or 0)
 
 
 def _team_visibility(ctx):
     """AWX TeamAccess: a team is visible to holders of its read role (its members and admins,
     its organization's admins and auditors) and to every member of its organization."""
+    if _sees_all_people(ctx):
+        return "1 = 1", []
     roles = ctx.effective_roles()
     own_sql, own_params = rbac.objects_with_role_ids_sql("team", "read_role", roles)
     org_sql, org_params = rbac.fk_to_objects_with_roles_sql("organization", "organization", ("member_role",), roles)
@@ -75,6 +87,8 @@ def _is_last_superuser(ctx, row: dict) -> bool:
 
 
 def _user_can_change(ctx, row: dict) -> bool:
+    if not ctx.settings.MANAGE_ORGANIZATION_AUTH and not ctx.is_superuser:
+        return False   # AWX: with the setting off only superusers change users (themselves included)
     if ctx.user_id == row["id"]:
         return True
     if row.get("is_superuser"):
@@ -94,6 +108,8 @@ def _user_can_delete(ctx, row: dict) -> bool:
 def _user_can_create(ctx, values: dict) -> bool:
     if ctx.is_superuser:
         return True
+    if not ctx.settings.MANAGE_ORGANIZATION_AUTH:
+        return False
     sql, params = rbac.holds_any_sql("organization", "admin_role", ctx.user_id or 0)
     return ctx.store.one(sql, params) is not None
 
@@ -134,7 +150,8 @@ def declare(reg: Registry) -> None:
                   help_text="Maximum number of hosts allowed to be managed by this organization."),
             Field("custom_virtualenv", "string", read_only=True, null=True, default=None,
                   help_text="Local absolute file path containing a custom Python virtualenv to use"),
-            Field("default_environment", "integer", read_only=True, null=True, default=None,
+            Field("default_environment", "id", fk="execution_environment", on_delete="set_null", null=True,
+                  default=None,
                   help_text="The default execution environment for jobs run by this organization."),
         ],
         ordering=("name",), search_fields=("name", "description"), named_url=(("name",),),

@@ -14,7 +14,8 @@ from typing import Any
 
 from .. import access
 from ..errors import APIError, ValidationError
-from ..services import inventory_contents
+from ..jobs.inventory_plugins import INPUT_INVENTORIES
+from ..services import crud, inventory_contents
 from ..services.host_filter import HostFilterError, compile_filter
 from ..services.variables import VarsError, parse_vars
 from ..registry import Field, Registry, Relation, Resource, RoleSpec
@@ -67,6 +68,12 @@ def _inventory_after_copy(ctx, row: dict, new: dict) -> None:
 
 def _inventory_before_delete(ctx, row: dict) -> None:
     inventory_contents.clear_contents(ctx, row["id"])
+
+
+def _input_inventory(ctx, inventory: dict, source: dict, on: bool) -> None:
+    """An input inventory is another regular inventory (AWX: no smart or constructed input)."""
+    if on and (source["id"] == inventory["id"] or source.get("kind")):
+        raise ValidationError({"detail": ["An input inventory must be another regular inventory."]})
 
 
 def _inventory_hosts_scope(ctx, inventory: dict) -> tuple[str, list]:
@@ -178,6 +185,17 @@ def _group_validate(ctx, values: dict, existing: dict | None) -> None:
         raise ValidationError({"__all__": ["A Host with that name already exists."]})
 
 
+def _group_before_delete(ctx, row: dict) -> None:
+    """AWX's recursive group delete: the child groups left with no other parent and the hosts
+    left in no other group go with the group (without activity entries of their own, as AWX)."""
+    groups, hosts = inv_sql.recursive_delete_targets(ctx.store, row["id"])
+    for table, name, ids in (("groups", "group", groups), ("hosts", "host", hosts)):
+        for pk in ids:
+            child = ctx.store.get(table, pk)
+            if child is not None:
+                crud.remove(ctx, ctx.registry[name], child)
+
+
 def _same_inventory(ctx, parent: dict, child: dict, on: bool) -> None:
     if on and parent.get("inventory") != child.get("inventory"):
         raise APIError({"detail": _CROSS_INVENTORY})
@@ -250,9 +268,9 @@ def declare(reg: Registry) -> None:
             _counter("inventory_sources_with_failures", "integer",
                      "Number of external inventory sources in this inventory with failures."),
             _counter("pending_deletion", "boolean", "Flag indicating the inventory is being deleted."),
-            _counter("prevent_instance_group_fallback", "boolean",
-                     "If enabled, the inventory will prevent adding any organization instance groups to the "
-                     "list of preferred instances groups to run associated job templates on."),
+            Field("prevent_instance_group_fallback", "boolean", default=False,
+                  help_text="If enabled, the inventory will prevent adding any organization instance groups to the "
+                            "list of preferred instances groups to run associated job templates on."),
         ],
         ordering=("name",), search_fields=("name", "description"),
         named_url=(("name",), ("organization.name",)), unique_together=(("name", "organization"),),
@@ -268,6 +286,9 @@ def declare(reg: Registry) -> None:
                      validate_association=_own_children),
             Relation("root_groups", "group", "derived", read_only=True,
                      scope_hook=_scope(inv_sql.root_groups_sql)),
+            # what a "constructed" inventory source reads (AWX's constructed inventories' inputs)
+            Relation("input_inventories", "inventory", "m2m", key=INPUT_INVENTORIES, ordered=True,
+                     validate_association=_input_inventory),
         ],
         actions=("variable_data", "script", "copy"),
         validate=_inventory_validate, before_save=_inventory_before_save, compute=_inventory_compute,
@@ -329,5 +350,5 @@ def declare(reg: Registry) -> None:
                      scope_hook=lambda ctx, parent: inv_sql.potential_children_sql(parent)),
         ],
         actions=("variable_data",),
-        validate=_group_validate, **host_access,
+        validate=_group_validate, before_delete=_group_before_delete, **host_access,
     ))

@@ -8,14 +8,19 @@ from typing import Any
 
 from .. import access
 from ..errors import ValidationError
-from ..jobs import inventory_update
+from ..jobs import inventory_plugins, inventory_update
 from ..registry import Field, Registry, Relation, Resource, UnifiedJob
 from ..services.project_files import confined, has_control, project_dir
 from ..store import jobs as jobq
 from ..store.imports import SOURCE_GROUPS, SOURCE_HOSTS
 from .unified import add_unified_job, launched_by, unified_job_fields
 
-SOURCES = [("scm", "Sourced from a Project"), ("file", "File, Directory or Script")]
+SOURCES = [("file", "File, Directory or Script"), ("constructed", "Template additional groups and hostvars at runtime"),
+           ("scm", "Sourced from a Project"), ("ec2", "Amazon EC2"), ("gce", "Google Compute Engine"),
+           ("azure_rm", "Microsoft Azure Resource Manager"), ("vmware", "VMware vCenter"),
+           ("satellite6", "Red Hat Satellite 6"), ("openstack", "OpenStack"), ("rhv", "Red Hat Virtualization"),
+           ("controller", "Red Hat Ansible Automation Platform"), ("insights", "Red Hat Insights"),
+           ("terraform", "Terraform State"), ("openshift_virtualization", "OpenShift Virtualization")]
 
 
 def _source_fields() -> list[Field]:
@@ -64,12 +69,30 @@ def _check_source_confined(ctx, path: str, project_id: int | None) -> None:
         raise ValidationError({"source_path": ["Must be a path inside the project folder."]})
 
 
+def _check_plugin_source(ctx, merged: dict, path: str) -> None:
+    """AWX's rules for the inventory plugin kinds: no source path, and a credential of the
+    kind's cloud type (required except for ec2, openshift_virtualization and constructed)."""
+    source = merged["source"]
+    if path:
+        raise ValidationError({"source_path": ["Cannot set source_path if not SCM type."]})
+    cred = ctx.store.get("credentials", merged["credential"]) if merged.get("credential") else None
+    namespace = inventory_plugins.PLUGINS[source][2]
+    if cred is None:
+        if source not in inventory_plugins.CREDENTIAL_OPTIONAL:
+            raise ValidationError({"credential": ["Credential is required for a cloud source."]})
+        return
+    ctype = ctx.store.get("credential_types", cred["credential_type"]) or {}
+    if source != "constructed" and ctype.get("namespace") != namespace:
+        raise ValidationError({"credential": [f"Cloud-based inventory sources (such as {source}) require "
+                                              "credentials for the matching cloud service."]})
+
+
 def _validate(ctx, values: dict, existing: dict | None) -> None:
     merged = {**(existing or {}), **values}
     inv = ctx.store.get("inventories", merged["inventory"]) if merged.get("inventory") else None
     if inv is not None and inv.get("kind") == "smart":
         raise ValidationError({"inventory": ["Cannot create Inventory Source for Smart Inventory"]})
-    path = merged.get("source_path") or ""
+    path = inventory_update.in_project(merged.get("source_path") or "")
     if has_control(path) or Path(path).is_absolute() or ".." in Path(path).parts:
         raise ValidationError({"source_path": ["Must be a path relative to the project folder."]})
     _check_source_confined(ctx, path, merged.get("source_project"))
@@ -80,6 +103,8 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
             raise ValidationError({"source_path": ["This field is required for scm type sources."]})
     if merged.get("source") == "file":
         raise ValidationError({"source": ['"file" sources need a path on the controller; use "scm" with a project.']})
+    if merged.get("source") in inventory_plugins.PLUGINS:
+        _check_plugin_source(ctx, merged, path)
     if merged.get("host_filter"):
         import re
         try:
@@ -110,6 +135,7 @@ INVENTORY_UPDATE = UnifiedJob(template="inventory_source", template_fk="inventor
                               events_table="inventory_update_events", parent_col="inventory_update",
                               prepare=inventory_update.prepare, finish=inventory_update.finish,
                               start=inventory_update.start_update, run_role="update_role",
+                              blocked=inventory_update.blocked,
                               admin=("inventory", "inventory"))
 
 
@@ -123,7 +149,9 @@ def declare(reg: Registry) -> None:
             Field("update_on_launch", "boolean", default=False),
             Field("update_cache_timeout", "integer", default=0, min_value=0),
             Field("custom_virtualenv", "string", null=True, default=None, **ro),
-            Field("execution_environment", "integer", null=True, default=None, **ro),
+            Field("execution_environment", "id", fk="execution_environment", on_delete="set_null", null=True,
+                  default=None,
+                  help_text="The container image to be used for execution."),
             Field("status", "string", stored=False, **ro),
             Field("last_job_run", "datetime", stored=False, **ro),
             Field("last_job_failed", "boolean", stored=False, **ro),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..lookups import EXTERNAL_TYPES
+
 
 def _f(fid: str, label: str, kind: str = "string", **extra: Any) -> dict[str, Any]:
     return {"id": fid, "label": label, "type": kind, **extra}
@@ -154,3 +156,5 @@ MANAGED_TYPES: list[tuple[str, str, str, dict, dict]] = [
         "env": {"TF_BACKEND_CONFIG_FILE": "{{tower.filename.configuration}}",
                 "GOOGLE_BACKEND_CREDENTIALS": "{{tower.filename.gce_credentials}}"}}),
 ]
+# the external lookups AWX ships (kind 'external': they inject nothing), declared beside their code
+MANAGED_TYPES += EXTERNAL_TYPES

@@ -10,13 +10,14 @@ from ..errors import PermissionDenied, ValidationError
 from ..jobs import project_update
 from ..jobs.project_update import start_update
 from ..registry import Field, Registry, Relation, Resource, RoleSpec, UnifiedJob
+from ..services import demo
 from ..services.project_files import argument_problem, has_control, project_dir, projects_root, scm_url_problem
 from ..store import jobs as jobq
 from ..store.credentials import credential_type_of
 from .unified import STATUS_CHOICES, add_unified_job, job_links, launched_by, unified_job_fields
 from ..webhooks import fields as webhook_fields
 
-SCM_TYPES = [("", "Manual"), ("git", "Git")]
+SCM_TYPES = [("", "Manual"), ("git", "Git"), ("archive", "Remote Archive")]
 _SCM_FIELDS = ("scm_type", "scm_url", "scm_branch", "scm_refspec")
 _UPDATE_FLAGS = ("scm_clean", "scm_delete_on_update", "scm_update_on_launch", "scm_track_submodules",
                  "scm_update_on_push")
@@ -43,17 +44,20 @@ def _check_local_path(ctx, path: str) -> None:
                                               f"root ({root})."]})
 
 
-def _check_scm_url(ctx, url: str) -> None:
+def _check_scm_url(ctx, url: str, scm_type: str = "git") -> None:
     if not url:
         raise ValidationError({"scm_url": ["SCM URL is required."]})
     problem = scm_url_problem(url)
     if problem:
         raise ValidationError({"scm_url": [problem]})
     if url.startswith("file:") or url.startswith("/") or url.startswith("."):
-        if not ctx.settings.ALLOW_LOCAL_SCM_URLS:
+        # the Demo Project's repository is one the controller made itself (services.demo)
+        if not ctx.settings.ALLOW_LOCAL_SCM_URLS and not demo.is_sample_url(ctx.settings, url):
             raise ValidationError({"scm_url": ["Local paths and file:// SCM URLs are not allowed; set "
                                                "TURRET_ALLOW_LOCAL_SCM_URLS=true to allow them."]})
         return
+    if scm_type == "archive" and not re.match(r"^https?://[^/]+", url):
+        raise ValidationError({"scm_url": ["Invalid archive URL: use https:// or http://."]})
     if not _REMOTE_URL.match(url):
         raise ValidationError({"scm_url": ["Invalid SCM URL: use https://, http://, git://, ssh:// or "
                                            "user@host:path."]})
@@ -70,7 +74,7 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
         if "local_path" in values or existing is None:
             _check_local_path(ctx, merged.get("local_path") or "")
     else:
-        _check_scm_url(ctx, merged.get("scm_url") or "")
+        _check_scm_url(ctx, merged.get("scm_url") or "", merged.get("scm_type") or "git")
         for name in ("scm_branch", "scm_refspec"):   # git arguments too (version, refspec)
             problem = argument_problem(merged.get(name) or "")
             if problem:
@@ -169,7 +173,8 @@ def _update_visibility(ctx):
 # Cancel: an admin of the project.
 PROJECT_UPDATE = UnifiedJob(template="project", template_fk="project", events_table="project_update_events",
                             parent_col="project_update", prepare=project_update.prepare, finish=project_update.finish,
-                            start=start_update, run_role="update_role", admin=("project", "project"))
+                            start=start_update, run_role="update_role", admin=("project", "project"),
+                            blocked=project_update.blocked)
 
 
 def declare(reg: Registry) -> None:
@@ -214,7 +219,9 @@ def declare(reg: Registry) -> None:
             Field("allow_override", "boolean", default=False,
                   help_text="Allow changing the SCM branch or revision in a job template that uses this project."),
             Field("custom_virtualenv", "string", read_only=True, null=True, default=None),
-            Field("default_environment", "integer", read_only=True, null=True, default=None),
+            Field("default_environment", "id", fk="execution_environment", on_delete="set_null", null=True,
+                  default=None,
+                  help_text="The default execution environment for jobs run using this project."),
             Field("signature_validation_credential", "integer", read_only=True, null=True, default=None),
             Field("last_update_failed", "boolean", stored=False, read_only=True),
             Field("last_updated", "datetime", stored=False, read_only=True),

@@ -20,8 +20,6 @@ def _token_validate(ctx, values: dict, existing: dict | None) -> None:
     if not words or set(words) - _SCOPES or len(words) != len(set(words)):
         raise ValidationError({"scope": ["Must be a simple space-separated string with allowed scopes "
                                          "['read', 'write']."]})
-    if values.get("application") not in (None, ""):
-        raise ValidationError({"application": ["OAuth2 applications are not supported; use null."]})
 
 
 def _token_before_save(ctx, values: dict, existing: dict | None) -> dict:
@@ -32,31 +30,57 @@ def _token_before_save(ctx, values: dict, existing: dict | None) -> dict:
         values["expires"] = (datetime.now(timezone.utc) + timedelta(days=365 * 1000)).strftime(
             "%Y-%m-%dT%H:%M:%S.%fZ")
         ctx.cache["pending_token"] = plain
-    values["application"] = None
+        values["refresh_token_hash"] = ""
+        if values.get("application"):
+            # a token of an application also gets a refresh token (AWX), shown once like the token
+            refresh = secrets.token_urlsafe(30)
+            values["refresh_token_hash"] = hash_token(refresh)
+            ctx.cache["pending_refresh"] = refresh
     return values
 
 
 def _token_after_save(ctx, row: dict, existing: dict | None) -> None:
     if existing is None and "pending_token" in ctx.cache:
         ctx.cache.setdefault("shown_tokens", {})[row["id"]] = ctx.cache.pop("pending_token")
+        if "pending_refresh" in ctx.cache:
+            ctx.cache.setdefault("shown_refresh", {})[row["id"]] = ctx.cache.pop("pending_refresh")
 
 
 def _token_compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    shown = ctx.cache.get("shown_tokens", {})
-    return {r["id"]: {"token": shown.get(r["id"], TOKEN_MASK), "refresh_token": None} for r in rows}
+    shown, refresh = ctx.cache.get("shown_tokens", {}), ctx.cache.get("shown_refresh", {})
+    return {r["id"]: {"token": shown.get(r["id"], TOKEN_MASK),
+                      "refresh_token": refresh.get(r["id"], TOKEN_MASK) if r.get("refresh_token_hash") else None}
+            for r in rows}
 
 
 def _token_visibility(ctx):
-    return "user = ?", [ctx.user_id or 0]
+    """AWX OAuth2TokenAccess: the user's own tokens, and tokens of applications of organizations
+    the user administers or audits."""
+    if ctx.registry.get("o_auth2_application") is None:
+        return "user = ?", [ctx.user_id or 0]
+    org_sql, org_params = rbac.fk_to_objects_with_roles_sql(
+        "organization", "organization", ("admin_role", "auditor_role"), ctx.effective_roles())
+    return (f'user = ? OR application IN (SELECT id FROM "applications" WHERE {org_sql})',
+            [ctx.user_id or 0, *org_params])
 
 
 def _token_can_create(ctx, values: dict) -> bool:
-    # Personal tokens are minted by their owner only (superusers included, as AWX).
-    return ctx.user is not None and values.get("user") in (None, ctx.user_id)
+    # Personal tokens are minted by their owner only (superusers included, as AWX); a token of an
+    # application needs to see that application.
+    if ctx.user is None or values.get("user") not in (None, ctx.user_id):
+        return False
+    app_id = values.get("application")
+    if app_id in (None, "") or ctx.registry.get("o_auth2_application") is None:
+        return True
+    app = ctx.store.get("applications", app_id) if isinstance(app_id, int) else None
+    return app is None or access.can_read(ctx, ctx.registry["o_auth2_application"], app)
 
 
 def _token_can_change(ctx, row: dict) -> bool:
-    return row["user"] == ctx.user_id
+    if row["user"] == ctx.user_id:
+        return True
+    app = ctx.store.get("applications", row["application"]) if row.get("application") else None
+    return app is not None and access.holds(ctx, "organization", app["organization"], "admin_role")
 
 
 def _readable(ctx) -> tuple[dict, dict]:
@@ -165,12 +189,13 @@ def declare(reg: Registry) -> None:
                   help_text="The user representing the token owner"),
             Field("token", "string", stored=False, read_only=True, prevent_search=True),
             Field("refresh_token", "string", stored=False, read_only=True, prevent_search=True),
-            Field("application", "integer", null=True, default=None),
+            Field("application", "id", fk="o_auth2_application", null=True, default=None, create_only=True),
             Field("expires", "datetime", read_only=True, null=True, default=None),
             Field("scope", "string", default="write", max_length=32,
                   help_text="Allowed scopes, further restricts user's permissions. Must be a simple "
                             "space-separated string with allowed scopes ['read', 'write']."),
             Field("token_hash", "string", hidden=True, filterable=False, unique=False, index=True),
+            Field("refresh_token_hash", "string", hidden=True, filterable=False, index=True),
         ],
         search_fields=("description",), capabilities=("edit", "delete"),
         validate=_token_validate, before_save=_token_before_save, after_save=_token_after_save,

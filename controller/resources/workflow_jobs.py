@@ -20,6 +20,7 @@ from typing import Any
 from .. import access
 from ..query import parse_int64
 from ..registry import Field, Registry, Relation, Resource, UnifiedJob
+from ..store import rbac
 from ..webhooks import fields as webhook_fields
 from ..store import workflow_templates as wfq
 from ..workflows import approvals, engine
@@ -41,8 +42,17 @@ APPROVAL = UnifiedJob(template="workflow_approval_template", template_fk="workfl
 # -- access -----------------------------------------------------------------------------------
 # AWX WorkflowJobAccess: readers of the template, its launcher, admins and auditors of the
 # template's organization.
-_workflow_job_visibility = template_job_visibility("workflow_job_template", "workflow_job_template",
-                                                   org_of_template=True)
+_template_visibility = template_job_visibility("workflow_job_template", "workflow_job_template",
+                                                org_of_template=True)
+
+
+def _workflow_job_visibility(ctx):
+    """As :data:`_template_visibility`, and a bulk job (no template) is also visible to the admins
+    of the organization it was launched in (AWX WorkflowJobAccess)."""
+    sql, params = _template_visibility(ctx)
+    org_sql, org_params = rbac.fk_to_objects_with_roles_sql("organization", "organization", ("admin_role",),
+                                                            ctx.effective_roles())
+    return f"({sql}) OR (is_bulk_job = 1 AND {org_sql})", [*params, *org_params]
 
 
 def _workflow_job_can_delete(ctx, row: dict) -> bool:
@@ -218,6 +228,9 @@ def _workflow_job_fields() -> list[Field]:
         Field("job_tags", "string", **null),
         Field("launch_prompts", "json", hidden=True, default={}),
         Field("secret_vars", "text", hidden=True, default=""),
+        # a bulk job launch (controller.bulk): no template; read by its launcher and its organization's admins
+        Field("is_bulk_job", "boolean", hidden=True, default=False),
+        Field("organization", "integer", hidden=True, null=True, default=None),
     ]
 
 

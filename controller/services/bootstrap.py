@@ -1,4 +1,4 @@
-"""First-start set-up: the ``admin`` superuser (and, later, demo content)."""
+"""First-start set-up: the ``admin`` superuser, the built-in project and (services.demo) AWX's demo content."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,9 +6,9 @@ import secrets
 from typing import Any
 
 from ..context import Context
+from ..store import sessions
 from ..store.install import managed_project
-from . import crud
-from .surveys import validate_spec
+from . import crud, demo as demo_content
 
 SYSTEM_USER = {"id": None, "is_superuser": True, "is_system_auditor": True, "username": "system"}
 
@@ -49,28 +49,6 @@ def ensure_builtin_project(state, organization: int | None = None) -> dict:
         "description": "The playbooks shipped with the turret.controller collection (read-only)."})
 
 
-DEMO_SURVEY = {"name": "Greeting", "description": "Who should the demo greet?", "spec": [
-    {"question_name": "Name to greet", "question_description": "Printed by the Hello Message task",
-     "variable": "greeting_name", "type": "text", "required": False, "default": "World",
-     "min": 0, "max": 64, "choices": ""}]}
-
-
-def ensure_demo(state, project: dict, org: dict) -> None:
-    """AWX's demo content, ready to launch: Default organization, Demo Inventory (localhost,
-    local connection) and Demo Job Template with a one-question survey."""
-    ctx = system_context(state)
-    reg = state.registry
-    inv = crud.create(ctx, reg["inventory"], {"name": "Demo Inventory", "organization": org["id"]})
-    crud.create(ctx, reg["host"], {"name": "localhost", "inventory": inv["id"],
-                                   "variables": "ansible_connection: local\n"})
-    jt = crud.create(ctx, reg["job_template"], {"name": "Demo Job Template", "inventory": inv["id"],
-                                                "project": project["id"], "playbook": "hello_world.yml",
-                                                "survey_enabled": True})
-    spec = validate_spec(DEMO_SURVEY, {}, state.vault.encrypt)
-    with state.store.transaction():
-        state.store.update("job_templates", jt["id"], {"survey_spec": spec})
-
-
 def initialize(state, admin_password: str | None, demo: bool = True) -> str | None:
     """Everything a fresh data directory gets on first start; returns a generated password."""
     fresh = state.store.count("users") == 0
@@ -82,7 +60,8 @@ def initialize(state, admin_password: str | None, demo: bool = True) -> str | No
         org = crud.create(system_context(state), state.registry["organization"], {"name": "Default"})
     project = ensure_builtin_project(state, org["id"] if org else None)
     if org is not None:
-        ensure_demo(state, project, org)
+        admin = sessions.user_named(state.store, "admin")
+        demo_content.ensure_demo(system_context(state), org, project, admin)
     return generated
 
 

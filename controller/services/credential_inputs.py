@@ -61,7 +61,8 @@ def check_type_inputs(inputs: Any, managed: bool = False) -> list[str]:
     if not isinstance(inputs, dict):
         return ["inputs must be an object with 'fields' (a list) and optionally 'required'."]
     problems: list[str] = []
-    allowed = {"fields", "required"} | ({"dependencies"} if managed else set())
+    # managed types may also declare "dependencies" and, external lookups, "metadata" (fields of an input source)
+    allowed = {"fields", "required"} | ({"dependencies", "metadata"} if managed else set())
     problems += [f"'{k}' is not allowed in inputs (allowed: {', '.join(sorted(allowed))})."
                  for k in inputs if k not in allowed]
     fields = inputs.get("fields", [])
@@ -70,6 +71,8 @@ def check_type_inputs(inputs: Any, managed: bool = False) -> list[str]:
     seen: set[str] = set()
     for i, spec in enumerate(fields):
         problems += _check_field_spec(i, spec, managed, seen)
+    if managed:     # an input source's keys may be required too; they need not be variable names
+        seen |= {m["id"] for m in inputs.get("metadata", []) if isinstance(m, dict) and isinstance(m.get("id"), str)}
     required = inputs.get("required", [])
     if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
         problems.append("required must be a list of field ids.")
@@ -210,9 +213,8 @@ def prepare_inputs(vault, cred_type: dict, submitted: Any, stored_before: dict |
         problem = _field_problem(specs[key], value)
         if problem:
             errors[key] = [problem]
-    for req in as_dict(cred_type.get("inputs")).get("required", []) or []:
-        if req not in errors and plain.get(req) in (None, ""):
-            errors[req] = [f"required for {cred_type.get('name', 'this credential type')}"]
+    # required inputs are not checked here (AWX accepts a credential without them: an input
+    # source may supply them later); missing_required() checks them when a job uses it
     if "ssh_key_data" in specs and "ssh_key_unlock" in specs and not errors:
         encrypted = key_is_encrypted(plain.get("ssh_key_data"))
         if encrypted and plain.get("ssh_key_unlock") in (None, ""):
@@ -254,6 +256,14 @@ def decrypt_inputs(vault, cred_type: dict, stored: Any) -> dict:
     return out
 
 
+def missing_required(cred_type: dict, inputs: dict) -> list[str]:
+    """The type's required input ids that ``inputs`` (decrypted, input sources resolved) leave
+    empty: a job that uses such a credential cannot run (``ASK`` counts as given: the launch
+    supplies it)."""
+    required = as_dict(cred_type.get("inputs")).get("required", []) or []
+    return [r for r in required if inputs.get(r) in (None, "")]
+
+
 def passwords_needed(cred_type: dict, inputs: dict) -> list[str]:
     """Passwords a launch must supply for this credential (AWX names), given its decrypted
     inputs: ``ssh_password``, ``become_password``, ``ssh_key_unlock``,
@@ -273,5 +283,5 @@ def passwords_needed(cred_type: dict, inputs: dict) -> list[str]:
 
 
 __all__ = ["FIELD_ID", "as_dict", "type_fields", "secret_fields", "check_type_inputs",
-           "prepare_inputs", "mask_inputs", "decrypt_inputs", "passwords_needed",
+           "prepare_inputs", "mask_inputs", "decrypt_inputs", "passwords_needed", "missing_required",
            "key_is_encrypted", "private_key_blocks"]

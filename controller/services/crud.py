@@ -61,10 +61,12 @@ def list_filter_keys(resource) -> set[str]:
 
 
 def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
-              scope: tuple[str, list] | None = None, extra_reserved: frozenset = frozenset()) -> dict:
+              scope: tuple[str, list] | None = None, extra_reserved: frozenset = frozenset(),
+              first_order: str | None = None) -> dict:
     """One page of ``resource`` visible to ctx.user, filtered by the AWX query language.
 
-    ``scope`` restricts to a sub-list (SQL over the resource's table).
+    ``scope`` restricts to a sub-list (SQL over the resource's table); ``first_order`` is the
+    sub-list's own order (an ORDER BY item), used unless the request gives ``order_by``.
     """
     compiled = query.compile_query(ctx.registry, resource, args,
                                    role_level_sql=access.role_level_sql(ctx, resource),
@@ -77,7 +79,10 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
     offset = (page - 1) * size
     if count is not None and page > 1 and offset >= count:
         raise NotFound("Invalid page.")
-    rows = ctx.store.page(resource.table, where, params, compiled.order_by, size, offset)
+    order_by = compiled.order_by
+    if first_order and not any(k in ("order", "order_by") for k, _ in args):
+        order_by = f"{first_order}, {order_by}"
+    rows = ctx.store.page(resource.table, where, params, order_by, size, offset)
     results = serialize(ctx, resource, rows)
     if resource.list_transform:
         results = resource.list_transform(ctx, results, args)

@@ -80,7 +80,6 @@ def counters(ctx: Context, inventories: list[dict]) -> dict[int, dict]:
             "total_inventory_sources": sources.get(pk, 0),
             "inventory_sources_with_failures": failed_sources.get(pk, 0),
             "pending_deletion": False,
-            "prevent_instance_group_fallback": False,
             "organization_id": inv.get("organization"),
         }
     return out

@@ -3,7 +3,7 @@
 A resource's ``named_url`` declares its components, each a tuple of field paths
 (``("name",), ("organization.name",)``).  Components are joined by ``++``, the fields of one
 component by ``+``; a literal ``+`` inside a value is written ``[+]``; a null FK gives an
-empty component.
+empty component, and an empty component matches any value of that FK (AWX).
 """
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def resolve(ctx, resource, identifier: str) -> int | None:
     comps: list[str | None] = list(identifier.split("++"))
     clauses: list[str] = []
     params: list = []
+    prefer: list[str] = []      # ORDER BY terms: the object whose own named URL this is first
     if len(comps) == 1 and len(resource.named_url) > 1:
         comps = comps + [None] * (len(resource.named_url) - 1)   # legacy plain name: oldest wins
     if len(comps) != len(resource.named_url):
@@ -79,7 +80,9 @@ def resolve(ctx, resource, identifier: str) -> int | None:
         if text is None:
             continue
         if text == "" and any("." in p for p in spec):
-            clauses.append(_null_sql(ctx, resource, spec[0]))
+            # AWX puts no condition on an empty component (``cred++Machine+ssh++`` names the
+            # credential in any organization); one with that FK null, whose URL it is, wins
+            prefer.append(f"({_null_sql(ctx, resource, spec[0])}) DESC")
             continue
         vals = _split(text)
         if len(vals) != len(spec):
@@ -89,4 +92,5 @@ def resolve(ctx, resource, identifier: str) -> int | None:
             clauses.append(sql)
             params += p
     where = " AND ".join(clauses) or "0"
-    return ctx.store.scalar(f'SELECT min(id) FROM "{resource.table}" WHERE {where}', params)
+    order = ", ".join([*prefer, "id"])
+    return ctx.store.scalar(f'SELECT id FROM "{resource.table}" WHERE {where} ORDER BY {order} LIMIT 1', params)

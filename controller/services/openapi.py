@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from ..config import VERSION
 from .metadata import detail_allow, list_allow
+from .settings import categories as setting_categories
 
 _JSON_TYPES = {"string": "string", "text": "string", "email": "string", "password": "string",
                "datetime": "string", "choice": "string", "integer": "integer", "id": "integer",
@@ -205,25 +206,48 @@ _FIXED: dict[str, dict[str, tuple[str, dict]]] = {
     "/api/v2/": {"get": ("api_v2_root", {"200": _resp({"type": "object",
                                                         "additionalProperties": {"type": "string"}})})},
     "/api/v2/ping/": {"get": ("ping", {"200": _resp(_ANY_OBJECT)})},
-    "/api/v2/config/": {"get": ("config", {"200": _resp(_ANY_OBJECT)})},
+    "/api/v2/config/": {"get": ("config", {"200": _resp(_ANY_OBJECT)}),
+                        "post": ("config_license", {"200": _resp(_ANY_OBJECT)}),
+                        "delete": ("config_license_remove", {"204": _resp(None, "Licence removed")})},
     "/api/v2/openapi.json": {"get": ("openapi", {"200": _resp(_ANY_OBJECT)})},
     "/api/v2/schedules/zoneinfo/": {"get": ("schedule_zoneinfo", {"200": _resp({"type": "object", "properties": {
         "zones": {"type": "array", "items": {"type": "string"}},
         "links": {"type": "object", "additionalProperties": {"type": "string"}}}})})},
     "/api/v2/schedules/preview/": {"post": ("schedule_preview", {"200": _resp(_ANY_OBJECT)})},
+    "/api/v2/dashboard/": {"get": ("dashboard", {"200": _resp(_ANY_OBJECT)})},
+    "/api/v2/dashboard/graphs/jobs/": {"get": ("dashboard_jobs_graph", {"200": _resp(_ANY_OBJECT)})},
+    "/api/v2/metrics/": {"get": ("metrics", {"200": _resp({"type": "string"}, "Prometheus text format",
+                                                          "text/plain")})},
+    "/api/v2/config/subscriptions/": {"post": ("config_subscriptions", {"200": _resp(_ANY_OBJECT)})},
+    "/api/v2/config/attach/": {"post": ("config_attach", {"200": _resp(_ANY_OBJECT)})},
+    "/api/v2/system_job_templates/": {"get": ("system_job_templates_list", {"200": _resp(_ANY_OBJECT)})},
+    "/api/v2/bulk/": {"get": ("bulk", {"200": _resp(_ANY_OBJECT)})},
+    **{f"/api/v2/bulk/{name}/": {"get": (f"bulk_{name}_read", {"200": _resp(_ANY_OBJECT)}),
+                                 "post": (f"bulk_{name}", {"201": _resp(_ANY_OBJECT)})}
+       for name in ("host_create", "host_delete", "job_launch")},
     "/api/login/": {"get": ("login_form", {"200": _resp(_HTML, "Login form", "text/html")}),
                     "post": ("login", {"302": _resp(None, "Logged in: session cookie set"),
                                        "401": _resp(_HTML, "Wrong credentials", "text/html"),
                                        "429": _resp(_HTML, "Throttled", "text/html")})},
     "/api/logout/": {"get": ("logout", {"302": _resp(None, "Logged out")}),
                      "post": ("logout_post", {"302": _resp(None, "Logged out")})},
+    "/api/o/": {"get": ("oauth2_root", {"200": _resp(_ANY_OBJECT)})},
+    "/api/o/token/": {"post": ("oauth2_token", {"200": _resp(_ANY_OBJECT, "Access and refresh token"),
+                                                "400": _resp(_ANY_OBJECT, "RFC 6749 error"),
+                                                "401": _resp(_ANY_OBJECT, "Client authentication failed")})},
+    "/api/o/revoke_token/": {"post": ("oauth2_revoke_token", {
+        "200": _resp(None, "Revoked"), "401": _resp(_ANY_OBJECT, "Client authentication failed")})},
 }
 # routes whose OPTIONS is Flask's automatic answer (empty body, Allow header)
 _FLASK_OPTIONS = {"/api/", "/api/v2/", "/api/v2/ping/", "/api/v2/config/", "/api/v2/openapi.json",
-                  "/api/login/", "/api/logout/"}
+                  "/api/login/", "/api/logout/", "/api/o/", "/api/o/token/", "/api/o/revoke_token/",
+                  "/api/v2/dashboard/", "/api/v2/dashboard/graphs/jobs/", "/api/v2/metrics/",
+                  "/api/v2/config/subscriptions/", "/api/v2/config/attach/"}
 _LOGIN_FORM = {"type": "object", "properties": {
     "username": {"type": "string"}, "password": {"type": "string"}, "next": {"type": "string"},
     "csrfmiddlewaretoken": {"type": "string"}}}
+_OAUTH_FORM = {"type": "object", "properties": {name: {"type": "string"} for name in (
+    "grant_type", "username", "password", "refresh_token", "scope", "client_id", "client_secret", "token")}}
 
 
 def _fixed_paths(registry) -> dict[str, Any]:
@@ -235,6 +259,8 @@ def _fixed_paths(registry) -> dict[str, Any]:
             media = "application/json"
             if path == "/api/login/" and verb == "post":
                 body, media = _LOGIN_FORM, "application/x-www-form-urlencoded"
+            elif path.startswith("/api/o/") and verb == "post":
+                body, media = _OAUTH_FORM, "application/x-www-form-urlencoded"
             elif verb == "post" and path != "/api/logout/":
                 body = _ANY_OBJECT
             item[verb] = _op(op_id, "root", responses, body, media=media)
@@ -250,7 +276,23 @@ def _fixed_paths(registry) -> dict[str, Any]:
         paths[f"/api/v2/{plural}/"] = {
             "get": _op(f"list_{plural}", plural, {"200": _resp(_list_schema(unified))}, params=_LIST_PARAMS),
             "options": _options_op(f"options_{plural}", plural)}
+    paths.update(_settings_paths())
     return paths
+
+
+def _settings_paths() -> dict[str, Any]:
+    """``/settings/`` (the categories) and ``/settings/{slug}/`` (one category's values)."""
+    slug = [{"name": "slug", "in": "path", "required": True,
+             "schema": {"type": "string", "enum": list(setting_categories())}}]
+    values = {"type": "object", "additionalProperties": True}
+    detail: dict[str, Any] = {"parameters": slug, "get": _op("get_settings", "settings", {"200": _resp(values)}),
+                              "options": _options_op("options_settings", "settings")}
+    for verb in ("put", "patch"):
+        detail[verb] = _op(f"{verb}_settings", "settings", {"200": _resp(values)}, values)
+    detail["delete"] = _op("delete_settings", "settings", {"204": _resp(None, "Reset to defaults")})
+    return {"/api/v2/settings/": {"get": _op("list_setting_categories", "settings", {"200": _resp(_ANY_OBJECT)}),
+                                  "options": _options_op("options_setting_categories", "settings")},
+            "/api/v2/settings/{slug}/": detail}
 
 
 # -- the registry's resources ------------------------------------------------------------------

@@ -49,8 +49,21 @@ def scope(ctx: Context, parent_res: Resource, parent: dict, rel: Relation) -> tu
     raise ValueError(f"unknown relation kind {kind}")
 
 
+def order(ctx: Context, parent: dict, rel: Relation) -> str | None:
+    """The sub-list's own ORDER BY item (an ordered m2m lists in association order), or None."""
+    if rel.kind != "m2m" or not rel.ordered:
+        return None
+    table, left, right = rel.key.split(":")
+    return links.position_order(table, left, right, parent["id"], ctx.registry[rel.target].table)
+
+
 def _require_role_admin(ctx: Context, role_row: dict) -> None:
-    """Granting or revoking a role needs admin on the role's object."""
+    """Granting or revoking a role needs admin on the role's object; membership of organizations
+    and teams only a superuser's when MANAGE_ORGANIZATION_AUTH is off (AWX)."""
+    if not ctx.is_superuser and not ctx.settings.MANAGE_ORGANIZATION_AUTH and \
+            role_row["content_type"] in ("organization", "team") and role_row["role_field"] in ("admin_role",
+                                                                                                "member_role"):
+        raise PermissionDenied()
     res = ctx.registry.get(role_row["content_type"])
     ok = ctx.is_superuser or (res is not None and access.holds(
         ctx, res.name, role_row["object_id"], "admin_role" if res.role("admin_role") else role_row["role_field"]))
@@ -93,7 +106,9 @@ def _apply(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, targ
     if kind == "m2m":
         access.require(access.can_change(ctx, parent_res, parent) and access.can_read(ctx, target, child))
         table, left, right = rel.key.split(":")
-        return (links.link if on else links.unlink)(store, table, left, right, parent["id"], child["id"]), None
+        if on:
+            return links.link(store, table, left, right, parent["id"], child["id"], ordered=rel.ordered), None
+        return links.unlink(store, table, left, right, parent["id"], child["id"]), None
     if kind == "user_roles":
         _require_role_admin(ctx, child)
         return (rbac.add_member if on else rbac.remove_member)(store, child["id"], parent["id"]), \

@@ -18,6 +18,7 @@ from ..errors import PermissionDenied, ValidationError
 from ..prompts import SCHEDULABLE
 from ..registry import ENCRYPTED
 from ..secrets import Vault
+from ..store import instances as instance_sql
 from . import surveys
 from .variables import VarsError, parse_vars
 
@@ -132,4 +133,7 @@ def launch_body(ctx, row: dict) -> dict:
     extra = {k: ctx.vault.decrypt(v) if Vault.is_encrypted(v) else v for k, v in loads(row.get("extra_data")).items()}
     if extra:
         body["extra_vars"] = extra
+    groups = instance_sql.ordered_groups(ctx.store, "schedule", row["id"])
+    if groups:   # the schedule's instance_groups list (a relation, not a field)
+        body["instance_groups"] = groups
     return body

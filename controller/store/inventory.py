@@ -147,6 +147,35 @@ def host_groups_summary(store: Store, host_ids: list[int]) -> dict[int, dict]:
 
 
 # -- set-wise deletion ----------------------------------------------------------------------------
+def recursive_delete_targets(store: Store, group_id: int) -> tuple[list[int], list[int]]:
+    """What AWX's recursive group delete removes besides the group itself: ``(group ids, host
+    ids)``.  A descendant group goes when every parent it has is going; a host goes when every
+    group it is in is going (hosts elsewhere in the inventory, or also in a surviving group,
+    stay)."""
+    links = store.query(f"SELECT gc.parent_id, gc.child_id FROM {GROUP_CHILDREN} gc JOIN \"groups\" g"
+                        " ON g.id = gc.child_id WHERE g.inventory = (SELECT inventory FROM \"groups\" WHERE id = ?)",
+                        (group_id,))
+    parents: dict[int, set[int]] = {}
+    children: dict[int, list[int]] = {}
+    for parent, child in links:
+        parents.setdefault(child, set()).add(parent)
+        children.setdefault(parent, []).append(child)
+    going, queue = {group_id}, list(children.get(group_id, []))
+    while queue:
+        child = queue.pop(0)
+        if child not in going and parents.get(child, set()) <= going:
+            going.add(child)
+            queue += children.get(child, [])
+    marks = ", ".join("?" * len(going))
+    memberships = store.query(f"SELECT host_id, group_id FROM {GROUP_HOSTS} WHERE host_id IN"
+                              f" (SELECT host_id FROM {GROUP_HOSTS} WHERE group_id IN ({marks}))", list(going))
+    groups_of_host: dict[int, set[int]] = {}
+    for host, group in memberships:
+        groups_of_host.setdefault(host, set()).add(group)
+    hosts = sorted(h for h, groups in groups_of_host.items() if groups <= going)
+    return sorted(going - {group_id}), hosts
+
+
 def unlink_contents(store: Store, inventory_id: int) -> None:
     """Drop every group-host and group-group link that touches the inventory's groups or hosts."""
     groups = 'SELECT id FROM "groups" WHERE inventory = ?'

@@ -153,6 +153,13 @@ def template_running(store, template_id: int, job_id: int) -> bool:
                         [template_id, job_id, *STARTED])
 
 
+def sibling_running(store, table: str, column: str, template_id: int, job_id: int) -> bool:
+    """Another run of ``table`` for the same template (its foreign key ``column``) is waiting or
+    running: project and inventory updates of one template run one at a time (AWX)."""
+    return store.exists(table, f'"{column}" = ? AND id != ? AND {_status_in(STARTED)}',
+                        [template_id, job_id, *STARTED])
+
+
 def template_credentials(store, jt_id: int) -> list[int]:
     return [r[0] for r in store.query(
         "SELECT credential_id FROM job_template_credentials WHERE job_template_id = ? ORDER BY credential_id",

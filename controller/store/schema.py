@@ -36,7 +36,7 @@ def fingerprint(registry) -> str:
     for resource in registry:
         cols = sorted((c, t.__name__) for c, t in resource_columns(resource).items())
         idx = sorted(str(f.name) for f in resource.stored_fields if f.index or f.unique or f.name == "name")
-        m2m = sorted(r.key for r in resource.relations if r.kind == "m2m")
+        m2m = sorted(r.key + (":ordered" if r.ordered else "") for r in resource.relations if r.kind == "m2m")
         parts.append(repr((resource.table, cols, idx, resource.unique_together, resource.indexes, m2m,
                            resource.id_group)))
     parts.append(repr(sorted(_INTERNAL)) + repr(_INTERNAL_INDEXES) + "autoincrement-v1")
@@ -109,6 +109,8 @@ def migrate(db: sqlite_utils.Database, registry) -> None:
                 name, left, right = rel.key.split(":")
                 if not db.table(name).exists():
                     db.table(name).create({left: int, right: int}, pk=(left, right))
+                if rel.ordered and "position" not in db.table(name).columns_dict:
+                    db.table(name).add_column("position", int)
                 db.table(name).create_index([right], if_not_exists=True)
     groups: dict[str, list[str]] = {}
     for resource in registry:

@@ -148,7 +148,9 @@ def login():
         nxt = url_for("ui.dashboard")
     if g.ctx.user is not None:
         return redirect(nxt)
-    return render("login.html", next=nxt)
+    settings = current_app.config["TURRET"].settings   # read per request: a changed setting shows at once
+    return render("login.html", next=nxt, custom_logo=settings.CUSTOM_LOGO,
+                  custom_login_info=settings.CUSTOM_LOGIN_INFO)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -129,6 +129,10 @@ def job_template_body(ctx, jt: dict, node: dict, wj: dict, artifacts: dict) -> t
     jt_creds = jq.template_credentials(ctx.store, jt["id"])
     body["credentials"] = merge_credentials(ctx, jt_creds, node_creds) \
         if node_creds and jt.get("ask_credential_on_launch") else jt_creds
+    # a node's labels are a prompt too (bulk job launch sets them): the job's, when the template asks
+    node_labels = wq.linked(ctx.store, "workflow_job_node_labels", "workflow_job_node_id", "label_id", node["id"])
+    if node_labels and jt.get("ask_labels_on_launch"):
+        body["labels"] = node_labels
     return body, overrides_for(jt, node)
 
 

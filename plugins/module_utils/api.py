@@ -228,11 +228,21 @@ class ControllerAPI:
             data["disassociate"] = True
         return self.post(_url_of(obj_or_url) + relation + "/", data)
 
-    def set_associations(self, obj_or_url, relation, wanted_ids, check_mode=False):
-        """Make the sub-list hold exactly ``wanted_ids``; return (added, removed)."""
+    def set_associations(self, obj_or_url, relation, wanted_ids, check_mode=False, ordered=False):
+        """Make the sub-list hold exactly ``wanted_ids`` (``ordered``: in that order, by detaching
+        everything and attaching again in order, as an ordered list only appends); return
+        (added, removed)."""
         current = self.associated_ids(obj_or_url, relation)
         added = [i for i in wanted_ids if i not in current]
         removed = [i for i in current if i not in wanted_ids]
+        if ordered and list(current) != list(wanted_ids):
+            added, removed = list(wanted_ids), list(current)
+            if not check_mode:
+                for child in removed:
+                    self.associate(obj_or_url, relation, child, disassociate=True)
+                for child in added:
+                    self.associate(obj_or_url, relation, child)
+            return added, removed
         if not check_mode:
             for child in added:
                 self.associate(obj_or_url, relation, child)

@@ -64,13 +64,16 @@ class ControllerModule(AnsibleModule):
 
 
 class Assoc:
-    """A list option kept equal to an association sub-list (``credentials``, ``hosts`` ...)."""
+    """A list option kept equal to an association sub-list (``credentials``, ``hosts`` ...);
+    ``ordered``: the sub-list keeps an order (an organization's ``galaxy_credentials``), so the
+    option's order counts too."""
 
-    def __init__(self, endpoint, relation=None, identity="name", scope=()):
+    def __init__(self, endpoint, relation=None, identity="name", scope=(), ordered=False):
         self.endpoint = endpoint
         self.relation = relation
         self.identity = identity
         self.scope = scope
+        self.ordered = ordered
 
 
 def notification_associations(approvals=False):
@@ -305,7 +308,8 @@ def _sync_associations(module, res, result, scope):
             if wanted:
                 result["changed"] = True
             continue
-        added, removed = api.set_associations(obj, assoc.relation or option, wanted, module.check_mode)
+        added, removed = api.set_associations(obj, assoc.relation or option, wanted, module.check_mode,
+                                              ordered=assoc.ordered)
         if added or removed:
             result["changed"] = True
             diff = result.setdefault("diff", {"before": {}, "after": {}})

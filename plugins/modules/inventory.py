@@ -37,11 +37,20 @@ options:
     type: str
     description:
     - Filter that will be applied to the hosts of this inventory.
+  prevent_instance_group_fallback:
+    type: bool
+    description:
+    - Jobs on this inventory do not fall back to its organization's instance groups.
   variables:
     type: raw
     description:
     - Inventory variables in JSON or YAML format.
     - A dict, or YAML/JSON text; compared as data.
+  instance_groups:
+    type: list
+    elements: str
+    description:
+    - Names or ids of the instance groups the jobs on this inventory run in, most preferred first (exactly this list).
 '''
 
 EXAMPLES = r'''
@@ -65,7 +74,7 @@ object:
   type: dict
 '''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import Resource, run_resource
+from ansible_collections.turret.controller.plugins.module_utils.module import Assoc, Resource, run_resource
 
 RESOURCE = Resource(
     endpoint="inventories",
@@ -73,11 +82,13 @@ RESOURCE = Resource(
         description=dict(type='str'),
         kind=dict(type='str', choices=['', 'smart']),
         host_filter=dict(type='str'),
+        prevent_instance_group_fallback=dict(type='bool'),
         variables=dict(type='raw'),
     ),
     fks=dict(organization="organizations"),
     scope=('organization',),
     vars_fields=('variables',),
+    associations=dict(instance_groups=Assoc("instance_groups")),
 )
 
 

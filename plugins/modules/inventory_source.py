@@ -26,9 +26,24 @@ options:
     choices:
     - scm
     - file
+    - constructed
+    - ec2
+    - gce
+    - azure_rm
+    - vmware
+    - satellite6
+    - openstack
+    - rhv
+    - controller
+    - insights
+    - terraform
+    - openshift_virtualization
     description:
     - Where the hosts come from. C(scm) reads an inventory file or directory of O(source_project) at O(source_path).
     - C(file) (a path on the controller) is refused by Turret; use C(scm) with a project.
+    - The cloud kinds and C(constructed) run their inventory plugin (its collection must be installed on the
+      controller) with O(source_vars) as the plugin configuration and O(credential) injected, as AWX does;
+      C(constructed) reads the inventory's input inventories.
   source_path:
     type: str
     description:
@@ -106,6 +121,10 @@ options:
     description:
     - With O(update_on_launch), seconds after an update during which a launch uses it instead of starting another;
       C(0) updates before every job.
+  execution_environment:
+    type: str
+    description:
+    - The execution environment, by name or id, its updates run with.
 '''
 
 EXAMPLES = r'''
@@ -137,7 +156,9 @@ RESOURCE = Resource(
     endpoint="inventory_sources",
     fields=dict(
         description=dict(type='str'),
-        source=dict(type='str', choices=['scm', 'file']),
+        source=dict(type='str', choices=['scm', 'file', 'constructed', 'ec2', 'gce', 'azure_rm', 'vmware',
+                                         'satellite6', 'openstack', 'rhv', 'controller', 'insights', 'terraform',
+                                         'openshift_virtualization']),
         source_path=dict(type='str'),
         source_vars=dict(type='raw'),
         scm_branch=dict(type='str'),
@@ -152,7 +173,8 @@ RESOURCE = Resource(
         update_on_launch=dict(type='bool'),
         update_cache_timeout=dict(type='int'),
     ),
-    fks=dict(credential="credentials", inventory="inventories", source_project="projects"),
+    fks=dict(credential="credentials", inventory="inventories", source_project="projects",
+             execution_environment="execution_environments"),
     scope=('inventory',),
     vars_fields=('source_vars',),
 )

@@ -38,6 +38,13 @@ options:
   extra_vars:
     description: Extra variables for the job.
     type: dict
+  execution_environment:
+    description: Execution environment to run with instead of the template's (by name or id).
+    type: str
+  instance_groups:
+    description: Instance groups to run in instead of the template's, most preferred first (names or ids).
+    type: list
+    elements: str
   wait:
     description:
       - Wait until the job is finished; the task fails unless it ends C(successful).
@@ -94,10 +101,13 @@ PROMPTS = dict(job_options_spec(playbook=True), extra_vars=dict(type="dict"))
 
 def main():
     spec = dict(name=dict(type="str", required=True, aliases=["job_template"]), inventory=dict(type="str"),
-                credentials=dict(type="list", elements="str"), **PROMPTS)
+                credentials=dict(type="list", elements="str"), execution_environment=dict(type="str"),
+                instance_groups=dict(type="list", elements="str"), **PROMPTS)
     spec.update(wait_spec(default_wait=False))
     module = ControllerModule(argument_spec=spec, supports_check_mode=True)
-    prepare = launch_prepare("job_templates", PROMPTS, dict(inventory="inventories", credentials="credentials"))
+    prepare = launch_prepare("job_templates", PROMPTS, dict(inventory="inventories", credentials="credentials",
+                                                            execution_environment="execution_environments",
+                                                            instance_groups="instance_groups"))
     launch_and_wait(module, prepare, "jobs", show_body=True)
 
 

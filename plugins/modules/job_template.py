@@ -135,6 +135,15 @@ options:
     - Names or ids of existing labels of the job template (exactly this list).
     type: list
     elements: str
+  execution_environment:
+    type: str
+    description:
+    - The execution environment, by name or id, its jobs run with (see M(turret.controller.execution_environment)).
+  instance_groups:
+    type: list
+    elements: str
+    description:
+    - Names or ids of the instance groups the template's jobs run in, most preferred first (exactly this list).
 '''
 
 EXAMPLES = r'''
@@ -198,10 +207,12 @@ RESOURCE = Resource(
         prevent_instance_group_fallback=dict(type='bool'),
         **webhook_fields()
     ),
-    fks=dict(inventory="inventories", project="projects", webhook_credential="credentials"),
+    fks=dict(inventory="inventories", project="projects", webhook_credential="credentials",
+             execution_environment="execution_environments"),
     vars_fields=('extra_vars',),
     secrets=('host_config_key',),
-    associations=dict(credentials=Assoc("credentials"), labels=Assoc("labels"), **notification_associations()),
+    associations=dict(credentials=Assoc("credentials"), labels=Assoc("labels"),
+                      instance_groups=Assoc("instance_groups"), **notification_associations()),
 )
 
 EXTRA = dict(survey_spec=dict(type="dict"), **webhook_key_spec())

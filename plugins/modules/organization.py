@@ -27,6 +27,21 @@ options:
     type: int
     description:
     - Maximum number of hosts allowed to be managed by this organization.
+  default_environment:
+    type: str
+    description:
+    - The execution environment, by name or id, of the organization's jobs that name none closer.
+  instance_groups:
+    type: list
+    elements: str
+    description:
+    - Names or ids of the instance groups the organization's jobs run in, most preferred first (exactly this list).
+  galaxy_credentials:
+    type: list
+    elements: str
+    description:
+    - Names or ids of the Ansible Galaxy / Automation Hub credentials its projects' updates install
+      C(collections/requirements.yml) and C(roles/requirements.yml) from, tried in this order (exactly this list).
 '''
 
 EXAMPLES = r'''
@@ -50,7 +65,7 @@ object:
 '''
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
-    Resource, notification_associations, run_resource)
+    Assoc, Resource, notification_associations, run_resource)
 
 RESOURCE = Resource(
     endpoint="organizations",
@@ -58,7 +73,10 @@ RESOURCE = Resource(
         description=dict(type='str'),
         max_hosts=dict(type='int'),
     ),
-    associations=notification_associations(approvals=True),
+    fks=dict(default_environment="execution_environments"),
+    associations=dict(instance_groups=Assoc("instance_groups"),
+                      galaxy_credentials=Assoc("credentials", "galaxy_credentials", ordered=True),
+                      **notification_associations(approvals=True)),
 )
 
 

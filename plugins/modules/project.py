@@ -105,6 +105,10 @@ options:
     default: false
     description:
     - Start a project update even when nothing changed (always reports a change).
+  default_environment:
+    type: str
+    description:
+    - The execution environment, by name or id, of the project's jobs that name none closer.
 '''
 
 EXAMPLES = r'''
@@ -153,7 +157,8 @@ RESOURCE = Resource(
         scm_update_on_push=dict(type='bool'),
         **webhook_fields(templates=False)
     ),
-    fks=dict(credential="credentials", organization="organizations"),
+    fks=dict(credential="credentials", organization="organizations",
+             default_environment="execution_environments"),
     optional_scope=('organization',),
     associations=notification_associations(),
 )

@@ -37,10 +37,15 @@ options:
     - The inventory, by name or id (or a C(name++organization) named URL).
     - The inventory the jobs run on instead of the template's; needs C(ask_inventory_on_launch).
   execution_environment:
-    type: int
+    type: str
     description:
-    - Id of the execution environment (container image) the jobs run in.
-      Stored for AWX compatibility; Turret runs jobs in its own Python environment.
+    - The execution environment, by name or id, the jobs run with; needs C(ask_execution_environment_on_launch).
+  instance_groups:
+    type: list
+    elements: str
+    description:
+    - Names or ids of the instance groups its jobs run in, most preferred first (exactly this list);
+      they need C(ask_instance_groups_on_launch).
   job_slice_count:
     type: int
     description:
@@ -122,7 +127,8 @@ object:
   type: dict
 '''
 
-from ansible_collections.turret.controller.plugins.module_utils.module import Resource, job_options_spec, run_resource
+from ansible_collections.turret.controller.plugins.module_utils.module import (
+    Assoc, Resource, job_options_spec, run_resource)
 
 RESOURCE = Resource(
     endpoint="schedules",
@@ -130,7 +136,6 @@ RESOURCE = Resource(
         job_options_spec(playbook=True),
         description=dict(type='str'),
         extra_data=dict(type='dict'),
-        execution_environment=dict(type='int'),
         job_slice_count=dict(type='int'),
         timeout=dict(type='int'),
         enabled=dict(type='bool'),
@@ -143,7 +148,9 @@ RESOURCE = Resource(
         start_time=dict(type='str'),
         end_time=dict(type='str'),
     ),
-    fks=dict(inventory="inventories", unified_job_template="unified_job_templates"),
+    fks=dict(inventory="inventories", unified_job_template="unified_job_templates",
+             execution_environment="execution_environments"),
+    associations=dict(instance_groups=Assoc("instance_groups")),
     optional_scope=('unified_job_template',),
 )
 

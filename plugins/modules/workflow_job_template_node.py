@@ -70,7 +70,7 @@ options:
   execution_environment:
     type: str
     description:
-    - Stored for AWX compatibility; Turret runs jobs in its own Python environment.
+    - The execution environment, by name or id, the node's job runs with, when its template prompts for one.
   start_at_task:
     type: str
     description:
@@ -167,7 +167,6 @@ RESOURCE = Resource(
         extra_data=dict(type='dict'),
         job_slice_count=dict(type='int'),
         timeout=dict(type='int'),
-        execution_environment=dict(type='str'),
         start_at_task=dict(type='str'),
         force_handlers=dict(type='bool'),
         become_enabled=dict(type='bool'),
@@ -175,7 +174,7 @@ RESOURCE = Resource(
         retry_delay=dict(type='int'),
     ),
     fks=dict(workflow_job_template="workflow_job_templates", inventory="inventories",
-             unified_job_template="unified_job_templates"),
+             unified_job_template="unified_job_templates", execution_environment="execution_environments"),
     scope=("workflow_job_template",),
     create_only=("workflow_job_template",),
     associations=dict(credentials=Assoc("credentials"), labels=Assoc("labels"),

@@ -17,7 +17,7 @@ from .test_resources import CASES
 
 REPO = Path(__file__).resolve().parents[2]
 # resource type -> module, where the names differ
-MODULE_OF = {"o_auth2_access_token": "token"}
+MODULE_OF = {"o_auth2_access_token": "token", "o_auth2_application": "application"}
 # (resource, field) -> why the module has no option for it
 # (resource, field) -> why its module has no option for it.  Empty today: every writable field of
 # every resource is an option (identity fields included: `name`, `username`).
@@ -31,9 +31,7 @@ NO_MODULE: dict[str, str] = {
 LAUNCH_EXCLUDED: dict[str, str] = {
     "timeout": "the module's `timeout` is how long it waits for the job (doc fragment wait); the job's own "
                "timeout stays the template's",
-    "execution_environment": "Turret runs no containers: the prompt exists for AWX clients only",
     "job_slice_count": "Turret does not slice jobs: the prompt exists for AWX clients only",
-    "instance_groups": "Turret runs every job on its own node: the prompt exists for AWX clients only",
     "labels": "not offered yet: a new option would change the module's shape (a later, additive change)",
 }
 # the option type a launch prompt takes in a module, by the prompt's launch OPTIONS type (objects are

@@ -38,6 +38,12 @@ CASES = [
          {"organization": ORG, "new_name": "y" * 600}, "no more than 512 characters"),
     Case("label", "labels", {"organization": ORG}, {"new_name": "renamed-label"},
          {"organization": ORG, "new_name": "z" * 600}, "no more than 512 characters"),
+    Case("application", "applications",
+         {"organization": ORG, "client_type": "confidential", "authorization_grant_type": "password"},
+         {"description": "for CI", "skip_authorization": True},
+         {"organization": ORG, "client_type": "public", "authorization_grant_type": "authorization-code"},
+         "Redirect URIs cannot be empty", scope={"organization": "organizations"},
+         check={"client_type": "confidential"}),
     Case("credential_type", "credential_types",
          {"kind": "cloud", "inputs": {"fields": [{"id": "api_key", "label": "API key", "type": "string", "secret": True}]},
           "injectors": {"env": {"API_KEY": "{{ '{{' }} api_key {{ '}}' }}"}}},
@@ -70,6 +76,13 @@ CASES = [
     Case("schedule", "schedules", {"unified_job_template": JT, "cron": "0 2 * * *", "timezone": "UTC"},
          {"enabled": False}, {"unified_job_template": JT, "cron": "nope"}, "A cron expression has 5 fields",
          check={"cron": "0 2 * * *"}),
+    Case("instance_group", "instance_groups", {"max_concurrent_jobs": 2, "policy_instance_list": []},
+         {"max_forks": 5, "new_name": "renamed-group"}, {"is_container_group": True},
+         "Container groups are not supported", check={"max_concurrent_jobs": 2}),
+    Case("execution_environment", "execution_environments", {"image": "quay.io/a/b:1", "pull": "missing",
+                                                             "organization": ORG},
+         {"image": "venv:/opt/other"}, {"image": "venv:relative"}, "venv:<absolute path>",
+         check={"pull": "missing"}),
 ]
 
 

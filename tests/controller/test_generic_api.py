@@ -68,6 +68,10 @@ FACTORIES: dict[str, Callable[[Client], dict]] = {
     # the password is not a required *field* (PUT may omit it) but a new user needs one
     "users": lambda c: {"username": unique("user"), "password": "pw-" + unique("p")},
     "tokens": lambda c: {"description": unique("token"), "application": None, "scope": "write"},
+    # an OAuth2 application: the password grant needs no redirect URIs
+    "applications": lambda c: {"name": unique("app"), "client_type": "confidential",
+                               "authorization_grant_type": "password",
+                               "organization": create(c, REG["organization"])["id"]},
     # a manual project: its folder must exist under <DATA_DIR>/projects (no SCM sync needed)
     "projects": lambda c: {"name": unique("project"), "local_path": _project_folder(c)},
     # custom credential types must be "cloud" or "net"
@@ -92,7 +96,31 @@ FACTORIES: dict[str, Callable[[Client], dict]] = {
                             "unified_job_template": create(c, REG["job_template"])["id"]},
     # an ad hoc command runs a whitelisted module against an inventory (it stays pending: no workers here)
     "ad_hoc_commands": lambda c: {"inventory": create(c, REG["inventory"])["id"], "module_name": "ping"},
+    # a custom role definition lists permissions of one content type; assignments name an object of it
+    "role_definitions": lambda c: {"name": unique("rd"), "content_type": "awx.inventory",
+                                   "permissions": ["awx.view_inventory", "awx.use_inventory"]},
+    "role_user_assignments": lambda c: {"role_definition": _managed_definition(c, "Inventory Use"),
+                                        "object_id": str(create(c, REG["inventory"])["id"]),
+                                        "user": create(c, REG["user"])["id"]},
+    "role_team_assignments": lambda c: {"role_definition": _managed_definition(c, "Inventory Use"),
+                                        "object_id": str(create(c, REG["inventory"])["id"]),
+                                        "team": create(c, REG["team"])["id"]},
+    # an input source: an input of a credential whose value an external (Vault) credential looks up
+    "credential_input_sources": lambda c: {"target_credential": create(c, REG["credential"])["id"],
+                                           "input_field_name": "api_key", "source_credential": _lookup_credential(c),
+                                           "metadata": {"secret_path": "/kv/x", "secret_key": "k"}},
 }
+
+
+def _lookup_credential(client: Client) -> int:
+    kv = client.get("/api/v2/credential_types/", query_string={"namespace": "hashivault_kv"}).json["results"][0]
+    return client.post("/api/v2/credentials/", {
+        "name": unique("lookup"), "credential_type": kv["id"], "organization": create(client, REG["organization"])["id"],
+        "inputs": {"url": "http://127.0.0.1:8200", "token": "t", "api_version": "v1"}}).json["id"]
+
+
+def _managed_definition(client: Client, name: str) -> int:
+    return client.get("/api/v2/role_definitions/", query_string={"name": name}).json["results"][0]["id"]
 
 
 def _project_folder(client: Client) -> str:
@@ -1081,8 +1109,9 @@ def test_api_v2_index_lists_only_existing_resources(anon, admin):
             assert res.api_key not in index
     assert {"ping", "config", "me"} <= set(index)
     polymorphic = {"unified_jobs", "unified_job_templates"}   # lists served over several resources
-    assert set(index) == {"ping", "config", "me"} | polymorphic | {r.api_key for r in RESOURCES if r.listed}
-    assert "dashboard" not in index        # not implemented, so not advertised to the CLI
+    fixed = {"ping", "config", "settings", "me",   # views of their own, not registry resources
+             "dashboard", "metrics", "system_job_templates", "bulk"}
+    assert set(index) == fixed | polymorphic | {r.api_key for r in RESOURCES if r.listed}
 
 
 def test_api_v2_index_ignores_bad_credentials(app):

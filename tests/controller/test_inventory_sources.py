@@ -133,7 +133,7 @@ def test_bad_source_fails_with_the_error(admin, jobs, setup):
 
 
 @pytest.mark.parametrize("body,field", [({"source_path": "../etc/hosts"}, "source_path"),
-                                        ({"source_path": "/etc/hosts"}, "source_path"),
+                                        ({"source_path": "/../etc/hosts"}, "source_path"),
                                         ({"source_project": None}, "source_project")])
 def test_source_validation(admin, setup, body, field):
     inv = admin.post("/api/v2/inventories/", {"name": f"v-{time.monotonic_ns()}",

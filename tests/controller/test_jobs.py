@@ -609,7 +609,7 @@ def small_node(tmp_path_factory):
     2, a two-host job 3)."""
     state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("capacity")), "CAPACITY": 4},
                                 environ={}))
-    initialize(state, "capacity-pw")
+    initialize(state, "capacity-pw", demo=False)   # no Demo Project update competing for capacity
     state.start_jobs(workers=4)
     yield state, Client(create_app(state=state), "admin", "capacity-pw")
     state.stop_jobs()

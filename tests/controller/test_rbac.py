@@ -20,9 +20,10 @@ the object byte-for-byte unchanged, a refused grant leaves the role membership u
 
 Where AWX's exact behaviour depends on settings or is ambiguous the tests follow the
 contract documented in controller/access.py and controller/store/rbac.py:
-* visibility is "holds read_role (directly, through a team, or by ancestry)"; AWX's
-  ORG_ADMINS_CAN_SEE_ALL_USERS (org admins see every user/team) is not modelled, so an org
-  admin sees the teams of their organization and the users of organizations they can read.
+* visibility is "holds read_role (directly, through a team, or by ancestry)"; the world runs
+  with AWX's ORG_ADMINS_CAN_SEE_ALL_USERS off (on, its default, org admins see every user and
+  team: test_settings_effects.py), so an org admin sees the teams of their organization and
+  the users of organizations they can read.
 * users are visible to themselves and to whoever can read an organization they belong to;
   superusers are visible to everyone (AWX UserAccess.filtered_queryset).
 * an object hidden from the user answers 403 on detail (crud.get_row), not 404.
@@ -186,6 +187,7 @@ def _ok(resp, status=204):
 @pytest.fixture(scope="module")
 def world(app, admin, make_user, make_org) -> World:
     w = World()
+    _ok(admin.patch("/api/v2/settings/system/", {"ORG_ADMINS_CAN_SEE_ALL_USERS": False}), 200)
     w.client["super"] = admin
     w.uid["super"] = admin.get("/api/v2/me/").json["results"][0]["id"]
     for key in ("A", "B"):
@@ -280,6 +282,9 @@ def test_activity_stream_visibility(world, app_state, actor):
         "role": visible_roles(world, actor),
         "o_auth2_access_token": {r[0] for r in app_state.store.query(
             "SELECT id FROM tokens WHERE user = ?", (world.uid[actor],))},
+        # global execution environments (the seeded managed one) are everyone's, as AWX
+        "execution_environment": {r[0] for r in app_state.store.query(
+            "SELECT id FROM execution_environments WHERE organization IS NULL")},
     }
     # a role grant is also history of the role's object (object_link), so readers of that
     # object see it

@@ -37,7 +37,8 @@ from controller.jobs.scheduler import Scheduler, tick
 from controller.services.bootstrap import system_context
 
 data_dir, clock, mode = sys.argv[1:4]
-state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
+# no worker runs the fired jobs: AWX's SCHEDULE_MAX_JOBS (10 waiting) would skip later occurrences
+state = open_state(Settings({"DATA_DIR": data_dir, "SCHEDULE_MAX_JOBS": 1000000}, environ={}))
 scheduler = Scheduler(state, lease_seconds=30, grace=90)
 ctx = system_context(state)
 open(os.path.join(os.path.dirname(clock), f"ready-{os.getpid()}"), "w").close()

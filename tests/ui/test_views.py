@@ -191,6 +191,9 @@ def test_launch_asks_for_credential_passwords(admin, api):
     cred = api.post("/api/v2/credentials/", {"name": "ui-ask", "organization": 1, "credential_type": machine["id"],
                                              "inputs": {"username": "u", "password": "ASK"}})
     jt = demo_jt(api)
+    # the template's own machine credential (AWX's Demo Credential) makes way: one machine credential a job
+    demo_cred = api.get("/api/v2/credentials/?name=Demo+Credential")["results"][0]
+    api.post(f"/api/v2/job_templates/{jt['id']}/credentials/", {"id": demo_cred["id"], "disassociate": True})
     api.post(f"/api/v2/job_templates/{jt['id']}/credentials/", {"id": cred["id"]})
     form = admin.get(f"/ui/templates/{jt['id']}/launch")
     assert 'name="password__ssh_password"' in form.text and "SSH password" in form.text
@@ -200,3 +203,4 @@ def test_launch_asks_for_credential_passwords(admin, api):
                                                                  "csrfmiddlewaretoken": csrf(admin)})
     assert given.status_code == 302 and "pw-at-launch" not in admin.get(given.headers["Location"]).text
     api.post(f"/api/v2/job_templates/{jt['id']}/credentials/", {"id": cred["id"], "disassociate": True})
+    api.post(f"/api/v2/job_templates/{jt['id']}/credentials/", {"id": demo_cred["id"]})

@@ -1,0 +1,193 @@
+"""The controller as an AWX instance: its measured capacity, its seeded instance groups, and
+where a job runs (AWX's instance-group precedence) and whether its group has room for it.
+
+Contracts:
+  * Capacity is AWX's (``awx.main.utils.common``): ``cpu_capacity`` = CPUs x 4 forks,
+    ``mem_capacity`` = (memory - 2 GiB) / 100 MiB per fork (each at least 1); the instance's
+    ``capacity`` lies between the two by ``capacity_adjustment`` (1.0: the larger), 0 when
+    the instance is disabled.  Turret's ``CAPACITY`` setting, when set, is the capacity.
+  * :func:`seed` runs at every start: this node's instance is found by hostname (created the
+    first time) and re-measured; the groups ``controlplane`` and ``default`` exist and hold it.
+  * :func:`choose_instance_group` follows AWX: a launch prompt's groups, else the template's,
+    the inventory's and the organization's groups in that order (a ``prevent_instance_group_
+    fallback`` on the template or inventory stops the walk there), else ``default``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any, Callable, Iterable
+
+from ..config import AWX_COMPAT_VERSION
+from ..store import instances as sql
+from ..store import now_iso
+from ..store.install import ensure_install_uuid
+from . import crud
+
+FORKS_PER_CPU = 4
+MEM_MB_PER_FORK = 100
+MEM_PENALTY = 2 * 1024 ** 3          # AWX keeps 2 GiB for the controller's own services
+CONTROL_PLANE, DEFAULT_GROUP = "controlplane", "default"
+
+
+def node_name() -> str:
+    """This node's hostname: the ``hostname`` of its instance and every job's execution_node."""
+    return socket.gethostname()
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _memory_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def measure() -> dict[str, Any]:
+    """A health check of this node: CPUs, memory and the capacities AWX derives from them."""
+    cpu, memory = _cpu_count(), _memory_bytes()
+    return {"cpu": float(cpu), "memory": memory, "cpu_capacity": max(1, cpu * FORKS_PER_CPU),
+            "mem_capacity": max(1, (memory - MEM_PENALTY) // (1024 * 1024) // MEM_MB_PER_FORK),
+            "version": AWX_COMPAT_VERSION, "errors": "", "last_health_check": now_iso(), "last_seen": now_iso(),
+            "health_check_started": None}
+
+
+def capacity(instance: dict, configured: int = 0) -> int:
+    """The capacity of ``instance`` (see the module contract)."""
+    if not instance.get("enabled") or instance.get("node_type") == "hop":
+        return 0
+    if configured:
+        return configured
+    low, high = sorted((int(instance.get("cpu_capacity") or 0), int(instance.get("mem_capacity") or 0)))
+    raw = instance.get("capacity_adjustment")
+    adjustment = 1.0 if raw is None else float(raw)
+    return int(low + (high - low) * adjustment)
+
+
+def health_check(ctx, instance: dict) -> dict:
+    """Re-measure ``instance`` (this node only: there is no other to reach) and store it."""
+    values = measure() if instance["hostname"] == node_name() else {
+        "errors": "Turret reaches no other node: only the controller's own instance is checked.",
+        "last_health_check": now_iso()}
+    sql.set_health(ctx.store, instance["id"], values)
+    row = ctx.store.get("instances", instance["id"])
+    sql.set_health(ctx.store, row["id"], {"capacity": capacity(row, int(getattr(ctx.settings, "CAPACITY", 0) or 0))})
+    return ctx.store.get("instances", instance["id"])
+
+
+def seed(ctx) -> dict:
+    """This node's instance (created or re-measured) in ``controlplane`` and ``default``;
+    returns the instance row.  ``ctx`` acts as the system."""
+    registry, store = ctx.registry, ctx.store
+    host = node_name()
+    with store.transaction():
+        inst = sql.instance_named(store, host)
+        if inst is None:
+            inst = crud.insert_trusted(ctx, registry["instance"], {
+                "hostname": host, "uuid": ensure_install_uuid(store), "node_type": "hybrid",
+                "node_state": "ready", "managed": True, "enabled": True, "capacity_adjustment": 1.0,
+                "ip_address": "", **measure()})
+        else:
+            sql.set_health(store, inst["id"], measure())
+        inst = store.get("instances", inst["id"])
+        sql.set_health(store, inst["id"], {"capacity": capacity(inst, int(getattr(ctx.settings, "CAPACITY", 0) or 0))})
+        for name in (CONTROL_PLANE, DEFAULT_GROUP):
+            group = sql.group_named(store, name) or crud.insert_trusted(ctx, registry["instance_group"], {
+                "name": name, "policy_instance_list": []})
+            sql.link_member(store, group["id"], inst["id"])
+    return store.get("instances", inst["id"])
+
+
+# -- where a job runs -------------------------------------------------------------------------
+def _as_ids(value: Any) -> list[int]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value else {}
+        except ValueError:
+            return []
+    return [v for v in value if isinstance(v, int)] if isinstance(value, list) else []
+
+
+def preferred_groups(ctx, job: dict) -> list[int]:
+    """The instance groups ``job`` (a row of any job kind) may run in, most preferred first."""
+    store = ctx.store
+    prompts = job.get("launch_prompts")
+    if isinstance(prompts, str):
+        try:
+            prompts = json.loads(prompts) if prompts else {}
+        except ValueError:
+            prompts = {}
+    prompted = _as_ids((prompts or {}).get("instance_groups") or [])
+    if prompted:
+        return prompted
+    chosen: list[int] = []
+    owners: list[tuple[str, dict | None]] = []
+    if job.get("job_template"):
+        owners.append(("job_template", store.get("job_templates", job["job_template"])))
+    inventory = store.get("inventories", job["inventory"]) if job.get("inventory") else None
+    owners.append(("inventory", inventory))
+    org_id = job.get("organization") or (inventory or {}).get("organization")
+    owners.append(("organization", store.get("organizations", org_id) if org_id else None))
+    for owner, row in owners:
+        if row is None:
+            continue
+        chosen += [g for g in sql.ordered_groups(store, owner, row["id"]) if g not in chosen]
+        if row.get("prevent_instance_group_fallback"):
+            break
+    if chosen:
+        return chosen
+    default = sql.group_named(store, DEFAULT_GROUP)
+    return [default["id"]] if default else []
+
+
+def choose_instance_group(ctx, job: dict) -> int | None:
+    """The group ``job`` runs in: the first preferred group holding an enabled instance (the
+    first preferred one when none does: this node runs every job); None when there is none."""
+    groups = preferred_groups(ctx, job)
+    members = sql.group_instances(ctx.store, groups)
+    for gid in groups:
+        if any(i.get("enabled") for i in members.get(gid, [])):
+            return gid
+    return groups[0] if groups else None
+
+
+def has_room(ctx, group_id: int | None, job: dict, impact: int, tables: Iterable[str],
+             impact_of: Callable[[str, dict], int]) -> bool:
+    """Does ``group_id`` take one more job of ``impact`` forks now?  Its ``max_concurrent_jobs``
+    and ``max_forks`` (0: no limit) count the jobs claimed in it over every job table; a group
+    running nothing always takes one job, so a job larger than ``max_forks`` still runs alone."""
+    group = ctx.store.get("instance_groups", group_id) if group_id else None
+    if group is None or not (group.get("max_concurrent_jobs") or group.get("max_forks")):
+        return True
+    running = [(t, r) for t in tables if sql.has_column(ctx.store, t, "instance_group")
+               for r in sql.active_in_group(ctx.store, t, group["id"], job["id"])]
+    if not running:
+        return True
+    if group.get("max_concurrent_jobs") and len(running) + 1 > group["max_concurrent_jobs"]:
+        return False
+    used = sum(impact_of(t, r) for t, r in running)
+    return not (group.get("max_forks") and used + impact > group["max_forks"])
+
+
+def topology(ctx) -> dict[str, list[dict]]:
+    """The ``instances`` and ``instance_groups`` of ``/api/v2/ping/`` (AWX's shape), from the
+    stored instances and groups."""
+    configured = int(getattr(ctx.settings, "CAPACITY", 0) or 0)
+    instances = sql.all_rows(ctx.store, "instances")
+    caps = {i["id"]: capacity(i, configured if i["hostname"] == node_name() else 0) for i in instances}
+    groups = sql.all_rows(ctx.store, "instance_groups")
+    members = sql.group_instances(ctx.store, [g["id"] for g in groups])
+    return {
+        "instances": [{"node": i["hostname"], "node_type": i["node_type"], "uuid": i["uuid"],
+                       "heartbeat": i["last_seen"], "capacity": caps[i["id"]], "version": i["version"]}
+                      for i in instances],
+        "instance_groups": [{"name": g["name"], "capacity": sum(caps.get(m["id"], 0) for m in members[g["id"]]),
+                             "instances": [m["hostname"] for m in members[g["id"]]]} for g in groups],
+    }

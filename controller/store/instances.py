@@ -1,0 +1,137 @@
+"""SQL of instances, instance groups and execution environments: the seeds, the ordered
+instance-group lists of templates/inventories/organizations, and the live counts of jobs.
+
+Instance-group lists are association tables ``<owner>_instance_groups(<owner>_id,
+instance_group_id, position)``, kept in association order (AWX's ``position``): the first group
+is preferred.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from . import links, now_iso
+
+if TYPE_CHECKING:
+    from . import Store
+
+GROUP_LINKS = {"organization": "organization_instance_groups", "inventory": "inventory_instance_groups",
+               "job_template": "job_template_instance_groups", "schedule": "schedule_instance_groups",
+               "workflow_job_template_node": "workflow_job_template_node_instance_groups"}
+MEMBERS = "instance_group_instances"
+ACTIVE = ("waiting", "running")
+
+
+def link_key(owner: str) -> str:
+    """The m2m ``Relation`` key of ``owner``'s ordered instance groups."""
+    return f"{GROUP_LINKS[owner]}:{owner}_id:instance_group_id"
+
+
+def ordered_groups(store: Store, owner: str, owner_id: int | None) -> list[int]:
+    """Ids of ``owner``'s instance groups in the order they were associated."""
+    if not owner_id:
+        return []
+    return links.linked_ids(store, GROUP_LINKS[owner], f"{owner}_id", "instance_group_id", owner_id, ordered=True)
+
+
+def group_named(store: Store, name: str) -> dict | None:
+    row = store.one("SELECT * FROM instance_groups WHERE name = ?", (name,))
+    return dict(row) if row else None
+
+
+def instance_named(store: Store, hostname: str) -> dict | None:
+    row = store.one("SELECT * FROM instances WHERE hostname = ?", (hostname,))
+    return dict(row) if row else None
+
+
+def group_instances(store: Store, group_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """{group id: [instance rows]} for the given groups."""
+    out: dict[int, list[dict]] = {g: [] for g in group_ids}
+    if not group_ids:
+        return out
+    marks = ",".join("?" * len(group_ids))
+    for row in store.query(f"SELECT m.instance_group_id AS g, i.* FROM {MEMBERS} m JOIN instances i "
+                           f"ON i.id = m.instance_id WHERE m.instance_group_id IN ({marks}) ORDER BY i.id",
+                           list(group_ids)):
+        item = dict(row)
+        out[item.pop("g")].append(item)
+    return out
+
+
+def instance_group_ids(store: Store, instance_ids: Sequence[int]) -> dict[int, list[int]]:
+    """{instance id: [group ids]}."""
+    out: dict[int, list[int]] = {i: [] for i in instance_ids}
+    if not instance_ids:
+        return out
+    marks = ",".join("?" * len(instance_ids))
+    for row in store.query(f"SELECT instance_id, instance_group_id FROM {MEMBERS} WHERE instance_id IN ({marks}) "
+                           "ORDER BY instance_group_id", list(instance_ids)):
+        out[row[0]].append(row[1])
+    return out
+
+
+def link_member(store: Store, group_id: int, instance_id: int) -> None:
+    store.execute(f"INSERT OR IGNORE INTO {MEMBERS} (instance_group_id, instance_id) VALUES (?, ?)",
+                  (group_id, instance_id))
+
+
+def total_jobs_by_node(store: Store, tables: Sequence[str], node: str) -> int:
+    """Every job (any status) that ran on ``node``."""
+    total = 0
+    for table in tables:
+        cols = {r[1] for r in store.query(f'PRAGMA table_info("{table}")')}
+        if "execution_node" in cols:
+            total += store.scalar(f'SELECT count(*) FROM "{table}" WHERE execution_node = ?', (node,)) or 0
+    return total
+
+
+def active_in_group(store: Store, table: str, group_id: int, exclude: int) -> list[dict]:
+    """Jobs of ``table`` claimed (waiting or running) in instance group ``group_id``, but
+    job ``exclude``."""
+    return [r for r in active_where(store, table, "instance_group", group_id) if r["id"] != exclude]
+
+
+def active_where(store: Store, table: str, column: str, key: Any) -> list[dict]:
+    """Jobs of ``table`` waiting or running whose ``column`` is ``key``."""
+    return [dict(r) for r in store.query(
+        f'SELECT * FROM "{table}" WHERE "{column}" = ? AND status IN (?, ?)', (key, *ACTIVE))]
+
+
+def has_column(store: Store, table: str, column: str) -> bool:
+    return any(r[1] == column for r in store.query(f'PRAGMA table_info("{table}")'))
+
+
+def default_environment(store: Store) -> dict | None:
+    """The global default execution environment: the oldest managed one without organization."""
+    row = store.one("SELECT * FROM execution_environments WHERE managed = 1 AND organization IS NULL "
+                    "ORDER BY id LIMIT 1")
+    return dict(row) if row else None
+
+
+def set_health(store: Store, instance_id: int, values: dict) -> None:
+    """Store a health measurement (capacity, cpu, memory, versions, last_health_check ...)."""
+    with store.transaction():
+        store.update("instances", instance_id, {**values, "modified": now_iso()})
+
+
+def groups_of_orgs_sql(role_ids_json: str) -> tuple[str, list]:
+    """WHERE over instance_groups: groups some organization uses on which one of the role ids
+    (a JSON list) is the organization's admin role."""
+    return ("id IN (SELECT instance_group_id FROM organization_instance_groups WHERE organization_id IN "
+            "(SELECT object_id FROM roles WHERE content_type = 'organization' AND role_field = 'admin_role' "
+            "AND id IN (SELECT value FROM json_each(?))))", [role_ids_json])
+
+
+def instances_in_groups_sql(group_where: str, params: list) -> tuple[str, list]:
+    """WHERE over instances: members of the instance groups matching ``group_where``."""
+    return (f"id IN (SELECT instance_id FROM {MEMBERS} WHERE instance_group_id IN "
+            f"(SELECT id FROM instance_groups WHERE {group_where}))", params)
+
+
+def jobs_on_node_sql(hostname: str) -> tuple[str, list]:
+    """WHERE over a job table: jobs that ran on ``hostname``."""
+    return "execution_node = ?", [hostname]
+
+
+def all_rows(store: Store, table: str) -> list[dict]:
+    """Every row of ``table`` (instances, instance_groups: a handful) by id."""
+    return [dict(r) for r in store.query(f'SELECT * FROM "{table}" ORDER BY id')]
