@@ -51,3 +51,10 @@ class Context:
 
     def forget_roles(self) -> None:
         self.cache.pop("eff", None)
+
+    def reveal_once(self, pending: str, shown: str, pk: int) -> None:
+        """A secret made before its row had an id (kept under ``cache[pending]`` by
+        ``before_save``) becomes ``cache[shown][pk]``, for this request's answer only: the
+        store keeps a hash, so it can never be shown again."""
+        if pending in self.cache:
+            self.cache.setdefault(shown, {})[pk] = self.cache.pop(pending)

@@ -8,15 +8,14 @@ makes one service call and answers 201 with AWX's body.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from flask import Blueprint, Response, g, request
 
 from ..bulk import hosts, jobs
 from ..errors import MethodNotAllowed
-from ..services import metadata
 from ..services.serializer import serialize_one
-from .web import json_response, parse_body, require_user
+from .web import json_response, one_verb_view, options_body, parse_body, require_user
 
 bp = Blueprint("bulk", __name__)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -59,31 +58,18 @@ _DETAILS = {
 _NAMES = {"host_create": "Bulk Host Create", "host_delete": "Bulk Host Delete", "job_launch": "Bulk Job Launch"}
 
 
-def _options(name: str, allow: str, actions: dict | None) -> Response:
-    body: dict[str, Any] = {"name": name, "description": "", "renders": metadata.RENDERS, "parses": metadata.PARSES}
-    if actions is not None:
-        body["actions"] = actions
-    return json_response(body, headers={"Allow": allow})
-
-
 @bp.route("/api/v2/bulk/", methods=_METHODS, provide_automatic_options=False)
 def bulk_index() -> Response:
     """The bulk index (GET): one link per action.  Its OPTIONS has no ``actions``, like AWX's."""
-    require_user()
-    allow = "GET, HEAD, OPTIONS"
-    g.allow = allow
-    if request.method == "OPTIONS":
-        return _options("Bulk", allow, None)
-    if request.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(request.method)
-    return json_response({name: f"/api/v2/bulk/{name}/" for name in _DETAILS}, headers={"Allow": allow})
+    return one_verb_view("GET", lambda ctx: options_body("Bulk", None),
+                         lambda ctx: {name: f"/api/v2/bulk/{name}/" for name in _DETAILS})
 
 
 def _action(name: str, fields: dict, run: Callable[[], tuple[dict, int]]) -> Response:
     require_user()
     g.allow = _ACTION_ALLOW
     if request.method == "OPTIONS":
-        return _options(_NAMES[name], _ACTION_ALLOW, {"POST": fields})
+        return json_response(options_body(_NAMES[name], {"POST": fields}), headers={"Allow": _ACTION_ALLOW})
     if request.method in ("GET", "HEAD"):
         return json_response({"detail": _DETAILS[name]}, headers={"Allow": _ACTION_ALLOW})
     if request.method != "POST":

@@ -91,7 +91,7 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     g.allow = allow["Allow"]
     if request.method == "OPTIONS":
         return json_response(metadata.list_options(ctx, target, rel), headers=allow)
-    parent = relations.get_parent(ctx, res, resolve_pk(ctx, res, ident))
+    parent = crud.get_row(ctx, res, resolve_pk(ctx, res, ident))
     if request.method in ("GET", "HEAD"):
         page = crud.list_page(ctx, target, query_args(), request.path,
                               scope=relations.scope(ctx, res, parent, rel),

@@ -19,8 +19,9 @@ _PASSWORDS_FIELD = {"type": "json", "required": False, "hidden": False, "label":
                     "filterable": False}
 
 
-def _launch_field(ctx, prompt: Prompt) -> dict:
-    """One prompt's launch OPTIONS entry; choices are the template field's own."""
+def launch_field(ctx, prompt: Prompt) -> dict:
+    """One prompt's launch OPTIONS entry (of a job or a workflow template); choices are the job
+    template field's own."""
     info = {"type": prompt.options_type, "required": False, "hidden": False, "label": prompt.options_label,
             "help_text": prompt.launch_help, "filterable": False}
     field = ctx.registry["job_template"].field(prompt.key)
@@ -35,7 +36,7 @@ def _launch_post_fields(ctx, res) -> dict:
     """The POST section of the launch OPTIONS: every prompt, in the table's (AWX's) order."""
     out = {}
     for prompt in PROMPTS:
-        out[prompt.key] = _launch_field(ctx, prompt)
+        out[prompt.key] = launch_field(ctx, prompt)
         if prompt.key == "credentials":
             out["credential_passwords"] = dict(_PASSWORDS_FIELD)
     return out

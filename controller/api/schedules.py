@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response
 
-from ..errors import MethodNotAllowed
-from ..services import metadata, rrules, schedule_forms
-from .web import json_response, parse_body, require_user
+from ..services import rrules, schedule_forms
+from .web import one_verb_view, options_body, parse_body
 
 bp = Blueprint("schedules", __name__)
+_PREVIEW_NAME = "Schedule Recurrence Rule Preview"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 _PREVIEW_FIELDS = {
     "rrule": {"type": "string", "required": False, "label": "Rrule",
@@ -29,32 +29,19 @@ _PREVIEW_FIELDS = {
 }
 
 
-def _options(name: str, allow: str, actions: dict) -> Response:
-    return json_response({"name": name, "description": "", "renders": metadata.RENDERS, "parses": metadata.PARSES,
-                          "actions": actions}, headers={"Allow": allow})
-
-
 @bp.route("/api/v2/schedules/preview/", methods=_METHODS, provide_automatic_options=False)
 def preview() -> Response:
-    require_user()
-    allow = "POST, OPTIONS"
-    g.allow = allow
-    if request.method == "OPTIONS":
-        return _options("Schedule Recurrence Rule Preview", allow, {"POST": _PREVIEW_FIELDS})
-    if request.method != "POST":
-        raise MethodNotAllowed(request.method)
+    """POST a rule (rrule or the interval form) -> its next occurrences, local and UTC."""
+    return one_verb_view("POST", lambda ctx: options_body(_PREVIEW_NAME, {"POST": _PREVIEW_FIELDS}),
+                         lambda ctx: _preview(parse_body()))
+
+
+def _preview(data) -> dict:
     now = datetime.now(timezone.utc)
-    rule = schedule_forms.rule_from_input(parse_body(), now)
-    return json_response(rrules.preview(rule, now), headers={"Allow": allow})
+    return rrules.preview(schedule_forms.rule_from_input(data, now), now)
 
 
 @bp.route("/api/v2/schedules/zoneinfo/", methods=_METHODS, provide_automatic_options=False)
 def zoneinfo() -> Response:
-    require_user()
-    allow = "GET, HEAD, OPTIONS"
-    g.allow = allow
-    if request.method == "OPTIONS":
-        return _options("Schedule Zone Info", allow, {"GET": {}})
-    if request.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(request.method)
-    return json_response(rrules.zoneinfo_listing(), headers={"Allow": allow})
+    return one_verb_view("GET", lambda ctx: options_body("Schedule Zone Info", {"GET": {}}),
+                         lambda ctx: rrules.zoneinfo_listing())

@@ -9,9 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request
 
 from ..errors import MethodNotAllowed
-from ..services import metadata
 from ..services import settings as service
-from .web import json_response, parse_body, require_user
+from .web import json_response, one_verb_view, options_body, parse_body, require_user
 
 bp = Blueprint("settings", __name__)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
@@ -20,23 +19,14 @@ _CATEGORY_FIELDS = {name: {"type": "string", "label": name.capitalize(), "help_t
                     for name in ("url", "slug", "name")}
 
 
-def _options(name: str, allow: str, actions: dict) -> Response:
-    return json_response({"name": name, "description": "", "renders": metadata.RENDERS,
-                          "parses": metadata.PARSES, "actions": actions}, headers={"Allow": allow})
-
-
 @bp.route(_BASE, methods=_METHODS, provide_automatic_options=False)
 def category_list() -> Response:
-    ctx = require_user()
-    allow = "GET, HEAD, OPTIONS"
-    g.allow = allow
-    if request.method == "OPTIONS":
-        return _options("Setting Categories", allow, {"GET": _CATEGORY_FIELDS})
-    if request.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(request.method)
-    results = service.category_list(ctx, _BASE)
-    return json_response({"count": len(results), "next": None, "previous": None, "results": results},
-                         headers={"Allow": allow})
+    return one_verb_view("GET", lambda ctx: options_body("Setting Categories", {"GET": _CATEGORY_FIELDS}),
+                         lambda ctx: _page(service.category_list(ctx, _BASE)))
+
+
+def _page(results: list) -> dict:
+    return {"count": len(results), "next": None, "previous": None, "results": results}
 
 
 @bp.route(f"{_BASE}<slug>/", methods=_METHODS, provide_automatic_options=False)
@@ -45,7 +35,7 @@ def category_detail(slug: str) -> Response:
     allow = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS" if ctx.is_superuser else "GET, HEAD, OPTIONS"
     g.allow = allow
     if request.method == "OPTIONS":
-        return _options("Setting Detail", allow, service.options(ctx, slug))
+        return json_response(options_body("Setting Detail", service.options(ctx, slug)), headers={"Allow": allow})
     if request.method in ("GET", "HEAD"):
         return json_response(service.read(ctx, slug), headers={"Allow": allow})
     if request.method in ("PUT", "PATCH"):

@@ -5,14 +5,11 @@ the retention settings.  The list is served, empty and read-only, because awxkit
 schedule may belong to a system job template) and stops when ``/api/v2/`` does not list it."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response
 
-from ..errors import MethodNotAllowed
-from ..services import metadata
-from .web import json_response, require_user
+from .web import one_verb_view, options_body
 
 bp = Blueprint("system_jobs", __name__)
-_ALLOW = {"Allow": "GET, HEAD, OPTIONS"}
 _FIELD = {"filterable": True, "hidden": False}
 
 
@@ -28,8 +25,7 @@ def _options() -> dict:
                ["cleanup_activitystream", "Remove activity stream entries older than a certain number of days"],
                ["cleanup_sessions", "Removes expired browser sessions from the database"],
                ["cleanup_tokens", "Removes expired OAuth 2 access tokens and refresh tokens"]], **_FIELD}}
-    return {"name": "System Job Template List", "description": "", "renders": metadata.RENDERS,
-            "parses": metadata.PARSES, "actions": {"GET": get}, "types": ["system_job_template"],
+    return {**options_body("System Job Template List", {"GET": get}), "types": ["system_job_template"],
             "search_fields": ["name", "description"], "related_search_fields": [], "object_roles": [],
             "max_page_size": 200}
 
@@ -37,10 +33,5 @@ def _options() -> dict:
 @bp.route("/api/v2/system_job_templates/", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],
           provide_automatic_options=False)
 def system_job_templates() -> Response:
-    require_user()
-    g.allow = _ALLOW["Allow"]
-    if request.method == "OPTIONS":
-        return json_response(_options(), headers=_ALLOW)
-    if request.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(request.method)
-    return json_response({"count": 0, "next": None, "previous": None, "results": []}, headers=_ALLOW)
+    return one_verb_view("GET", lambda ctx: _options(),
+                         lambda ctx: {"count": 0, "next": None, "previous": None, "results": []})

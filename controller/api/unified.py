@@ -1,14 +1,12 @@
 """The polymorphic lists /unified_jobs/ and /unified_job_templates/ (read-only)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
-from ..errors import MethodNotAllowed
 from ..services import metadata, unified
-from .web import json_response, query_args, require_user
+from .web import one_verb_view, options_body, query_args
 
 bp = Blueprint("unified", __name__)
-_ALLOW = {"Allow": "GET, HEAD, OPTIONS"}
 
 
 def _options(ctx, names: tuple[str, ...], title: str) -> dict:
@@ -19,21 +17,16 @@ def _options(ctx, names: tuple[str, ...], title: str) -> dict:
             get.setdefault(name, info)
     get["type"] = {"type": "choice", "hidden": False, "label": "Type", "filterable": True,
                    "choices": [[r.name, r.verbose_name.title()] for r in members]}
-    return {"name": title, "description": "", "renders": metadata.RENDERS, "parses": metadata.PARSES,
-            "actions": {"GET": get}, "types": [r.name for r in members],
+    return {**options_body(title, {"GET": get}), "types": [r.name for r in members],
             "search_fields": ["name", "description"], "related_search_fields": [], "object_roles": [],
             "max_page_size": 200}
 
 
 def _view(title: str, jobs: bool) -> Response:
-    ctx = require_user()
-    names = unified.job_members(ctx) if jobs else unified.template_members(ctx)
-    g.allow = _ALLOW["Allow"]
-    if request.method == "OPTIONS":
-        return json_response(_options(ctx, names, title), headers=_ALLOW)
-    if request.method not in ("GET", "HEAD"):
-        raise MethodNotAllowed(request.method)
-    return json_response(unified.list_page(ctx, names, query_args(), request.path, jobs), headers=_ALLOW)
+    def members(ctx) -> tuple[str, ...]:
+        return unified.job_members(ctx) if jobs else unified.template_members(ctx)
+    return one_verb_view("GET", lambda ctx: _options(ctx, members(ctx), title),
+                         lambda ctx: unified.list_page(ctx, members(ctx), query_args(), request.path, jobs))
 
 
 @bp.route("/api/v2/unified_jobs/", methods=["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"],

@@ -16,9 +16,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..config import AWX_COMPAT_VERSION, VERSION
 from ..context import Context
-from ..errors import APIError, NotAuthenticated, NotFound, ParseError, PermissionDenied
+from ..errors import APIError, MethodNotAllowed, NotAuthenticated, NotFound, ParseError, PermissionDenied
 from ..query import ForbiddenFilter, QueryError, parse_int64
-from ..services import named_urls
+from ..services import metadata, named_urls
 from ..services.validation import JSONInputError, load_json
 
 SESSION_COOKIE = "awx_sessionid"
@@ -97,6 +97,31 @@ def require_user() -> Context:
     if c.user is None:
         raise NotAuthenticated()
     return c
+
+
+def options_body(name: str, actions: dict | None) -> dict:
+    """DRF's OPTIONS body of a view outside the registry: its name, what it renders and parses,
+    and ``actions`` (``{verb: fields}``) when given (AWX's index views have none)."""
+    body: dict[str, Any] = {"name": name, "description": "", "renders": metadata.RENDERS, "parses": metadata.PARSES}
+    if actions is not None:
+        body["actions"] = actions
+    return body
+
+
+def one_verb_view(verb: str, options: Callable[[Context], dict], run: Callable[[Context], Any]) -> Response:
+    """The whole of a view that answers one verb and OPTIONS: a signed-in user is required;
+    OPTIONS answers ``options(ctx)``, ``verb`` (GET, which brings HEAD, or POST) answers
+    ``run(ctx)`` with 200, any other method is refused with 405; every answer carries the
+    view's Allow header, as DRF's do."""
+    c = require_user()
+    verbs = ("GET", "HEAD") if verb == "GET" else (verb,)
+    allow = ", ".join((*verbs, "OPTIONS"))
+    g.allow = allow
+    if request.method == "OPTIONS":
+        return json_response(options(c), headers={"Allow": allow})
+    if request.method not in verbs:
+        raise MethodNotAllowed(request.method)
+    return json_response(run(c), headers={"Allow": allow})
 
 
 def path_id(ident: str) -> int | None:

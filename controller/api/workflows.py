@@ -12,6 +12,7 @@ from ..resources import workflow_nodes
 from ..services.serializer import serialize_one
 from ..workflows import approvals, engine
 from .actions import ALLOW, action, created, reading
+from .jobs import launch_field
 from .web import json_response, parse_body
 
 # What a workflow launch may set (AWX WorkflowJobLaunchSerializer), in AWX's order.
@@ -25,12 +26,7 @@ def _launched(ctx, row: dict, **extra) -> Response:
 
 def _launch_post_fields(ctx, res) -> dict:
     """The POST section of the launch OPTIONS: the prompts a workflow launch takes."""
-    out = {}
-    for prompt in PROMPTS:
-        if prompt.key in LAUNCH_PROMPTS:
-            out[prompt.key] = {"type": prompt.options_type, "required": False, "hidden": False,
-                               "label": prompt.options_label, "help_text": prompt.launch_help, "filterable": False}
-    return out
+    return {prompt.key: launch_field(ctx, prompt) for prompt in PROMPTS if prompt.key in LAUNCH_PROMPTS}
 
 
 @action("launch", resource="workflow_job_template")

@@ -20,7 +20,7 @@ from typing import Any
 from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
 from ..services import activity, crud
-from ..services.validation import FieldError, coerce
+from ..services.validation import FieldError, coerce, object_errors, require_object
 from ..store import bulk as bq
 from ..store import now_iso
 
@@ -31,7 +31,7 @@ NOT_FOUND = "Hosts do not exist or you lack permission to delete it"
 def _field_errors(ctx, host: Any) -> tuple[dict, dict]:
     """(stored values, {field: [message]}) of one host of the request."""
     if not isinstance(host, dict):
-        return {}, {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(host).__name__}."]}
+        return {}, object_errors(host)
     res = ctx.registry["host"]
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -123,9 +123,7 @@ def _validated_hosts(ctx, inventory: dict, given: list) -> list[dict]:
 def create_hosts(ctx, body: Any) -> dict:
     """POST ``{"inventory": id, "hosts": [{name, description, enabled, variables, instance_id}]}``:
     every host created in one transaction; returns AWX's body (``url``, ``hosts`` with ids)."""
-    if not isinstance(body, dict):
-        raise ValidationError({"non_field_errors": [f"Invalid data. Expected a dictionary, but got "
-                                                    f"{type(body).__name__}."]})
+    require_object(body)
     with ctx.store.transaction():
         inventory = _inventory(ctx, body)
         hosts = _validated_hosts(ctx, inventory, _list_of(body, "hosts"))
@@ -146,9 +144,7 @@ def create_hosts(ctx, body: Any) -> dict:
 
 
 def _delete_ids(ctx, body: Any) -> list[int]:
-    if not isinstance(body, dict):
-        raise ValidationError({"non_field_errors": [f"Invalid data. Expected a dictionary, but got "
-                                                    f"{type(body).__name__}."]})
+    require_object(body)
     given = _list_of(body, "hosts")
     if any(isinstance(h, bool) or not isinstance(h, int) for h in given):
         raise ValidationError({"hosts": ["Expected a list of host ids (integers)."]})

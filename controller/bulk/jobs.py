@@ -23,7 +23,7 @@ from typing import Any
 from .. import access
 from ..errors import ValidationError
 from ..jobs import control
-from ..services.validation import FieldError, coerce
+from ..services.validation import FieldError, coerce, object_errors, require_object
 from ..services.variables import VarsError, parse_vars
 from ..store import bulk as bq
 from ..store import now_iso
@@ -70,7 +70,7 @@ def _id(value: Any) -> int:
 def _node(ctx, entry: Any) -> tuple[dict, dict]:
     """(values, errors) of one entry of ``jobs``."""
     if not isinstance(entry, dict):
-        return {}, {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(entry).__name__}."]}
+        return {}, object_errors(entry)
     res = ctx.registry["workflow_job_template_node"]
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -280,8 +280,7 @@ def _insert_nodes(ctx, pk: int, nodes: list[dict]) -> None:
 def launch(ctx, body: Any) -> dict:
     """POST ``/bulk/job_launch/``: validate everything (module doc), then create the bulk
     workflow job with its nodes and start it; returns the workflow job row."""
-    if not isinstance(body, dict):
-        raise _refuse(f"Invalid data. Expected a dictionary, but got {type(body).__name__}.")
+    require_object(body)
     nodes = _nodes(ctx, body)
     top = _top(ctx, body)
     _check_nodes(ctx, nodes)

@@ -94,6 +94,14 @@ def _credentials(ctx, job_id: int, spec: RunSpec) -> list[tuple[dict, dict, dict
     return out
 
 
+def _answer_prompt(spec: RunSpec, password: str, option: str, prompt: str) -> None:
+    """A password given: ansible-playbook is told to ask for it (``option``) and the runner
+    answers ``prompt`` with it."""
+    if password:
+        spec.args.append(option)
+        spec.passwords[prompt] = password
+
+
 def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: str, n: int) -> None:
     """One credential into the run: machine and vault natively, everything else by injectors.
     A credential missing a required input stops the job here (AWX accepted it at creation)."""
@@ -114,20 +122,15 @@ def _inject(spec: RunSpec, ctype: dict, inputs: dict, prompted: dict, workdir: s
         if inputs.get("username"):
             spec.args += ["-u", inputs["username"]]
         password = value("password", "ssh_password")
-        if password:
-            spec.args.append("--ask-pass")
-            spec.passwords[SSH_PROMPT] = password
+        _answer_prompt(spec, password, "--ask-pass", SSH_PROMPT)
         if inputs.get("ssh_key_data"):
             spec.ssh_key = inputs["ssh_key_data"]
             spec.ssh_key_unlock = value("ssh_key_unlock", "ssh_key_unlock")
-        if inputs.get("become_method"):
-            spec.args += ["--become-method", inputs["become_method"]]
-        if inputs.get("become_username"):
-            spec.args += ["--become-user", inputs["become_username"]]
+        for name, option in (("become_method", "--become-method"), ("become_username", "--become-user")):
+            if inputs.get(name):
+                spec.args += [option, inputs[name]]
         become = value("become_password", "become_password")
-        if become:
-            spec.args.append("--ask-become-pass")
-            spec.passwords[BECOME_PROMPT] = become
+        _answer_prompt(spec, become, "--ask-become-pass", BECOME_PROMPT)
         spec.secrets += [p for p in (password, become, spec.ssh_key_unlock) if p and p not in spec.secrets]
         return
     if kind == "vault":

@@ -20,6 +20,7 @@ from jinja2 import ChainableUndefined, StrictUndefined, TemplateSyntaxError, Und
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ..services.variables import json_mapping
 from .types import NotificationType
 
 EVENTS = ("started", "success", "error", "workflow_approval")
@@ -283,10 +284,4 @@ def render(messages: Any, ntype: NotificationType | None, event: str, context: d
 
 def as_json_object(text: Any) -> dict:
     """A rendered JSON body as the object it must be (``{}`` otherwise, as AWX's webhook)."""
-    if isinstance(text, dict):
-        return text
-    try:
-        value = json.loads(text) if isinstance(text, str) and text.strip() else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return json_mapping(text)

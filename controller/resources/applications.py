@@ -66,8 +66,8 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
 
 
 def _after_save(ctx, row: dict, existing: dict | None) -> None:
-    if existing is None and "pending_client_secret" in ctx.cache:
-        ctx.cache.setdefault("shown_client_secrets", {})[row["id"]] = ctx.cache.pop("pending_client_secret")
+    if existing is None:
+        ctx.reveal_once("pending_client_secret", "shown_client_secrets", row["id"])
 
 
 def _compute(ctx, rows: list[dict]) -> dict[int, dict]:

@@ -107,13 +107,18 @@ def _definition_before_delete(ctx, row: dict) -> None:
     if row.get("managed"):
         raise APIError({"detail": MANAGED})
     for grant in rd_sql.assignments_of(ctx.store, row["id"]):
-        if grant["kind"] == "user":
-            rbac.remove_member(ctx.store, grant["role"], grant["actor"])
-        else:
-            member = rbac.role_id(ctx.store, "team", grant["actor"], "member_role")
-            if member is not None:
-                rbac.remove_parent(ctx.store, grant["role"], member)
+        _revoke(ctx, grant["role"], grant["kind"], grant["actor"])
     ctx.forget_roles()
+
+
+def _revoke(ctx, role: int, actor_kind: str, actor: int) -> None:
+    """Take ``role`` from a user (its membership) or a team (the team's member role as a parent)."""
+    if actor_kind == "user":
+        rbac.remove_member(ctx.store, role, actor)
+        return
+    member = rbac.role_id(ctx.store, "team", actor, "member_role")
+    if member is not None:
+        rbac.remove_parent(ctx.store, role, member)
 
 
 # -- assignments --------------------------------------------------------------------------------
@@ -223,12 +228,7 @@ def _assignment_can_delete(actor: str):
 def _assignment_before_delete(actor: str):
     """Revoke the grant: the revoke trigger deletes the assignment row itself."""
     def before_delete(ctx, row: dict) -> None:
-        if actor == "user":
-            rbac.remove_member(ctx.store, row["role"], row["user"])
-        else:
-            member = rbac.role_id(ctx.store, "team", row["team"], "member_role")
-            if member is not None:
-                rbac.remove_parent(ctx.store, row["role"], member)
+        _revoke(ctx, row["role"], actor, row[actor])
         ctx.forget_roles()
     return before_delete
 

@@ -41,9 +41,8 @@ def _token_before_save(ctx, values: dict, existing: dict | None) -> dict:
 
 def _token_after_save(ctx, row: dict, existing: dict | None) -> None:
     if existing is None and "pending_token" in ctx.cache:
-        ctx.cache.setdefault("shown_tokens", {})[row["id"]] = ctx.cache.pop("pending_token")
-        if "pending_refresh" in ctx.cache:
-            ctx.cache.setdefault("shown_refresh", {})[row["id"]] = ctx.cache.pop("pending_refresh")
+        ctx.reveal_once("pending_token", "shown_tokens", row["id"])
+        ctx.reveal_once("pending_refresh", "shown_refresh", row["id"])
 
 
 def _token_compute(ctx, rows: list[dict]) -> dict[int, dict]:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from .. import access, query
 from ..errors import APIError, NotFound, PermissionDenied, ValidationError
 from ..store import jobs as jobq
-from ..store import now_iso, rbac
+from ..store import all_of, now_iso, rbac
 from . import activity, validation
 from .serializer import serialize
 
@@ -21,15 +21,6 @@ MAX_PAGE_SIZE = 200
 
 
 # -- reading ------------------------------------------------------------------------------
-def _and(*parts: tuple[str, list] | None) -> tuple[str, list]:
-    sql, params = [], []
-    for part in parts:
-        if part and part[0] not in ("", "1"):
-            sql.append(f"({part[0]})")
-            params += part[1]
-    return (" AND ".join(sql) or "1"), params
-
-
 def _page_args(args: list[tuple[str, str]]) -> tuple[int, int]:
     values = dict(args)
     try:
@@ -72,7 +63,7 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
                                    role_level_sql=access.role_level_sql(ctx, resource),
                                    extra_reserved=set(extra_reserved) | list_filter_keys(resource))
     extra = resource.list_filter(ctx, args) if resource.list_filter else None
-    where, params = _and(access.visibility(ctx, resource), scope, extra, (compiled.where, compiled.params))
+    where, params = all_of(access.visibility(ctx, resource), scope, extra, (compiled.where, compiled.params))
     page, size = _page_args(args)
     count_disabled = dict(args).get("count_disabled") in ("1", "true", "True")
     count = None if count_disabled else ctx.store.count(resource.table, where, params)
@@ -131,19 +122,10 @@ def create(ctx, resource, data: Any, inject: dict | None = None) -> dict:
         if inject:
             values.update(inject)
         access.require(access.can_create(ctx, resource, values))
-        if resource.validate:
-            resource.validate(ctx, values, None)
-        if resource.before_save:
-            values = resource.before_save(ctx, values, None)
-        if resource.timestamps:
-            _stamp(ctx, values, creating=True)
-        pk = ctx.store.insert(resource.table, values)
-        row = ctx.store.get(resource.table, pk)
-        access.sync_roles(ctx, resource, row, created=True)
-        _grant_creator(ctx, resource, pk)
+        row = _insert(ctx, resource, _prepare(ctx, resource, values, None))
         if resource.after_save:
             resource.after_save(ctx, row, None)
-            row = ctx.store.get(resource.table, pk)
+            row = ctx.store.get(resource.table, row["id"])
         activity.record(ctx, "create", resource, row, activity.snapshot(resource, row))
     return row
 
@@ -158,6 +140,29 @@ def _grant_creator(ctx, resource, pk: int) -> None:
         ctx.forget_roles()
 
 
+def _prepare(ctx, resource, values: dict, existing: dict | None) -> dict:
+    """The resource's hooks before any write (create, copy, update): ``validate`` then
+    ``before_save``, each seeing ``existing`` (``None`` on create); the values to store."""
+    if resource.validate:
+        resource.validate(ctx, values, existing)
+    if resource.before_save:
+        values = resource.before_save(ctx, values, existing)
+    return values
+
+
+def _insert(ctx, resource, values: dict, grant_creator: bool = True) -> dict:
+    """Store a new row (stamped, its roles made, its creator granted admin unless
+    ``grant_creator`` is false) and return it as stored; no hooks, no activity entry."""
+    if resource.timestamps:
+        _stamp(ctx, values, creating=True)
+    pk = ctx.store.insert(resource.table, values)
+    row = ctx.store.get(resource.table, pk)
+    access.sync_roles(ctx, resource, row, created=True)
+    if grant_creator:
+        _grant_creator(ctx, resource, pk)
+    return row
+
+
 def insert_trusted(ctx, resource, values: dict) -> dict:
     """Store a system-defined object (seeds such as the built-in project) without request
     validation; roles and the activity stream are still derived as for any create."""
@@ -165,11 +170,7 @@ def insert_trusted(ctx, resource, values: dict) -> dict:
         full = {f.name: (f.default() if callable(f.default) else f.default)
                 for f in resource.stored_fields if f.name not in values}
         full.update(values)
-        if resource.timestamps:
-            _stamp(ctx, full, creating=True)
-        pk = ctx.store.insert(resource.table, full)
-        row = ctx.store.get(resource.table, pk)
-        access.sync_roles(ctx, resource, row, created=True)
+        row = _insert(ctx, resource, full, grant_creator=False)
         activity.record(ctx, "create", resource, row, activity.snapshot(resource, row))
     return row
 
@@ -180,11 +181,7 @@ def update(ctx, resource, row: dict, data: Any, partial: bool) -> dict:
         raise APIError({"detail": f'Method "{"PATCH" if partial else "PUT"}" not allowed.'}, status=405)
     access.require(access.can_change(ctx, resource, row))
     with ctx.store.transaction():
-        values = validation.clean(ctx, resource, data, row, partial=partial)
-        if resource.validate:
-            resource.validate(ctx, values, row)
-        if resource.before_save:
-            values = resource.before_save(ctx, values, row)
+        values = _prepare(ctx, resource, validation.clean(ctx, resource, data, row, partial=partial), row)
         stored = {k: v for k, v in values.items() if _differs(row.get(k), v)}
         access.require(access.can_move(ctx, resource, row, {**row, **stored}))
         if stored and resource.timestamps:
@@ -300,18 +297,11 @@ def copy(ctx, resource, row: dict, name: Any) -> dict:
             raise ValidationError({"name": ["This field is required."]})
         original = {**row, "id": -1}
         changed = validation.clean(ctx, resource, {"name": name}, original, partial=True)
-        if resource.validate:
-            resource.validate(ctx, changed, original)
-        if resource.before_save:
-            changed = resource.before_save(ctx, changed, original)
+        changed = _prepare(ctx, resource, changed, original)
         values = {f.name: row.get(f.name) for f in resource.stored_fields}
         values.update(changed)
-        if resource.timestamps:
-            _stamp(ctx, values, creating=True)
-        pk = ctx.store.insert(resource.table, values)
-        new = ctx.store.get(resource.table, pk)
-        access.sync_roles(ctx, resource, new, created=True)
-        _grant_creator(ctx, resource, pk)
+        new = _insert(ctx, resource, values)
+        pk = new["id"]
         for rel in resource.relations:
             if rel.kind == "m2m":
                 ctx.store.copy_links(*rel.key.split(":"), row["id"], pk)

@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from .. import access, query
 from ..context import Context
 from ..errors import APIError
+from ..store import all_of
 from ..store import dashboard as sql
 from .crud import list_filter_keys
 
@@ -29,15 +30,6 @@ JOB_TYPES = {"all": None, "playbook_run": ("job",), "scm_update": ("project_upda
              "inv_sync": ("inventory_update",)}
 GRAPH_STATUSES = ("successful", "failed", "canceled", "error")
 SCM_TYPES = (("git", "Git"), ("svn", "Subversion"), ("archive", "Remote Archive"))
-
-
-def _where(*parts: tuple[str, list] | None) -> tuple[str, list]:
-    sql_parts, params = [], []
-    for part in parts:
-        if part and part[0] not in ("", "1"):
-            sql_parts.append(f"({part[0]})")
-            params += part[1]
-    return (" AND ".join(sql_parts) or "1"), params
 
 
 def _last_failed(table: str, column: str) -> tuple[str, list]:
@@ -65,7 +57,7 @@ def count_visible(ctx: Context, name: str, args: Iterable[tuple[str, str]] = (),
     compiled = query.compile_query(ctx.registry, res, args, role_level_sql=access.role_level_sql(ctx, res),
                                    extra_reserved=list_filter_keys(res))
     extra = res.list_filter(ctx, args) if res.list_filter else None
-    sql_where, params = _where(access.visibility(ctx, res), extra, where, (compiled.where, compiled.params))
+    sql_where, params = all_of(access.visibility(ctx, res), extra, where, (compiled.where, compiled.params))
     return sql.table_count(ctx.store, res.table, sql_where, params)
 
 
@@ -137,7 +129,7 @@ def jobs_graph(ctx: Context, period: str = "month", job_type: str = "all",
             continue
         has_launch_type = any(f.name == "launch_type" for f in res.stored_fields)
         sync: tuple[str, list] | None = ("launch_type != 'sync'", []) if has_launch_type else None
-        members.append((res.table, *_where(access.visibility(ctx, res), sync)))
+        members.append((res.table, *all_of(access.visibility(ctx, res), sync)))
     counts = sql.finished_by_period(ctx.store, members, GRAPH_STATUSES, _iso(first), _iso(end),
                                     13 if hourly else 10)
     series: dict[str, list] = {status: [] for status in GRAPH_STATUSES}

@@ -23,7 +23,7 @@ Contract: :func:`compile_filter` returns ``(sql, params)`` evaluated on the tabl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Callable, Union
 
 from ..query import RESERVED, ForbiddenFilter, QueryError, compile_query
 
@@ -110,19 +110,19 @@ class _Parser:
         return (tok is not None and tok.kind == "word" and not tok.quoted and tok.text.lower() == name
                 and (nxt is None or nxt.kind != "="))
 
-    def expr(self) -> Node:
-        items = [self.conj()]
-        while self.is_op("or"):
+    def joined(self, op: str, operand: Callable[[], Node]) -> Node:
+        """``operand (op operand)*``: one operand alone, or an ``Op`` over all of them."""
+        items = [operand()]
+        while self.is_op(op):
             self.i += 1
-            items.append(self.conj())
-        return items[0] if len(items) == 1 else Op("or", tuple(items))
+            items.append(operand())
+        return items[0] if len(items) == 1 else Op(op, tuple(items))
+
+    def expr(self) -> Node:
+        return self.joined("or", self.conj)
 
     def conj(self) -> Node:
-        items = [self.atom()]
-        while self.is_op("and"):
-            self.i += 1
-            items.append(self.atom())
-        return items[0] if len(items) == 1 else Op("and", tuple(items))
+        return self.joined("and", self.atom)
 
     def atom(self) -> Node:
         tok = self.peek()

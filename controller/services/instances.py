@@ -24,6 +24,7 @@ from ..store import instances as sql
 from ..store import now_iso
 from ..store.install import ensure_install_uuid
 from . import crud
+from .variables import json_mapping
 
 FORKS_PER_CPU = 4
 MEM_MB_PER_FORK = 100
@@ -118,13 +119,7 @@ def _as_ids(value: Any) -> list[int]:
 def preferred_groups(ctx, job: dict) -> list[int]:
     """The instance groups ``job`` (a row of any job kind) may run in, most preferred first."""
     store = ctx.store
-    prompts = job.get("launch_prompts")
-    if isinstance(prompts, str):
-        try:
-            prompts = json.loads(prompts) if prompts else {}
-        except ValueError:
-            prompts = {}
-    prompted = _as_ids((prompts or {}).get("instance_groups") or [])
+    prompted = _as_ids(json_mapping(job.get("launch_prompts")).get("instance_groups") or [])
     if prompted:
         return prompted
     chosen: list[int] = []

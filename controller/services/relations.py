@@ -109,20 +109,13 @@ def _apply(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, targ
         if on:
             return links.link(store, table, left, right, parent["id"], child["id"], ordered=rel.ordered), None
         return links.unlink(store, table, left, right, parent["id"], child["id"]), None
-    if kind == "user_roles":
-        _require_role_admin(ctx, child)
-        return (rbac.add_member if on else rbac.remove_member)(store, child["id"], parent["id"]), \
-            _role_link(ctx, child)
-    if kind == "team_roles":
-        _require_role_admin(ctx, child)
-        return _grant_team(ctx, child, parent, on), _role_link(ctx, child)
-    if kind == "role_users":
-        _require_role_admin(ctx, parent)
-        return (rbac.add_member if on else rbac.remove_member)(store, parent["id"], child["id"]), \
-            _role_link(ctx, parent)
-    if kind == "role_teams":
-        _require_role_admin(ctx, parent)
-        return _grant_team(ctx, parent, child, on), _role_link(ctx, parent)
+    if kind in ("user_roles", "team_roles", "role_users", "role_teams"):
+        # the same grant seen from either end: a user's/team's roles, or a role's users/teams
+        role, actor = (child, parent) if kind.endswith("_roles") else (parent, child)
+        _require_role_admin(ctx, role)
+        if kind in ("team_roles", "role_teams"):
+            return _grant_team(ctx, role, actor, on), _role_link(ctx, role)
+        return (rbac.add_member if on else rbac.remove_member)(store, role["id"], actor["id"]), _role_link(ctx, role)
     raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
 
 
@@ -186,12 +179,3 @@ def post(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, body: 
         if rel.kind == "role_members":
             associate(ctx, parent_res, parent, rel, row, on=True)
     return 201, row
-
-
-def get_parent(ctx: Context, parent_res: Resource, pk: int) -> dict:
-    row = ctx.store.get(parent_res.table, pk)
-    if row is None:
-        raise NotFound()
-    if not access.can_read(ctx, parent_res, row):
-        raise PermissionDenied()
-    return row

@@ -11,7 +11,6 @@ Contracts:
 """
 from __future__ import annotations
 
-import json
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
@@ -20,7 +19,7 @@ from ..registry import ENCRYPTED
 from ..secrets import Vault
 from ..store import instances as instance_sql
 from . import surveys
-from .variables import VarsError, parse_vars
+from .variables import VarsError, json_mapping, parse_vars
 
 # the schedule's prompt fields: the schedulable launch prompts (extra variables are extra_data)
 PROMPTS = tuple(p.key for p in SCHEDULABLE)
@@ -29,13 +28,7 @@ NOT_PROMPTED = "Field is not configured to prompt on launch."
 
 def loads(value) -> dict:
     """A stored JSON mapping (text or dict) -> dict; anything else -> {}."""
-    if isinstance(value, dict):
-        return dict(value)
-    try:
-        data = json.loads(value) if value else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return dict(json_mapping(value))
 
 
 def masked(extra) -> dict:

@@ -22,6 +22,7 @@ from ..store import settings as stored_settings
 from . import activity
 from . import settings_named_url as named_url
 from .settings_awx import AWX_ONLY
+from .validation import require_object
 
 CATEGORY_NAMES = {"all": "All", "changed": "Changed", "authentication": "Authentication", "bulk": "Bulk Actions",
                   "debug": "Debug", "jobs": "Jobs", "logging": "Logging", "named-url": "Named URL",
@@ -134,9 +135,7 @@ def update(ctx, slug: str, body: Any) -> dict[str, Any]:
     value refuses the request with ``{KEY: [message]}``."""
     _may_change(ctx)
     keys = set(_keys(slug))
-    if not isinstance(body, dict):
-        raise ValidationError({"non_field_errors": ["Invalid data. Expected a dictionary, but got "
-                                                    f"{type(body).__name__}."]})
+    require_object(body)
     values, errors = {}, {}
     for key, raw in body.items():
         setting = catalog().get(key)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from .. import access, query
 from ..context import Context
 from ..errors import NotFound
+from ..store import all_of
 from ..store import unified as unified_sql
-from .crud import _and, _page_args, _page_link, list_filter_keys
+from .crud import _page_args, _page_link, list_filter_keys
 from .serializer import serialize
 
 _ORDERABLE = {"id", "created", "modified", "name", "status", "started", "finished", "elapsed", "type",
@@ -62,7 +63,7 @@ def list_page(ctx: Context, names: tuple[str, ...], args: list[tuple[str, str]],
                                            role_level_sql=access.role_level_sql(ctx, res))
         except query.QueryError:
             continue   # the member has no such field: none of its rows can match
-        where, where_params = _and(access.visibility(ctx, res), res.list_filter(ctx, args) if res.list_filter
+        where, where_params = all_of(access.visibility(ctx, res), res.list_filter(ctx, args) if res.list_filter
                                    else None, (compiled.where, compiled.params))
         selects.append(unified_sql.member_sql(res.table, cols, where))
         params += [res.name, *where_params]

@@ -174,11 +174,25 @@ def _bounds(field: Field, num: float) -> None:
         raise FieldError(f"Ensure this value is less than or equal to {field.max_value}.")
 
 
+def object_errors(value: Any) -> dict[str, list[str]]:
+    """DRF's errors of a value that must be a JSON object: ``{}`` for a dict, else
+    ``{"non_field_errors": ["Invalid data. Expected a dictionary, but got <type>."]}``."""
+    if isinstance(value, dict):
+        return {}
+    return {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {type(value).__name__}."]}
+
+
+def require_object(value: Any) -> dict:
+    """``value`` when it is a dict (a JSON object); otherwise a 400 with :func:`object_errors`."""
+    errors = object_errors(value)
+    if errors:
+        raise ValidationError(errors)
+    return value
+
+
 def clean(ctx, resource, data: Any, existing: dict | None, partial: bool) -> dict[str, Any]:
     """Validate a create (existing None), PUT (partial False) or PATCH body."""
-    if not isinstance(data, dict):
-        raise ValidationError({"non_field_errors": ["Invalid data. Expected a dictionary, but got "
-                                                    f"{type(data).__name__}."]})
+    require_object(data)
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     creating = existing is None

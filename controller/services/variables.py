@@ -164,3 +164,18 @@ def vars_text(value: Any) -> str:
     if isinstance(value, dict):
         return json.dumps(value) if value else ""
     return str(value)
+
+
+def json_mapping(value: Any) -> dict:
+    """A JSON object as a dict: a dict is returned as it is, text holding a JSON object is
+    parsed; anything else (empty or invalid text, another JSON type, ``None``) gives ``{}``.
+    For JSON columns and bodies that are read leniently (the strict parser is ``parse_vars``)."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

@@ -23,6 +23,17 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def all_of(*parts: tuple[str, list] | None) -> tuple[str, list]:
+    """AND together WHERE fragments ``(sql, params)``; ``None``, ``""`` and ``"1"`` (no
+    condition) are skipped, and no fragment at all gives ``"1"``."""
+    sql, params = [], []
+    for part in parts:
+        if part and part[0] not in ("", "1"):
+            sql.append(f"({part[0]})")
+            params += part[1]
+    return (" AND ".join(sql) or "1"), params
+
+
 def _regexp(pattern: str | None, value: Any) -> int:
     if pattern is None or value is None:
         return 0
@@ -128,6 +139,11 @@ class Store:
     def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, tuple(params)).fetchone()
 
+    def one_dict(self, sql: str, params: Sequence[Any] = ()) -> dict | None:
+        """The first row of ``sql`` as a dict, or ``None`` when it finds none."""
+        row = self.one(sql, params)
+        return dict(row) if row else None
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.conn.execute(sql, tuple(params)).fetchone()
         return None if row is None else row[0]
@@ -136,8 +152,7 @@ class Store:
         return self.conn.execute(sql, tuple(params))
 
     def get(self, table: str, pk: int) -> dict | None:
-        row = self.one(f'SELECT * FROM "{table}" WHERE id = ?', (pk,))
-        return dict(row) if row else None
+        return self.one_dict(f'SELECT * FROM "{table}" WHERE id = ?', (pk,))
 
     def get_many(self, table: str, pks: Sequence[int], columns: str = "*") -> dict[int, dict]:
         pks = sorted({int(p) for p in pks if p is not None})
@@ -146,6 +161,18 @@ class Store:
         marks = ",".join("?" * len(pks))
         rows = self.query(f'SELECT {columns} FROM "{table}" WHERE id IN ({marks})', pks)
         return {r["id"]: dict(r) for r in rows}
+
+    def grouped(self, sql: str, keys: Sequence[int]) -> dict[int, list[dict]]:
+        """``{key: [rows]}`` with a list for every one of ``keys`` (empty when nothing matched).
+        ``sql`` takes the keys where it writes ``{marks}`` and selects a ``grouped_by`` column:
+        each row, as a dict without that column, lands under its key in the statement's order."""
+        out: dict[int, list[dict]] = {k: [] for k in keys}
+        if not keys:
+            return out
+        for row in self.query(sql.format(marks=",".join("?" * len(keys))), list(keys)):
+            item = dict(row)
+            out[item.pop("grouped_by")].append(item)
+        return out
 
     def insert(self, table: str, values: dict[str, Any]) -> int:
         cols = list(values)

@@ -14,9 +14,8 @@ if TYPE_CHECKING:
 
 def credential_type_of(store: Store, credential_id: int) -> dict | None:
     """``{"kind", "namespace"}`` of the credential's type; None for an unknown credential."""
-    row = store.one("SELECT t.kind, t.namespace FROM credentials c JOIN credential_types t "
-                    "ON t.id = c.credential_type WHERE c.id = ?", (credential_id,))
-    return dict(row) if row else None
+    return store.one_dict("SELECT t.kind, t.namespace FROM credentials c JOIN credential_types t "
+                          "ON t.id = c.credential_type WHERE c.id = ?", (credential_id,))
 
 
 def credential_types(store: Store) -> dict[int, dict]:

@@ -15,9 +15,8 @@ def managed_type_id(store: Store, namespace: str) -> int | None:
 
 def managed_credential(store: Store, name: str, type_id: int | None) -> dict | None:
     """The managed credential of that name and type, or None."""
-    row = store.one("SELECT * FROM credentials WHERE name = ? AND credential_type = ? AND managed = 1",
-                    (name, type_id))
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM credentials WHERE name = ? AND credential_type = ? AND managed = 1",
+                          (name, type_id))
 
 
 def organization_galaxy_credentials(store: Store, org_id: int) -> list[dict]:

@@ -21,5 +21,4 @@ def ensure_install_uuid(store: Store) -> str:
 
 def managed_project(store: Store) -> dict | None:
     """The managed (built-in, read-only) project, if it was created."""
-    row = store.one("SELECT * FROM projects WHERE managed = 1 LIMIT 1")
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM projects WHERE managed = 1 LIMIT 1")

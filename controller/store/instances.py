@@ -34,39 +34,24 @@ def ordered_groups(store: Store, owner: str, owner_id: int | None) -> list[int]:
 
 
 def group_named(store: Store, name: str) -> dict | None:
-    row = store.one("SELECT * FROM instance_groups WHERE name = ?", (name,))
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM instance_groups WHERE name = ?", (name,))
 
 
 def instance_named(store: Store, hostname: str) -> dict | None:
-    row = store.one("SELECT * FROM instances WHERE hostname = ?", (hostname,))
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM instances WHERE hostname = ?", (hostname,))
 
 
 def group_instances(store: Store, group_ids: Sequence[int]) -> dict[int, list[dict]]:
     """{group id: [instance rows]} for the given groups."""
-    out: dict[int, list[dict]] = {g: [] for g in group_ids}
-    if not group_ids:
-        return out
-    marks = ",".join("?" * len(group_ids))
-    for row in store.query(f"SELECT m.instance_group_id AS g, i.* FROM {MEMBERS} m JOIN instances i "
-                           f"ON i.id = m.instance_id WHERE m.instance_group_id IN ({marks}) ORDER BY i.id",
-                           list(group_ids)):
-        item = dict(row)
-        out[item.pop("g")].append(item)
-    return out
+    return store.grouped(f"SELECT m.instance_group_id AS grouped_by, i.* FROM {MEMBERS} m JOIN instances i "
+                         "ON i.id = m.instance_id WHERE m.instance_group_id IN ({marks}) ORDER BY i.id", group_ids)
 
 
 def instance_group_ids(store: Store, instance_ids: Sequence[int]) -> dict[int, list[int]]:
     """{instance id: [group ids]}."""
-    out: dict[int, list[int]] = {i: [] for i in instance_ids}
-    if not instance_ids:
-        return out
-    marks = ",".join("?" * len(instance_ids))
-    for row in store.query(f"SELECT instance_id, instance_group_id FROM {MEMBERS} WHERE instance_id IN ({marks}) "
-                           "ORDER BY instance_group_id", list(instance_ids)):
-        out[row[0]].append(row[1])
-    return out
+    rows = store.grouped(f"SELECT instance_id AS grouped_by, instance_group_id FROM {MEMBERS} "
+                         "WHERE instance_id IN ({marks}) ORDER BY instance_group_id", instance_ids)
+    return {pk: [r["instance_group_id"] for r in found] for pk, found in rows.items()}
 
 
 def link_member(store: Store, group_id: int, instance_id: int) -> None:
@@ -102,9 +87,8 @@ def has_column(store: Store, table: str, column: str) -> bool:
 
 def default_environment(store: Store) -> dict | None:
     """The global default execution environment: the oldest managed one without organization."""
-    row = store.one("SELECT * FROM execution_environments WHERE managed = 1 AND organization IS NULL "
-                    "ORDER BY id LIMIT 1")
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM execution_environments WHERE managed = 1 AND organization IS NULL "
+                          "ORDER BY id LIMIT 1")
 
 
 def set_health(store: Store, instance_id: int, values: dict) -> None:

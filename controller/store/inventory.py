@@ -100,8 +100,7 @@ def host_variables(store: Store, where: str, params: Sequence[Any], name: str, e
 
 def host_named(store: Store, inventory_id: int, name: str) -> dict | None:
     """The host of that name in the inventory, if any."""
-    row = store.one('SELECT * FROM "hosts" WHERE inventory = ? AND name = ?', (inventory_id, name))
-    return dict(row) if row else None
+    return store.one_dict('SELECT * FROM "hosts" WHERE inventory = ? AND name = ?', (inventory_id, name))
 
 
 def groups_of(store: Store, inventory_id: int) -> list[Row]:

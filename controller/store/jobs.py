@@ -2,6 +2,7 @@
 workers or two processes can never run the same job)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from ..status import ACTIVE, FAILED, FINISHED, QUEUED, STARTED
@@ -188,14 +189,18 @@ def project_failed(store, project_id: int) -> bool:
     return row is not None and row["status"] in FAILED
 
 
-def update_is_fresh(store, project_id: int, cache_timeout: int) -> bool:
-    """A successful update finished within ``cache_timeout`` seconds (0: never fresh)."""
+def _succeeded_within(store, table: str, column: str, pk: int, cache_timeout: int) -> bool:
+    """A successful update of ``table`` whose ``column`` is ``pk`` finished within
+    ``cache_timeout`` seconds (0: never fresh)."""
     if cache_timeout <= 0:
         return False
-    from datetime import datetime, timedelta, timezone
     since = (datetime.now(timezone.utc) - timedelta(seconds=cache_timeout)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return store.exists("project_updates", "project = ? AND status = 'successful' AND finished >= ?",
-                        [project_id, since])
+    return store.exists(table, f'"{column}" = ? AND status = \'successful\' AND finished >= ?', [pk, since])
+
+
+def update_is_fresh(store, project_id: int, cache_timeout: int) -> bool:
+    """A successful update of the project finished within ``cache_timeout`` seconds (0: never fresh)."""
+    return _succeeded_within(store, "project_updates", "project", project_id, cache_timeout)
 
 
 def failed_hosts(store, job_id: int) -> list[str]:
@@ -216,8 +221,7 @@ def events_after(store, table: str, column: str, pk: int, counter: int, limit: i
 
 
 def job_state(store, table: str, pk: int) -> dict | None:
-    row = store.one(f'SELECT status, event_processing_finished FROM "{table}" WHERE id = ?', (pk,))
-    return dict(row) if row else None
+    return store.one_dict(f'SELECT status, event_processing_finished FROM "{table}" WHERE id = ?', (pk,))
 
 
 def summaries_of(store, job_ids: list[int]) -> list[dict]:
@@ -288,12 +292,8 @@ def sources_to_update(store, inventory_id: int | None) -> list[dict]:
 
 
 def inventory_update_is_fresh(store, source_id: int, cache_timeout: int) -> bool:
-    if cache_timeout <= 0:
-        return False
-    from datetime import datetime, timedelta, timezone
-    since = (datetime.now(timezone.utc) - timedelta(seconds=cache_timeout)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return store.exists("inventory_updates", "inventory_source = ? AND status = 'successful' AND finished >= ?",
-                        [source_id, since])
+    """A successful sync of the source finished within ``cache_timeout`` seconds (0: never fresh)."""
+    return _succeeded_within(store, "inventory_updates", "inventory_source", source_id, cache_timeout)
 
 
 def propagate_event_flags(store, table: str, column: str, pk: int) -> None:

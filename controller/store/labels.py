@@ -9,8 +9,7 @@ if TYPE_CHECKING:
 
 def label_named(store: Store, name: str, organization: Any) -> dict | None:
     """The oldest label called ``name`` in ``organization`` (an id, possibly as text), if any."""
-    row = store.one("SELECT * FROM labels WHERE name = ? AND organization = ? ORDER BY id", (name, organization))
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM labels WHERE name = ? AND organization = ? ORDER BY id", (name, organization))
 
 
 def attached_to(link_table: str, owner_col: str, owner_table: str, owner_where: str) -> str:

@@ -76,19 +76,16 @@ def managed_by_role(store: Store) -> dict[tuple[str, str], dict]:
 
 
 def definition_named(store: Store, name: str) -> dict | None:
-    row = store.one("SELECT * FROM role_definitions WHERE name = ?", (name,))
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM role_definitions WHERE name = ?", (name,))
 
 
 def user_assignment_of(store: Store, role: int, user: int) -> dict | None:
     """The assignment row of a user's direct grant of ``role`` (None when not granted)."""
-    row = store.one('SELECT * FROM role_user_assignments WHERE role = ? AND "user" = ?', (role, user))
-    return dict(row) if row else None
+    return store.one_dict('SELECT * FROM role_user_assignments WHERE role = ? AND "user" = ?', (role, user))
 
 
 def team_assignment_of(store: Store, role: int, team: int) -> dict | None:
-    row = store.one("SELECT * FROM role_team_assignments WHERE role = ? AND team = ?", (role, team))
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM role_team_assignments WHERE role = ? AND team = ?", (role, team))
 
 
 def assignments_of(store: Store, definition: int) -> list[dict]:

@@ -105,5 +105,4 @@ def release_lease(store, name: str, holder: str) -> None:
 
 
 def lease_holder(store, name: str) -> dict | None:
-    row = store.one('SELECT * FROM "leases" WHERE name = ?', (name,))
-    return dict(row) if row else None
+    return store.one_dict('SELECT * FROM "leases" WHERE name = ?', (name,))

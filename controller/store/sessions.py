@@ -17,14 +17,12 @@ if TYPE_CHECKING:
 
 def user_named(store: Store, username: str) -> dict | None:
     """The user row (with its password hash) of that exact username."""
-    row = store.one("SELECT * FROM users WHERE username = ?", (username,))
-    return dict(row) if row else None
+    return store.one_dict("SELECT * FROM users WHERE username = ?", (username,))
 
 
 def token_grant(store: Store, token_hash: str) -> dict | None:
     """``{"user", "scope", "expires"}`` of the token with that digest, expired or not."""
-    row = store.one("SELECT user, scope, expires FROM tokens WHERE token_hash = ?", (token_hash,))
-    return dict(row) if row else None
+    return store.one_dict("SELECT user, scope, expires FROM tokens WHERE token_hash = ?", (token_hash,))
 
 
 def start_session(store: Store, key_hash: str, user_id: int, expires: float) -> None:
@@ -38,8 +36,7 @@ def start_session(store: Store, key_hash: str, user_id: int, expires: float) -> 
 
 def session_of(store: Store, key_hash: str) -> dict | None:
     """``{"user_id", "expires"}`` of the session with that digest, expired or not."""
-    row = store.one("SELECT user_id, expires FROM sessions WHERE key_hash = ?", (key_hash,))
-    return dict(row) if row else None
+    return store.one_dict("SELECT user_id, expires FROM sessions WHERE key_hash = ?", (key_hash,))
 
 
 def extend_session(store: Store, key_hash: str, expires: float) -> None:

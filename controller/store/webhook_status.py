@@ -6,6 +6,5 @@ def launch_facts(store, table: str, pk: int) -> dict | None:
     """``status``, ``launch_type``, ``webhook_service`` and ``webhook_credential`` of unified
     job ``pk`` in ``table`` (None when there is no such row, or not yet committed for a reader
     on another connection): read on every job's creation, start and end, so only these."""
-    row = store.one(f'SELECT status, launch_type, webhook_service, webhook_credential FROM "{table}" '
-                    "WHERE id = ?", (pk,))
-    return dict(row) if row else None
+    return store.one_dict(f'SELECT status, launch_type, webhook_service, webhook_credential FROM "{table}" '
+                          "WHERE id = ?", (pk,))

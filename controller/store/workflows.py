@@ -96,8 +96,7 @@ def job_edges(store, workflow_job_id: int) -> list[tuple[int, int, str]]:
 
 def node_of_job(store, job_id: int) -> dict | None:
     """The workflow job node that spawned unified job ``job_id`` (ids are shared by all kinds)."""
-    row = store.one(f'SELECT * FROM "{JOB_NODES}" WHERE job = ? ORDER BY id DESC LIMIT 1', (job_id,))
-    return dict(row) if row else None
+    return store.one_dict(f'SELECT * FROM "{JOB_NODES}" WHERE job = ? ORDER BY id DESC LIMIT 1', (job_id,))
 
 
 def set_node(store, node_id: int, values: dict) -> None:

@@ -45,6 +45,7 @@ from ..notifications.channels.base import SendError, host_of, request
 from ..notifications.job_context import job_url
 from ..services.bootstrap import acting_as_system
 from ..services import credential_inputs as ci
+from ..services.variables import json_mapping
 from ..store import webhook_status as q
 
 log = logging.getLogger("turret.webhooks")
@@ -118,13 +119,7 @@ def build_post(service: str, status_api: str, status: str, token: str, target_ur
 def status_api_of(row: dict) -> str:
     """Where the job's status goes: the ``status_api`` of the status context the receiver stored
     with the job (AWX's ``awx_webhook_status_api``; "" when the event had none)."""
-    context = row.get("webhook_status_context")
-    if isinstance(context, str):
-        try:
-            context = json.loads(context) if context else {}
-        except ValueError:
-            context = {}
-    value = context.get("status_api") if isinstance(context, dict) else None
+    value = json_mapping(row.get("webhook_status_context")).get("status_api")
     return value if isinstance(value, str) else ""
 
 

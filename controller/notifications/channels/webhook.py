@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from ...services.variables import json_mapping
 from .base import (USER_AGENT, Message, SendError, basic_auth, post_json, request, require_ok,
                    resolve_location)
 
@@ -16,15 +17,7 @@ MAX_REDIRECTS = 5
 
 def json_object(body: Any) -> dict:
     """AWX's ``format_body`` of webhook and grafana: the body as a JSON object, else ``{}``."""
-    if isinstance(body, dict):
-        return body
-    if isinstance(body, str):
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
-    return {}
+    return json_mapping(body)
 
 
 def send_webhook(config: dict[str, Any], message: Message) -> int:
