@@ -244,6 +244,9 @@ def declare(reg: Registry) -> None:
     for owner in _ORDERED_OWNERS:
         reg[owner].relations.append(Relation("instance_groups", "instance_group", "m2m", key=sql.link_key(owner),
                                              ordered=True))
+    # a workflow job node keeps the groups its template node prompted for (copied at launch)
+    reg["workflow_job_node"].relations.append(Relation("instance_groups", "instance_group", "m2m", ordered=True,
+                                                       key=sql.link_key("workflow_job_node"), read_only=True))
 
 
 def seed(state) -> None:

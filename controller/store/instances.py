@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 GROUP_LINKS = {"organization": "organization_instance_groups", "inventory": "inventory_instance_groups",
                "job_template": "job_template_instance_groups", "schedule": "schedule_instance_groups",
-               "workflow_job_template_node": "workflow_job_template_node_instance_groups"}
+               "workflow_job_template_node": "workflow_job_template_node_instance_groups",
+               "workflow_job_node": "workflow_job_node_instance_groups"}
 MEMBERS = "instance_group_instances"
 ACTIVE = ("waiting", "running")
 
@@ -31,6 +32,14 @@ def ordered_groups(store: Store, owner: str, owner_id: int | None) -> list[int]:
     if not owner_id:
         return []
     return links.linked_ids(store, GROUP_LINKS[owner], f"{owner}_id", "instance_group_id", owner_id, ordered=True)
+
+
+def copy_groups(store: Store, source: str, source_id: int, target: str, target_id: int) -> None:
+    """Give ``target`` the ordered instance groups of ``source`` (a workflow template node's to
+    the job node made from it), in the same order."""
+    for group_id in ordered_groups(store, source, source_id):
+        links.link(store, GROUP_LINKS[target], f"{target}_id", "instance_group_id", target_id, group_id,
+                   ordered=True)
 
 
 def group_named(store: Store, name: str) -> dict | None:

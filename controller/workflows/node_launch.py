@@ -33,6 +33,7 @@ from ..prompts import BY_KEY
 from ..services import surveys
 from ..services.bootstrap import acting_as_system
 from ..services.variables import VarsError, parse_vars
+from ..store import instances as igq
 from ..store import jobs as jq
 from ..store import workflows as wq
 from ..store.schedules import savepoint
@@ -133,6 +134,9 @@ def job_template_body(ctx, jt: dict, node: dict, wj: dict, artifacts: dict) -> t
     node_labels = wq.linked(ctx.store, "workflow_job_node_labels", "workflow_job_node_id", "label_id", node["id"])
     if node_labels and jt.get("ask_labels_on_launch"):
         body["labels"] = node_labels
+    node_groups = igq.ordered_groups(ctx.store, "workflow_job_node", node["id"])
+    if node_groups and jt.get("ask_instance_groups_on_launch"):
+        body["instance_groups"] = node_groups
     return body, overrides_for(jt, node)
 
 

@@ -23,6 +23,7 @@ from ..prompts import BY_KEY
 from ..registry import ENCRYPTED
 from ..services import surveys
 from ..services.variables import VarsError, parse_vars
+from ..store import instances as igq
 from ..store import now_iso
 from ..store import workflows as wq
 from .node_launch import NODE_PROMPTS, given
@@ -188,8 +189,8 @@ def failed_values(ctx, wfjt: dict, reason: str, launch_type: str, extra_fields: 
 
 
 def instantiate(ctx, wfjt_id: int, workflow_job_id: int, carried: dict[str, dict] | None = None) -> None:
-    """The workflow job's nodes, edges and node credentials, copied from the template's current
-    graph.  ``carried`` {identifier: old job node}: those nodes keep the old node's job and
+    """The workflow job's nodes, edges, node credentials and instance groups, copied from the
+    template's current graph.  ``carried`` {identifier: old job node}: those nodes keep the old node's job and
     artifacts (relaunch from failed nodes)."""
     store = ctx.store
     nodes = wq.template_nodes(store, wfjt_id)
@@ -212,6 +213,7 @@ def instantiate(ctx, wfjt_id: int, workflow_job_id: int, carried: dict[str, dict
         mapping[node["id"]] = wq.insert_job_node(store, values)
         if creds.get(node["id"]):
             wq.link_credentials(store, mapping[node["id"]], creds[node["id"]])
+        igq.copy_groups(store, "workflow_job_template_node", node["id"], "workflow_job_node", mapping[node["id"]])
     by_kind: dict[str, list[tuple[int, int]]] = {}
     for parent, child, kind in wq.template_edges(store, wfjt_id):
         if parent in mapping and child in mapping:
