@@ -86,7 +86,8 @@ def notification_associations(approvals=False):
 class Resource:
     """A declaration of one API resource as a module.
 
-    ``fields``: option -> argument spec, sent as the API field of the same name.
+    ``fields``: option -> argument spec, sent as the API field of the same name; a plain type name
+    (``description='str'``) stands for the spec ``dict(type='str')``.
     ``fks``: option -> endpoint of the object named by the option (resolved to an id).
     ``scope``: FK options that, with the identity, identify the object (a host's inventory);
     ``optional_scope``: FK options that narrow the lookup when given (a project's organization).
@@ -101,7 +102,8 @@ class Resource:
                  subset_fields=()):
         self.endpoint = endpoint
         self.identity = identity
-        self.fields = fields or {}
+        self.fields = dict((name, dict(type=opt) if isinstance(opt, str) else opt)
+                           for name, opt in (fields or {}).items())
         self.fks = fks or {}
         self.scope = tuple(scope)
         self.optional_scope = tuple(optional_scope)

@@ -6,58 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
----
-module: export
-short_description: Export the controller's configuration as data for the configure playbook
-version_added: 0.1.0
-description:
-  - Reads organizations, users, teams, custom credential types, credentials, projects, inventories
-    (with hosts and groups), inventory sources, notification templates (secrets left out) and which
-    organizations, projects and job templates they are attached to, job templates (with credentials, labels
-    and survey),
-    workflow job templates (with labels, survey and their nodes, edges and approval steps, nodes named
-    by identifier) and schedules, and returns them as the C(controller_*) variables that the
-    C(turret.controller.configure) playbook applies. That playbook is the import.
-  - Secrets cannot be read back (the API shows C($encrypted$)); they are left out of credential
-    inputs and notification configurations, and users have no password.
-  - The webhook settings of job templates, workflow job templates and projects are exported (service, events,
-    ref filter, extractors, the status credential by name, projects' C(scm_update_on_push)); the webhook key is
-    not (the controller generates a new one when the service is set).
-  - Every exported text holding Jinja (notification messages, credential type injectors, extra variables, node
-    extra data, survey defaults, inventory variables...) is wrapped in C({% raw %}) blocks, so that Ansible's
-    rendering of the variables the configure playbook reads gives back the text itself.
-  - Roles are not exported.
-  - Never changes anything.
-extends_documentation_fragment:
-  - turret.controller.auth
-options:
-  organizations:
-    description: Only export these organizations and what belongs to them (all when omitted).
-    type: list
-    elements: str
-'''
-
-EXAMPLES = r'''
-- name: Export
-  turret.controller.export:
-  register: exported
-
-- name: Save it
-  ansible.builtin.copy:
-    content: "{{ exported.assets | to_nice_yaml }}"
-    dest: controller.yml
-
-# Import elsewhere: ansible-playbook turret.controller.configure -e @controller.yml
-'''
-
-RETURN = r'''
-assets:
-  description: The C(controller_*) variables of C(turret.controller.configure).
-  returned: always
-  type: dict
-'''
-
 from ansible_collections.turret.controller.plugins.module_utils.api import ENCRYPTED
 from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule, parse_vars
 from ansible_collections.turret.controller.plugins.module_utils.workflow import EDGES, NODE_FIELDS

@@ -6,51 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
----
-module: inventory_source_update
-short_description: Update an inventory source (start a sync)
-version_added: 0.1.0
-description:
-  - Start an update of an inventory source (C(POST /api/v2/inventory_sources/N/update/)) and by default wait for it.
-  - Always reports a change; in check mode nothing is started.
-extends_documentation_fragment:
-  - turret.controller.auth
-  - turret.controller.wait
-options:
-  name:
-    description: The inventory source, by name or id.
-    type: str
-    required: true
-  inventory:
-    description: Inventory of the source (narrows the lookup by name).
-    type: str
-'''
-
-EXAMPLES = r'''
-- name: Sync and wait
-  turret.controller.inventory_source_update:
-    name: from git
-    inventory: Production
-    timeout: 300
-'''
-
-RETURN = r'''
-id:
-  description: Id of the job (null in check mode).
-  returned: always
-  type: int
-  sample: 7
-status:
-  description: Status of the job (its final status when waited for).
-  returned: always
-  type: str
-  sample: successful
-job:
-  description: The job as the API returns it.
-  returned: always
-  type: dict'''
-
 from ansible_collections.turret.controller.plugins.module_utils.module import Update, run_update
 
 UPDATE = Update(endpoint="inventory_sources", scope=dict(inventory="inventories"), job_key="inventory_update", jobs="inventory_updates")

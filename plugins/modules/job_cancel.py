@@ -6,41 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
----
-module: job_cancel
-short_description: Cancel a running job
-version_added: 0.1.0
-description:
-  - Cancel a job that is not finished yet (C(POST /api/v2/jobs/N/cancel/)).
-  - Reports a change only when the job could still be canceled.
-extends_documentation_fragment:
-  - turret.controller.auth
-  - turret.controller.job_ref
-options:
-  fail_if_not_running:
-    description: Fail when the job is already finished.
-    type: bool
-    default: false
-'''
-
-EXAMPLES = r'''
-- name: Cancel a job
-  turret.controller.job_cancel:
-    job_id: "{{ job.id }}"
-'''
-
-RETURN = r'''
-id:
-  description: Id of the job.
-  returned: always
-  type: int
-status:
-  description: Status of the job before the cancel request.
-  returned: always
-  type: str
-'''
-
 from ansible_collections.turret.controller.plugins.module_utils.api import TERMINAL
 from ansible_collections.turret.controller.plugins.module_utils.module import (
     ControllerError, ControllerModule, job_ref_spec)

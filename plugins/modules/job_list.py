@@ -6,56 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
----
-module: job_list
-short_description: List jobs
-version_added: 0.1.0
-description:
-  - List jobs of the controller, newest first, with optional filters. Never changes anything.
-extends_documentation_fragment:
-  - turret.controller.auth
-options:
-  status:
-    description: Only jobs with this status.
-    type: str
-    choices: [new, pending, waiting, running, successful, failed, error, canceled]
-  job_template:
-    description: Only jobs of this job template (name or id).
-    type: str
-  query:
-    description: Any other filters of the API query language, for example C(name__icontains=deploy).
-    type: dict
-  all_pages:
-    description: Return every matching job instead of the first O(page_size).
-    type: bool
-    default: false
-  page_size:
-    description: How many jobs to return (without O(all_pages)).
-    type: int
-    default: 25
-'''
-
-EXAMPLES = r'''
-- name: Failed jobs
-  turret.controller.job_list:
-    status: failed
-    all_pages: true
-  register: failed_jobs
-'''
-
-RETURN = r'''
-count:
-  description: Number of matching jobs on the controller.
-  returned: always
-  type: int
-results:
-  description: The jobs.
-  returned: always
-  type: list
-  elements: dict
-'''
-
 from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule
 
 

@@ -6,56 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
----
-module: job_wait
-short_description: Wait for a job to finish
-version_added: 0.1.0
-description:
-  - Poll a job (or a project update, inventory update or ad hoc command) until it is finished
-    and its events are stored. Fails unless it ends C(successful). Never changes anything.
-extends_documentation_fragment:
-  - turret.controller.auth
-  - turret.controller.job_ref
-options:
-  timeout:
-    description: Seconds to wait before failing. C(0) waits forever.
-    type: float
-    default: 600
-  interval:
-    description: Seconds between two polls.
-    type: float
-    default: 1.0
-'''
-
-EXAMPLES = r'''
-- name: Wait for a job started earlier
-  turret.controller.job_wait:
-    job_id: "{{ job.id }}"
-    timeout: 120
-'''
-
-RETURN = r'''
-id:
-  description: Id of the job (null in check mode).
-  returned: always
-  type: int
-  sample: 7
-status:
-  description: Status of the job (its final status when waited for).
-  returned: always
-  type: str
-  sample: successful
-job:
-  description: The job as the API returns it.
-  returned: always
-  type: dict
-elapsed:
-  description: Seconds the job ran.
-  returned: always
-  type: float
-'''
-
 from ansible_collections.turret.controller.plugins.module_utils.module import (
     ControllerError, ControllerModule, job_ref_spec, job_result)
 

@@ -6,51 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
----
-module: label
-short_description: Manage labels
-version_added: 0.1.0
-description:
-- Create, update or delete a label of a Turret controller (C(/api/v2/labels/)).
-extends_documentation_fragment:
-- turret.controller.resource
-options:
-  name:
-    description:
-    - Name of the label; identifies it (with organization).
-    type: str
-    required: true
-  new_name:
-    description:
-    - Rename an existing label to this.
-    type: str
-  organization:
-    type: str
-    description:
-    - The organization, by name or id (or a C(name++organization) named URL).
-    - Organization this label belongs to.
-'''
-
-EXAMPLES = r'''
-- name: A label
-  turret.controller.label:
-    name: production
-    organization: Engineering
-'''
-
-RETURN = r'''
-id:
-  description: Id of the object (null when it is absent, or created in check mode).
-  returned: always
-  type: int
-  sample: 42
-object:
-  description: The object as the API returns it (after the change; the planned object in check mode).
-  returned: always
-  type: dict
-'''
-
 from ansible_collections.turret.controller.plugins.module_utils.module import Resource, run_resource
 
 RESOURCE = Resource(

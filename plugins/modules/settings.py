@@ -6,65 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r'''
----
-module: settings
-short_description: Change controller settings
-version_added: 0.1.0
-description:
-  - Set one or more settings of C(/api/v2/settings/) (AWX names, e.g. C(DEFAULT_JOB_TIMEOUT), C(AWX_TASK_ENV),
-    C(AD_HOC_COMMANDS), C(CUSTOM_LOGO)); only the settings whose value differs are sent (C(PATCH settings/all/)).
-  - A value given as text is converted to the type the controller declares for that setting (integer, boolean,
-    list or object), so the text C("30") and the number C(30) are the same value.
-  - Secret settings read back as C($encrypted$) and are therefore sent (and reported changed) on every run.
-  - Reports the old and new values (and a diff with C(--diff)); supports check mode.
-  - Needs a superuser.
-extends_documentation_fragment:
-  - turret.controller.auth
-options:
-  name:
-    description:
-      - Name of one setting to change (with O(value)).
-    type: str
-  value:
-    description:
-      - Value of the setting named by O(name).
-    type: raw
-  settings:
-    description:
-      - Several settings at once, as a dictionary of names and values.
-    type: dict
-'''
-
-EXAMPLES = r'''
-- name: Give every job an HTTP proxy and a default timeout
-  turret.controller.settings:
-    settings:
-      AWX_TASK_ENV:
-        HTTPS_PROXY: http://proxy.example.com:3128
-      DEFAULT_JOB_TIMEOUT: 3600
-
-- name: Allow only a few ad hoc modules
-  turret.controller.settings:
-    name: AD_HOC_COMMANDS
-    value: [ping, setup, command]
-'''
-
-RETURN = r'''
-old_values:
-  description: The values before the change, of the settings that changed.
-  returned: always
-  type: dict
-new_values:
-  description: The values asked for, of the settings that changed.
-  returned: always
-  type: dict
-values:
-  description: The values the controller stored, of every setting given (not in check mode).
-  returned: success
-  type: dict
-'''
-
 import json
 
 from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule

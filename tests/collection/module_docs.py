@@ -1,8 +1,10 @@
 """The collection's module documentation as users see it: rendered by the real ``ansible-doc``,
 so doc fragments (``extends_documentation_fragment``) are merged exactly as Ansible merges them.
 
-Also the module's own ``DOCUMENTATION`` text (before fragments), for tests about what a module
-file repeats.
+Also the module's own ``DOCUMENTATION`` (before fragments), for tests about what a module repeats:
+a module keeps it in its sidecar ``plugins/modules/<name>.yml`` (top-level keys DOCUMENTATION,
+EXAMPLES, RETURN; ansible-doc and ansible-test read it because the ``.py`` has none), a doc
+fragment in its class.
 """
 from __future__ import annotations
 
@@ -41,6 +43,11 @@ def rendered_docs() -> dict[str, dict]:
 def documented_options(module: str) -> dict:
     """option -> its documentation, doc fragments included."""
     return rendered_docs()[module]["options"]
+
+
+def module_documentation(module: str, variable: str = "DOCUMENTATION") -> dict:
+    """The ``variable`` (DOCUMENTATION or RETURN) of ``module``'s sidecar YAML, fragments not merged."""
+    return yaml.safe_load((MODULES / f"{module}.yml").read_text())[variable]
 
 
 def own_documentation(path: Path, variable: str = "DOCUMENTATION") -> dict:

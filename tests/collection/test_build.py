@@ -31,8 +31,8 @@ def installed(tmp_path_factory) -> Path:
         names = tf.getnames()
     bad = [n for n in names if any(f in n for f in FORBIDDEN)]
     assert bad == [], bad
-    for needed in ("plugins/modules/job_launch.py", "plugins/module_utils/api.py", "plugins/inventory/controller.py",
-                   "plugins/lookup/api.py", "playbooks/configure.yml", "meta/runtime.yml", "MANIFEST.json"):
+    for needed in ("plugins/modules/job_launch.py", "plugins/modules/job_launch.yml", "plugins/module_utils/api.py",
+                   "plugins/inventory/controller.py", "plugins/lookup/api.py", "playbooks/configure.yml", "meta/runtime.yml", "MANIFEST.json"):
         assert needed in names, needed
     coll = work / "coll"
     # not the checkout's collections path: galaxy would find turret.controller there and install nothing

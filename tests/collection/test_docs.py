@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import yaml
 
-from .module_docs import FRAGMENTS, MODULES, fragment_variables, module_names, own_documentation, rendered_docs
+from .module_docs import FRAGMENTS, MODULES, fragment_variables, module_documentation, module_names, rendered_docs
 
 # "The is system auditor of the user.", "The ask limit on launch of the job template."
 FILLER = re.compile(r"^The [\w ]+ of the [\w ]+\.?$")
@@ -31,11 +31,26 @@ def test_every_option_has_a_description_that_is_not_its_name_restated():
     assert filler == []
 
 
+def test_every_module_is_documented_in_its_sidecar_only():
+    """A module's DOCUMENTATION/EXAMPLES/RETURN live in plugins/modules/<name>.yml, and only there
+    (ansible-doc reads the sidecar only when the .py has no DOCUMENTATION: two copies would drift)."""
+    in_code = [m for m in module_names() if re.search(r"^(DOCUMENTATION|EXAMPLES|RETURN)\b",
+                                                      (MODULES / f"{m}.py").read_text(), re.M)]
+    assert in_code == []
+    for module in module_names():
+        sidecar = yaml.safe_load((MODULES / f"{module}.yml").read_text())
+        assert sorted(sidecar) == ["DOCUMENTATION", "EXAMPLES", "RETURN"], module
+        assert sidecar["DOCUMENTATION"]["module"] == module
+        assert isinstance(sidecar["EXAMPLES"], str) and f"turret.controller.{module}:" in sidecar["EXAMPLES"], module
+        assert isinstance(sidecar["RETURN"], dict), module
+    assert sorted(p.stem for p in MODULES.glob("*.yml")) == module_names()
+
+
 def test_no_option_is_documented_twice_in_module_files():
     """The same option with the same text in two modules belongs in a doc fragment."""
     where: dict[tuple[str, str], list[str]] = defaultdict(list)
     for module in module_names():
-        for name, option in own_documentation(MODULES / f"{module}.py")["options"].items():
+        for name, option in module_documentation(module)["options"].items():
             where[(name, yaml.safe_dump(option, sort_keys=True))].append(module)
     repeated = {name: modules for (name, _), modules in where.items() if len(modules) > 1}
     assert repeated == {}
@@ -46,7 +61,7 @@ def test_every_doc_fragment_is_used_and_its_options_reach_the_modules():
     docs = rendered_docs()
     used = defaultdict(list)
     for module in module_names():
-        for slug in own_documentation(MODULES / f"{module}.py").get("extends_documentation_fragment", []):
+        for slug in module_documentation(module).get("extends_documentation_fragment", []):
             used[slug].append(module)
     for path in sorted(FRAGMENTS.glob("*.py")):
         for variable, doc in fragment_variables(path).items():
