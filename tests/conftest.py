@@ -267,9 +267,10 @@ def _wait_ready(live: LiveController, timeout: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    """One live controller per test module, shared by its tests."""
-    live = start_controller(tmp_path_factory)
+def controller(tmp_path_factory, request):
+    """One live controller per test module, shared by its tests; the module's ``CONTROLLER_ENV``
+    (a dict, when it has one) is added to the controller's environment."""
+    live = start_controller(tmp_path_factory, env=getattr(request.module, "CONTROLLER_ENV", None))
     try:
         yield live
     finally:

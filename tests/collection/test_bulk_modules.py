@@ -9,21 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_controller
 
 from .conftest import failed_cleanly
 
 pytestmark = pytest.mark.slow
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    live = start_controller(tmp_path_factory)
-    try:
-        yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture(scope="module")

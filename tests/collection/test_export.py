@@ -18,15 +18,7 @@ LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.execut
 LOCAL_SCM = {"TURRET_ALLOW_LOCAL_SCM_URLS": "true"}     # a git project on a repository of this machine
 HELLO = "- hosts: all\n  tasks: [{ansible.builtin.ping: }]\n"
 
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    """This module's live controller (as tests/conftest.py's, with local git URLs allowed)."""
-    live = start_controller(tmp_path_factory, env=LOCAL_SCM)
-    try:
-        yield live
-    finally:
-        live.stop()
+CONTROLLER_ENV = LOCAL_SCM   # this module's live controller (tests/conftest.py) allows local git URLs
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_controller
 
 from .conftest import failed_cleanly
 
@@ -21,14 +20,7 @@ PLAYBOOKS = {
     "sleep.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 60\n",
 }
 
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    live = start_controller(tmp_path_factory, env={"TURRET_ALLOW_LOCAL_SCM_URLS": "true"})
-    try:
-        yield live
-    finally:
-        live.stop()
+CONTROLLER_ENV = {"TURRET_ALLOW_LOCAL_SCM_URLS": "true"}   # this module's live controller (tests/conftest.py) allows local git URLs
 
 
 @pytest.fixture(scope="module")

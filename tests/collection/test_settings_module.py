@@ -5,20 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import start_controller
 
 from .conftest import failed_cleanly
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    live = start_controller(tmp_path_factory)
-    try:
-        yield live
-    finally:
-        live.stop()
 
 
 def _jobs(api) -> dict:

@@ -14,7 +14,6 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import start_controller
 from tests.support.gitserver import GitServer
 
 from .conftest import failed_cleanly
@@ -26,15 +25,6 @@ WF = "turret.controller.workflow_job_template"
 PROJECT = "turret.controller.project"
 KEY_ONE = "first-webhook-key-7731"
 KEY_TWO = "second-webhook-key-4409"
-
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    live = start_controller(tmp_path_factory)
-    try:
-        yield live
-    finally:
-        live.stop()
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import start_controller
 from tests.support.api import expect, only, wait_for
 
 from .awx_collection import collection_env, describe, ensure_awx_collection, run_ansible
@@ -43,14 +42,7 @@ PLAYBOOKS = {
     "hosts.yml": "all:\n  hosts:\n    synced1: {ansible_connection: local}\n    synced2: {}\n",
 }
 
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    live = start_controller(tmp_path_factory, env={"TURRET_ALLOW_LOCAL_SCM_URLS": "true"})
-    try:
-        yield live
-    finally:
-        live.stop()
+CONTROLLER_ENV = {"TURRET_ALLOW_LOCAL_SCM_URLS": "true"}   # this module's live controller (tests/conftest.py) allows local git URLs
 
 
 @pytest.fixture(scope="module")

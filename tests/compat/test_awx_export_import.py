@@ -37,14 +37,7 @@ def _post(api, url: str, body: dict) -> dict:
 # project too, which never has one): the projects here are git ones over a local repository
 LOCAL_SCM = {"TURRET_ALLOW_LOCAL_SCM_URLS": "true"}
 
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    live = start_controller(tmp_path_factory, env=LOCAL_SCM)
-    try:
-        yield live
-    finally:
-        live.stop()
+CONTROLLER_ENV = LOCAL_SCM   # this module's live controller (tests/conftest.py) allows local git URLs
 
 
 @pytest.fixture(scope="module")
