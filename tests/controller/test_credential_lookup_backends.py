@@ -62,7 +62,7 @@ def test_aim_reads_the_requested_property():
 
 def test_thycotic_secret_server_reads_a_field_and_a_file():
     def token(req: Request):
-        form = req.form()
+        form = req.fields()
         ok = form == {"grant_type": "password", "username": "svc", "password": "tss-pw", "domain": "CORP"}
         return (200, {"access_token": "tss-token"}) if ok else (400, {"error": "invalid_grant"})
 
@@ -104,7 +104,7 @@ def test_thycotic_dsv_reads_and_decodes(monkeypatch):
 
 def test_azure_key_vault_logs_in_then_reads_the_secret():
     def login(req: Request):
-        form = req.form()
+        form = req.fields()
         ok = form.get("client_secret") == "az-secret" and form.get("grant_type") == "client_credentials"
         return (200, {"access_token": "az-token", "token_type": "Bearer"}) if ok else (401, {})
 
@@ -117,7 +117,7 @@ def test_azure_key_vault_logs_in_then_reads_the_secret():
         params = {"url": server.url, "client": "client-1", "secret": "az-secret", "tenant": "tenant-1",
                   "cloud_name": "AzureCloud", "secret_field": "db", "secret_version": "v2"}
         assert run("azure_kv", params, {"AZURE_AUTHORITY_HOST": server.url}) == "az-value"
-        assert server.requests[0].form()["scope"] == "https://vault.azure.net/.default"
+        assert server.requests[0].fields()["scope"] == "https://vault.azure.net/.default"
 
 
 def test_aws_secrets_manager_signs_with_sigv4():
@@ -153,7 +153,7 @@ def test_aws_secrets_manager_signs_with_sigv4():
 def test_centrify_checks_out_the_password():
     def token(req: Request):
         expected = "Basic " + base64.b64encode(b"api-user:centrify-pw").decode()
-        ok = req.headers.get("authorization") == expected and req.form()["scope"] == "awx"
+        ok = req.headers.get("authorization") == expected and req.fields()["scope"] == "awx"
         return (200, {"access_token": "c-token"}) if ok else (401, {})
 
     def query(req: Request):

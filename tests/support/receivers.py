@@ -76,10 +76,15 @@ class Received:
     body: bytes
 
     def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8"))
+        """The body as JSON (None when the body is empty)."""
+        return json.loads(self.body.decode("utf-8") or "null")
 
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
+
+    def fields(self) -> dict[str, str]:
+        """The form body's first value of each field."""
+        return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8")).items()}
 
 
 @dataclass
@@ -92,7 +97,7 @@ class Answer:
     delay: float = 0.0
 
 
-class _ServedSink:
+class ServedSink:
     """A socketserver on 127.0.0.1 served by a thread between ``__enter__`` and ``__exit__``
     (TLS from the first byte with a ``certificate``)."""
 
@@ -113,7 +118,7 @@ class _ServedSink:
         self.server.server_close()
 
 
-class HttpSink(_ServedSink):
+class HttpSink(ServedSink):
     """An HTTP server recording requests.  ``answer`` is used for every request unless a
     path-specific answer was set with :meth:`answer_path`."""
 
@@ -235,7 +240,7 @@ class SmtpSink:
         self.controller.stop()
 
 
-class IrcSink(_ServedSink):
+class IrcSink(ServedSink):
     """A one-server IRC stand-in: answers NICK/USER with 001, echoes JOIN, records the client's
     lines (``lines``); ``refuse_nick`` answers 433 instead of welcoming; TLS with a ``certificate``."""
 

@@ -8,36 +8,21 @@ Every request is recorded (method, path, query, headers, body).  Use them as con
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.receivers import server_tls
+from tests.support.receivers import Received, ServedSink
 
 
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
-
-    def form(self) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
-
-
+Request = Received      # one recorded request (tests/support/receivers.py)
 Reply = tuple[int, Any]      # (status, JSON-able body, or bytes/str sent as is)
 Handler = Callable[[Request], Reply]
 
 
-class RouteServer:
+class RouteServer(ServedSink):
     """Answers ``(method, path)`` from ``routes`` (404 otherwise); ``url`` is its base URL."""
 
     def __init__(self, routes: dict[tuple[str, str], Handler] | None = None, certificate: Path | None = None) -> None:
@@ -67,21 +52,8 @@ class RouteServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        scheme = "http"
-        if certificate is not None:
-            self.server.socket = server_tls(certificate).wrap_socket(self.server.socket, server_side=True)
-            scheme = "https"
-        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(ThreadingHTTPServer(("127.0.0.1", 0), _Handler), certificate)
+        self.url = f"{'https' if certificate is not None else 'http'}://127.0.0.1:{self.port}"
 
 
 @dataclass
