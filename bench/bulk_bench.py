@@ -36,16 +36,6 @@ QUICK = dict(runs=3)
 DELETE_BATCH = 250
 
 
-def progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def stats_ms(values: list[float]) -> dict:
-    return {"n": len(values), "p50_ms": h.pct(values, 50) * 1000, "p99_ms": h.pct(values, 99) * 1000,
-            "min_ms": min(values) * 1000 if values else float("nan"),
-            "max_ms": max(values) * 1000 if values else float("nan")}
-
-
 def one_round(client: h.Client, org: int, round_no: int, hosts: int) -> tuple[float, float]:
     """(seconds of the create request, seconds of the delete requests) for one fresh inventory."""
     inv = client.json("POST", "/api/v2/inventories/", {"name": f"bulk bench {round_no}", "organization": org},
@@ -85,9 +75,9 @@ def measure(client: h.Client, runs: int, hosts: int) -> dict:
         c, d = one_round(client, org, round_no, hosts)
         created.append(c)
         deleted.append(d)
-        progress(f"round {round_no + 1}/{runs}: create {c * 1000:.0f} ms, delete {d * 1000:.0f} ms")
-    return {"hosts_per_request": hosts, "host_create": stats_ms(created), "host_delete": stats_ms(deleted),
-            "floor_ping": stats_ms(floor)}
+        h.progress(f"round {round_no + 1}/{runs}: create {c * 1000:.0f} ms, delete {d * 1000:.0f} ms")
+    return {"hosts_per_request": hosts, "host_create": h.stats_ms(created), "host_delete": h.stats_ms(deleted),
+            "floor_ping": h.stats_ms(floor)}
 
 
 def goals(fig: dict) -> dict:
@@ -126,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                           env={"TURRET_BULK_HOST_MAX_CREATE": str(args.hosts)}, poll=0.02)
         servers.append(server)
         client = h.Client(server.port, h.basic("admin", ADMIN_PASSWORD))
-        progress(f"{runs} rounds of {args.hosts} hosts ...")
+        h.progress(f"{runs} rounds of {args.hosts} hosts ...")
         res["figures"] = measure(client, runs, args.hosts)
         client.close()
         res["goals"] = goals(res["figures"])

@@ -71,6 +71,18 @@ def pct(values: list[float], p: float) -> float:
     return s[k]
 
 
+def stats_ms(values: list[float]) -> dict:
+    """p50 / p99 / min / max of seconds, in ms (NaN when there are none)."""
+    return {"n": len(values), "p50_ms": pct(values, 50) * 1000, "p99_ms": pct(values, 99) * 1000,
+            "min_ms": min(values) * 1000 if values else float("nan"),
+            "max_ms": max(values) * 1000 if values else float("nan")}
+
+
+def progress(msg: str) -> None:
+    """A timestamped progress line on stderr (the report goes to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def loadavg() -> str:
     """1/5/15-minute load averages: other work on the machine skews absolute figures."""
     try:

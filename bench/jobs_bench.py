@@ -59,10 +59,6 @@ QUICK = dict(rounds=2, launches=8, accept_seconds=3.0, clients=4, ingest_events=
              result_pairs=1, hosts=10_000, big_launches=2, breakdown_repeat=3, warmup="trivial.yml")
 
 
-def progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 def median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else float("nan")
@@ -128,7 +124,7 @@ def turret_run(server: h.Server, client: h.Client, jt_id: int, poll: float = 1.0
 
 
 def bench_e2e(work: Path, server, client, jt_id: int, rounds: int, warmup: str, warm_jt: int) -> dict:
-    progress(f"e2e: warm-up (1 bare + 1 Turret run of {warmup}, not counted) ...")
+    h.progress(f"e2e: warm-up (1 bare + 1 Turret run of {warmup}, not counted) ...")
     bare_run(work, warmup)
     turret_run(server, client, jt_id if warmup == "twenty.yml" else warm_jt)
     per_round = []
@@ -143,7 +139,7 @@ def bench_e2e(work: Path, server, client, jt_id: int, rounds: int, warmup: str, 
                "ratio_observed": got["turret"]["observed_s"] / got["bare"]["wall_s"],
                "cpu_ratio": got["turret"]["cpu_s"] / got["bare"]["cpu_s"]}
         per_round.append(row)
-        progress(f"e2e round {r + 1}/{rounds}: bare {got['bare']['wall_s']:.2f}s turret {got['turret']['wall_s']:.2f}s"
+        h.progress(f"e2e round {r + 1}/{rounds}: bare {got['bare']['wall_s']:.2f}s turret {got['turret']['wall_s']:.2f}s"
                  f" ratio {row['ratio']:.3f}")
     return {
         "rounds": per_round,
@@ -205,14 +201,14 @@ def latency_summary(samples: list[dict]) -> dict:
 
 
 def bench_dispatch(server, client, jt_id: int, launches: int) -> dict:
-    progress(f"dispatch latency: {launches} sequential launches of trivial.yml ...")
+    h.progress(f"dispatch latency: {launches} sequential launches of trivial.yml ...")
     launch_to_start(server, client, jt_id)   # warm-up
     samples = [launch_to_start(server, client, jt_id) for _ in range(launches)]
     return {"samples": samples, **latency_summary(samples)}
 
 
 def bench_big_launch(server, client, jt_id: int, launches: int, hosts: int) -> dict:
-    progress(f"{hosts}-host inventory: {launches} launches (limit host-1) ...")
+    h.progress(f"{hosts}-host inventory: {launches} launches (limit host-1) ...")
     samples = [launch_to_start(server, client, jt_id) for _ in range(launches)]
     return {"samples": samples, **latency_summary(samples)}
 
@@ -265,7 +261,7 @@ def breakdown(data_dir: str, ids: dict, repeat: int, profile: bool) -> dict:
 
 # -- 3. launches accepted ----------------------------------------------------------------------
 def bench_accept(work: Path, data_dir: str, ids: dict, seconds: float, clients: int) -> dict:
-    progress(f"launch acceptance: TURRET_JOB_WORKERS=0, {clients} keep-alive clients x {seconds}s ...")
+    h.progress(f"launch acceptance: TURRET_JOB_WORKERS=0, {clients} keep-alive clients x {seconds}s ...")
     server = js.start_server(data_dir, str(work / "accept.log"), env={"TURRET_JOB_WORKERS": "0"})
     try:
         token = js.admin_token(server.port)
@@ -302,7 +298,7 @@ def bench_ingest(data_dir: str, job_id: int, n: int) -> dict:
     from controller.jobs.events import EventWriter, event_row
     from controller.store import now_iso
 
-    progress(f"event ingest: {n} synthetic events through the EventWriter ...")
+    h.progress(f"event ingest: {n} synthetic events through the EventWriter ...")
     state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
     store = state.store
     events = js.synthetic_events(n)
@@ -481,7 +477,7 @@ def bench_results(work: Path, data_dir: str, jt_id: int, results: int, pairs: in
         order = ("bare", "turret") if p % 2 == 0 else ("turret", "bare")
         got = {}
         for mode in order:
-            progress(f"{results} results, pair {p + 1}/{pairs}: {mode} ...")
+            h.progress(f"{results} results, pair {p + 1}/{pairs}: {mode} ...")
             got[mode] = plain() if mode == "bare" else recorded()
         runs.append({"order": "/".join(order), **got, "ratio": got["turret"]["wall_s"] / got["bare"]["wall_s"],
                      "cpu_ratio": got["turret"]["cpu_s"] / got["bare"]["cpu_s"],
@@ -666,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         res = h.begin({"ansible_core": ansible.__version__, "ansible_runner": version("ansible-runner"),
                        "platform": platform.platform()}, mode="quick" if args.quick else "full", config=cfg)
         t_start = time.perf_counter()
-        progress(f"seeding {data_dir} ({cfg['hosts']} hosts) ...")
+        h.progress(f"seeding {data_dir} ({cfg['hosts']} hosts) ...")
         ids = js.seed(data_dir, cfg["hosts"])
         res["seed"] = ids["timings"]
         if only & {"e2e", "dispatch", "big"}:
@@ -685,7 +681,7 @@ def main(argv: list[str] | None = None) -> int:
             client.close()
             server.stop()
             if "big" in only:
-                progress("10k-host breakdown in-process ...")
+                h.progress("10k-host breakdown in-process ...")
                 res["big"]["breakdown"] = breakdown(data_dir, ids, cfg["breakdown_repeat"], profile=False)
         if "ingest" in only:
             res["ingest"] = bench_ingest(data_dir, ids["job_sink"], cfg["ingest_events"])
@@ -697,15 +693,15 @@ def main(argv: list[str] | None = None) -> int:
         big = res.get("big")
         if big and "breakdown" in big and (args.profile or (not args.quick and any(
                 not g["met"] for g in res["goals"] if g["key"] == "big"))):
-            progress("profiling the 10k-host prepare path ...")
+            h.progress("profiling the 10k-host prepare path ...")
             big["breakdown"]["profile"] = breakdown(data_dir, ids, 1, profile=True)["profile"]
         # profiles of missed goals (full runs; a quick run profiles only with --profile)
         missed = {g["key"] for g in res["goals"] if not g["met"]} if not args.quick else set()
         if "ingest" in res and (args.profile or "ingest" in missed):
-            progress("profiling the event path ...")
+            h.progress("profiling the event path ...")
             res["ingest"]["profile"] = ingest_profile(data_dir, ids["job_sink"], 10_000)
         if "accept" in res and (args.profile or "accept" in missed):
-            progress("profiling launch POSTs in-process ...")
+            h.progress("profiling launch POSTs in-process ...")
             res["accept"]["profile"] = accept_profile(data_dir, ids["jt_accept"], 200)
         return h.finish(res, t_start, report, args.json)
 

@@ -43,16 +43,6 @@ FULL = dict(runs=50)
 QUICK = dict(runs=10)
 
 
-def progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def stats_ms(values: list[float]) -> dict:
-    return {"n": len(values), "p50_ms": h.pct(values, 50) * 1000, "p99_ms": h.pct(values, 99) * 1000,
-            "min_ms": min(values) * 1000 if values else float("nan"),
-            "max_ms": max(values) * 1000 if values else float("nan")}
-
-
 def deliver(port: int, path: str, key: str, body: bytes) -> tuple[int, dict, float, float]:
     """One signed GitHub push, on a fresh connection as GitHub makes it: (status, answer, wall
     clock at send, round trip)."""
@@ -92,8 +82,8 @@ def measure(client: h.Client, port: int, jt: int, key: str, runs: int) -> dict:
             out[kind]["created"].append(js.ts(job["created"]) - sent)
             out[kind]["started"].append(js.ts(job["started"]) - sent)
         if (i + 1) % 10 == 0:
-            progress(f"{i + 1}/{runs} of each")
-    return {kind: {k: stats_ms(v) for k, v in d.items()} for kind, d in out.items()}
+            h.progress(f"{i + 1}/{runs} of each")
+    return {kind: {k: h.stats_ms(v) for k, v in d.items()} for kind, d in out.items()}
 
 
 def report(res: dict) -> str:
@@ -131,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = str(work / "data")
         res = h.begin(mode="quick" if args.quick else "full", runs=runs)
         t_start = time.perf_counter()
-        progress(f"seeding {data_dir} ...")
+        h.progress(f"seeding {data_dir} ...")
         ids = js.seed(data_dir, 10)
         server = js.start_server(data_dir, str(work / "server.log"), env={"TURRET_WEBHOOK_RATE_LIMIT": "0"})
         servers.append(server)
@@ -139,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         jt = ids["jt_trivial"]
         client.json("PATCH", f"/api/v2/job_templates/{jt}/", {"webhook_service": "github"})
         key = client.json("GET", f"/api/v2/job_templates/{jt}/webhook_key/")["webhook_key"]
-        progress(f"{runs} webhook deliveries and {runs} API launches, alternating ...")
+        h.progress(f"{runs} webhook deliveries and {runs} API launches, alternating ...")
         res["figures"] = measure(client, server.port, jt, key, runs)
         client.close()
         res["goals"] = goals(res["figures"])

@@ -44,17 +44,6 @@ QUICK = dict(chain=5, fan=10, nodes=1000, renders=3, floor_launches=4, floor_pin
 EDGE_TYPES = ("success", "failure", "always")
 
 
-def progress(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def stats_ms(values: list[float]) -> dict:
-    """p50 / p99 / min / max of seconds, in ms."""
-    return {"n": len(values), "p50_ms": h.pct(values, 50) * 1000, "p99_ms": h.pct(values, 99) * 1000,
-            "min_ms": min(values) * 1000 if values else float("nan"),
-            "max_ms": max(values) * 1000 if values else float("nan")}
-
-
 # -- building workflows through the API ---------------------------------------------------------
 def make_workflow(client: h.Client, org: int, name: str, template: int,
                   edges: list[tuple[int, int, str]], count: int) -> tuple[int, dict]:
@@ -79,7 +68,7 @@ def make_workflow(client: h.Client, org: int, name: str, template: int,
         edge_s.append(took)
     t2 = time.perf_counter()
     return wfjt["id"], {"nodes_s": t1 - t0, "edges_s": t2 - t1, "total_s": t2 - t0,
-                        "node_post": stats_ms(node_s), "edge_post": stats_ms(edge_s)}
+                        "node_post": h.stats_ms(node_s), "edge_post": h.stats_ms(edge_s)}
 
 
 def wait_workflow(client: h.Client, wj_id: int, timeout: float = 1800) -> dict:
@@ -110,12 +99,12 @@ def bench_handover(client: h.Client, ids: dict, chain: int, fan: int) -> dict:
     count = 1 + chain + fan
     edges = [(0 if i == 1 else i - 1, i, "success") for i in range(1, chain + 1)]
     edges += [(0, i, "success") for i in range(chain + 1, count)]
-    progress(f"hand-over: building a {count}-node workflow (chain {chain}, fan-out {fan}) ...")
+    h.progress(f"hand-over: building a {count}-node workflow (chain {chain}, fan-out {fan}) ...")
     wfjt, build = make_workflow(client, ids["org"], "handover", ids["jt_trivial"], edges, count)
     t0 = time.time()
     wj = client.json("POST", f"/api/v2/workflow_job_templates/{wfjt}/launch/", {}, expect=201)
     wj_id = wj.get("workflow_job") or wj["id"]
-    progress(f"hand-over: workflow job {wj_id} running ...")
+    h.progress(f"hand-over: workflow job {wj_id} running ...")
     final = wait_workflow(client, wj_id)
     wall = time.time() - t0
     nodes = {n["identifier"]: n for n in all_pages(client, f"/api/v2/workflow_job_nodes/?workflow_job={wj_id}")}
@@ -139,14 +128,14 @@ def bench_handover(client: h.Client, ids: dict, chain: int, fan: int) -> dict:
     all_created = per["chain"]["created"] + per["fan"]["created"]
     return {"nodes": count, "workflow_job": wj_id, "status": final["status"], "wall_s": wall, "build": build,
             "jobs": len(jobs), "edges_measured": len(all_created),
-            "finished_to_created": stats_ms(all_created),
-            **{f"{shape}_{k}": stats_ms(v) for shape, d in per.items() for k, v in d.items()}}
+            "finished_to_created": h.stats_ms(all_created),
+            **{f"{shape}_{k}": h.stats_ms(v) for shape, d in per.items() for k, v in d.items()}}
 
 
 # -- 2. the 1,000-node graph --------------------------------------------------------------------
 def bench_big_graph(client: h.Client, ui: h.Client, ids: dict, nodes: int, renders: int) -> dict:
     edges = [((i - 1) // 3, i, EDGE_TYPES[i % 3]) for i in range(1, nodes)]
-    progress(f"big graph: {nodes} nodes and {len(edges)} edges through the API ...")
+    h.progress(f"big graph: {nodes} nodes and {len(edges)} edges through the API ...")
     wfjt, build = make_workflow(client, ids["org"], f"big-{nodes}", ids["jt_trivial"], edges, nodes)
     times = []
     for _ in range(renders):
@@ -159,8 +148,8 @@ def bench_big_graph(client: h.Client, ui: h.Client, ids: dict, nodes: int, rende
         times.append(took)
     api_page = [client.request("GET", f"/api/v2/workflow_job_templates/{wfjt}/workflow_nodes/?page_size=200")[2]
                 for _ in range(renders)]
-    return {"nodes": nodes, "edges": len(edges), "build": build, "render": stats_ms(times),
-            "page_bytes": len(payload), "api_nodes_page_200": stats_ms(api_page),
+    return {"nodes": nodes, "edges": len(edges), "build": build, "render": h.stats_ms(times),
+            "page_bytes": len(payload), "api_nodes_page_200": h.stats_ms(api_page),
             "copy": bench_copies(client, wfjt, nodes, min(renders, 3))}
 
 
@@ -178,12 +167,12 @@ def bench_copies(client: h.Client, wfjt: int, nodes: int, count: int) -> dict:
         if got["count"] != nodes:
             raise RuntimeError(f"copy {new} has {got['count']} nodes, not {nodes}")
         times.append(took)
-    return stats_ms(times)
+    return h.stats_ms(times)
 
 
 # -- floors ---------------------------------------------------------------------------------------
 def bench_floors(client: h.Client, ids: dict, launches: int, pings: int) -> dict:
-    progress(f"floors: {pings} pings, {launches} job launches ...")
+    h.progress(f"floors: {pings} pings, {launches} job launches ...")
     ping = [client.request("GET", "/api/v2/ping/")[2] for _ in range(pings)]
     posts = []
     for _ in range(launches):
@@ -192,7 +181,7 @@ def bench_floors(client: h.Client, ids: dict, launches: int, pings: int) -> dict
             raise RuntimeError(f"launch: {status} {payload[:200]!r}")
         posts.append(took)
         js.wait_job(client, json.loads(payload)["id"], poll=0.2)
-    return {"ping": stats_ms(ping), "launch_post": stats_ms(posts)}
+    return {"ping": h.stats_ms(ping), "launch_post": h.stats_ms(posts)}
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -266,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = str(work / "data")
         res = h.begin(mode="quick" if args.quick else "full", config=cfg)
         t_start = time.perf_counter()
-        progress(f"seeding {data_dir} ...")
+        h.progress(f"seeding {data_dir} ...")
         ids = js.seed(data_dir, 10)
         server = js.start_server(data_dir, str(work / "server.log"))
         servers.append(server)
