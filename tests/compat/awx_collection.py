@@ -37,6 +37,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ANSIBLE_PACKAGE = "ansible==12.3.0"
 COLLECTION_VERSION = "24.6.1"
 _MEMBER_PREFIX = "ansible_collections/awx/awx/"
@@ -207,6 +209,26 @@ def describe(proc: subprocess.CompletedProcess, tail: int = 30000) -> str:
         f"$ {' '.join(map(str, proc.args))}\nexit code {proc.returncode}\n"
         f"--- stdout ---\n{proc.stdout[-tail:]}\n--- stderr ---\n{proc.stderr[-tail:]}"
     )
+
+
+def run_plays(controller: Any, work: Path, tag: str, plays: list[dict], timeout: float = 300
+              ) -> subprocess.CompletedProcess:
+    """Write ``plays`` to ``work/play-<tag>.yml`` and run it on ``localhost,`` with the
+    collection's environment for ``controller``; the run must succeed (AssertionError with its
+    output otherwise)."""
+    path = work / f"play-{tag}.yml"
+    path.write_text(yaml.safe_dump(plays, sort_keys=False))
+    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
+                       cwd=work, timeout=timeout)
+    assert proc.returncode == 0, describe(proc)
+    return proc
+
+
+def run_play(controller: Any, work: Path, tag: str, tasks: list[dict], name: str = "", timeout: float = 300
+             ) -> subprocess.CompletedProcess:
+    """:func:`run_plays` of one local play (no facts) named ``name`` (default ``tag``) of ``tasks``."""
+    play = {"name": name or tag, "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}
+    return run_plays(controller, work, tag, [play], timeout)
 
 
 def main(argv: list[str] | None = None) -> int:

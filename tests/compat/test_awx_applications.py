@@ -12,28 +12,17 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect
 
-from .awx_collection import collection_env, describe, run_ansible
+from .awx_collection import describe, run_play
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
 
-def _play(tasks: list[dict]) -> list[dict]:
-    return [{"name": "applications with awx.awx", "hosts": "localhost", "connection": "local",
-             "gather_facts": False, "tasks": tasks}]
-
-
 def _run(controller, work: Path, tag: str, tasks: list[dict]):
-    path = work / f"play-{tag}.yml"
-    path.write_text(yaml.safe_dump(_play(tasks), sort_keys=False))
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
-                       cwd=work, timeout=300)
-    assert proc.returncode == 0, describe(proc)
-    return proc
+    return run_play(controller, work, tag, tasks, name="applications with awx.awx")
 
 
 def _app_task(name: str, org: str, **extra) -> dict:

@@ -20,7 +20,7 @@ import yaml
 
 from tests.support.api import expect
 
-from .awx_collection import collection_env, describe, run_ansible
+from .awx_collection import describe, run_play
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
@@ -86,14 +86,7 @@ def _tasks(names: dict, url: str, regions: list[str], state: str = "present") ->
 
 
 def _run(controller, work: Path, tag: str, tasks: list[dict]):
-    play = [{"name": "AWX behaviour", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "tasks": tasks}]
-    path = work / f"behaviour-{tag}.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
-                       cwd=work, timeout=600)
-    assert proc.returncode == 0, describe(proc)
-    return proc
+    return run_play(controller, work, tag, tasks, name="AWX behaviour", timeout=600)
 
 
 def _one(api, url: str) -> dict:

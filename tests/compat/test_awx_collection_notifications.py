@@ -22,12 +22,11 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect
 from tests.support.receivers import HttpSink, received, json_object
 
-from .awx_collection import collection_env, describe, run_ansible
+from .awx_collection import describe, run_plays
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
@@ -56,12 +55,7 @@ def playbook(names: dict, sink_url: str, launch: bool) -> list[dict]:
 
 
 def run(controller, names: dict, sink_url: str, work: Path, tag: str, launch: bool = False):
-    path = work / f"play-{tag}.yml"
-    path.write_text(yaml.safe_dump(playbook(names, sink_url, launch), sort_keys=False))
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
-                       cwd=work, timeout=300)
-    assert proc.returncode == 0, describe(proc)
-    return proc
+    return run_plays(controller, work, tag, playbook(names, sink_url, launch))
 
 
 @pytest.fixture(scope="module")

@@ -7,26 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect
 
-from .awx_collection import collection_env, describe, run_ansible
+from .awx_collection import describe, run_play
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
 
 def _run(controller, work: Path, tag: str, org: str, creds: list[str]):
-    play = [{"name": "galaxy credentials with awx.awx", "hosts": "localhost", "connection": "local",
-             "gather_facts": False, "tasks": [{"name": "organization", "awx.awx.organization": {
-                 "name": org, "galaxy_credentials": creds}}]}]
-    path = work / f"play-{tag}.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
-                       cwd=work, timeout=300)
-    assert proc.returncode == 0, describe(proc)
-    return proc
+    return run_play(controller, work, tag, [{"name": "organization", "awx.awx.organization": {
+        "name": org, "galaxy_credentials": creds}}], name="galaxy credentials with awx.awx")
 
 
 def test_awx_organization_galaxy_credentials_keep_their_order(controller, api, tmp_path):

@@ -15,12 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect
 from tests.support.secret_stores import FakeVault
 
-from .awx_collection import collection_env, describe, run_ansible
+from .awx_collection import describe, run_plays
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
@@ -42,12 +41,7 @@ def source_task(names: dict, state: str = "present", **metadata: str) -> dict:
 
 
 def run(controller, work: Path, tag: str, tasks: list[dict]):
-    path = work / f"play-{tag}.yml"
-    path.write_text(yaml.safe_dump(play(tasks), sort_keys=False))
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
-                       cwd=work, timeout=300)
-    assert proc.returncode == 0, describe(proc)
-    return proc
+    return run_plays(controller, work, tag, play(tasks))
 
 
 @pytest.fixture(scope="module")

@@ -9,28 +9,16 @@ back through the API.
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect
 
-from .awx_collection import collection_env, describe, run_ansible
+from .awx_collection import describe, run_play
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
 HOST = socket.gethostname()
-
-
-def _play(controller, work: Path, tag: str, tasks: list[dict]):
-    path = work / f"play-{tag}.yml"
-    path.write_text(yaml.safe_dump([{"name": tag, "hosts": "localhost", "connection": "local",
-                                     "gather_facts": False, "tasks": tasks}], sort_keys=False))
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
-                       cwd=work, timeout=300)
-    assert proc.returncode == 0, describe(proc)
-    return proc
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +39,16 @@ def names(controller, tmp_path_factory) -> dict:
 
 def test_instance_module_modifies_the_controller(controller, api, names):
     tasks = [{"awx.awx.instance": {"hostname": HOST, "capacity_adjustment": 0.5, "enabled": True}}]
-    first = _play(controller, names["work"], "instance-1", tasks)
+    first = run_play(controller, names["work"], "instance-1", tasks)
     assert "changed=1" in first.stdout, describe(first)
-    again = _play(controller, names["work"], "instance-2", tasks)
+    again = run_play(controller, names["work"], "instance-2", tasks)
     assert "changed=0" in again.stdout, describe(again)
     [inst] = expect(api.get("/api/v2/instances/", params={"hostname": HOST}), 200)["results"]
     assert inst["capacity_adjustment"] == 0.5 and inst["enabled"] is True
     low, high = sorted((inst["cpu_capacity"], inst["mem_capacity"]))
     assert inst["capacity"] == int(low + (high - low) * 0.5)
-    _play(controller, names["work"], "instance-3", [{"awx.awx.instance": {"hostname": HOST,
-                                                                            "capacity_adjustment": 1.0}}])
+    run_play(controller, names["work"], "instance-3",
+             [{"awx.awx.instance": {"hostname": HOST, "capacity_adjustment": 1.0}}])
 
 
 def test_groups_environments_and_templates(controller, api, names):
@@ -73,9 +61,9 @@ def test_groups_environments_and_templates(controller, api, names):
                                   "execution_environment": names["ee"],
                                   "instance_groups": [names["ig"], "default"]}},
     ]
-    first = _play(controller, names["work"], "create-1", create)
+    first = run_play(controller, names["work"], "create-1", create)
     assert "changed=3" in first.stdout, describe(first)
-    again = _play(controller, names["work"], "create-2", create)
+    again = run_play(controller, names["work"], "create-2", create)
     assert "changed=0" in again.stdout, describe(again)
 
     [group] = expect(api.get("/api/v2/instance_groups/", params={"name": names["ig"]}), 200)["results"]
@@ -94,7 +82,7 @@ def test_groups_environments_and_templates(controller, api, names):
     update = [{"awx.awx.execution_environment": {"name": names["ee"], "image": "quay.io/example/ee:2",
                                                  "pull": "always"}},
               {"awx.awx.instance_group": {"name": names["ig"], "max_forks": 10}}]
-    upd = _play(controller, names["work"], "update", update)
+    upd = run_play(controller, names["work"], "update", update)
     assert "changed=2" in upd.stdout, describe(upd)
     ee = expect(api.get(f"/api/v2/execution_environments/{ee['id']}/"), 200)
     assert (ee["image"], ee["pull"]) == ("quay.io/example/ee:2", "always")
@@ -103,7 +91,7 @@ def test_groups_environments_and_templates(controller, api, names):
     delete = [{"awx.awx.job_template": {"name": names["jt"], "organization": names["org"], "state": "absent"}},
               {"awx.awx.execution_environment": {"name": names["ee"], "state": "absent"}},
               {"awx.awx.instance_group": {"name": names["ig"], "state": "absent"}}]
-    gone = _play(controller, names["work"], "delete", delete)
+    gone = run_play(controller, names["work"], "delete", delete)
     assert "changed=3" in gone.stdout, describe(gone)
     assert expect(api.get("/api/v2/instance_groups/", params={"name": names["ig"]}), 200)["count"] == 0
     assert expect(api.get("/api/v2/execution_environments/", params={"name": names["ee"]}), 200)["count"] == 0

@@ -16,11 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect
 
-from .awx_collection import collection_env, describe, run_ansible
+from .awx_collection import run_play
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
@@ -42,13 +41,7 @@ def run(controller, names: dict, work: Path, tag: str, skip_team: bool = False, 
     body = tasks(names, **kwargs)[:2] if skip_team else tasks(names, **kwargs)
     if kwargs.get("state") == "absent":
         body.reverse()      # assignments go before the definition they use
-    path = work / f"play-{tag}.yml"
-    path.write_text(yaml.safe_dump([{"name": "rbac with awx.awx", "hosts": "localhost", "connection": "local",
-                                     "gather_facts": False, "tasks": body}], sort_keys=False))
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
-                       cwd=work, timeout=300)
-    assert proc.returncode == 0, describe(proc)
-    return proc.stdout
+    return run_play(controller, work, tag, body, name="rbac with awx.awx").stdout
 
 
 @pytest.fixture(scope="module")

@@ -9,27 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect
 
-from .awx_collection import collection_env, describe, run_ansible
+from .awx_collection import describe, run_play
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
 
-def _play(tasks: list[dict]) -> list[dict]:
-    return [{"name": "settings with awx.awx", "hosts": "localhost", "connection": "local",
-             "gather_facts": False, "tasks": tasks}]
-
-
 def run(controller, work: Path, tag: str, tasks: list[dict]):
-    path = work / f"settings-{tag}.yml"
-    path.write_text(yaml.safe_dump(_play(tasks), sort_keys=False))
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=collection_env(controller, work / "home"),
-                       cwd=work, timeout=300)
-    assert proc.returncode == 0, describe(proc)
-    return proc
+    return run_play(controller, work, tag, tasks, name="settings with awx.awx")
 
 
 def tasks(base_path: str, timeout: str, show_paths: list[str]) -> list[dict]:
