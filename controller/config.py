@@ -58,6 +58,7 @@ SETTINGS: tuple[Setting, ...] = (
             "renders: `template` only the job template's own, `never` none, `always` all (launch, survey, "
             "schedule and credential values included).", ("never", "template", "always"), category="jobs"),
     Setting("JOB_WORKERS", 16, int, "Worker threads running jobs in this process (0: run no jobs here)."),
+    Setting("BROKER_URL", "", str, "Empty: jobs run in this process (embedded). `redis://[:password@]host:port/db` or `rediss://…` (TLS): jobs run on `turret worker`s through Celery with this Redis broker. The broker carries job payloads with their credentials: give it a password and keep it on a private network or use TLS."),
     Setting("AD_HOC_COMMANDS", ["command", "shell", "yum", "dnf", "apt", "apt_key", "apt_repository", "pip",
                                 "service", "systemd", "group", "user", "mount", "ping", "setup", "copy", "file",
                                 "template", "lineinfile", "stat", "git", "debug", "reboot", "package",

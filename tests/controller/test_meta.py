@@ -145,7 +145,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("controller", "controller.__main__", "controller.cli", "controller.api", "controller.ui"),
     ("controller.resources",),
     ("controller.workflows", "controller.webhooks", "controller.bulk"),
-    ("controller.jobs",),
+    ("controller.jobs", "controller.workers"),
     ("controller.services", "controller.notifications", "controller.lookups"),
     ("controller.access", "controller.context", "controller.auth"),
     ("controller.registry", "controller.store", "controller.query", "controller.config", "controller.errors",
