@@ -13,7 +13,10 @@ import json
 import queue
 import re
 import threading
+import time
 from typing import Any, Callable
+
+import orjson
 
 from .. import metrics
 from ..store import now_iso
@@ -45,6 +48,28 @@ _KEEP_DATA = ("playbook", "playbook_uuid", "play", "play_uuid", "play_pattern", 
               "artifact_data", "item", "name", "is_conditional")
 
 
+def _dumps(value: Any) -> str:
+    """Compact JSON text of kept event data: orjson (an order of magnitude faster than the
+    standard library on runner events), the standard library for what orjson refuses (integers
+    beyond 64 bits).  Anything else unserializable becomes its ``str()``, as before."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+
+_clock: list = [0, ""]
+
+
+def _now() -> str:
+    """``now_iso()`` at most once per millisecond: stamping thousands of events a second with
+    strftime each was a tenth of the event path's CPU."""
+    tick = time.monotonic_ns() // 1_000_000
+    if tick != _clock[0]:
+        _clock[0], _clock[1] = tick, now_iso()
+    return _clock[1]
+
+
 def _changed(data: dict) -> bool:
     res = data.get("res")
     return bool(isinstance(res, dict) and res.get("changed"))
@@ -66,7 +91,7 @@ def event_row(event: dict, parent: str, job_id: int, now: str) -> dict[str, Any]
         parent: job_id,
         "event": kind,
         "counter": event.get("counter", 0),
-        "event_data": json.dumps(kept, separators=(",", ":"), default=str),
+        "event_data": _dumps(kept),
         "failed": int(failed),
         "changed": int(changed),
         "uuid": event.get("uuid", ""),
@@ -152,7 +177,7 @@ class EventWriter:
         self.store = store
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()   # C-implemented: a put is ~0.1 µs
         self._thread = threading.Thread(target=self._loop, name="turret-event-writer", daemon=True)
         self._stopping = False
 
@@ -173,7 +198,6 @@ class EventWriter:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        import time
         while True:
             items = [self._queue.get()]
             # gather for up to max_wait after the first item: one transaction per window, not
@@ -238,7 +262,7 @@ def event_handler(writer: EventWriter, events_table: str, parent_col: str, pk: i
             data = event.get("event_data") or {}
             data_out["artifacts"].update(data.get("artifact_data") or {})
             data_out["stats"] = data
-        row = event_row(event, parent_col, pk, now_iso())
+        row = event_row(event, parent_col, pk, _now())
         if host_ids is not None:
             row["host"] = host_ids.get(row["host_name"])
         writer.put(events_table, row)

@@ -2,6 +2,7 @@
 out the window — a job's final state follows its last event at once."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -60,3 +61,16 @@ def test_events_without_a_barrier_are_still_batched_in_one_window(tmp_path):
     finally:
         writer.stop()
         store.close()
+
+
+def test_event_data_json_keeps_what_the_standard_library_would():
+    """orjson writes the kept event data; values it refuses (integers beyond 64 bits) and
+    non-string keys still come out, and the text parses back to the same data."""
+    from controller.jobs.events import event_row
+    data = {"host": "h1", "res": {"big": 2 ** 70, "ünï": "çødé", "n": None, "f": 1.5, 3: "int key"}}
+    row = event_row({"event": "runner_on_ok", "counter": 1, "event_data": data}, "job", 1, "now")
+    assert json.loads(row["event_data"]) == {"host": "h1", "res": {"big": 2 ** 70, "ünï": "çødé", "n": None,
+                                                                  "f": 1.5, "3": "int key"}}
+    plain = {"host": "h1", "res": {"x": [1, 2], "when": object.__new__(object)}}
+    parsed = json.loads(event_row({"event": "runner_on_ok", "event_data": plain}, "job", 1, "now")["event_data"])
+    assert parsed["res"]["x"] == [1, 2] and parsed["res"]["when"].startswith("<object object")
