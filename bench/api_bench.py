@@ -482,9 +482,12 @@ def goals(res: dict) -> list[dict]:
     kinds = ("filter", "search", "page")
     worst = max(kinds, key=lambda k: seq[k]["p50_ms"])
     rps = res["throughput"]["list mix (admin)"]["req_per_s"]
+    cpu = res["throughput"]["list mix (admin)"]["server_cpu_ms_per_req"]
     st = res["startup"]
     rss = max(st["migrated_rss_idle_median_mb"], st["empty"]["rss_idle_mb"])
     flask = res.get("floors", {}).get("waitress + Flask")
+    member = res["sequential"]["member"]
+    member_ratio = {k: member[k]["p50_ms"] / seq[k]["p50_ms"] for k in kinds}
 
     def vs_flask(value: float, key: str, unit: str) -> str:
         if not flask:
@@ -499,12 +502,20 @@ def goals(res: dict) -> list[dict]:
          "met": seq[worst]["p50_ms"] <= 10},
         {"goal": f"list >= 1000 req/s (admin mix, concurrency {res['concurrency']})",
          "value": f"{rps:.0f} req/s" + vs_flask(rps, "req_per_s", "req/s"), "met": rps >= 1000},
+        {"goal": "admin list mix >= 0.5x the one-route Flask app's req/s (same server, same run)",
+         "value": f"{rps / flask['req_per_s']:.2f}x" if flask else "no reference run (--no-floor)",
+         "met": bool(flask) and rps / flask["req_per_s"] >= 0.5},
+        {"goal": "server CPU <= 1.8 ms per admin list request (list mix)",
+         "value": f"{cpu:.2f} ms" + vs_flask(cpu, "server_cpu_ms_per_req", "ms"), "met": cpu <= 1.8},
         {"goal": "start-to-ready <= 1 s (migrated data dir, median)",
          "value": f"{st['migrated_median_s']:.3f} s" + vs_flask(st["migrated_median_s"], "ready_s", "s"),
          "met": st["migrated_median_s"] <= 1},
         {"goal": "start-to-ready <= 1 s (empty data dir)",
          "value": f"{st['empty']['ready_s']:.3f} s", "met": st["empty"]["ready_s"] <= 1},
         {"goal": "idle RSS <= 100 MB (after start)", "value": f"{rss:.1f} MB", "met": rss <= 100},
+        {"goal": "member p50 / admin p50 <= 1.5x (each of filter, search, page; concurrency 1)",
+         "value": ", ".join(f"{k} {member_ratio[k]:.2f}x" for k in kinds),
+         "met": max(member_ratio.values()) <= 1.5},
     ]
 
 

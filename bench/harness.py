@@ -245,8 +245,10 @@ class Server:
         return rss_kb(self.proc.pid, key) / 1024
 
     def cpu_seconds(self, with_children: bool = False) -> float:
-        """CPU seconds of the server (with its reaped children when asked)."""
-        return cpu_seconds(self.proc.pid, with_children)
+        """CPU seconds of the server and its live descendants (``turret serve``'s web workers
+        are child processes), with its reaped children when asked."""
+        live = (cpu_seconds(p) for p in descendants(self.proc.pid)[1:])
+        return cpu_seconds(self.proc.pid, with_children) + sum(c for c in live if c == c)   # NaN: gone
 
     def watch_spawn(self, job_id: int, timeout: float = 60, interval: float = 0.01) -> float | None:
         """CLOCK_BOOTTIME seconds at which the job's ansible-playbook process was forked (from

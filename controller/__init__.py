@@ -40,9 +40,13 @@ class AppState:
         unified-job kinds the registry declares."""
         from .jobs.dispatcher import Dispatcher   # lazily: it loads the executor (ansible-runner)
         if self.dispatcher is None:
+            remote = None
+            if self.settings.BROKER_URL:   # distributed: only then are Celery and Redis loaded
+                from .workers.follower import RemoteRuns
+                remote = RemoteRuns(self.settings.BROKER_URL)
             self.dispatcher = Dispatcher(self, self.registry.process_jobs(),
                                          workers if workers is not None else self.settings.JOB_WORKERS,
-                                         capacity=self.settings.CAPACITY)
+                                         capacity=self.settings.CAPACITY, remote=remote)
             self.dispatcher.start()
         if self.scheduler is None and self.settings.SCHEDULER_ENABLED:
             from .jobs.scheduler import Scheduler
@@ -75,6 +79,8 @@ def open_state(settings: Settings) -> AppState:
     store = Store(str(settings.db_path))
     registry = build_registry()
     store.migrate(registry)
+    from .store.role_ancestors import install as install_role_ancestors
+    install_role_ancestors(store)   # role-ancestor table + triggers, before any role is written
     from .store.schedules import install as install_scheduler_tables
     install_scheduler_tables(store)   # fire ledger, lease, template ids shared across template tables
     from .store.notifications import install as install_notification_tables

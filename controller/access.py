@@ -3,6 +3,10 @@
 Superusers see and do everything; system auditors read everything.  Everyone else goes
 through object roles (AWX's legacy role model): a role is held directly, through a team's
 member_role, or through a declared ancestor (organization admin ⊃ object admin ⊃ read).
+
+No answer lists the roles a user holds (an organization auditor holds one per object of the
+organization): the store's role-ancestor table answers from the few roles the user is a
+direct member of, and the organization-level roles decide organization-scoped objects.
 """
 from __future__ import annotations
 
@@ -12,6 +16,13 @@ from .context import Context
 from .errors import PermissionDenied
 from .store import rbac
 
+# Past this many target objects (organizations) the foreign-key shortcut is left out: the
+# object term alone is exact, the shortcut only spares it the rows it admits.
+_MAX_VIA = 200
+# Capability -> the object role it needs (resources with roles).
+_CAP_ROLES = {"start": "execute_role", "use": "use_role", "adhoc": "adhoc_role",
+              "schedule": "execute_role", "update": "update_role"}
+
 
 def visibility(ctx: Context, resource) -> tuple[str, list] | None:
     """SQL restricting ``resource``'s table to what ctx.user may read; None = everything."""
@@ -20,7 +31,7 @@ def visibility(ctx: Context, resource) -> tuple[str, list] | None:
     if resource.visibility is not None:
         return resource.visibility(ctx)
     if resource.has_roles:
-        return rbac.objects_with_role_ids_sql(resource.name, resource.read_role, ctx.effective_roles())
+        return objects_held_sql(ctx, resource, resource.read_role)
     return None
 
 
@@ -29,8 +40,83 @@ def role_level_sql(ctx: Context, resource):
     def compile_(role_field: str) -> tuple[str, list]:
         if ctx.is_superuser:
             return "1", []
-        return rbac.objects_with_role_ids_sql(resource.name, role_field, ctx.effective_roles())
+        return objects_held_sql(ctx, resource, role_field)
     return compile_
+
+
+def implied_through_fks(resource, role_field: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """``(fk, target resource, target role fields)``: holding one of those roles of the object
+    ``fk`` names implies ``role_field`` on every object of ``resource`` pointing at it (the
+    declared ancestry :func:`sync_roles` turns into role_parents rows: ``organization.auditor_role``
+    parent of team read, or parent of an own role that is an ancestor of it)."""
+    via: dict[str, set[str]] = {}
+    seen: set[str] = set()
+    todo = [role_field]
+    while todo:
+        spec = resource.role(todo.pop())
+        if spec is None or spec.field in seen:
+            continue
+        seen.add(spec.field)
+        for ref in spec.parents:
+            if "." in ref:
+                fk_name, target_field = ref.split(".", 1)
+                via.setdefault(fk_name, set()).add(target_field)
+            else:
+                todo.append(ref)
+    out = []
+    for fk_name, fields in sorted(via.items()):
+        fk = resource.field(fk_name)
+        if fk is not None and fk.fk:
+            out.append((fk_name, fk.fk, tuple(sorted(fields))))
+    return out
+
+
+def objects_held_sql(ctx: Context, resource, role_field: str,
+                     also: tuple[tuple[str, str, tuple[str, ...]], ...] = ()) -> tuple[str, list]:
+    """Objects of ``resource`` on which the user holds ``role_field``: those whose organization
+    (any foreign key of the declared ancestry) the user holds an implying role of, or else
+    through the object's own role (grants, team membership, creator admin).
+
+    ``also``: more ``(fk, target resource, target role fields)`` that admit an object on their
+    own (a visibility hook's rule beyond roles: every member of a team's organization sees
+    the team), decided the same way."""
+    uid = ctx.user_id if ctx.user_id is not None else -1
+    via, terms = [], []
+    for fk_name, target, fields in implied_through_fks(resource, role_field):
+        ids = _targets_held(ctx, target, fields)
+        if len(ids) <= _MAX_VIA:   # else left out: implied, so the object term admits them too
+            via.append((fk_name, ids))
+    for fk_name, target, fields in also:
+        ids = _targets_held(ctx, target, fields)
+        if len(ids) <= _MAX_VIA:
+            via.append((fk_name, ids))
+        else:   # not implied by the object term: ask the table inside the statement instead
+            terms.append(rbac.fk_to_objects_with_roles_sql(fk_name, target, fields, ctx.effective_roles()))
+    return rbac.visible_objects_sql(resource.name, role_field, uid, via, terms)
+
+
+def _roles_held_of(ctx: Context, content_type: str) -> set[tuple[int, str]]:
+    """``(object id, role field)`` of every role of ``content_type`` the user holds, asked once
+    per request (forgotten with the roles).  For organizations: as short as the user's
+    organizations times their roles there."""
+    held = ctx.cache.setdefault("held_orgs", {})
+    if content_type not in held:
+        uid = ctx.user_id if ctx.user_id is not None else -1
+        held[content_type] = rbac.roles_held_of(ctx.store, uid, content_type)
+    return held[content_type]
+
+
+def _targets_held(ctx: Context, content_type: str, fields: tuple[str, ...]) -> list[int]:
+    """Objects of ``content_type`` (organizations) on which the user holds one of ``fields``."""
+    return sorted({pk for pk, field in _roles_held_of(ctx, content_type) if field in fields})
+
+
+def holds_any(ctx: Context, content_type: str, role_field: str) -> bool:
+    """Does the user hold ``role_field`` of any object of ``content_type`` (an organization
+    admin or auditor anywhere)?  Superusers do."""
+    if ctx.is_superuser:
+        return True
+    return any(field == role_field for _, field in _roles_held_of(ctx, content_type))
 
 
 def can_read(ctx: Context, resource, row: dict) -> bool:
@@ -42,22 +128,35 @@ def can_read(ctx: Context, resource, row: dict) -> bool:
 
 
 def holds(ctx: Context, content_type: str, object_id: int | None, role_field: str) -> bool:
-    """Does the user hold ``role_field`` of that object (effectively)?"""
+    """Does the user hold ``role_field`` of that object (effectively)?  Answers are kept for
+    the request (:func:`capabilities` fills them for a whole page in one query)."""
     if ctx.is_superuser:
         return True
     if object_id is None or not ctx.user:
         return False
-    rid = rbac.role_id(ctx.store, content_type, object_id, role_field)
-    return rid is not None and rid in ctx.effective_roles()
+    try:
+        pk = int(object_id)
+    except (TypeError, ValueError):
+        return False   # not an id: no object, no role
+    cache = ctx.cache.setdefault("holds", {})
+    key = (content_type, pk, role_field)
+    if key not in cache:
+        cache[key] = bool(rbac.held_among(ctx.store, ctx.user_id or -1, content_type, [pk], [role_field]))
+    return cache[key]
 
 
-def _role_ref_holds(ctx: Context, resource, ref: str, values: dict) -> bool:
-    """``ref`` is "admin_role" (on the object itself) or "organization.admin_role" (via an FK)."""
+def _role_ref_target(resource, ref: str, values: dict) -> tuple[str, Any, str]:
+    """``ref`` is "admin_role" (on the object itself) or "organization.admin_role" (via an FK):
+    the (content type, object id, role field) it names for ``values``."""
     if "." in ref:
         fk_name, role_field = ref.split(".", 1)
         fk = resource.field(fk_name)
-        return holds(ctx, fk.fk, values.get(fk_name), role_field)
-    return holds(ctx, resource.name, values.get("id"), ref)
+        return fk.fk, values.get(fk_name), role_field
+    return resource.name, values.get("id"), ref
+
+
+def _role_ref_holds(ctx: Context, resource, ref: str, values: dict) -> bool:
+    return holds(ctx, *_role_ref_target(resource, ref, values))
 
 
 def _may(ctx: Context, resource, row: dict, role_ref: str) -> bool:
@@ -113,7 +212,10 @@ def require(allowed: bool, detail: str | None = None) -> None:
 
 
 def capabilities(ctx: Context, resource, rows: list[dict]) -> dict[int, dict[str, bool]]:
-    """``summary_fields.user_capabilities`` for many rows at once."""
+    """``summary_fields.user_capabilities`` for many rows at once: the roles they need are
+    asked in one query per content type (:func:`_prefetch_holds`), then decided per row."""
+    if not ctx.is_superuser and ctx.user:
+        _prefetch_holds(ctx, resource, rows)
     out: dict[int, dict[str, bool]] = {}
     for row in rows:
         edit = can_change(ctx, resource, row)
@@ -126,11 +228,40 @@ def capabilities(ctx: Context, resource, rows: list[dict]) -> dict[int, dict[str
             elif cap == "copy":
                 caps[cap] = edit and can_create(ctx, resource, row)
             else:
-                role = {"start": "execute_role", "use": "use_role", "adhoc": "adhoc_role",
-                        "schedule": "execute_role", "update": "update_role"}.get(cap, "admin_role")
+                role = _CAP_ROLES.get(cap, "admin_role")
                 caps[cap] = holds(ctx, resource.name, row["id"], role) if resource.has_roles else edit
         out[row["id"]] = caps
     return out
+
+
+def _prefetch_holds(ctx: Context, resource, rows: list[dict]) -> None:
+    """Answer, for a page, every declared role check :func:`capabilities` makes (change,
+    delete, copy's create, start/use/...) with one query per content type, into the cache
+    :func:`holds` reads.  Hooks (``can_change`` ...) still decide alone where declared."""
+    refs: list[str] = []
+    if resource.has_roles and resource.can_change is None:
+        refs.append(resource.change_role)
+        if "delete" in resource.capabilities and resource.can_delete is None:
+            refs.append(resource.delete_role)
+    if "copy" in resource.capabilities and resource.can_create is None and resource.create_role \
+            and resource.create_role != "authenticated":
+        refs.append(resource.create_role)
+    if resource.has_roles:
+        refs += [_CAP_ROLES.get(c, "admin_role") for c in resource.capabilities if c not in ("edit", "delete", "copy")]
+    wanted: dict[str, tuple[set[int], set[str]]] = {}
+    for row in rows:
+        for ref in dict.fromkeys(refs):
+            ctype, pk, field = _role_ref_target(resource, ref, row)
+            if isinstance(pk, int) and not isinstance(pk, bool):
+                ids, fields = wanted.setdefault(ctype, (set(), set()))
+                ids.add(pk)
+                fields.add(field)
+    cache = ctx.cache.setdefault("holds", {})
+    for ctype, (ids, fields) in wanted.items():
+        got = rbac.held_among(ctx.store, ctx.user_id or -1, ctype, sorted(ids), sorted(fields))
+        for pk in ids:
+            for field in fields:
+                cache[(ctype, pk, field)] = (pk, field) in got
 
 
 def sync_roles(ctx: Context, resource, row: dict, created: bool) -> None:
@@ -161,7 +292,7 @@ def sync_roles(ctx: Context, resource, row: dict, created: bool) -> None:
                         parents.append(pid)
             elif ref in mine:
                 parents.append(mine[ref])
-        rbac.set_implicit_parents(store, mine[spec.field], parents)
+        rbac.set_implicit_parents(store, mine[spec.field], parents, new=created)
     ctx.forget_roles()
 
 

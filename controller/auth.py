@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .errors import NotAuthenticated, Throttled
 from .passwords import hash_token, verify_missing, verify_password
-from .store import now_iso, sessions
+from .store import login_throttle, now_iso, sessions
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -31,50 +31,36 @@ class LoginLimiter:
     rightful owner out, every client behind one proxy sharing an address): each further
     try waits a bounded, growing delay before its password is checked, so guessing slows
     down while the right password still gets in at once after that wait.
+
+    The count lives in the database (``store.login_throttle``), not in this process: under
+    ``turret serve`` with several web worker processes a guesser's tries land on all of them.
     """
 
     STEP = 0.25          # seconds of delay added per failure past the limit
     MAX_DELAY = 2.0      # the delay never grows beyond this
-    _MAX_KEYS = 10000    # forget expired keys past this many, so memory stays bounded
 
-    def __init__(self, limit: int, window: int) -> None:
-        self.limit, self.window = limit, window
+    def __init__(self, limit: int, window: int, store: Store) -> None:
+        self.limit, self.window, self.store = limit, window, store
         self.step, self.max_delay = self.STEP, self.MAX_DELAY
-        self._fails: dict[tuple[str, str], list[float]] = {}
-        self._lock = threading.Lock()
+        login_throttle.install(store)
 
-    def _recent(self, key: tuple[str, str], now: float) -> list[float]:
-        fails = [t for t in self._fails.get(key, []) if now - t < self.window]
-        if fails:
-            self._fails[key] = fails
-        else:
-            self._fails.pop(key, None)
-        return fails
-
-    def over_limit(self, client: str, username: str) -> tuple[float, int] | None:
-        """None under the limit; else (seconds to wait before checking the password,
-        seconds until the oldest counted failure expires, for Retry-After)."""
-        now = time.monotonic()
-        with self._lock:
-            fails = self._recent((client, username), now)
-            if len(fails) < self.limit:
-                return None
-            excess = len(fails) - self.limit + 1
-            return min(self.max_delay, self.step * excess), int(self.window - (now - fails[0])) + 1
+    def check(self, client: str, username: str) -> tuple[int, tuple[float, int] | None]:
+        """(failures of ``username`` from ``client`` within the window, and None under the
+        limit, else (seconds to wait before checking the password, seconds until the oldest
+        counted failure expires, for Retry-After)): one read."""
+        now = time.time()
+        count, oldest = login_throttle.recent(self.store, client, username, now - self.window)
+        if count < self.limit or oldest is None:
+            return count, None
+        excess = count - self.limit + 1
+        return count, (min(self.max_delay, self.step * excess), int(self.window - (now - oldest)) + 1)
 
     def failed(self, client: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._fails) > self._MAX_KEYS:
-                for key in list(self._fails):
-                    self._recent(key, now)
-            fails = self._fails.setdefault((client, username), [])
-            fails.append(now)
-            del fails[:-(self.limit + 64)]   # the count only needs to pass the limit
+        now = time.time()
+        login_throttle.record(self.store, client, username, now, now - self.window)
 
     def succeeded(self, client: str, username: str) -> None:
-        with self._lock:
-            self._fails.pop((client, username), None)
+        login_throttle.clear(self.store, client, username)
 
 
 class Authenticator:
@@ -83,7 +69,7 @@ class Authenticator:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self.limiter = LoginLimiter(settings.LOGIN_FAILURES, settings.LOGIN_WINDOW)
+        self.limiter = LoginLimiter(settings.LOGIN_FAILURES, settings.LOGIN_WINDOW, store)
         self._basic_cache: dict[str, tuple[int, str, float]] = {}
         self._lock = threading.Lock()
 
@@ -95,12 +81,13 @@ class Authenticator:
         waits a bounded delay; then the right password succeeds (and clears the count)
         while a wrong one raises Throttled (429) instead of returning None.
         """
-        throttled = self.limiter.over_limit(client, username)
+        failures, throttled = self.limiter.check(client, username)
         if throttled is not None:
             time.sleep(throttled[0])
         user = self._verify(username, password)
         if user is not None:
-            self.limiter.succeeded(client, username)
+            if failures:    # a write only when there is a count to clear: Basic sends on every request
+                self.limiter.succeeded(client, username)
             return user
         self.limiter.failed(client, username)
         if throttled is not None:

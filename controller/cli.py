@@ -1,43 +1,27 @@
-"""``turret`` command line: serve, migrate, createsuperuser.  Parsing only; work is elsewhere."""
+"""``turret`` command line: serve, worker, migrate, createsuperuser.  Parsing only; work is elsewhere."""
 from __future__ import annotations
 
 import argparse
 import getpass
 import os
 import sys
-import time
 
 from .config import VERSION, Settings
 
 
+def _overrides(args) -> dict:
+    return {"DATA_DIR": getattr(args, "data_dir", None), "HOST": getattr(args, "host", None),
+            "PORT": getattr(args, "port", None), "THREADS": getattr(args, "threads", None)}
+
+
 def _settings(args) -> Settings:
-    return Settings({"DATA_DIR": getattr(args, "data_dir", None), "HOST": getattr(args, "host", None),
-                     "PORT": getattr(args, "port", None), "THREADS": getattr(args, "threads", None)})
+    return Settings(_overrides(args))
 
 
 def cmd_serve(args) -> int:
-    from waitress import serve
+    from .serving import serve
 
-    from . import create_app, open_state
-    from .services.bootstrap import initialize
-
-    started = time.monotonic()
-    settings = _settings(args)
-    state = open_state(settings)
-    generated = initialize(state, settings.ADMIN_PASSWORD)
-    if generated:
-        print(f"Created superuser 'admin' with password: {generated}  (shown once)", flush=True)
-    if settings.JOB_WORKERS > 0:
-        # In the background: loading the executor (ansible-runner) must not delay the API being
-        # ready.  Pending jobs simply wait; start() reaps crashed jobs before any worker runs.
-        import threading
-        threading.Thread(target=state.start_jobs, name="turret-start-jobs", daemon=True).start()
-    app = create_app(state=state)
-    print(f"Turret {VERSION} serving http://{settings.HOST}:{settings.PORT}/ "
-          f"(data dir {settings.data_dir}, ready in {time.monotonic() - started:.2f}s)", flush=True)
-    serve(app, host=settings.HOST, port=settings.PORT, threads=settings.THREADS,
-          ident="turret", clear_untrusted_proxy_headers=True, channel_timeout=120)
-    return 0
+    return serve(Settings({**_overrides(args), "WEB_WORKERS": getattr(args, "workers", None)}))
 
 
 def cmd_migrate(args) -> int:
@@ -100,6 +84,20 @@ def cmd_docs(args) -> int:
     return 0
 
 
+def cmd_worker(args) -> int:
+    import logging
+
+    from .workers.worker import WorkerOptions, parse_queues, run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    broker = args.broker or Settings().BROKER_URL
+    if not broker:
+        print("error: --broker or TURRET_BROKER_URL is required (redis://[:password@]host:port/db)", file=sys.stderr)
+        return 2
+    return run(WorkerOptions(broker_url=broker, queues=parse_queues(args.queues), concurrency=args.concurrency,
+                             name=args.name or "", data_dir=args.data_dir, loglevel=args.loglevel))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="turret", description="Turret automation controller")
     parser.add_argument("--version", action="version", version=f"turret {VERSION}")
@@ -111,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the controller")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8013)")
-    serve.add_argument("--threads", type=int, help="WSGI worker threads (default 8)")
+    serve.add_argument("--threads", type=int, help="WSGI threads per web worker (default 16)")
+    serve.add_argument("--workers", type=int, help="web worker processes (default $TURRET_WEB_WORKERS or one "
+                                                   "per CPU; 1: a single process)")
     data_dir(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -130,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--days", type=int, help="keep this many days (default TURRET_KEEP_DAYS, 90)")
     data_dir(clean)
     clean.set_defaults(func=cmd_cleanup)
+
+    worker = sub.add_parser("worker", help="run jobs sent by a controller through the broker (an execution node)")
+    worker.add_argument("--broker", help="broker URL (default $TURRET_BROKER_URL): redis://[:password@]host:port/db "
+                                         "or rediss://… for TLS")
+    worker.add_argument("--queues", default="default",
+                        help="comma-separated instance groups to serve (default: default)")
+    worker.add_argument("--concurrency", type=int, default=0,
+                        help="jobs run at once (default: derived from CPUs and memory, as AWX's capacity)")
+    worker.add_argument("--name", help="instance name of this worker (default: the hostname)")
+    worker.add_argument("--data-dir", help="scratch space for the jobs' private data dirs "
+                                           "(default: ./turret-worker)")
+    worker.add_argument("--loglevel", default="INFO", help="Celery's log level (default INFO)")
+    worker.set_defaults(func=cmd_worker)
 
     docs = sub.add_parser("docs", help="write the API and settings reference derived from the declarations")
     docs.add_argument("--output", default="docs/reference.md")

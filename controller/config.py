@@ -45,6 +45,10 @@ SETTINGS: tuple[Setting, ...] = (
             "beyond answers 429 with Retry-After (0: no limit)."),
     Setting("THREADS", 16, int, "Worker threads of the WSGI server (a browser following live job output holds "
             "one while the job runs)."),
+    Setting("WEB_WORKERS", 0, int, "Web worker processes of `turret serve` (0: one per CPU; 1: one process serving "
+            "the API and running the jobs). Jobs, schedules and notifications always run in one process."),
+    Setting("WEB_SERVER", "granian", str, "Server of `turret serve` with several web workers (`waitress` needs no "
+            "extra package).", ("granian", "gunicorn", "waitress")),
     Setting("ADMIN_PASSWORD", "", str, "Password of the `admin` superuser created on an empty data dir "
             "(generated and printed once when empty)."),
     Setting("MAX_BODY_BYTES", 10 * 1024 * 1024, int, "Largest request body accepted (413 beyond)."),
@@ -58,7 +62,10 @@ SETTINGS: tuple[Setting, ...] = (
             "renders: `template` only the job template's own, `never` none, `always` all (launch, survey, "
             "schedule and credential values included).", ("never", "template", "always"), category="jobs"),
     Setting("JOB_WORKERS", 16, int, "Worker threads running jobs in this process (0: run no jobs here)."),
-    Setting("BROKER_URL", "", str, "Empty: jobs run in this process (embedded). `redis://[:password@]host:port/db` or `rediss://…` (TLS): jobs run on `turret worker`s through Celery with this Redis broker. The broker carries job payloads with their credentials: give it a password and keep it on a private network or use TLS."),
+    Setting("BROKER_URL", "", str, "Empty: jobs run in this process (embedded). "
+            "`redis://[:password@]host:port/db` or `rediss://…` (TLS): jobs run on `turret worker`s through "
+            "Celery with this Redis broker. The broker carries job payloads with their credentials: give it a "
+            "password and keep it on a private network or use TLS."),
     Setting("AD_HOC_COMMANDS", ["command", "shell", "yum", "dnf", "apt", "apt_key", "apt_repository", "pip",
                                 "service", "systemd", "group", "user", "mount", "ping", "setup", "copy", "file",
                                 "template", "lineinfile", "stat", "git", "debug", "reboot", "package",

@@ -43,14 +43,19 @@ class Context:
     def is_auditor(self) -> bool:
         return bool(self.user and (self.user.get("is_system_auditor") or self.user.get("is_superuser")))
 
-    def effective_roles(self) -> set[int]:
-        """Role ids the user holds; computed once per request."""
+    def effective_roles(self) -> rbac.UserRoles:
+        """The roles the user holds, as SQL over the few they are a direct member of (see
+        :class:`~controller.store.rbac.UserRoles`: ``in`` is one query, listing them is not
+        for request paths)."""
         if "eff" not in self.cache:
-            self.cache["eff"] = rbac.effective_role_ids(self.store, self.user_id) if self.user_id is not None else set()
+            self.cache["eff"] = rbac.UserRoles(self.store, self.user_id)
         return self.cache["eff"]
 
     def forget_roles(self) -> None:
+        """After a grant, a revoke or new roles: answers about roles are asked again."""
         self.cache.pop("eff", None)
+        self.cache.pop("holds", None)
+        self.cache.pop("held_orgs", None)
 
     def reveal_once(self, pending: str, shown: str, pk: int) -> None:
         """A secret made before its row had an id (kept under ``cache[pending]`` by

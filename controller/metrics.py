@@ -17,10 +17,12 @@ Every function here is cheap and never raises into its caller.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import multiprocess, values
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -32,16 +34,41 @@ JOB_STATUSES = ("pending", "waiting", "running", "successful", "failed", "error"
 # no ``*_created`` series: they double the page and AWX's scrapers do not expect them
 disable_created_metrics()
 _REGISTRY = CollectorRegistry(auto_describe=True)
+_EVENTS: Counter
+_EVENT_BATCHES: Counter
+_SCHEDULE_FIRES: Counter
+_JOBS_FINISHED: Counter
+_REQUESTS: Histogram
 
-_EVENTS = Counter("turret_events_ingested", "Job events stored by the event writer", registry=_REGISTRY)
-_EVENT_BATCHES = Counter("turret_event_batches", "Batches (transactions) the event writer committed",
-                         registry=_REGISTRY)
-_SCHEDULE_FIRES = Counter("turret_schedule_fires", "Schedule occurrences fired", registry=_REGISTRY)
-_JOBS_FINISHED = Counter("turret_jobs_finished", "Unified jobs that ended, by kind and final status",
-                         ["kind", "status"], registry=_REGISTRY)
-_REQUESTS = Histogram("turret_http_request_duration_seconds", "HTTP request durations",
-                      ["method", "route", "status"], registry=_REGISTRY,
-                      buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+
+def _declare() -> None:
+    """(Re)create the counters and histograms in a fresh ``_REGISTRY``."""
+    global _REGISTRY, _EVENTS, _EVENT_BATCHES, _SCHEDULE_FIRES, _JOBS_FINISHED, _REQUESTS
+    _REGISTRY = CollectorRegistry(auto_describe=True)
+    _EVENTS = Counter("turret_events_ingested", "Job events stored by the event writer", registry=_REGISTRY)
+    _EVENT_BATCHES = Counter("turret_event_batches", "Batches (transactions) the event writer committed",
+                             registry=_REGISTRY)
+    _SCHEDULE_FIRES = Counter("turret_schedule_fires", "Schedule occurrences fired", registry=_REGISTRY)
+    _JOBS_FINISHED = Counter("turret_jobs_finished", "Unified jobs that ended, by kind and final status",
+                             ["kind", "status"], registry=_REGISTRY)
+    _REQUESTS = Histogram("turret_http_request_duration_seconds", "HTTP request durations",
+                          ["method", "route", "status"], registry=_REGISTRY,
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+
+
+_declare()
+
+
+def share_between_processes(folder: str) -> None:
+    """From now on keep the counters in files under ``folder`` (emptied here), one per
+    process, and render the sum of all: ``turret serve`` with several processes calls it once,
+    before it forks and before anything was counted."""
+    import shutil
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, mode=0o700)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder     # read by prometheus-client's file values
+    values.ValueClass = values.MultiProcessValue()
+    _declare()
 
 
 # -- called where things happen ---------------------------------------------------------------
@@ -153,12 +180,25 @@ class _SnapshotCollector:
         return _state_families(self.snap)
 
 
+def _counters() -> CollectorRegistry:
+    """This process's counters and histograms; under ``turret serve`` with several processes
+    (``PROMETHEUS_MULTIPROC_DIR`` set before prometheus-client loaded, so every process keeps
+    them in a file there) those of every process summed: the event writer counts in the serving
+    parent while any web worker answers the scrape."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return _REGISTRY
+    shared = CollectorRegistry(auto_describe=True)
+    multiprocess.MultiProcessCollector(shared, folder)
+    return shared
+
+
 def render(snap: Snapshot) -> str:
-    """The Prometheus text exposition: the state gauges of ``snap``, then this process's
-    counters and histograms."""
+    """The Prometheus text exposition: the state gauges of ``snap``, then the counters and
+    histograms (of every process of this controller)."""
     gauges = CollectorRegistry(auto_describe=False)
     gauges.register(_SnapshotCollector(snap))
-    return generate_latest(gauges).decode() + generate_latest(_REGISTRY).decode()
+    return generate_latest(gauges).decode() + generate_latest(_counters()).decode()
 
 
 def render_json(text: str) -> dict:

@@ -1,6 +1,7 @@
 """Organizations, users and teams: who exists and who belongs where."""
 from __future__ import annotations
 
+from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..passwords import hash_password
 from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
@@ -59,8 +60,7 @@ def _sees_all_people(ctx) -> bool:
     """AWX: with ORG_ADMINS_CAN_SEE_ALL_USERS (the default) an organization admin or auditor
     sees every user and every team."""
     return bool(ctx.settings.ORG_ADMINS_CAN_SEE_ALL_USERS) and any(
-        ctx.store.one(*rbac.holds_any_sql("organization", role, ctx.user_id or 0)) is not None
-        for role in ("admin_role", "auditor_role"))
+        access.holds_any(ctx, "organization", role) for role in ("admin_role", "auditor_role"))
 
 
 def _user_visibility(ctx):
@@ -74,10 +74,8 @@ def _team_visibility(ctx):
     its organization's admins and auditors) and to every member of its organization."""
     if _sees_all_people(ctx):
         return "1 = 1", []
-    roles = ctx.effective_roles()
-    own_sql, own_params = rbac.objects_with_role_ids_sql("team", "read_role", roles)
-    org_sql, org_params = rbac.fk_to_objects_with_roles_sql("organization", "organization", ("member_role",), roles)
-    return f"({own_sql}) OR ({org_sql})", [*own_params, *org_params]
+    return access.objects_held_sql(ctx, ctx.registry["team"], "read_role",
+                                   also=(("organization", "organization", ("member_role",)),))
 
 
 def _is_last_superuser(ctx, row: dict) -> bool:

@@ -71,6 +71,16 @@ def _require_role_admin(ctx: Context, role_row: dict) -> None:
         raise PermissionDenied()
 
 
+def may_change_role(ctx: Context, role_row: dict) -> bool:
+    """Whether the user may grant or revoke ``role_row`` (the rule ``associate`` enforces): the web
+    UI shows grant/revoke buttons by it."""
+    try:
+        _require_role_admin(ctx, role_row)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _grant_team(ctx: Context, role_row: dict, team: dict, on: bool) -> bool:
     spec = ctx.registry[role_row["content_type"]].role(role_row["role_field"])
     if on and spec is not None and spec.user_only:
@@ -98,6 +108,8 @@ def _apply(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, targ
         if child.get(rel.key) == parent["id"]:
             return False, None
         store.update(target.table, child["id"], {rel.key: parent["id"]})
+        if rel.key in access.role_fks(target):   # a team moved to this organization: ancestry follows
+            access.sync_roles(ctx, target, {**child, rel.key: parent["id"]}, created=False)
         return True, None
     if kind == "role_members":
         role = dict(store.get("roles", rbac.role_id(store, parent_res.name, parent["id"], rel.key)))

@@ -1,12 +1,17 @@
-"""Rows -> AWX-shaped JSON objects, in batches (one query per foreign key, not per row).
+"""Rows -> AWX-shaped JSON objects, in batches (one query per related resource, not per row).
 
 Every object: ``id, type, url, related, summary_fields, created, modified`` then its fields;
 all URLs are relative.  Secrets come out as ``$encrypted$``.
+
+What depends only on the declaration (which fields a mode shows and how each is decoded, the
+related links' names, the object roles' texts) is worked out once per resource
+(:class:`_Plan`), so a page costs per row only what depends on the row.
 """
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from .. import access
 from ..registry import ENCRYPTED, Field
@@ -14,6 +19,7 @@ from ..store import rbac
 from . import named_urls
 
 USER_SUMMARY = ("id", "username", "first_name", "last_name")
+_USERS = "/api/v2/users/"
 
 
 def decode(field: Field, value: Any) -> Any:
@@ -29,6 +35,52 @@ def decode(field: Field, value: Any) -> Any:
             return {} if value == "" else None
         return json.loads(value) if isinstance(value, str) else value
     return value
+
+
+def _decoder(field: Field) -> Callable[[Any], Any] | None:
+    """``decode`` bound to ``field``, or None where it returns the stored value unchanged."""
+    if field.kind in ("password", "boolean", "json") or field.secret:
+        return lambda value: decode(field, value)
+    return None
+
+
+_MODES = {"list": ("always",), "object": ("always", "not_list"), "detail": ("always", "not_list", "detail")}
+
+
+@dataclass
+class _Plan:
+    """What serializing one resource needs from its declaration, computed once."""
+
+    key: tuple                                   # what the plan was built from (rebuilt if it changes)
+    fields: dict[str, list[tuple[str, bool, Callable[[Any], Any] | None]]]   # mode -> (name, stored, decoder)
+    fks: list[tuple[str, str, str]]              # visible FK columns: (column, target resource, its URL prefix)
+    links: list[str]                             # sub-paths under the object's URL: relations, then actions
+    roles: list[tuple[str, str, str, bool]]      # (role field, description, name, user_only)
+
+
+_PLANS: dict[int, tuple[Any, _Plan]] = {}
+
+
+def _shape(resource) -> tuple:
+    return (len(resource.fields), len(resource.relations), resource.actions, len(resource.roles))
+
+
+def _plan(ctx, resource) -> _Plan:
+    """The resource's plan (cached by identity; a resource changed since is planned again)."""
+    hit = _PLANS.get(id(resource))
+    if hit is not None and hit[0] is resource and hit[1].key == _shape(resource):
+        return hit[1]
+    fields = {mode: [(f.name, f.stored, _decoder(f)) for f in resource.fields if f.visible and f.shown in shown]
+              for mode, shown in _MODES.items()}
+    fks = [(f.name, str(f.fk), f"/api/v2/{ctx.registry[f.fk].plural}/") for f in resource.fk_fields if f.visible]
+    roles = [(spec.field, spec.description.format(model=resource.verbose_name), spec.name, spec.user_only)
+             for spec in resource.roles]
+    plan = _Plan(_shape(resource), fields, fks, [r.name for r in resource.relations] + list(resource.actions),
+                 roles)
+    if len(_PLANS) > 4096:   # registries come and go in tests: keep the cache bounded
+        _PLANS.clear()
+    _PLANS[id(resource)] = (resource, plan)   # the reference keeps the id from being reused
+    return plan
 
 
 def _summaries(ctx, target, ids: set[int]) -> dict[int, dict]:
@@ -48,6 +100,11 @@ def _summaries(ctx, target, ids: set[int]) -> dict[int, dict]:
 
 
 def related_links(ctx, resource, row: dict, detail: bool) -> dict[str, str]:
+    """The ``related`` object of one row."""
+    return _related(ctx, resource, _plan(ctx, resource), row, detail)
+
+
+def _related(ctx, resource, plan: _Plan, row: dict, detail: bool) -> dict[str, str]:
     url = resource.url(row["id"])
     rel: dict[str, str] = {}
     if detail and resource.named_url:
@@ -57,20 +114,29 @@ def related_links(ctx, resource, row: dict, detail: bool) -> dict[str, str]:
     if resource.timestamps:
         for key in ("created_by", "modified_by"):
             if row.get(key):
-                rel[key] = f"/api/v2/users/{row[key]}/"
-    for f in resource.fk_fields:
-        if f.visible and row.get(f.name) is not None:
-            rel[f.name] = ctx.registry[f.fk].url(row[f.name])
-    for r in resource.relations:
-        rel[r.name] = f"{url}{r.name}/"
-    for name in resource.actions:
+                rel[key] = f"{_USERS}{row[key]}/"
+    for name, _target, prefix in plan.fks:
+        value = row.get(name)
+        if value is not None:
+            rel[name] = f"{prefix}{value}/"
+    for name in plan.links:
         rel[name] = f"{url}{name}/"
     if resource.extra_related:
         rel.update(resource.extra_related(ctx, row, detail))
     return rel
 
 
-_MODES = {"list": ("always",), "object": ("always", "not_list"), "detail": ("always", "not_list", "detail")}
+def _fk_summaries(ctx, resource, plan: _Plan, rows: list[dict]) -> dict[str, dict[int, dict]]:
+    """``{target resource: {id: summary}}`` for every FK target the rows name (and the users
+    of created_by/modified_by): one query per target resource, whatever the columns."""
+    wanted: dict[str, set[int]] = {}
+    for name, target, _prefix in plan.fks:
+        wanted.setdefault(target, set()).update(r[name] for r in rows if r.get(name) is not None)
+    if resource.timestamps:
+        people = {r[k] for r in rows for k in ("created_by", "modified_by") if r.get(k)}
+        if people:
+            wanted.setdefault("user", set()).update(people)
+    return {target: _summaries(ctx, ctx.registry[target], ids) for target, ids in wanted.items() if ids}
 
 
 def serialize(ctx, resource, rows: list[dict], detail: bool = False, mode: str | None = None) -> list[dict]:
@@ -78,57 +144,55 @@ def serialize(ctx, resource, rows: list[dict], detail: bool = False, mode: str |
 
     ``mode`` is AWX's serializer choice: "list" (list items), "object" (create/launch
     answers) or "detail" (detail GET); ``detail`` alone picks "detail" or "list"."""
-    shown = _MODES[mode or ("detail" if detail else "list")]
     if not rows:
         return []
-    ids = [r["id"] for r in rows]
+    plan = _plan(ctx, resource)
+    shown = plan.fields[mode or ("detail" if detail else "list")]
     computed = resource.compute(ctx, rows) if resource.compute else {}
-    fk_summary: dict[str, dict[int, dict]] = {}
-    for f in resource.fk_fields:
-        wanted = {r[f.name] for r in rows if r.get(f.name) is not None}
-        if wanted and f.visible:
-            fk_summary[f.name] = _summaries(ctx, ctx.registry[f.fk], wanted)
-    people: dict[int, dict] = {}
-    if resource.timestamps:
-        wanted = {r[k] for r in rows for k in ("created_by", "modified_by") if r.get(k)}
-        if wanted:
-            people = _summaries(ctx, ctx.registry["user"], wanted)
-    roles = rbac.roles_of(ctx.store, resource.name, ids) if resource.has_roles else {}
+    by_target = _fk_summaries(ctx, resource, plan, rows)
+    fk_summary = [(name, by_target[target]) for name, target, _prefix in plan.fks if target in by_target]
+    people = by_target.get("user", {}) if resource.timestamps else {}
+    roles = rbac.roles_of(ctx.store, resource.name, [r["id"] for r in rows]) if resource.has_roles else {}
     caps = access.capabilities(ctx, resource, rows) if resource.capabilities and ctx.user else {}
     extra = resource.extra_summary(ctx, rows) if resource.extra_summary else {}
+    timestamps = resource.timestamps
     out = []
     for row in rows:
         pk = row["id"]
         summary: dict[str, Any] = {}
-        for name, by_id in fk_summary.items():
-            if row.get(name) in by_id:
-                summary[name] = by_id[row[name]]
-        for key in ("created_by", "modified_by"):
-            if row.get(key) in people:
-                summary[key] = people[row[key]]
-        if resource.has_roles:
+        for name, by_id in fk_summary:
+            value = row.get(name)
+            if value in by_id:
+                summary[name] = by_id[value]
+        if timestamps:
+            for key in ("created_by", "modified_by"):
+                if row.get(key) in people:
+                    summary[key] = people[row[key]]
+        if plan.roles:
+            held = roles.get(pk, {})
             summary["object_roles"] = {
-                spec.field: {"description": spec.description.format(model=resource.verbose_name),
-                             "name": spec.name, "id": roles.get(pk, {}).get(spec.field),
-                             **({"user_only": True} if spec.user_only else {})}
-                for spec in resource.roles}
+                field: ({"description": desc, "name": name, "id": held.get(field), "user_only": True} if user_only
+                        else {"description": desc, "name": name, "id": held.get(field)})
+                for field, desc, name, user_only in plan.roles}
         if pk in caps:
             summary["user_capabilities"] = caps[pk]
-        summary.update(extra.get(pk, {}))
+        if extra:
+            summary.update(extra.get(pk, {}))
         obj: dict[str, Any] = {"id": pk, "type": resource.name, "url": resource.url(pk),
-                               "related": related_links(ctx, resource, row, detail),
+                               "related": _related(ctx, resource, plan, row, detail),
                                "summary_fields": summary}
-        if resource.timestamps:
+        if timestamps:
             obj["created"] = row.get("created")
             obj["modified"] = row.get("modified")
-        values = computed.get(pk, {})
-        for f in resource.fields:
-            if not f.visible or f.shown not in shown:
-                continue
-            if f.name in values:
-                obj[f.name] = values[f.name]
+        values = computed.get(pk)
+        for name, stored, dec in shown:
+            if values and name in values:
+                obj[name] = values[name]
+            elif not stored:
+                obj[name] = None
             else:
-                obj[f.name] = decode(f, row.get(f.name)) if f.stored else None
+                value = row.get(name)
+                obj[name] = value if dec is None else dec(value)
         out.append(obj)
     return out
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 
+from . import search
 from .schema import fingerprint, migrate
 
 
@@ -51,6 +52,9 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # {table: (FTS5 trigram table, columns)} once migrate() has ensured them (store.search);
+        # the query compiler narrows substring tests with them
+        self.text_indexes: dict[str, tuple[str, frozenset[str]]] = {}
 
     # -- connections -------------------------------------------------------------------
     @property
@@ -100,12 +104,13 @@ class Store:
             current = self.scalar("SELECT value FROM meta WHERE key = 'schema_fingerprint'")
         except sqlite3.OperationalError:
             current = None
-        if current == wanted:
-            return False
-        with self.transaction():
-            migrate(self.db, registry)
-            self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_fingerprint', ?)", (wanted,))
-        return True
+        if current != wanted:
+            with self.transaction():
+                migrate(self.db, registry)
+                self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_fingerprint', ?)", (wanted,))
+        # every start, not only on migration: a database from before the indexes gets them
+        self.text_indexes = search.install(self, registry)
+        return current != wanted
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager

@@ -5,52 +5,130 @@ says "holders of parent_id also hold role_id"; rows with implicit=1 are derived 
 declarations (admin ⊃ read, organization admin ⊃ team admin) and are rebuilt when an
 object's foreign keys change, rows with implicit=0 are grants to teams (the team's
 member_role becomes a parent).  ``role_members`` are direct user grants.
+
+What a user holds is never listed: ``role_ancestors`` (:mod:`.role_ancestors`) closes
+``role_parents`` transitively, so "the user holds role X" is "an ancestor of X is among the
+few roles the user is a direct member of" (:data:`HELD`), one indexed look-up.
 """
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+
+from . import role_ancestors
 
 if TYPE_CHECKING:
     from sqlite3 import Row
 
     from . import Store
 
-EFFECTIVE_CTE = (
-    "WITH RECURSIVE eff(id) AS ("
-    " SELECT role_id FROM role_members WHERE user_id = ?"
-    " UNION SELECT rp.role_id FROM role_parents rp JOIN eff ON rp.parent_id = eff.id)"
-    " SELECT id FROM eff"
-)
+# The roles a user is a direct member of (a team's member_role included): a short list, the
+# ancestors every other role the user holds descends from.  One parameter: the user id.
+HELD = "SELECT role_id FROM role_members WHERE user_id = ?"
+# Every role the user holds (directly, through teams, through ancestry); one parameter.
+EFFECTIVE = f"SELECT descendant FROM role_ancestors WHERE ancestor IN ({HELD})"
+
+
+class UserRoles:
+    """The roles one user holds, as SQL over the few roles they are a direct member of.
+
+    ``role in roles`` is one indexed query; the SQL builders below take it instead of a list
+    of role ids.  Iterating lists every role the user holds, which can be tens of thousands
+    (an organization auditor holds the read role of every object of the organization): keep
+    it off request paths that run per list page."""
+
+    def __init__(self, store: Store, user_id: int | None) -> None:
+        self.store = store
+        self.user_id = user_id if user_id is not None else -1   # -1: nobody (no role at all)
+        self._all: set[int] | None = None
+
+    def __contains__(self, role: object) -> bool:
+        if not isinstance(role, int):
+            return False
+        return self.store.one(f"SELECT 1 FROM role_ancestors WHERE descendant = ? AND ancestor IN ({HELD})"
+                              " LIMIT 1", (role, self.user_id)) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        if self._all is None:
+            self._all = effective_role_ids(self.store, self.user_id)
+        return iter(self._all)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def effective_role_ids(store: Store, user_id: int) -> set[int]:
     """Every role a user holds, directly, through teams or through ancestry."""
-    return {r[0] for r in store.query(EFFECTIVE_CTE, (user_id,))}
+    return {r[0] for r in store.query(EFFECTIVE, (user_id,))}
 
 
 def objects_with_role_sql(content_type: str, role_field: str, user_id: int) -> tuple[str, list]:
-    """SQL (an ``id IN (...)`` expression) for the objects on which a user holds a role."""
-    return (f"id IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field = ?"
-            f" AND id IN ({EFFECTIVE_CTE}))", [content_type, role_field, user_id])
+    """SQL (an ``id IN (...)`` expression) for the objects on which a user holds a role: one
+    index range of ``role_ancestors`` per role the user is a direct member of."""
+    return (f"id IN (SELECT object_id FROM role_ancestors WHERE ancestor IN ({HELD})"
+            " AND content_type = ? AND role_field = ?)", [user_id, content_type, role_field])
 
 
-def objects_with_role_ids_sql(content_type: str, role_field: str, role_ids: Iterable[int]) -> tuple[str, list]:
-    """Like :func:`objects_with_role_sql` for an already computed role set: the recursive
-    query runs once per request instead of once per statement."""
-    return ("id IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field = ?"
-            " AND id IN (SELECT value FROM json_each(?)))",
-            [content_type, role_field, json.dumps(sorted(role_ids))])
+def objects_with_role_ids_sql(content_type: str, role_field: str, roles: UserRoles) -> tuple[str, list]:
+    """:func:`objects_with_role_sql` for the user whose roles ``roles`` are."""
+    return objects_with_role_sql(content_type, role_field, roles.user_id)
 
 
 def fk_to_objects_with_roles_sql(column: str, content_type: str, role_fields: Sequence[str],
-                                 role_ids: Iterable[int]) -> tuple[str, list]:
-    """``column`` (a foreign key) names an object on which one of ``role_fields`` is held,
-    for an already computed role set (see :func:`objects_with_role_ids_sql`)."""
+                                 roles: UserRoles) -> tuple[str, list]:
+    """``column`` (a foreign key) names an object on which the user whose roles ``roles``
+    are holds one of ``role_fields``."""
     marks = ",".join("?" * len(role_fields))
-    return (f'"{column}" IN (SELECT object_id FROM roles WHERE content_type = ? AND role_field IN ({marks})'
-            f" AND id IN (SELECT value FROM json_each(?)))",
-            [content_type, *role_fields, json.dumps(sorted(role_ids))])
+    return (f'"{column}" IN (SELECT object_id FROM role_ancestors WHERE ancestor IN ({HELD})'
+            f" AND content_type = ? AND role_field IN ({marks}))",
+            [roles.user_id, content_type, *role_fields])
+
+
+def roles_held_of(store: Store, user_id: int, content_type: str) -> set[tuple[int, str]]:
+    """``(object_id, role_field)`` of the roles of ``content_type`` the user holds: one index
+    range per role the user is a direct member of (an organization-level question: the answer
+    is as short as the user's organizations times their roles there)."""
+    return {(r[0], r[1]) for r in store.query(
+        f"SELECT object_id, role_field FROM role_ancestors WHERE ancestor IN ({HELD}) AND content_type = ?",
+        [user_id, content_type])}
+
+
+def held_among(store: Store, user_id: int, content_type: str, object_ids: Sequence[int],
+               role_fields: Sequence[str]) -> set[tuple[int, str]]:
+    """``(object_id, role_field)`` of the given objects' roles the user holds: one query for a
+    whole page (``user_capabilities``), instead of one look-up per row and role."""
+    ids = sorted({int(i) for i in object_ids})
+    fields = sorted(set(role_fields))
+    out: set[tuple[int, str]] = set()
+    for chunk in _chunks(ids):
+        marks, fmarks = ",".join("?" * len(chunk)), ",".join("?" * len(fields))
+        out.update((r[0], r[1]) for r in store.query(
+            f"SELECT r.object_id, r.role_field FROM roles r WHERE r.content_type = ? AND r.object_id IN ({marks})"
+            f" AND r.role_field IN ({fmarks}) AND EXISTS (SELECT 1 FROM role_ancestors a"
+            f" WHERE a.descendant = r.id AND a.ancestor IN ({HELD}))", [content_type, *chunk, *fields, user_id]))
+    return out
+
+
+def visible_objects_sql(content_type: str, role_field: str, user_id: int,
+                        via: Sequence[tuple[str, Sequence[int]]],
+                        terms: Sequence[tuple[str, list]] = ()) -> tuple[str, list]:
+    """Objects on which the user holds ``role_field``: through the objects their foreign keys
+    name (``via``: ``(column, ids of the targets whose role implies role_field on every object
+    pointing at them)``, e.g. the organizations a user audits), or through a role of the
+    object itself.  The foreign-key terms come first so the object term (an index range per
+    held role) is only evaluated for rows they do not already admit; ``+`` keeps them from
+    driving the query, so a page still walks its ORDER BY index and stops at LIMIT.  ``terms``
+    are further ``(sql, params)`` alternatives, tried before the object term."""
+    parts, params = [], []
+    for column, ids in via:
+        if ids:
+            parts.append(f'+"{column}" IN ({",".join("?" * len(ids))})')
+            params += list(ids)
+    for sql, term_params in terms:
+        parts.append(f"({sql})")
+        params += term_params
+    own, own_params = objects_with_role_sql(content_type, role_field, user_id)
+    parts.append(own)
+    return " OR ".join(parts), [*params, *own_params]
 
 
 def create_roles(store: Store, content_type: str, object_id: int, fields: Iterable[str]) -> dict[str, int]:
@@ -78,11 +156,20 @@ def role_id(store: Store, content_type: str, object_id: int, role_field: str) ->
                         (content_type, object_id, role_field))
 
 
-def set_implicit_parents(store: Store, role: int, parents: Iterable[int]) -> None:
-    store.execute("DELETE FROM role_parents WHERE role_id = ? AND implicit = 1", (role,))
-    for p in set(parents):
+def set_implicit_parents(store: Store, role: int, parents: Iterable[int], new: bool = False) -> None:
+    """Make ``parents`` the declared (implicit) parents of ``role``: only the difference is
+    written, so an unchanged ancestry touches no ancestor row.  ``new``: the role was just
+    created (it has no parents yet)."""
+    want = set(parents)
+    have = set() if new else {r[0] for r in store.query(
+        "SELECT parent_id FROM role_parents WHERE role_id = ? AND implicit = 1", (role,))}
+    for p in have - want:
+        store.execute("DELETE FROM role_parents WHERE role_id = ? AND parent_id = ? AND implicit = 1", (role, p))
+    for p in want - have:
         store.execute("INSERT OR IGNORE INTO role_parents (role_id, parent_id, implicit) VALUES (?, ?, 1)",
                       (role, p))
+    if have - want:
+        role_ancestors.refresh_stale(store)
 
 
 def add_parent(store: Store, role: int, parent: int) -> bool:
@@ -91,8 +178,11 @@ def add_parent(store: Store, role: int, parent: int) -> bool:
 
 
 def remove_parent(store: Store, role: int, parent: int) -> bool:
-    return store.execute("DELETE FROM role_parents WHERE role_id = ? AND parent_id = ? AND implicit = 0",
-                         (role, parent)).rowcount > 0
+    removed = store.execute("DELETE FROM role_parents WHERE role_id = ? AND parent_id = ? AND implicit = 0",
+                            (role, parent)).rowcount > 0
+    if removed:
+        role_ancestors.refresh_stale(store)
+    return removed
 
 
 def add_member(store: Store, role: int, user_id: int) -> bool:
@@ -121,6 +211,7 @@ def delete_object_roles(store: Store, content_type: str, object_id: int) -> None
                       [*chunk, *chunk])
         store.execute(f"DELETE FROM role_members WHERE role_id IN ({marks})", chunk)
         store.execute(f"DELETE FROM roles WHERE id IN ({marks})", chunk)
+    role_ancestors.refresh_stale(store)   # other objects' roles these were parents of
 
 
 def delete_user_memberships(store: Store, user_id: int) -> None:
@@ -160,8 +251,7 @@ def object_roles_sql(content_type: str, object_id: int) -> tuple[str, list]:
 def access_list_sql(role: int | None) -> tuple[str, list]:
     """Users holding a role effectively (any ancestor role membership) plus superusers."""
     return ("(is_superuser = 1 OR id IN (SELECT m.user_id FROM role_members m WHERE m.role_id IN ("
-            " WITH RECURSIVE anc(id) AS (SELECT ? UNION SELECT rp.parent_id FROM role_parents rp"
-            " JOIN anc ON rp.role_id = anc.id) SELECT id FROM anc)))", [role or 0])
+            " SELECT ancestor FROM role_ancestors WHERE descendant = ?)))", [role or 0])
 
 
 def _chunks(items: Sequence[int], size: int = 500):
@@ -176,22 +266,23 @@ def users_visible_sql(user_id: int) -> tuple[str, list]:
     return (f"is_superuser = 1 OR id = ?"
             f" OR id IN (SELECT m.user_id FROM role_members m JOIN roles r ON r.id = m.role_id"
             f" WHERE r.content_type = 'organization' AND r.role_field IN ('member_role', 'admin_role')"
-            f" AND r.object_id IN (SELECT object_id FROM roles WHERE content_type = 'organization'"
-            f" AND role_field = 'read_role' AND id IN ({EFFECTIVE_CTE})))", [user_id, user_id])
+            f" AND r.object_id IN (SELECT object_id FROM role_ancestors WHERE ancestor IN ({HELD})"
+            f" AND content_type = 'organization' AND role_field = 'read_role'))", [user_id, user_id])
 
 
 def user_org_admin_sql(target_user: int, admin_user: int) -> tuple[str, list]:
     """Is ``admin_user`` an (effective) admin of an organization ``target_user`` belongs to?"""
     return (f"SELECT 1 FROM roles r JOIN role_members m ON m.role_id = r.id"
             f" WHERE r.content_type = 'organization' AND r.role_field IN ('member_role', 'admin_role')"
-            f" AND m.user_id = ? AND EXISTS (SELECT 1 FROM roles a WHERE a.content_type = 'organization'"
-            f" AND a.object_id = r.object_id AND a.role_field = 'admin_role' AND a.id IN ({EFFECTIVE_CTE}))",
+            f" AND m.user_id = ? AND EXISTS (SELECT 1 FROM role_ancestors a WHERE a.ancestor IN ({HELD})"
+            f" AND a.content_type = 'organization' AND a.role_field = 'admin_role' AND a.object_id = r.object_id)",
             [target_user, admin_user])
 
 
 def holds_any_sql(content_type: str, role_field: str, user_id: int) -> tuple[str, list]:
-    return (f"SELECT 1 FROM roles WHERE content_type = ? AND role_field = ? AND id IN ({EFFECTIVE_CTE})"
-            f" LIMIT 1", [content_type, role_field, user_id])
+    """One row when the user holds ``role_field`` of any object of ``content_type``."""
+    return (f"SELECT 1 FROM role_ancestors WHERE ancestor IN ({HELD}) AND content_type = ? AND role_field = ?"
+            f" LIMIT 1", [user_id, content_type, role_field])
 
 
 def typed_objects_sql(type_col: str, id_col: str, visible: dict[str, tuple[str, list] | None],

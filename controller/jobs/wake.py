@@ -1,0 +1,118 @@
+"""Waking the job dispatcher of another process: one UNIX datagram socket per data directory.
+
+Under ``turret serve`` with several web worker processes, the job dispatcher, scheduler,
+notification sender and event writer run once, in the serving parent; a web worker that
+queues a job (writes it ``pending``) or flags a cancel must tell that process at once instead
+of waiting for its next poll (a second for a queued job, half a second for a cancel).
+
+Contract:
+
+* :class:`WakeSender` is what a web worker holds as ``AppState.dispatcher`` (it has the
+  ``notify``/``cancel`` of :class:`controller.context.JobWorkers`).  Sending never blocks and
+  never raises: the database stays the truth (the job row is already ``pending``, the cancel
+  already flagged), so a lost datagram only costs the dispatcher's own poll interval.
+* :class:`WakeListener` runs in the process that owns the dispatcher and hands each datagram
+  to the dispatcher's ``notify`` or ``cancel``.
+* The socket's address comes from the data directory alone (:func:`wake_address`), so every
+  process of one controller finds it with no configuration.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("turret.jobs")
+
+_NOTIFY = b"notify"
+_CANCEL = b"cancel"
+_MAX_PATH = 100     # sun_path holds 108 bytes; a longer data dir uses the abstract namespace
+
+
+def wake_address(data_dir: str | os.PathLike) -> str:
+    """The datagram socket address of the controller on ``data_dir``: ``<data_dir>/wake.sock``,
+    or (a path too long for ``sun_path``) a Linux abstract name derived from it."""
+    path = str(Path(data_dir) / "wake.sock")
+    if len(path.encode()) <= _MAX_PATH:
+        return path
+    return "\0turret-wake-" + hashlib.sha256(path.encode()).hexdigest()[:32]
+
+
+class WakeSender:
+    """``notify``/``cancel`` of a process that runs no jobs: one datagram to the job process."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.setblocking(False)   # a full queue drops the datagram, never stalls a request
+
+    def _send(self, message: bytes) -> None:
+        try:
+            self._sock.sendto(message, self.address)
+        except OSError as exc:   # no listener (yet) or its queue is full: its poll catches up
+            log.debug("wake datagram %r not delivered: %s", message, exc)
+
+    def notify(self) -> None:
+        """A job was queued or may now start: wake the dispatcher."""
+        self._send(_NOTIFY)
+
+    def cancel(self, resource: str, pk: int) -> None:
+        """Job ``pk`` of ``resource`` was flagged canceled in the database: stop it now."""
+        self._send(b"%s %s %d" % (_CANCEL, resource.encode(), pk))
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class WakeListener:
+    """Receives the wake datagrams of one data directory and hands them to ``dispatcher``
+    (anything with ``notify()`` and ``cancel(resource, pk)``) on a daemon thread."""
+
+    def __init__(self, address: str, dispatcher: Any) -> None:
+        self.address = address
+        self.dispatcher = dispatcher
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if not address.startswith("\0"):
+            Path(address).unlink(missing_ok=True)   # left by a process that died: nobody listens on it
+        self._sock.bind(address)
+        if not address.startswith("\0"):
+            os.chmod(address, 0o600)    # only the controller's own user may wake it
+        self._sock.settimeout(0.5)      # so stop() is seen without a datagram
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="turret-wake", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                message = self._sock.recv(256)
+            except socket.timeout:
+                continue
+            except OSError:
+                return      # closed by stop()
+            try:
+                self.handle(message)
+            except Exception:  # noqa: BLE001 - a bad datagram must not end the listener
+                log.exception("wake datagram %r failed", message)
+
+    def handle(self, message: bytes) -> None:
+        """Act on one datagram: ``notify`` or ``cancel <resource> <pk>``; others are ignored."""
+        if message == _NOTIFY:
+            self.dispatcher.notify()
+            return
+        parts = message.split()
+        if len(parts) == 3 and parts[0] == _CANCEL and parts[2].isdigit():
+            self.dispatcher.cancel(parts[1].decode(errors="replace"), int(parts[2]))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._sock.close()
+        if not self.address.startswith("\0"):
+            Path(self.address).unlink(missing_ok=True)

@@ -1,0 +1,143 @@
+"""What a list page costs: SQL statements per page do not grow with the page size (related
+objects, summary_fields and capabilities are read in batches, never per row), and the count
+costs no statement when the page already tells it."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from contextlib import contextmanager
+
+import pytest
+
+from tests.support.jobs import make_inventory
+
+TEAMS = 12
+
+
+@contextmanager
+def statements(app_state):
+    """The SQL statements this thread's connection runs inside the block (the test client
+    serves requests in the calling thread, on the same connection)."""
+    seen: list[str] = []
+    conn = app_state.store.conn
+    conn.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        conn.set_trace_callback(None)
+
+
+@pytest.fixture(scope="module")
+def seeded(admin, make_org, make_user):
+    orgs = [make_org() for _ in range(4)]
+    users = [make_user()[0] for _ in range(3)]
+    for n in range(TEAMS):
+        resp = admin.post("/api/v2/teams/", {"name": f"perf-team-{n:02d}", "description": f"squad {n % 4}",
+                                             "organization": orgs[n % 2]["id"]})
+        assert resp.status_code == 201, resp.json
+    for n in range(4):
+        make_inventory(admin, orgs[n % 2], hosts=[f"perf-h{n}-{i}" for i in range(3)])
+    for n in range(4):
+        resp = admin.post("/api/v2/labels/", {"name": f"perf-label-{n}", "organization": orgs[n % 2]["id"]})
+        assert resp.status_code == 201, resp.json
+    return {"orgs": orgs, "users": users}
+
+
+def _run(app_state, client, path: str) -> tuple[list[str], dict]:
+    with statements(app_state) as seen:
+        resp = client.get(path)
+    assert resp.status_code == 200, (path, resp.json)
+    return seen, resp.json
+
+
+def _count(app_state, client, path: str) -> tuple[int, dict]:
+    seen, body = _run(app_state, client, path)
+    return len(seen), body
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+_LIST = re.compile(r"\(\?(?:\s*,\s*\?)*\)")
+
+
+def shape(sql: str) -> str:
+    """A statement with its values (the trace shows them bound) and IN lists made anonymous:
+    a query run once per row has one shape, repeated."""
+    return _LIST.sub("(?)", _LITERAL.sub("?", sql))
+
+
+def _listed(app_state) -> list[str]:
+    return sorted(r.plural for r in app_state.registry if r.listed)
+
+
+def test_statements_per_page_do_not_grow_with_page_size(app_state, admin, seeded):
+    """For every list with at least 4 rows, a page of all its rows (up to 20) runs no statement
+    more often than a page of 2 does: nothing is read once per row.  (A bigger page may name
+    more kinds of related objects, e.g. a role list's content types: one more statement each.)"""
+    checked, per_row = [], []
+    for plural in _listed(app_state):
+        body = admin.get(f"/api/v2/{plural}/?page_size=1").json
+        if "count" not in body or body["count"] < 4:
+            continue
+        big = min(body["count"], 20)
+        small_seen, small = _run(app_state, admin, f"/api/v2/{plural}/?page_size=2&order_by=id")
+        big_seen, large = _run(app_state, admin, f"/api/v2/{plural}/?page_size={big}&order_by=id")
+        assert len(small["results"]) == 2 and len(large["results"]) == big
+        checked.append(plural)
+        before = Counter(shape(s) for s in small_seen)
+        per_row += [(plural, n, sql) for sql, n in Counter(shape(s) for s in big_seen).items()
+                    if n > max(1, before[sql])]
+    assert {"teams", "organizations", "users", "hosts", "inventories", "labels", "roles"} <= set(checked)
+    assert per_row == []
+
+
+def test_uniform_pages_cost_the_same_statements(app_state, admin, seeded):
+    """Teams (one organization each, made by one user): the statement count is exactly the
+    same for a page of 2 and a page of 10."""
+    small_n, _ = _count(app_state, admin, "/api/v2/teams/?page_size=2")
+    big_n, large = _count(app_state, admin, "/api/v2/teams/?page_size=10")
+    assert len(large["results"]) == 10
+    assert big_n == small_n
+
+
+def test_the_shape_of_a_per_row_query_repeats():
+    assert shape("SELECT * FROM roles WHERE object_id = 12 AND name = 'it''s'") == \
+        shape("SELECT * FROM roles WHERE object_id = 7 AND name = 'x'")
+    assert shape('SELECT * FROM "users" WHERE id IN (1,2, 3)') == shape('SELECT * FROM "users" WHERE id IN (4)')
+
+
+def test_team_page_statements_are_few_and_count_is_skipped_on_a_short_page(app_state, admin, seeded):
+    full_n, full = _count(app_state, admin, "/api/v2/teams/?name__startswith=perf-team&page_size=5")
+    assert full["count"] == TEAMS and len(full["results"]) == 5
+    # the page, the count, the organizations and users of summary_fields, the object roles:
+    # what authentication and the request's bookkeeping add stays the same for any list
+    short_n, short = _count(app_state, admin, "/api/v2/teams/?name__startswith=perf-team&page_size=50")
+    assert short["count"] == TEAMS and len(short["results"]) == TEAMS and short["next"] is None
+    assert short_n == full_n - 1       # a short page is its own count
+    last_n, last = _count(app_state, admin, "/api/v2/teams/?name__startswith=perf-team&page_size=5&page=3")
+    assert last["count"] == TEAMS and len(last["results"]) == 2 and last["next"] is None
+    assert last["previous"].endswith("page=2")
+    assert last_n == full_n - 1
+    gone = admin.get("/api/v2/teams/?name__startswith=perf-team&page_size=5&page=4")
+    assert gone.status_code == 404 and gone.json == {"detail": "Invalid page."}
+    empty = admin.get("/api/v2/teams/?name__startswith=no-such-team")
+    assert empty.status_code == 200 and empty.json["count"] == 0 and empty.json["results"] == []
+    # count_disabled past the end: an empty page, as before (no count, no 404)
+    disabled = admin.get("/api/v2/teams/?name__startswith=perf-team&page_size=5&page=9&count_disabled=1")
+    assert disabled.status_code == 200 and disabled.json == {"results": []}
+
+
+def test_member_page_statements_do_not_grow_with_page_size(app_state, admin, make_user, seeded):
+    """A non-superuser's list: visibility and user_capabilities per page, not per row."""
+    org = seeded["orgs"][0]
+    uid, member = make_user()
+    role = admin.get(f"/api/v2/organizations/{org['id']}/").json["summary_fields"]["object_roles"]["admin_role"]["id"]
+    assert admin.post(f"/api/v2/users/{uid}/roles/", {"id": role}).status_code == 204
+    member.get("/api/v2/me/")      # signing in for the first time writes (last_login ...)
+    small_n, small = _count(app_state, member, "/api/v2/teams/?page_size=2")
+    big_n, large = _count(app_state, member, "/api/v2/teams/?page_size=6")
+    assert small["count"] == large["count"] >= TEAMS // 2
+    assert len(large["results"]) == 6
+    for team in large["results"]:   # the organization's admin administers its teams only
+        mine = team["organization"] == org["id"]
+        assert team["summary_fields"]["user_capabilities"] == {"edit": mine, "delete": mine}, team["name"]
+    assert big_n == small_n
