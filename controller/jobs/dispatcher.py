@@ -13,6 +13,14 @@ SIGKILL, so at start-up a marked job whose owner's lock is free was orphaned: it
 ``AWX_ISOLATED_DATA_DIR`` their run folder gave them, the folder (secrets included) removed,
 and only then is the job reaped to ``error``.  A job owned by a live sibling process sharing
 the data dir is left alone.
+
+Distributed mode (``remote``: a ``controller.workers.follower.RemoteRuns``, handed in by
+``AppState.start_jobs`` only when a broker is configured, so embedded mode loads neither Celery
+nor Redis): a job or ad hoc command whose instance group does not hold this node (or this
+node runs no jobs, or has no room) is transmitted to the group's Celery queue, and a follower
+thread feeds its worker's frames into the same event path (``prepare``, ``event_sink``,
+``complete``).  A remote job left by a dead controller is not reaped: its stream is followed
+again from the start (stored events are skipped).
 """
 from __future__ import annotations
 
@@ -38,7 +46,7 @@ from ..store import now_iso
 from . import executor
 from .control import job_ended, job_started
 from .events import EventWriter, event_handler, secret_pattern
-from .spec import JobError
+from .spec import JobError, RunResult, RunSpec
 
 log = logging.getLogger("turret.jobs")
 REAPED = ("Task was marked as running at system start up. The system must have not shut down "
@@ -70,10 +78,15 @@ def finish_events(store, kind: UnifiedJob, pk: int) -> None:
 
 
 class Dispatcher:
-    def __init__(self, state, kinds: Iterable[UnifiedJob], workers: int = 4, capacity: int = 0) -> None:
+    def __init__(self, state, kinds: Iterable[UnifiedJob], workers: int = 4, capacity: int = 0,
+                 remote=None) -> None:
         self.state = state
         self.kinds = {kind.resource: kind for kind in kinds}
-        self.workers = workers
+        self.local_workers = workers
+        self.remote = remote    # controller.workers.follower.RemoteRuns, or None (embedded)
+        # distributed: threads that claim (and run control-plane kinds: project and inventory
+        # updates) even when this node runs no job itself
+        self.workers = workers if remote is None else max(workers, 2)
         self.capacity = capacity or max(4, (os.cpu_count() or 1) * 8)
         self._used = 0
         self._claim_lock = threading.Lock()
@@ -99,8 +112,12 @@ class Dispatcher:
         self._lock_fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.rename(staging, self.owners / f"{self.token}.lock")
-        self.recover()
+        if self.remote is not None:
+            self.remote.attach(self)
+        resumed = self.recover()
         self.writer.start()
+        if self.remote is not None:
+            self.remote.start(resumed.get("_remote", []))
         for i in range(self.workers):
             t = threading.Thread(target=self._work, name=f"turret-worker-{i}", daemon=True)
             t.start()
@@ -114,6 +131,8 @@ class Dispatcher:
         for ev in list(self._cancels.values()):
             ev.set()
         self.notify()
+        if self.remote is not None:
+            self.remote.stop()      # remote jobs go on: the next controller follows them again
         for t in self._threads:
             t.join(timeout=15)
         self.writer.stop()
@@ -131,6 +150,8 @@ class Dispatcher:
         ev = self._cancels.get((resource, pk))
         if ev is not None:
             ev.set()
+        if self.remote is not None:
+            self.remote.cancel(resource, pk)
 
     # -- crash recovery ----------------------------------------------------------------------
     def recover(self) -> dict[str, list[int]]:
@@ -138,11 +159,16 @@ class Dispatcher:
         whose owner is gone get their processes ended and run folders removed, then are reaped
         to ``error``; jobs that ended (or were just reaped) with ``event_processing_finished``
         false get it, as the end of ``_run`` would have done.  Jobs of a live owner are left
-        alone.  Returns {resource: reaped ids}."""
+        alone; a remote job whose run can be followed again is kept for that.  Returns
+        {resource: reaped ids}, plus ``"_remote"``: the (kind, id) pairs to follow again."""
         store = self.state.store
-        reaped: dict[str, list[int]] = {}
+        reaped: dict[str, list] = {"_remote": []}
         for kind in self.kinds.values():
             orphans = [pk for pk in q.left_running(store, kind.table) if not self._owned_by_live(kind, pk)]
+            if self.remote is not None:
+                kept = [pk for pk in orphans if self.remote.resumable(kind, pk)]
+                reaped["_remote"] += [(kind, pk) for pk in kept]
+                orphans = [pk for pk in orphans if pk not in kept]
             for pk in orphans:
                 ended = executor.sweep_leftovers(self.root, f"{kind.resource}-{pk}")
                 if ended:
@@ -194,9 +220,10 @@ class Dispatcher:
                     self._wake.wait(timeout=3600)
 
     # -- work loop ---------------------------------------------------------------------------
-    def _claim(self) -> tuple[UnifiedJob, dict, int] | None:
-        """The oldest pending job that may start now.  Jobs wait in order: when the oldest
-        eligible one does not fit the remaining capacity, nothing younger jumps the queue."""
+    def _claim(self) -> tuple[UnifiedJob, dict, int, bool] | None:
+        """The oldest pending job that may start now, its impact here and whether it goes to a
+        worker.  Jobs wait in order: when the oldest eligible one does not fit the remaining
+        capacity, nothing younger jumps the queue."""
         store = self.state.store
         with self._claim_lock:
             candidates = []
@@ -210,18 +237,27 @@ class Dispatcher:
                 if kind.blocked and kind.blocked(ctx, row):
                     continue
                 impact = kind.impact(ctx, row) if kind.impact else 1
-                if self._used and self._used + impact > self.capacity:
+                full = bool(self._used and self._used + impact > self.capacity)
+                if full and self.remote is None:
                     return None
                 group = self._group_with_room(ctx, kind, row, impact)
                 if group is False:
                     continue    # its instance group is full; jobs of other groups may go on
+                remote = self.remote is not None and self.remote.goes_remote(ctx, kind, row, group, full)
+                if full and not remote:
+                    return None
                 # marked before the claim: a sibling starting up meanwhile must not reap it
                 self._own(kind, row["id"])
                 if q.claim(store, kind.table, row["id"], self.state.node_name):
-                    if group is not None:
-                        q.set_fields(store, kind.table, row["id"], {"instance_group": group})
+                    fields: dict[str, object] = {"instance_group": group} if group is not None else {}
+                    if remote:
+                        fields["execution_node"] = ""     # the worker whose claim wins sets it
+                    if fields:
+                        q.set_fields(store, kind.table, row["id"], fields)
+                    if remote:
+                        return kind, row, 0, True
                     self._used += impact
-                    return kind, row, impact
+                    return kind, row, impact, False
                 self._disown(kind, row["id"])
             return None
 
@@ -256,9 +292,12 @@ class Dispatcher:
                     if not self._stop and self._wakes == seen:
                         self._wake.wait(timeout=1.0)
                 continue
-            kind, row, impact = claimed
+            kind, row, impact, remote = claimed
             try:
-                self._run(kind, row)
+                if remote:
+                    self.remote.send(kind, row)
+                else:
+                    self._run(kind, row)
             except Exception:  # noqa: BLE001
                 log.exception("job %s %s crashed the worker", kind.resource, row["id"])
                 q.set_fields(self.state.store, kind.table, row["id"], {
@@ -272,18 +311,65 @@ class Dispatcher:
                     self._used -= impact
                 self.notify()   # capacity freed, and jobs waiting on this one may start
 
-    def _run(self, kind: UnifiedJob, row: dict) -> None:
-        store = self.state.store
+    def prepare(self, kind: UnifiedJob, row: dict) -> RunSpec | None:
+        """The run of ``row`` (its kind's ``prepare`` with the run settings); None when it
+        cannot run: the job is then ended ``error`` with the reason."""
         ctx = system_context(self.state)
         pk = row["id"]
         assert kind.prepare is not None, "the dispatcher runs only kinds that run a process"
         try:
-            spec = apply_run_settings(ctx.settings, kind.resource, kind.prepare(ctx, row))
+            return apply_run_settings(ctx.settings, kind.resource, kind.prepare(ctx, row))
         except (JobError, VarsError) as exc:    # e.g. stored variables that expand beyond the bound
-            q.set_fields(store, kind.table, pk, {"status": "error", "failed": True, "finished": now_iso(),
-                                                 "job_explanation": str(exc), "event_processing_finished": True})
+            q.set_fields(self.state.store, kind.table, pk, {
+                "status": "error", "failed": True, "finished": now_iso(), "job_explanation": str(exc),
+                "event_processing_finished": True})
             self._disown(kind, pk)
             job_ended(ctx, kind.resource, pk)
+            return None
+
+    def event_sink(self, kind: UnifiedJob, pk: int, spec: RunSpec, run_data: dict, writer=None):
+        """The event handler of one run of job ``pk`` (``writer``: the event writer, or a
+        stand-in that drops what is stored already)."""
+        host_ids = spec.meta.get("host_ids", {})
+        return event_handler(writer or self.writer, kind.events_table, kind.parent_col, pk,
+                             pattern=secret_pattern(spec.secrets),
+                             host_ids=host_ids if kind.events_have_host else None, run_data=run_data)
+
+    def complete(self, kind: UnifiedJob, row: dict, result: RunResult, run_data: dict, started: float,
+                 only_if_started: bool = False) -> None:
+        """Record the end of a run: the kind's ``finish``, then (once every event is stored)
+        the final fields, the events' completion and the job's end.  ``only_if_started``:
+        leave a job someone else ended meanwhile as it is."""
+        store, ctx, pk = self.state.store, system_context(self.state), row["id"]
+        final = {
+            "status": result.status, "failed": result.status != "successful", "finished": now_iso(),
+            "elapsed": round(time.time() - started, 3), "job_args": result.job_args, "job_cwd": result.job_cwd,
+            "job_env": result.job_env, "job_explanation": result.explanation,
+        }
+        if kind.finish:
+            final.update(kind.finish(ctx, row, result, run_data) or {})
+        # the final status only once every event of the run is committed: a crash can then
+        # never leave an ended job with events missing, only (between these two writes) with
+        # the flag unset, which start-up recovery sets
+        stored = threading.Event()
+        self.writer.finish(stored.set)
+        if not stored.wait(timeout=60):
+            log.error("events of %s %s not stored within 60 s", kind.resource, pk)
+        if only_if_started and not q.end_if_started(store, kind.table, pk, final):
+            self._disown(kind, pk)      # whoever ended it completed it and announced its end
+            return
+        if not only_if_started:
+            q.set_fields(store, kind.table, pk, final)
+        finish_events(store, kind, pk)
+        self._disown(kind, pk)
+        job_ended(ctx, kind.resource, pk)
+
+    def _run(self, kind: UnifiedJob, row: dict) -> None:
+        store = self.state.store
+        ctx = system_context(self.state)
+        pk = row["id"]
+        spec = self.prepare(kind, row)
+        if spec is None:
             return
         cancel_event = threading.Event()
         self._cancels[(kind.resource, pk)] = cancel_event
@@ -301,11 +387,7 @@ class Dispatcher:
             return cancel_event.is_set()
 
         run_data: dict = {"artifacts": {}, "stats": {}, "meta": spec.meta}
-        host_ids = spec.meta.get("host_ids", {})
-
-        on_event = event_handler(self.writer, kind.events_table, kind.parent_col, pk,
-                                 pattern=secret_pattern(spec.secrets),
-                                 host_ids=host_ids if kind.events_have_host else None, run_data=run_data)
+        on_event = self.event_sink(kind, pk, spec, run_data)
 
         def on_start() -> None:
             q.set_fields(store, kind.table, pk, {"status": "running", "started": now_iso()})
@@ -313,21 +395,4 @@ class Dispatcher:
 
         result = executor.run(spec, self.root, on_event, should_cancel, on_start=on_start)
         self._cancels.pop((kind.resource, pk), None)
-        final = {
-            "status": result.status, "failed": result.status != "successful", "finished": now_iso(),
-            "elapsed": round(time.time() - started, 3), "job_args": result.job_args, "job_cwd": result.job_cwd,
-            "job_env": result.job_env, "job_explanation": result.explanation,
-        }
-        if kind.finish:
-            final.update(kind.finish(ctx, row, result, run_data) or {})
-        # the final status only once every event of the run is committed: a crash can then
-        # never leave an ended job with events missing, only (between these two writes) with
-        # the flag unset, which start-up recovery sets
-        stored = threading.Event()
-        self.writer.finish(stored.set)
-        if not stored.wait(timeout=60):
-            log.error("events of %s %s not stored within 60 s", kind.resource, pk)
-        q.set_fields(store, kind.table, pk, final)
-        finish_events(store, kind, pk)
-        self._disown(kind, pk)
-        job_ended(ctx, kind.resource, pk)
+        self.complete(kind, row, result, run_data, started)

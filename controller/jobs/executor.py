@@ -213,11 +213,10 @@ def _scrub_text(text: str, secrets: list) -> str:
     return pattern.sub("$encrypted$", text) if pattern else text
 
 
-def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
-        should_cancel: Callable[[], bool], on_start: Callable[[], None] | None = None) -> RunResult:
-    """Run ``spec``; returns when the process tree is gone and the run dir removed."""
-    if spec.kind == "inventory":
-        return run_inventory(spec, root, on_event, on_start)
+def _stage(spec: RunSpec, root: Path) -> tuple[Path, dict, dict[str, Any], str]:
+    """A fresh private data dir for ``spec`` (env/settings, extra vars, files, inventory) and
+    runner's kwargs for it (no handlers yet).  Returns (dir, child env, kwargs, why the run
+    cannot start: "" when it can); a run that cannot start has its dir removed already."""
     pdd = Path(root) / f"{spec.ident}-{uuid.uuid4().hex[:8]}"
     (pdd / "env").mkdir(parents=True, mode=0o700)
     tmp = pdd / "tmp"
@@ -256,6 +255,54 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
         "TURRET_RUN": spec.ident,      # lets an operator (and the tests) find a run's processes
         **spec.envvars,
     }
+    kwargs: dict[str, Any] = dict(
+        private_data_dir=str(pdd), ident="run", envvars=env, suppress_env_files=True, quiet=True,
+        cmdline=" ".join(shlex.quote(c) for c in cmdline) or None,
+        timeout=spec.timeout or None, passwords=_passwords(spec) or None, ssh_key=spec.ssh_key,
+        verbosity=spec.verbosity or None, forks=spec.forks or None, limit=spec.limit or None,
+        inventory=inventory)
+    if spec.kind == "adhoc":
+        kwargs.update(module=spec.module, module_args=spec.module_args, host_pattern=spec.host_pattern or "all")
+    else:
+        kwargs.update(playbook=spec.playbook, project_dir=spec.project_dir,
+                      tags=spec.job_tags or None, skip_tags=spec.skip_tags or None)
+    problem = _apply_runtime(spec, env, kwargs)
+    if problem:
+        shutil.rmtree(pdd, ignore_errors=True)
+    return pdd, env, kwargs, problem
+
+
+def _outcome(status: str, canceled: bool, spec: RunSpec, began: float) -> tuple[str, str]:
+    """Runner's final status -> (Turret's status, job_explanation), the same for local and
+    remote runs."""
+    if status == "timeout":
+        # runner says "timeout" for both limits: the run's own one is reached only if it lasted that long
+        idle = spec.idle_timeout and not (spec.timeout and time.monotonic() - began >= spec.timeout)
+        return "failed", (f"Job terminated due to timeout (no output for {spec.idle_timeout} seconds)"
+                          if idle else "Job terminated due to timeout")
+    if status == "canceled" or canceled:
+        return "canceled", "Job was canceled"
+    if status not in ("successful", "failed"):
+        return "error", f"ansible-runner ended with status {status}"
+    return status, ""
+
+
+def _result(spec: RunSpec, env: dict, status: str, rc: int | None, explanation: str, command: list,
+            cwd: str, child_env: dict) -> RunResult:
+    return RunResult(status=status, rc=rc, explanation=explanation,
+                     job_args=_scrub_text(json.dumps(command), spec.secrets), job_cwd=cwd,
+                     job_env=_masked_env({k: v for k, v in child_env.items() if k in env or k.startswith(
+                         ("ANSIBLE_", "RUNNER_", "AWX_", "JOB_"))}, spec.secrets))
+
+
+def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
+        should_cancel: Callable[[], bool], on_start: Callable[[], None] | None = None) -> RunResult:
+    """Run ``spec``; returns when the process tree is gone and the run dir removed."""
+    if spec.kind == "inventory":
+        return run_inventory(spec, root, on_event, on_start)
+    pdd, env, kwargs, problem = _stage(spec, root)
+    if problem:
+        return RunResult(status="error", rc=None, explanation=problem)
     canceled = {"flag": False}
     artifact_dir = str(pdd / "artifacts" / "run")
 
@@ -269,39 +316,15 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
         on_event(event)
         return False   # no job_events/*.json files: we store events ourselves
 
-    kwargs: dict[str, Any] = dict(
-        private_data_dir=str(pdd), ident="run", envvars=env, suppress_env_files=True, quiet=True,
-        event_handler=event_handler, cancel_callback=cancel_callback, cmdline=" ".join(
-            shlex.quote(c) for c in cmdline) or None,
-        timeout=spec.timeout or None, passwords=_passwords(spec) or None, ssh_key=spec.ssh_key,
-        verbosity=spec.verbosity or None, forks=spec.forks or None, limit=spec.limit or None,
-        inventory=inventory)
-    if spec.kind == "adhoc":
-        kwargs.update(module=spec.module, module_args=spec.module_args, host_pattern=spec.host_pattern or "all")
-    else:
-        kwargs.update(playbook=spec.playbook, project_dir=spec.project_dir,
-                      tags=spec.job_tags or None, skip_tags=spec.skip_tags or None)
-    problem = _apply_runtime(spec, env, kwargs)
-    if problem:
-        shutil.rmtree(pdd, ignore_errors=True)
-        return RunResult(status="error", rc=None, explanation=problem)
+    kwargs.update(event_handler=event_handler, cancel_callback=cancel_callback)
     if on_start:
         on_start()
     runner = None
     began = time.monotonic()
     try:
         runner = _run_runner(kwargs)
-        status, rc = runner.status, runner.rc
-        explanation = ""
-        if status == "timeout":
-            # runner says "timeout" for both limits: the run's own one is reached only if it lasted that long
-            idle = spec.idle_timeout and not (spec.timeout and time.monotonic() - began >= spec.timeout)
-            status, explanation = "failed", (f"Job terminated due to timeout (no output for {spec.idle_timeout} "
-                                             "seconds)" if idle else "Job terminated due to timeout")
-        elif status == "canceled" or canceled["flag"]:
-            status, explanation = "canceled", "Job was canceled"
-        elif status not in ("successful", "failed"):
-            status, explanation = "error", f"ansible-runner ended with status {status}"
+        rc = runner.rc
+        status, explanation = _outcome(runner.status, canceled["flag"], spec, began)
     except Exception as exc:  # noqa: BLE001 - any failure to start becomes an errored job
         status, rc, explanation = "error", None, f"{type(exc).__name__}: {exc}"
     finally:
@@ -311,12 +334,84 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
         command = list(getattr(runner.config, "command", []) or [])
         cwd = str(getattr(runner.config, "cwd", "") or "")
         child_env = dict(getattr(runner.config, "env", {}) or {})
-    result = RunResult(status=status, rc=rc, explanation=explanation,
-                       job_args=_scrub_text(json.dumps(command), spec.secrets), job_cwd=cwd,
-                       job_env=_masked_env({k: v for k, v in child_env.items() if k in env or k.startswith(
-                           ("ANSIBLE_", "RUNNER_", "AWX_", "JOB_"))}, spec.secrets))
+    result = _result(spec, env, status, rc, explanation, command, cwd, child_env)
     shutil.rmtree(pdd, ignore_errors=True)
     return result
+
+
+# -- remote runs: ansible-runner's transmit / process halves (the worker half runs elsewhere) --
+def transmit(spec: RunSpec, root: Path) -> tuple[bytes, dict]:
+    """The ``ansible-runner transmit`` stream of ``spec`` for a worker, and the child env the
+    run will get (for job_env).  The project (and each folder in ``meta["cleanup"]``: the
+    job's credential files) is copied inside the data dir, so a worker needs no shared
+    filesystem; the stream starts with one header line ``{"turret": {"root": dir, "paths":
+    {controller path: path inside the data dir}}}`` that the worker uses to rewrite the
+    controller's paths in runner's kwargs to its own.  PATH is left out: the worker's own
+    applies; ``secrets`` (the values to scrub) lets the worker scrub its output before it
+    reaches the broker.  The staging dir is removed before returning; raises RuntimeError when
+    the run cannot start."""
+    pdd, env, kwargs, problem = _stage(spec, root)
+    if problem:
+        raise RuntimeError(problem)
+    try:
+        paths = {str(pdd): ""}
+        if kwargs.get("project_dir"):
+            shutil.copytree(kwargs["project_dir"], pdd / "project", symlinks=True,
+                            ignore=shutil.ignore_patterns(".git"))
+            kwargs["project_dir"] = str(pdd / "project")
+        for n, folder in enumerate(spec.meta.get("cleanup") or []):
+            if os.path.isdir(folder):
+                shutil.copytree(folder, pdd / "extra" / str(n), symlinks=True,
+                                ignore=shutil.ignore_patterns(".git"))
+                paths[os.path.abspath(folder)] = f"extra/{n}"
+        (pdd / "tmp" / ".keep").touch()     # the zip keeps no empty folder
+        env.pop("PATH", None)
+        out = pdd.with_name(pdd.name + ".stream")
+        with open(out, "w+b") as fh:     # runner needs a real file (it reads ``.name``)
+            header = {"root": str(pdd), "paths": paths, "secrets": [s for s in spec.secrets if isinstance(s, str)]}
+            fh.write(json.dumps({"turret": header}).encode() + b"\n")
+            ansible_runner.run(streamer="transmit", _output=fh, cancel_callback=lambda: False, **kwargs)
+            fh.seek(0)
+            payload = fh.read()
+        out.unlink()
+    finally:
+        shutil.rmtree(pdd, ignore_errors=True)
+    return payload, env
+
+
+def process(spec: RunSpec, root: Path, frames, on_event: Callable[[dict], object], env: dict,
+            canceled: Callable[[], bool], began: float, rc: Callable[[], int | None]) -> RunResult:
+    """Feed a worker's output ``frames`` (a file-like object with ``readline``/``read``,
+    ending with runner's ``eof`` line) through ``ansible-runner process`` into ``on_event``:
+    the events, statuses and final status of the run as a local run would give them.  ``env``
+    is the child env from :func:`transmit`; ``rc()`` the worker's return code once the frames
+    ended; ``canceled()`` whether a cancel was requested."""
+    pdd = Path(root) / f"{spec.ident}-{uuid.uuid4().hex[:8]}"
+    pdd.mkdir(parents=True, mode=0o700)
+    seen: dict[str, Any] = {"command": [], "cwd": "", "explanation": ""}
+
+    def status_handler(data: dict, runner_config: Any = None) -> None:
+        if data.get("status") == "starting":
+            seen.update(command=data.get("command") or [], cwd=data.get("cwd") or "")
+        if data.get("job_explanation"):
+            seen["explanation"] = data["job_explanation"]
+
+    def event_handler(event: dict) -> bool:
+        on_event(event)
+        return False
+
+    try:
+        processor = ansible_runner.run(
+            streamer="process", _input=frames, private_data_dir=str(pdd), ident="run", quiet=True,
+            event_handler=event_handler, status_handler=status_handler, cancel_callback=lambda: False)
+        status, explanation = _outcome(processor.status, canceled(), spec, began)
+        if status == "error" and seen["explanation"]:
+            explanation = seen["explanation"]
+    except Exception as exc:  # noqa: BLE001 - a broken stream becomes an errored job
+        status, explanation = "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(pdd, ignore_errors=True)
+    return _result(spec, env, status, rc(), explanation, list(seen["command"]), str(seen["cwd"]), env)
 
 
 def _apply_runtime(spec: RunSpec, env: dict, kwargs: dict) -> str:

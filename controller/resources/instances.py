@@ -4,10 +4,12 @@ inventories, job templates and schedules (and workflow template nodes, stored fo
 and the dispatcher honours their limits.
 
 Contracts:
-  * Instances are not created or deleted over the API (Turret runs no mesh: the only instance
-    is the controller, found by hostname at each start); a superuser changes ``enabled``,
-    ``capacity_adjustment`` and the policy flags.  ``POST instances/N/health_check/``
-    re-measures it.
+  * Instances are not created or deleted over the API: the controller is found by hostname at
+    each start; in distributed mode every ``turret worker`` is an ``execution`` instance the
+    fleet monitor mirrors from its registration (``controller.workers.fleet``).  A superuser
+    changes ``enabled`` (disabling a worker drains it), ``capacity_adjustment`` and the policy
+    flags.  ``POST instances/N/health_check/`` re-measures the controller; a worker's figures
+    are those of its last heartbeat.
   * Groups: superusers create them; container groups are refused (Turret runs no Kubernetes);
     ``controlplane`` and ``default`` cannot be deleted.  ``admin_role`` > ``use_role`` >
     ``read_role`` as AWX; admins of an organization also see the groups it uses.
@@ -16,7 +18,6 @@ Contracts:
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import ValidationError
@@ -112,7 +113,7 @@ def _group_visibility(ctx):
     """Holders of the group's read role, and admins of an organization that uses it."""
     roles = ctx.effective_roles()
     own_sql, own_params = rbac.objects_with_role_ids_sql("instance_group", "read_role", roles)
-    org_sql, org_params = sql.groups_of_orgs_sql(json.dumps(sorted(roles)))
+    org_sql, org_params = sql.groups_of_orgs_sql(roles.user_id)
     return f"({own_sql}) OR ({org_sql})", [*own_params, *org_params]
 
 

@@ -11,12 +11,19 @@ Contracts:
   * :func:`choose_instance_group` follows AWX: a launch prompt's groups, else the template's,
     the inventory's and the organization's groups in that order (a ``prevent_instance_group_
     fallback`` on the template or inventory stops the walk there), else ``default``.
+  * Distributed mode (``BROKER_URL`` set): every ``turret worker`` is an ``execution``
+    instance mirrored from its registration (:func:`register_worker`), a member of exactly the
+    groups whose queues it serves; a worker whose heartbeat is gone keeps its row with
+    capacity 0 (:func:`lose_worker`).  :func:`has_room` then also admits a job only while the
+    group's capacity (its enabled, live members; this controller only when it runs jobs
+    itself) minus the impact of the jobs active in it holds the job's impact.
 """
 from __future__ import annotations
 
 import json
 import os
 import socket
+import uuid
 from typing import Any, Callable, Iterable
 
 from ..config import AWX_COMPAT_VERSION
@@ -51,11 +58,16 @@ def _memory_bytes() -> int:
         return 0
 
 
+def awx_capacities(cpu: int, memory: int) -> tuple[int, int]:
+    """AWX's (cpu_capacity, mem_capacity) in forks for ``cpu`` CPUs and ``memory`` bytes."""
+    return max(1, cpu * FORKS_PER_CPU), max(1, (memory - MEM_PENALTY) // (1024 * 1024) // MEM_MB_PER_FORK)
+
+
 def measure() -> dict[str, Any]:
     """A health check of this node: CPUs, memory and the capacities AWX derives from them."""
     cpu, memory = _cpu_count(), _memory_bytes()
-    return {"cpu": float(cpu), "memory": memory, "cpu_capacity": max(1, cpu * FORKS_PER_CPU),
-            "mem_capacity": max(1, (memory - MEM_PENALTY) // (1024 * 1024) // MEM_MB_PER_FORK),
+    cpu_capacity, mem_capacity = awx_capacities(cpu, memory)
+    return {"cpu": float(cpu), "memory": memory, "cpu_capacity": cpu_capacity, "mem_capacity": mem_capacity,
             "version": AWX_COMPAT_VERSION, "errors": "", "last_health_check": now_iso(), "last_seen": now_iso(),
             "health_check_started": None}
 
@@ -73,7 +85,11 @@ def capacity(instance: dict, configured: int = 0) -> int:
 
 
 def health_check(ctx, instance: dict) -> dict:
-    """Re-measure ``instance`` (this node only: there is no other to reach) and store it."""
+    """Re-measure ``instance`` (this node only: there is no other to reach) and store it.  A
+    worker (``execution``) is left as its last heartbeat stored it (refreshed every few
+    seconds while it lives; its ``errors`` say when it is lost)."""
+    if instance.get("node_type") == "execution":
+        return ctx.store.get("instances", instance["id"])
     values = measure() if instance["hostname"] == node_name() else {
         "errors": "Turret reaches no other node: only the controller's own instance is checked.",
         "last_health_check": now_iso()}
@@ -142,13 +158,38 @@ def preferred_groups(ctx, job: dict) -> list[int]:
     return [default["id"]] if default else []
 
 
+def distributed(ctx) -> bool:
+    """True when jobs may run on ``turret worker``s (a broker is configured)."""
+    return bool(getattr(ctx.settings, "BROKER_URL", ""))
+
+
+def usable_capacity(ctx, instance: dict) -> int:
+    """What ``instance`` can hold for new jobs: its capacity when enabled and live (a lost
+    worker's capacity is 0), and this controller's only when it runs jobs itself."""
+    if instance["hostname"] == node_name():
+        if distributed(ctx) and int(getattr(ctx.settings, "JOB_WORKERS", 1) or 0) <= 0:
+            return 0
+        return capacity(instance, int(getattr(ctx.settings, "CAPACITY", 0) or 0))
+    return capacity(instance)
+
+
+def runs_on_workers(job: dict) -> bool:
+    """May ``job`` (a row of any job kind) run on a worker?  Jobs (a ``playbook``) and ad hoc
+    commands (a ``module_name``) may; project, inventory and system jobs always run on the
+    controller (they write its files), so no worker's capacity holds them back."""
+    return "playbook" in job or "module_name" in job
+
+
 def choose_instance_group(ctx, job: dict) -> int | None:
-    """The group ``job`` runs in: the first preferred group holding an enabled instance (the
-    first preferred one when none does: this node runs every job); None when there is none."""
+    """The group ``job`` runs in: the first preferred group holding an enabled instance (in
+    distributed mode: one with usable capacity), else the first preferred one (embedded: this
+    node runs every job; distributed: the job waits for a worker of it); None when there is
+    none."""
     groups = preferred_groups(ctx, job)
     members = sql.group_instances(ctx.store, groups)
+    usable = (lambda i: usable_capacity(ctx, i) > 0) if distributed(ctx) else (lambda i: bool(i.get("enabled")))
     for gid in groups:
-        if any(i.get("enabled") for i in members.get(gid, [])):
+        if any(usable(i) for i in members.get(gid, [])):
             return gid
     return groups[0] if groups else None
 
@@ -157,12 +198,22 @@ def has_room(ctx, group_id: int | None, job: dict, impact: int, tables: Iterable
              impact_of: Callable[[str, dict], int]) -> bool:
     """Does ``group_id`` take one more job of ``impact`` forks now?  Its ``max_concurrent_jobs``
     and ``max_forks`` (0: no limit) count the jobs claimed in it over every job table; a group
-    running nothing always takes one job, so a job larger than ``max_forks`` still runs alone."""
+    running nothing always takes one job, so a job larger than ``max_forks`` still runs alone.
+    Distributed mode adds the group's capacity (see the module contract): a group with no
+    usable capacity takes nothing, one running nothing takes one job of any size."""
     group = ctx.store.get("instance_groups", group_id) if group_id else None
-    if group is None or not (group.get("max_concurrent_jobs") or group.get("max_forks")):
+    limited = group is not None and bool(group.get("max_concurrent_jobs") or group.get("max_forks"))
+    counted = distributed(ctx) and runs_on_workers(job)
+    if group is None or not (limited or counted):
         return True
     running = [(t, r) for t in tables if sql.has_column(ctx.store, t, "instance_group")
                for r in sql.active_in_group(ctx.store, t, group["id"], job["id"])]
+    if counted:
+        room = sum(usable_capacity(ctx, i) for i in sql.group_instances(ctx.store, [group["id"]])[group["id"]])
+        if room <= 0:
+            return False
+        if running and sum(impact_of(t, r) for t, r in running) + impact > room:
+            return False
     if not running:
         return True
     if group.get("max_concurrent_jobs") and len(running) + 1 > group["max_concurrent_jobs"]:
@@ -186,3 +237,65 @@ def topology(ctx) -> dict[str, list[dict]]:
         "instance_groups": [{"name": g["name"], "capacity": sum(caps.get(m["id"], 0) for m in members[g["id"]]),
                              "instances": [m["hostname"] for m in members[g["id"]]]} for g in groups],
     }
+
+
+# -- the fleet: turret workers as execution instances -------------------------------------------
+INSTANCE_LOST = "Worker {name} stopped sending its heartbeat: its capacity is 0 until it comes back."
+
+
+def register_worker(ctx, name: str, info: dict[str, Any]) -> dict | None:
+    """Mirror the registration of live worker ``name`` (``cpu``, ``memory``, ``version``,
+    ``queues`` …, see ``controller.workers.registration``) into its ``execution`` instance:
+    created the first time (enabled), re-measured and marked seen every time, a member of
+    exactly the groups named by its queues (created when missing).  ``enabled`` and
+    ``capacity_adjustment`` stay the API's.  None when ``name`` is another kind of instance
+    (this controller's own hostname): a worker needs a name of its own."""
+    store, registry = ctx.store, ctx.registry
+    cpu, memory = int(float(info.get("cpu") or 1)), int(info.get("memory") or 0)
+    cpu_capacity, mem_capacity = awx_capacities(cpu, memory)
+    now = now_iso()
+    values = {"cpu": float(cpu), "memory": memory, "cpu_capacity": cpu_capacity, "mem_capacity": mem_capacity,
+              "version": str(info.get("version") or ""), "last_seen": now, "last_health_check": now,
+              "errors": "", "node_state": "ready", "ip_address": str(info.get("ip_address") or "")}
+    with store.transaction():
+        inst = sql.instance_named(store, name)
+        if inst is not None and inst["node_type"] != "execution":
+            return None
+        if inst is None:
+            inst = crud.insert_trusted(ctx, registry["instance"], {
+                "hostname": name, "uuid": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"turret-worker.{name}")),
+                "node_type": "execution",
+                "managed": False, "enabled": True, "capacity_adjustment": 1.0, **values})
+        else:
+            sql.set_health(store, inst["id"], values)
+        inst = store.get("instances", inst["id"])
+        sql.set_health(store, inst["id"], {"capacity": capacity(inst)})
+        wanted = []
+        for queue in [q for q in str(info.get("queues") or "").split(",") if q]:
+            group = sql.group_named(store, queue) or crud.insert_trusted(ctx, registry["instance_group"], {
+                "name": queue, "policy_instance_list": []})
+            wanted.append(group["id"])
+        sql.set_memberships(store, inst["id"], wanted)
+    return store.get("instances", inst["id"])
+
+
+def lose_worker(ctx, instance: dict) -> None:
+    """Worker ``instance`` stopped sending its heartbeat: capacity 0 (as AWX marks a lost
+    node), ``node_state`` unavailable, the reason in ``errors``; its row and groups stay."""
+    sql.set_health(ctx.store, instance["id"], {
+        "cpu_capacity": 0, "mem_capacity": 0, "capacity": 0, "node_state": "unavailable",
+        "errors": INSTANCE_LOST.format(name=instance["hostname"])})
+
+
+def worker_instances(ctx) -> list[dict]:
+    """Every ``execution`` instance (live or lost worker)."""
+    return [i for i in sql.all_rows(ctx.store, "instances") if i["node_type"] == "execution"]
+
+
+def worker_enabled(store, name: str) -> bool:
+    """May worker ``name`` start a job now?  False when its instance is disabled or lost;
+    True for a worker not mirrored yet (it registered a moment ago)."""
+    inst = sql.instance_named(store, name)
+    if inst is None:
+        return True
+    return bool(inst["enabled"]) and inst["node_state"] != "unavailable"

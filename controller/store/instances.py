@@ -68,6 +68,16 @@ def link_member(store: Store, group_id: int, instance_id: int) -> None:
                   (group_id, instance_id))
 
 
+def set_memberships(store: Store, instance_id: int, group_ids: Sequence[int]) -> None:
+    """Make ``instance_id`` a member of exactly ``group_ids`` (a worker serves its queues)."""
+    with store.transaction():
+        marks = ",".join("?" * len(group_ids)) or "NULL"
+        store.execute(f"DELETE FROM {MEMBERS} WHERE instance_id = ? AND instance_group_id NOT IN ({marks})",
+                      (instance_id, *group_ids))
+        for group_id in group_ids:
+            link_member(store, group_id, instance_id)
+
+
 def total_jobs_by_node(store: Store, tables: Sequence[str], node: str) -> int:
     """Every job (any status) that ran on ``node``."""
     total = 0
@@ -106,12 +116,12 @@ def set_health(store: Store, instance_id: int, values: dict) -> None:
         store.update("instances", instance_id, {**values, "modified": now_iso()})
 
 
-def groups_of_orgs_sql(role_ids_json: str) -> tuple[str, list]:
-    """WHERE over instance_groups: groups some organization uses on which one of the role ids
-    (a JSON list) is the organization's admin role."""
+def groups_of_orgs_sql(user_id: int) -> tuple[str, list]:
+    """WHERE over instance_groups: groups some organization uses whose admin role the user holds
+    (through the role-ancestor table, from the roles the user is a direct member of)."""
     return ("id IN (SELECT instance_group_id FROM organization_instance_groups WHERE organization_id IN "
-            "(SELECT object_id FROM roles WHERE content_type = 'organization' AND role_field = 'admin_role' "
-            "AND id IN (SELECT value FROM json_each(?))))", [role_ids_json])
+            "(SELECT object_id FROM role_ancestors WHERE ancestor IN (SELECT role_id FROM role_members"
+            " WHERE user_id = ?) AND content_type = 'organization' AND role_field = 'admin_role'))", [user_id])
 
 
 def instances_in_groups_sql(group_where: str, params: list) -> tuple[str, list]:

@@ -61,6 +61,29 @@ def cancel_requested(store, table: str, pk: int) -> bool:
     return bool(store.scalar(f'SELECT cancel_flag FROM "{table}" WHERE id = ?', (pk,)))
 
 
+def claim_remote(store, table: str, pk: int, node: str) -> bool:
+    """waiting -> running on worker ``node`` (execution_node, started): only while the job is
+    still waiting and no node has it yet, so of two deliveries of its task one runs it."""
+    now = now_iso()
+    with store.transaction():
+        return store.update_where(table, {"status": "running", "execution_node": node, "started": now,
+                                          "modified": now},
+                                  "id = ? AND status = 'waiting' AND coalesce(execution_node, '') = ''", [pk]) == 1
+
+
+def end_if_started(store, table: str, pk: int, values: dict) -> bool:
+    """Write a job's final ``values`` only while it is still waiting/running (nobody ended it
+    meanwhile, e.g. the fleet monitor after its worker was lost)."""
+    with store.transaction():
+        return store.update_where(table, {**values, "modified": now_iso()}, f"id = ? AND {_status_in(STARTED)}",
+                                  [pk, *STARTED]) == 1
+
+
+def event_counters(store, events_table: str, parent_col: str, pk: int) -> set[int]:
+    """The counters of the events stored for job ``pk`` (a replayed stream skips them)."""
+    return {r[0] for r in store.query(f'SELECT counter FROM "{events_table}" WHERE "{parent_col}" = ?', (pk,))}
+
+
 def left_running(store, table: str) -> list[int]:
     """Jobs waiting or running: at start-up, candidates for reaping."""
     return store.ids_where(table, _status_in(STARTED), list(STARTED))

@@ -1,0 +1,99 @@
+"""Real ``turret worker`` processes for the scale-out tests: each one a subprocess of this
+interpreter (``python -m controller worker``) with its own ``--name`` and ``--data-dir``, on a
+real Redis broker (tests/support/redis_server.py).  Ended by pid only: ``stop()`` (SIGTERM,
+then SIGKILL) or ``kill()`` (SIGKILL at once, the "machine died" case).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from controller.workers import keys
+
+
+class WorkerProcess:
+    """One ``turret worker`` subprocess; its output (stdout and stderr) goes to ``log``."""
+
+    def __init__(self, broker_url: str, name: str, queues: str, concurrency: int, data_dir: Path,
+                 extra_env: dict | None = None) -> None:
+        self.broker_url, self.name, self.queues = broker_url, name, queues
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log = self.data_dir.parent / f"{name}.log"
+        env = {**os.environ, **(extra_env or {})}
+        env.pop("TURRET_BROKER_URL", None)   # the broker is passed on the command line only
+        # the venv's bin first: where a real install would find ansible-playbook
+        env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '/usr/bin:/bin')}"
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "controller", "worker", "--broker", broker_url, "--name", name,
+                 "--queues", queues, "--concurrency", str(concurrency), "--data-dir", str(self.data_dir)],
+                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(Path(__file__).parents[2]))
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def output(self) -> str:
+        """Everything the worker printed so far (its log file)."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM (Celery's warm shutdown), SIGKILL after ``timeout`` seconds."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL, as a machine losing power would."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+def start_worker(broker_url: str, name: str, queues: str = "default", concurrency: int = 2,
+                 data_dir: Path | None = None, extra_env: dict | None = None) -> WorkerProcess:
+    """Start ``turret worker`` (not waiting for it: see :func:`wait_registered`)."""
+    if data_dir is None:
+        raise ValueError("data_dir is required: every worker gets scratch space of its own")
+    return WorkerProcess(broker_url, name, queues, concurrency, data_dir, extra_env)
+
+
+def wait_registered(broker_url: str, *workers: WorkerProcess, timeout: float = 30) -> None:
+    """Wait until every worker has registered itself in the broker (its ``keys.worker`` hash)
+    and its Celery consumer answers a ping; raises with the workers' output otherwise."""
+    from controller.workers.app import make_celery
+
+    client = redis.Redis.from_url(broker_url)
+    app = make_celery(broker_url)
+    deadline = time.monotonic() + timeout
+    pending = {w.name: w for w in workers}
+    try:
+        while pending and time.monotonic() < deadline:
+            for name, w in list(pending.items()):
+                if not w.alive():
+                    raise RuntimeError(f"worker {name} exited ({w.proc.returncode}):\n{w.output()[-3000:]}")
+                if client.exists(keys.worker(name)):
+                    answers = app.control.ping(destination=[f"celery@{name}"], timeout=0.5) or []
+                    if answers:
+                        del pending[name]
+            if pending:
+                time.sleep(0.1)
+    finally:
+        client.close()
+        app.close()
+    if pending:
+        logs = "\n".join(f"--- {n}\n{w.output()[-3000:]}" for n, w in pending.items())
+        raise RuntimeError(f"workers not registered within {timeout} s: {sorted(pending)}\n{logs}")
