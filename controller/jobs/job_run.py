@@ -24,6 +24,7 @@ from ..services.variables import parse_vars
 from ..store import jobs as q
 from ..store import now_iso
 from . import branch_checkout, environment, project_update
+from .summaries import count_statuses
 from .spec import JobError, RunSpec
 
 SSH_PROMPT = r"SSH password:\s*?$"
@@ -257,7 +258,8 @@ def finish(ctx, job: dict, result, run_data: dict) -> dict:
         shutil.rmtree(path, ignore_errors=True)
     rows = host_summaries(run_data.get("stats") or {}, job["id"], spec_meta.get("host_ids", {}), now_iso())
     q.store_host_summaries(ctx.store, job["id"], rows)
-    out = {"artifacts": run_data.get("artifacts") or {}, "credential_passwords": "", "secret_vars": ""}
+    out = {"artifacts": run_data.get("artifacts") or {}, "credential_passwords": "", "secret_vars": "",
+           "host_counts": count_statuses(rows)}     # lists show it without reading every host's row
     if spec_meta.get("scm_revision"):
         out["scm_revision"] = spec_meta["scm_revision"]      # the commit this job really ran
     return out

@@ -5,7 +5,7 @@ from typing import Any
 
 from .. import access
 from ..jobs import job_run, launch
-from ..jobs.summaries import host_status_counts, job_summary_fields, playbook_counts
+from ..jobs.summaries import host_status_counts, job_summary_fields, playbook_counts, stored_counts
 from ..registry import Field, Registry, Relation, Resource, UnifiedJob
 from ..webhooks import fields as webhook_fields
 from .unified import (VERBOSITY, add_unified_job, launched_by, nested_visibility, template_job_visibility,
@@ -28,11 +28,13 @@ def _job_can_delete(ctx, row: dict) -> bool:
 
 def _job_compute(ctx, rows: list[dict]) -> dict[int, dict]:
     out = launched_by(ctx, rows)
-    counts = host_status_counts(ctx, [r["id"] for r in rows])
+    stored = {r["id"]: stored_counts(r) for r in rows}
+    counts = host_status_counts(ctx, [pk for pk, c in stored.items() if not c])   # older jobs only
     plays = playbook_counts(ctx, [r["id"] for r in rows])
     for r in rows:
         out[r["id"]].update({
-            "host_status_counts": counts.get(r["id"], {}), "playbook_counts": plays.get(r["id"], {}),
+            "host_status_counts": stored[r["id"]] or counts.get(r["id"], {}),
+            "playbook_counts": plays.get(r["id"], {}),
             "passwords_needed_to_start": [],
             "custom_virtualenv": None,
             # for other objects' summary_fields.job
@@ -98,6 +100,8 @@ def declare(reg: Registry) -> None:
             Field("webhook_guid", "string", default="", **ro),
             *webhook_fields.job_fields(),   # hidden: the status post-back context
             Field("host_status_counts", "json", stored=False, shown="detail", **ro),
+            # host_status_counts as the job finished (job_run.finish): read back, never recounted
+            Field("host_counts", "json", hidden=True, default={}),
             Field("playbook_counts", "json", stored=False, shown="detail", **ro),
             Field("custom_virtualenv", "string", stored=False, shown="detail", **ro),
             Field("launch_prompts", "json", hidden=True, default={}),   # what the launch asked, for relaunch

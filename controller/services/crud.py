@@ -58,22 +58,23 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
 
     ``scope`` restricts to a sub-list (SQL over the resource's table); ``first_order`` is the
     sub-list's own order (an ORDER BY item), used unless the request gives ``order_by``.
+    The page is read first; the count needs a statement of its own only when the page is full
+    (a short page, or an empty one past the first, already says how many rows there are).
     """
-    compiled = query.compile_query(ctx.registry, resource, args,
-                                   role_level_sql=access.role_level_sql(ctx, resource),
-                                   extra_reserved=set(extra_reserved) | list_filter_keys(resource))
-    extra = resource.list_filter(ctx, args) if resource.list_filter else None
-    where, params = all_of(access.visibility(ctx, resource), scope, extra, (compiled.where, compiled.params))
+    compiled, where, params = _matching(ctx, resource, args, scope, extra_reserved)
     page, size = _page_args(args)
     count_disabled = dict(args).get("count_disabled") in ("1", "true", "True")
-    count = None if count_disabled else ctx.store.count(resource.table, where, params)
     offset = (page - 1) * size
-    if count is not None and page > 1 and offset >= count:
-        raise NotFound("Invalid page.")
     order_by = compiled.order_by
     if first_order and not any(k in ("order", "order_by") for k, _ in args):
         order_by = f"{first_order}, {order_by}"
     rows = ctx.store.page(resource.table, where, params, order_by, size, offset)
+    if not rows and page > 1 and not count_disabled:
+        raise NotFound("Invalid page.")     # the offset is at or past the count
+    count = None
+    if not count_disabled:
+        short = len(rows) < size and (rows or page == 1)     # a short page ends the list
+        count = offset + len(rows) if short else ctx.store.count(resource.table, where, params)
     results = serialize(ctx, resource, rows)
     if resource.list_transform:
         results = resource.list_transform(ctx, results, args)
@@ -85,6 +86,25 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
         "previous": _page_link(path, args, page - 1, size) if page > 1 else None,
         "results": results,
     }
+
+
+def _matching(ctx, resource, args: list[tuple[str, str]], scope: tuple[str, list] | None,
+              extra_reserved: frozenset = frozenset()):
+    """(compiled query, WHERE, params) of what ctx.user sees of ``resource`` that ``args`` select."""
+    compiled = query.compile_query(ctx.registry, resource, args,
+                                   role_level_sql=access.role_level_sql(ctx, resource),
+                                   extra_reserved=set(extra_reserved) | list_filter_keys(resource),
+                                   text_index=getattr(ctx.store, "text_indexes", None))
+    extra = resource.list_filter(ctx, args) if resource.list_filter else None
+    where, params = all_of(access.visibility(ctx, resource), scope, extra, (compiled.where, compiled.params))
+    return compiled, where, params
+
+
+def count(ctx, resource, args: list[tuple[str, str]]) -> int:
+    """A list's ``count`` (same visibility, same query language) without reading or serializing
+    a row: the dashboard's tiles and chart ask dozens of these a page."""
+    _compiled, where, params = _matching(ctx, resource, args, None)
+    return ctx.store.count(resource.table, where, params)
 
 
 def get_row(ctx, resource, pk: int) -> dict:

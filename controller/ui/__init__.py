@@ -9,7 +9,8 @@ Live job output is the API's Server-Sent Events stream, read by a small script.
 """
 from __future__ import annotations
 
-from . import base, jobs, notifications, resources, webhooks, workflows  # noqa: F401  (registers the views)
+from . import access_tab, base, generic, jobs, notifications, resources, webhooks, workflows  # noqa: F401  (registers the views)
+from . import projects, schedules, surveys, templates_pages  # noqa: F401  (h19b's pages)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -1,14 +1,18 @@
 """Plumbing shared by the UI pages: login guard, CSRF token, error pages, list helpers."""
 from __future__ import annotations
 
+import re
+import shlex
 from functools import wraps
 from typing import Any, Callable
 from urllib.parse import urlencode
 
 from flask import Response, current_app, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from ..api.web import CSRF_COOKIE, SESSION_COOKIE, public, set_csrf_cookie
-from ..errors import APIError, ValidationError
+from ..errors import APIError, NotFound, ValidationError
+from ..query import ForbiddenFilter, QueryError
 from ..services import crud
 from ..services.serializer import serialize_one
 from ..status import ACTIVE, FINISHED  # noqa: F401 - the job pages' status vocabulary
@@ -71,13 +75,39 @@ def _csrf_cookie(resp: Response) -> Response:
     return resp
 
 
+ERROR_TITLES = {401: "Log in required", 403: "Permission denied", 404: "Not found", 405: "Method not allowed"}
+
+
+def error_page(code: int, messages: list[str]) -> Response:
+    """The HTML error page of everything under /ui/ (403, 404, 405 ...): error.html, inside the
+    layout, with the API's messages."""
+    return render("error.html", _code=code, title=ERROR_TITLES.get(code, "Error"), problems=messages, code=code)
+
+
 @bp.errorhandler(APIError)
 def _api_error(exc: APIError):
-    messages = flatten_errors(exc.body)
-    title = {401: "Log in required", 403: "Permission denied", 404: "Not found"}.get(exc.status, "Error")
     if exc.status == 401:
         return redirect(url_for("ui.login", next=request.path))
-    return render("error.html", _code=exc.status, title=title, messages=messages, code=exc.status)
+    return error_page(exc.status, flatten_errors(exc.body))
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(rest: str):
+    """Any /ui/ address no page answers: the HTML 404 (405 when a page exists for another
+    method).  Werkzeug ranks this catch-all last, so every real page wins."""
+    adapter = current_app.url_map.bind("")
+    for method in ("GET", "POST"):
+        if method == request.method:
+            continue
+        try:
+            endpoint, _ = adapter.match(request.path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != "ui.not_found":
+            raise APIError({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+    if g.ctx.user is None:
+        return redirect(url_for("ui.login", next=request.path))
+    raise NotFound()
 
 
 def flatten_errors(body: Any, prefix: str = "") -> list[str]:
@@ -101,18 +131,53 @@ def field_errors(exc: ValidationError) -> dict[str, list[str]]:
     return {k: flatten_errors(v) for k, v in body.items()}
 
 
+QUERY_KEY = re.compile(r"^(?:or__|not__|chain__)*[A-Za-z_][A-Za-z0-9_]*(?:__[A-Za-z0-9_]+)*$")
+ALWAYS = ("page", "page_size", "order_by")
+
+
+def search_args(text: str) -> list[tuple[str, str]]:
+    """The search box's text as query arguments: ``key=value`` words are AWX query language
+    (``name__icontains=web``, ``or__kind=smart``), the other words one ``search=`` term."""
+    try:
+        words = shlex.split(text)
+    except ValueError:        # an unbalanced quote: the words as typed
+        words = text.split()
+    args, plain = [], []
+    for word in words:
+        key, eq, value = word.partition("=")
+        if eq and QUERY_KEY.match(key) and key not in ALWAYS:
+            args.append((key, value))
+        else:
+            plain.append(word)
+    if plain:
+        args.append(("search", " ".join(plain)))
+    return args
+
+
 def list_args(allowed: tuple[str, ...], page_size: int = 25) -> list[tuple[str, str]]:
-    """Query-language arguments for a list page, from the page's own query string."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k in allowed and v != ""]
+    """Query-language arguments for a list page, from the page's own query string: the keys the
+    page allows, paging and sorting, and the search box (``search_args``)."""
+    args: list[tuple[str, str]] = []
+    for k, v in request.args.items(multi=True):
+        if v == "":
+            continue
+        if k == "search" and "search" in allowed:
+            args += search_args(v)
+        elif k in allowed or k in ALWAYS:
+            args.append((k, v))
     if not any(k == "page_size" for k, _ in args):
         args.append(("page_size", str(page_size)))
     return args
 
 
 def listing(resource, args: list[tuple[str, str]], scope=None) -> dict:
-    """One page of a list, plus the links the pager needs (page numbers, not API URLs)."""
+    """One page of a list, plus the links the pager needs (page numbers, not API URLs).  A search
+    the query language refuses is an empty page with the reason in ``query_error``."""
     try:
         data = crud.list_page(ctx(), resource, args, request.path, scope=scope)
+    except (QueryError, ForbiddenFilter) as exc:
+        return {"count": 0, "results": [], "page": 1, "pages": 1, "next_href": None, "prev_href": None,
+                "query_error": exc.message}
     except APIError as exc:
         if exc.status == 404:        # a page past the end: show the first one
             args = [(k, v) for k, v in args if k != "page"]
@@ -129,6 +194,17 @@ def listing(resource, args: list[tuple[str, str]], scope=None) -> dict:
     return data
 
 
+@bp.app_template_global()
+def sort_href(key: str) -> tuple[str, str]:
+    """(link, aria-sort state) of a sortable column header: ascending first, then descending."""
+    current = request.args.get("order_by", "")
+    keep = [(k, v) for k, v in request.args.items(multi=True) if k not in ("order_by", "page")]
+    if current == key:
+        return f"?{urlencode(keep + [('order_by', '-' + key)])}", "ascending"
+    state = "descending" if current == f"-{key}" else "none"
+    return f"?{urlencode(keep + [('order_by', key)])}", state
+
+
 def detail(resource, pk: int) -> tuple[dict, dict]:
     """(row, API object) of something the user may read (403/404 otherwise)."""
     row = crud.get_row(ctx(), resource, pk)
@@ -137,6 +213,36 @@ def detail(resource, pk: int) -> tuple[dict, dict]:
 
 def caps(obj: dict) -> dict:
     return obj.get("summary_fields", {}).get("user_capabilities", {})
+
+
+# -- layout: navigation and branding ------------------------------------------------------
+NAV: tuple[tuple[str, str, dict], ...] = (
+    ("Dashboard", "ui.dashboard", {}), ("Templates", "ui.templates", {}), ("Jobs", "ui.jobs", {}),
+    ("Schedules", "ui.schedules", {}), ("Approvals", "ui.approvals", {}), ("Inventories", "ui.inventories", {}),
+    ("Hosts", "ui.generic_list", {"plural": "hosts"}), ("Projects", "ui.projects", {}),
+    ("Credentials", "ui.credentials", {}), ("Notifications", "ui.notification_templates", {}),
+    ("Organizations", "ui.generic_list", {"plural": "organizations"}),
+    ("Users", "ui.generic_list", {"plural": "users"}), ("Teams", "ui.generic_list", {"plural": "teams"}),
+    ("Credential types", "ui.generic_list", {"plural": "credential_types"}),
+    ("Tokens", "ui.generic_list", {"plural": "tokens"}), ("Activity", "ui.activity", {}),
+)
+
+
+@bp.app_template_global()
+def ui_nav() -> list[tuple[str, str, dict]]:
+    """The main menu: pages that exist (a page module may not be loaded), Settings for those
+    who may read them (superusers and system auditors)."""
+    views = current_app.view_functions
+    items = [item for item in NAV if item[1] in views]
+    if g.ctx.user is not None and g.ctx.is_auditor and "ui.settings_index" in views:
+        items.append(("Settings", "ui.settings_index", {}))
+    return items
+
+
+@bp.app_template_global()
+def ui_logo() -> str:
+    """The CUSTOM_LOGO setting (a data: URL, validated when stored), read per request."""
+    return str(current_app.config["TURRET"].settings.CUSTOM_LOGO or "")
 
 
 # -- login / logout ------------------------------------------------------------------------

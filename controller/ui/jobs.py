@@ -21,7 +21,7 @@ STATUSES = ("successful", "failed", "error", "canceled", "running", "pending", "
 
 
 def _count(resource, args: list[tuple[str, str]]) -> int:
-    return crud.list_page(ctx(), resource, [*args, ("page_size", "1")], "/")["count"]
+    return crud.count(ctx(), resource, args)    # no row serialized: 40 of these make the dashboard
 
 
 # -- dashboard -----------------------------------------------------------------------------

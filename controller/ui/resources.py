@@ -1,18 +1,23 @@
-"""Inventories, hosts, groups, projects, credentials, users, teams, activity stream."""
+"""Inventories, hosts, groups, credentials, settings, the activity stream (projects are
+``projects.py``'s pages).  Forms come from the form engine (``forms.py``); users, teams,
+organizations, credential types, tokens and inventory sources are ``generic.py``'s pages."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import redirect, request, url_for
 
-from .. import access
-from ..errors import PermissionDenied, ValidationError
-from ..jobs.project_update import request_update
+from ..errors import NotFound, PermissionDenied, ValidationError
 from ..services import credential_inputs, crud, relations
-from ..services.project_files import project_files
+from ..services import settings as settings_service
 from ..services.variables import vars_text
 from .blueprint import bp
+from .host_history import host_history
+from .access_tab import access_tab
 from .base import caps, ctx, detail, field_errors, list_args, listing, page_view, registry, render
+from .forms import FormField, fk_choices, form_fields, nonfield_errors, place_errors, read_form, submit
+from .generic import may_create
 
 
 def _orgs(role: str | None = None) -> list[dict]:
@@ -22,111 +27,81 @@ def _orgs(role: str | None = None) -> list[dict]:
     return crud.list_page(ctx(), registry("organization"), args, "/")["results"]
 
 
-def _can_create(name: str, values: dict | None = None) -> bool:
-    """Offer a "new" form: the organization-scoped create check against any organization the
-    user may use (the service decides for real on submit)."""
-    res = registry(name)
-    if ctx().is_superuser:
-        return True
-    if res.create_role and "organization." in str(res.create_role):
-        return any(access.can_create(ctx(), res, {**(values or {}), "organization": o["id"]}) for o in _orgs())
-    return access.can_create(ctx(), res, values or {})
-
-
-def _form_values(names: tuple[str, ...], ints: tuple[str, ...] = ()) -> dict:
-    out: dict = {}
-    for name in names:
-        if name not in request.form:
-            continue
-        value = request.form.get(name, "")
-        if name in ints:
-            out[name] = int(value) if value.isdigit() else (None if value == "" else value)
-        else:
-            out[name] = value
-    return out
+def _can_create(name: str) -> bool:
+    """Offer a "new" form for resource ``name`` (kept for the notification pages)."""
+    return may_create(registry(name))
 
 
 # -- inventories ---------------------------------------------------------------------------
+INVENTORY_FORM = ("name", "description", "organization", "variables")
+HOST_FORM = {"host": ("name", "description", "enabled", "variables"), "group": ("name", "description", "variables")}
+
+
 @bp.route("/inventories", methods=["GET", "POST"])
 @page_view
 def inventories():
+    """The inventories list, with the new-inventory form folded under it."""
     res = registry("inventory")
+    posted = request.method == "POST"
+    fields = form_fields(res, None, values=request.form if posted else None, only=INVENTORY_FORM)
     errors: dict = {}
-    values: dict = {}
-    if request.method == "POST":
-        values = _form_values(("name", "description", "organization", "variables"), ints=("organization",))
-        try:
-            row = crud.create(ctx(), res, values)
+    if posted:
+        row, errors = submit(res, None, fields)
+        if row is not None:
             return redirect(url_for("ui.inventory", pk=row["id"]))
-        except ValidationError as exc:
-            errors = field_errors(exc)
-    data = listing(res, list_args(("search", "page")))
-    return render("inventories.html", _code=400 if errors else 200, data=data, errors=errors, values=values,
-                  orgs=_orgs(), can_create=_can_create("inventory"), search=request.args.get("search", ""))
+    data = listing(res, list_args(("search", "kind", "organization")))
+    return render("inventories.html", _code=400 if errors else 200, data=data, fields=fields,
+                  general=nonfield_errors(errors, fields), can_create=may_create(res),
+                  search=request.args.get("search", ""))
 
 
 @bp.route("/inventories/<int:pk>", methods=["GET", "POST"])
 @page_view
 def inventory(pk: int):
+    """An inventory: its hosts or groups (searchable), its variables (edited in place)."""
     res = registry("inventory")
     row, obj = detail(res, pk)
+    fields = form_fields(res, obj, values=request.form if request.method == "POST" else None, only=("variables",))
+    fields[0].value = request.form.get("variables", "") if request.method == "POST" else vars_text(row.get("variables"))
     errors: dict = {}
-    host_errors: dict = {}
-    host_values: dict = {}
-    variables = vars_text(row.get("variables"))
-    if request.method == "POST" and request.form.get("form") == "variables":
-        variables = request.form.get("variables", "")
-        try:
-            crud.update(ctx(), res, row, {"variables": variables}, partial=True)
+    if request.method == "POST":
+        saved, errors = submit(res, row, fields)
+        if saved is not None:
             return redirect(url_for("ui.inventory", pk=pk, saved=1))
-        except ValidationError as exc:
-            errors = field_errors(exc)
-    elif request.method == "POST" and request.form.get("form") == "host":
-        host_values = _form_values(("name", "description", "variables"))
-        try:
-            crud.create(ctx(), registry("host"), {**host_values, "inventory": pk})
-            return redirect(url_for("ui.inventory", pk=pk, created=host_values.get("name", "")))
-        except ValidationError as exc:
-            host_errors = field_errors(exc)
     tab = request.args.get("tab", "hosts")
-    sub = "groups" if tab == "groups" else "hosts"
-    target = registry("host" if sub == "hosts" else "group")
-    data = listing(target, list_args(("search", "page")), scope=relations.scope(ctx(), res, row, res.relation(sub)))
-    status = 400 if errors or host_errors else 200
-    return render("inventory.html", _code=status, inv=obj, data=data, tab=sub, errors=errors,
-                  host_errors=host_errors, host_values=host_values, variables=variables,
-                  can_edit=caps(obj).get("edit"), can_add_host=access.can_create(ctx(), registry("host"),
-                                                                                {"inventory": pk}),
+    sub = tab if tab in ("groups", "inventory_sources") else "hosts"
+    target = registry({"hosts": "host", "groups": "group", "inventory_sources": "inventory_source"}[sub])
+    data = listing(target, list_args(("search",)), scope=relations.scope(ctx(), res, row, res.relation(sub)))
+    may_admin = bool(caps(obj).get("edit"))
+    return render("inventory.html", _code=400 if errors else 200, inv=obj, data=data, tab=sub, fields=fields,
+                  general=nonfield_errors(errors, fields), can_edit=may_admin, can_delete=caps(obj).get("delete"),
                   search=request.args.get("search", ""))
 
 
 def _vars_page(name: str, pk: int, template: str):
+    """A host's or group's page: its form (name, description, enabled, variables) and its
+    groups (a host's) or hosts (a group's)."""
     res = registry(name)
     row, obj = detail(res, pk)
+    posted = request.method == "POST"
+    if posted and not caps(obj).get("edit"):
+        raise PermissionDenied()
+    fields = form_fields(res, obj, values=request.form if posted else None, only=HOST_FORM[name])
+    if not posted:
+        next(f for f in fields if f.name == "variables").value = vars_text(row.get("variables"))
     errors: dict = {}
-    variables = vars_text(row.get("variables"))
-    if request.method == "POST":
-        variables = request.form.get("variables", "")
-        values: dict[str, Any] = {"variables": variables}
-        if "description" in request.form:
-            values["description"] = request.form["description"]
-        if name == "host":
-            values["enabled"] = request.form.get("enabled") == "on"
-        try:
-            crud.update(ctx(), res, row, values, partial=True)
+    if posted:
+        saved, errors = submit(res, row, fields)
+        if saved is not None:
             return redirect(url_for(f"ui.{name}", pk=pk, saved=1))
-        except ValidationError as exc:
-            errors = field_errors(exc)
-            obj = {**obj, "description": request.form.get("description", obj.get("description"))}
-    extra: dict = {}
-    if name == "group":
-        extra["data"] = listing(registry("host"), list_args(("page",)),
-                                scope=relations.scope(ctx(), res, row, res.relation("hosts")))
+    other = "groups" if name == "host" else "hosts"
+    extra: dict[str, Any] = {"data": listing(registry(other[:-1]), list_args(("page",)),
+                                             scope=relations.scope(ctx(), res, row, res.relation(other)))}
     if name == "host":
-        extra["data"] = listing(registry("group"), list_args(("page",)),
-                                scope=relations.scope(ctx(), res, row, res.relation("groups")))
-    return render(template, _code=400 if errors else 200, obj=obj, errors=errors, variables=variables,
-                  can_edit=caps(obj).get("edit"), **extra)
+        extra["history"] = host_history(row)      # AWX's host job history (h19b)
+    return render(template, _code=400 if errors else 200, obj=obj, fields=fields, errors=errors,
+                  general=nonfield_errors(errors, fields), can_edit=caps(obj).get("edit"),
+                  can_delete=caps(obj).get("delete"), variables=vars_text(row.get("variables")), **extra)
 
 
 @bp.route("/hosts/<int:pk>", methods=["GET", "POST"])
@@ -141,85 +116,115 @@ def group(pk: int):
     return _vars_page("group", pk, "host.html")
 
 
-# -- projects ------------------------------------------------------------------------------
-@bp.route("/projects", methods=["GET"])
-@page_view
-def projects():
-    data = listing(registry("project"), list_args(("search", "page")))
-    return render("projects.html", data=data, search=request.args.get("search", ""))
-
-
-@bp.route("/projects/<int:pk>", methods=["GET"])
-@page_view
-def project(pk: int):
-    res = registry("project")
-    row, obj = detail(res, pk)
-    playbooks = project_files(ctx(), row, "playbook")
-    updates = listing(registry("project_update"), [("order_by", "-id"), ("page_size", "10")],
-                      scope=relations.scope(ctx(), res, row, res.relation("project_updates")))
-    can_sync = bool(row.get("scm_type")) and access.holds(ctx(), "project", pk, "update_role")
-    return render("project.html", obj=obj, playbooks=playbooks, updates=updates, can_sync=can_sync)
-
-
-@bp.route("/projects/<int:pk>/sync", methods=["POST"])
-@page_view
-def project_sync(pk: int):
-    row = crud.get_row(ctx(), registry("project"), pk)
-    request_update(ctx(), row)           # SCM projects only, with update_role
-    return redirect(url_for("ui.project", pk=pk))
-
-
 # -- credentials ---------------------------------------------------------------------------
 def _cred_types() -> list[dict]:
     return crud.list_page(ctx(), registry("credential_type"), [("page_size", "200"), ("order_by", "name")],
                           "/")["results"]
 
 
+ASK_HELP = "Type ASK to be prompted for it at launch."
+
+
+def _input_widget(spec: dict) -> str:
+    if spec.get("type") == "boolean":
+        return "checkbox"
+    if spec.get("secret"):
+        return "secret_text" if spec.get("multiline") else "password"
+    if spec.get("multiline"):
+        return "textarea"
+    return "select" if spec.get("choices") else "text"
+
+
+def _input_fields(ctype: dict, obj: dict | None, posted: bool, errors: dict) -> list[FormField]:
+    """The type's input schema as form fields (``inputs.<id>`` posts as ``input_<id>``): secrets
+    write-only, choices as selects, multiline as text areas, booleans as checkboxes."""
+    stored = (obj or {}).get("inputs") or {}
+    required = set(ctype.get("inputs", {}).get("required") or [])
+    out = []
+    for spec in credential_inputs.type_fields(ctype):
+        key, widget = spec["id"], _input_widget(spec)
+        ff = FormField(f"input_{key}", spec.get("label") or key, widget=widget, required=key in required,
+                       help_text=" ".join(filter(None, [spec.get("help_text", ""), ASK_HELP if spec.get(
+                           "ask_at_runtime") else ""])), errors=list(errors.get(key, [])),
+                       choices=[("", "")] + [(c, c) for c in spec.get("choices", [])],
+                       has_secret=bool(spec.get("secret")) and stored.get(key) == "$encrypted$")
+        if spec.get("secret"):
+            pass                    # never echoed, not even after an error
+        elif posted:
+            ff.value = (ff.name in request.form) if widget == "checkbox" else request.form.get(ff.name, "")
+        else:
+            ff.value = stored.get(key, spec.get("default", False if widget == "checkbox" else ""))
+        out.append(ff)
+    return out
+
+
+def _read_inputs(fields: list[FormField]) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    for ff in fields:
+        key, raw = ff.name[len("input_"):], request.form.get(ff.name, "")
+        if ff.widget == "checkbox":
+            inputs[key] = ff.name in request.form
+        elif ff.widget in ("password", "secret_text") and raw == "" and ff.has_secret:
+            inputs[key] = "$encrypted$"     # left blank: keep the stored secret
+        elif raw != "":
+            inputs[key] = raw
+    return inputs
+
+
 def _cred_form(obj: dict | None):
+    """A credential's form: name, description, organization and type from the declaration, the
+    inputs from the chosen type's schema.  Choosing another type (the select submits itself, or
+    "Show inputs") re-renders with that type's inputs and what was typed, saving nothing."""
     res = registry("credential")
     types = _cred_types()
     type_text = request.values.get("credential_type", "")
     type_id = int(type_text) if type_text.isdigit() else (obj or {}).get("credential_type")
     ctype = next((t for t in types if t["id"] == type_id), None)
-    fields = credential_inputs.type_fields(ctype) if ctype else []
-    required = set((ctype or {}).get("inputs", {}).get("required") or [])
+    posted = request.method == "POST"
+    if posted and obj is not None and not caps(obj).get("edit"):
+        raise PermissionDenied()
+    shown_for = request.form.get("inputs_for")     # the type whose inputs the posted page showed
+    saving = posted and request.form.get("form") != "choose" and (
+        ctype is None or shown_for is None or shown_for == str(ctype["id"]))
+    overrides = {"organization": {"choices": [("", "None (personal)")] + (fk_choices("organization") or [])},
+                 "credential_type": {"choices": [("", "Choose…")] + [(t["id"], t["name"]) for t in types],
+                                     "read_only": obj is not None, "value": ctype["id"] if ctype else None,
+                                     "attrs": {"data-autosubmit": ""} if obj is None else {}}}
+    fields = form_fields(res, obj, values=request.form if posted else None,
+                         only=("name", "description", "organization", "credential_type"), overrides=overrides)
     errors: dict = {}
-    values = dict(obj or {})
-    if request.method == "POST" and request.form.get("form") == "save" and ctype is not None:
-        inputs: dict[str, Any] = {}
-        for f in fields:
-            raw = request.form.get(f"input_{f['id']}", "")
-            if f.get("type") == "boolean":
-                inputs[f["id"]] = raw == "on"
-            elif f.get("secret") and raw == "" and obj is not None and (obj.get("inputs") or {}).get(f["id"]):
-                inputs[f["id"]] = "$encrypted$"     # left blank: keep the stored secret
-            elif raw != "":
-                inputs[f["id"]] = raw
-        body = {"name": request.form.get("name", ""), "description": request.form.get("description", ""),
-                "credential_type": ctype["id"], "inputs": inputs}
-        org = request.form.get("organization", "")
-        body["organization"] = int(org) if org.isdigit() else None
-        if obj is None and body["organization"] is None:
+    refused = False
+    inputs_fields = _input_fields(ctype, obj, posted and shown_for == str(type_id), {}) if ctype else []
+    if saving:
+        body = {**read_form(fields, request.form), "inputs": _read_inputs(inputs_fields)}
+        if obj is None and body.get("organization") is None:
             body["user"] = ctx().user_id
         try:
             if obj is None:
                 row = crud.create(ctx(), res, body)
             else:
                 row = crud.update(ctx(), res, crud.get_row(ctx(), res, obj["id"]), body, partial=True)
-            return redirect(url_for("ui.credentials", saved=row["id"]))
+            return redirect(url_for("ui.credential", pk=row["id"], saved=1))
         except ValidationError as exc:
-            errors = field_errors(exc)
-            values.update({k: v for k, v in body.items() if k != "inputs"})
-            values["inputs"] = {**(values.get("inputs") or {}),
-                                **{k: v for k, v in inputs.items() if v != "$encrypted$"}}
-    return render("credential_form.html", _code=400 if errors else 200, obj=obj, values=values, types=types,
-                  ctype=ctype, fields=fields, required=required, errors=errors, orgs=_orgs())
+            refused, errors = True, field_errors(exc)
+            place_errors(fields, errors)
+            raw = exc.body.get("inputs") if isinstance(exc.body, dict) else None
+            if isinstance(raw, dict) and ctype is not None:   # {"inputs": {"username": [...]}}: beside each
+                inputs_fields = _input_fields(ctype, obj, True, {k: v if isinstance(v, list) else [v]
+                                                                 for k, v in raw.items()})
+                errors.pop("inputs")
+            elif ctype is not None:
+                inputs_fields = _input_fields(ctype, obj, True, {})
+    return render("credential_form.html", _code=400 if refused else 200, obj=obj, ctype=ctype,
+                  fields=fields, inputs_fields=inputs_fields, errors=errors, input_errors=errors.get("inputs", []),
+                  general=nonfield_errors({k: v for k, v in errors.items() if k != "inputs"}, fields),
+                  editable=obj is None or bool(caps(obj).get("edit")))
 
 
 @bp.route("/credentials", methods=["GET"])
 @page_view
 def credentials():
-    data = listing(registry("credential"), list_args(("search", "page", "credential_type")))
+    data = listing(registry("credential"), list_args(("search", "credential_type", "organization")))
     return render("credentials.html", data=data, search=request.args.get("search", ""),
                   can_create=ctx().user is not None)
 
@@ -233,60 +238,97 @@ def credential_new():
 @bp.route("/credentials/<int:pk>", methods=["GET", "POST"])
 @page_view
 def credential(pk: int):
-    res = registry("credential")
-    _row, obj = detail(res, pk)
-    if request.method == "POST" and not caps(obj).get("edit"):
-        raise PermissionDenied()
+    _row, obj = detail(registry("credential"), pk)
     return _cred_form(obj)
 
 
-# -- people and history --------------------------------------------------------------------
-@bp.route("/users", methods=["GET"])
-@page_view
-def users():
-    data = listing(registry("user"), list_args(("search", "page")))
-    return render("simple_list.html", title="Users", data=data, search=request.args.get("search", ""),
-                  columns=[("username", "Username"), ("first_name", "First name"), ("last_name", "Last name"),
-                           ("email", "Email"), ("is_superuser", "Superuser")])
-
-
-@bp.route("/teams", methods=["GET"])
-@page_view
-def teams():
-    data = listing(registry("team"), list_args(("search", "page")))
-    return render("simple_list.html", title="Teams", data=data, search=request.args.get("search", ""), link="ui.team",
-                  columns=[("name", "Name"), ("description", "Description"), ("summary_fields.organization.name",
-                                                                              "Organization")])
-
-
-@bp.route("/teams/<int:pk>", methods=["GET"])
-@page_view
-def team(pk: int):
-    res = registry("team")
-    row, obj = detail(res, pk)
-    rel = request.args.get("show", "users")
-    rel = rel if rel in ("users", "roles") else "users"
-    data = listing(registry("user" if rel == "users" else "role"), list_args(("page",)),
-                   scope=relations.scope(ctx(), res, row, res.relation(rel)))
-    columns = ([("username", "Username"), ("first_name", "First name"), ("last_name", "Last name")] if rel == "users"
-               else [("summary_fields.resource_type", "Type"), ("summary_fields.resource_name", "Resource"),
-                     ("name", "Role")])
-    return render("simple_list.html", title=f"Team {obj['name']}: {'members' if rel == 'users' else 'permissions'}",
-                  data=data, search=None, columns=columns,
-                  tabs=[("Members", url_for("ui.team", pk=pk)), ("Permissions", url_for("ui.team", pk=pk,
-                                                                                        show="roles"))])
-
-
+# -- users' roles (the access tab), settings, history --------------------------------------
 @bp.route("/users/<int:pk>/roles", methods=["GET"])
 @page_view
 def user_roles(pk: int):
-    res = registry("user")
-    row, obj = detail(res, pk)
-    data = listing(registry("role"), list_args(("page",)), scope=relations.scope(ctx(), res, row,
-                                                                                 res.relation("roles")))
-    return render("simple_list.html", title=f"Permissions of {obj['username']}", data=data, search=None,
-                  columns=[("summary_fields.resource_type", "Type"), ("summary_fields.resource_name", "Resource"),
-                           ("name", "Role")])
+    """The old address of a user's permissions: their access tab."""
+    return access_tab("users", pk)
+
+
+SETTING_WIDGETS = {bool: "checkbox", int: "number", list: "json", dict: "json"}
+HIDDEN_CATEGORIES = ("all", "changed")      # views over the others, not forms of their own
+
+
+def _setting_fields(slug: str, values: dict, posted: bool, errors: dict) -> list[FormField]:
+    """One form field per setting of the category, typed by the setting's declared type."""
+    catalog = settings_service.catalog()
+    out = []
+    for key, value in values.items():
+        setting = catalog.get(key)
+        if setting is None:
+            continue        # derived, read-only entries (named URL rules)
+        widget = "password" if setting.secret else SETTING_WIDGETS.get(setting.type, "text")
+        if setting.choices:
+            widget = "select"
+        ff = FormField(key, key.replace("_", " ").capitalize(), widget=widget, help_text=setting.help,
+                       choices=[(c, c) for c in setting.choices], errors=list(errors.get(key, [])),
+                       has_secret=setting.secret and value == "$encrypted$", kind="integer")
+        if posted and widget != "password":
+            ff.value = (key in request.form) if widget == "checkbox" else request.form.get(key, "")
+        elif widget != "password":
+            ff.value = value
+        out.append(ff)
+    return out
+
+
+def _setting_body(fields: list[FormField]) -> dict[str, Any]:
+    """The posted settings, typed as the settings API expects (invalid text goes as typed: the
+    service's message lands beside the field)."""
+    body: dict[str, Any] = {}
+    for ff in fields:
+        raw = request.form.get(ff.name, "")
+        if ff.widget == "checkbox":
+            body[ff.name] = ff.name in request.form
+        elif ff.name not in request.form:
+            continue                 # not posted: unchanged (the API's PATCH)
+        elif ff.widget == "password":
+            if raw:
+                body[ff.name] = raw
+        elif ff.widget == "json":
+            try:
+                body[ff.name] = json.loads(raw) if raw.strip() else None
+            except ValueError:
+                body[ff.name] = raw
+        else:
+            body[ff.name] = raw
+    return body
+
+
+@bp.route("/settings", methods=["GET"])
+@page_view
+def settings_index():
+    """The settings categories (superusers and system auditors, as the API)."""
+    if not ctx().is_auditor:
+        raise PermissionDenied()
+    cats = [(slug, name) for slug, name in settings_service.categories().items() if slug not in HIDDEN_CATEGORIES]
+    return render("settings.html", categories=cats, fields=None, slug=None, title="Settings")
+
+
+@bp.route("/settings/<slug>", methods=["GET", "POST"])
+@page_view
+def settings_category(slug: str):
+    """One category's settings as a form; superusers save it through ``settings.update``."""
+    if slug in HIDDEN_CATEGORIES:
+        raise PermissionDenied() if not ctx().is_auditor else NotFound()
+    values = settings_service.read(ctx(), slug)           # 403 / 404 as the API
+    posted = request.method == "POST"
+    errors: dict = {}
+    fields = _setting_fields(slug, values, posted, {})
+    if posted:
+        try:
+            settings_service.update(ctx(), slug, _setting_body(fields))
+            return redirect(url_for("ui.settings_category", slug=slug, saved=1))
+        except ValidationError as exc:
+            errors = field_errors(exc)
+            fields = _setting_fields(slug, values, True, errors)
+    name = settings_service.categories()[slug]
+    return render("settings.html", _code=400 if errors else 200, categories=None, fields=fields, slug=slug,
+                  title=name, general=nonfield_errors(errors, fields), can_save=ctx().is_superuser)
 
 
 @bp.route("/activity", methods=["GET"])

@@ -43,31 +43,34 @@ def test_login_dashboard_and_logout(new_page, controller):
 def test_create_inventory_with_host(new_page, api):
     page = new_page()
     page.goto("/ui/inventories")
-    page.get_by_text("New inventory").click()
-    page.get_by_role("button", name="Create inventory").click()           # no name: the API refuses
-    assert "may not be blank" in page.locator("#err-name").inner_text()
+    page.get_by_role("link", name="New inventory").click()
+    page.wait_for_url(at_path("/ui/inventories/new"))
+    page.get_by_role("button", name="Save").click()                       # no name: the API refuses
+    assert "may not be blank" in page.locator("#e-name").inner_text()
     name = uniq("ui-created")
     page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Variables (YAML or JSON)").fill("{not yaml: [")
-    page.get_by_role("button", name="Create inventory").click()
-    assert page.locator("#err-variables").is_visible()                   # the error in place
+    page.get_by_label("Variables", exact=True).fill("{not yaml: [")
+    page.get_by_role("button", name="Save").click()
+    assert page.locator("#e-variables").is_visible()                     # the error in place
     assert page.get_by_label("Name", exact=True).input_value() == name  # the form keeps what was typed
-    page.get_by_label("Variables (YAML or JSON)").fill("region: north\n")
-    page.get_by_role("button", name="Create inventory").click()
+    page.get_by_label("Variables", exact=True).fill("region: north\n")
+    page.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r".*/ui/inventories/\d+.*"))
-    page.get_by_label("Host name").fill("web-ui-1")
-    page.get_by_label("Host variables (YAML or JSON)").fill("ansible_host: 10.0.0.1\n")
-    page.get_by_role("button", name="Add host").click()
-    page.get_by_role("link", name="web-ui-1").wait_for()
+    page.get_by_role("link", name="Add host").click()
+    page.get_by_label("Name", exact=True).fill("web-ui-1")
+    page.get_by_label("Variables", exact=True).fill("ansible_host: 10.0.0.1\n")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r".*/ui/hosts/\d+.*"))
     inv = one(api, f"/api/v2/inventories/?name={name}")
     host = one(api, f"/api/v2/inventories/{inv['id']}/hosts/")
     assert host["name"] == "web-ui-1" and "10.0.0.1" in host["variables"]
     # edit the host's variables: a bad value is shown in place, a good one is saved
+    page.goto(f"/ui/inventories/{inv['id']}")
     page.get_by_role("link", name="web-ui-1").click()
-    page.get_by_label("Variables (YAML or JSON)").fill("[unclosed")
+    page.get_by_label("Variables", exact=True).fill("[unclosed")
     page.get_by_role("button", name="Save").click()
-    assert page.locator("#err-variables").is_visible()
-    page.get_by_label("Variables (YAML or JSON)").fill("ansible_host: 10.0.0.2\n")
+    assert page.locator("#e-variables").is_visible()
+    page.get_by_label("Variables", exact=True).fill("ansible_host: 10.0.0.2\n")
     page.get_by_role("button", name="Save").click()
     page.get_by_role("status").wait_for()
     assert "10.0.0.2" in ok(api.get(f"/api/v2/hosts/{host['id']}/"))["variables"]
@@ -127,8 +130,9 @@ def test_pages_render_for_admin(new_page):
     page.get_by_role("link", name="Turret Collection Playbooks").click()
     assert page.get_by_text("hello_world.yml").is_visible()            # the project's playbooks
     page.goto("/ui/users")
-    page.get_by_role("link", name="roles").first.click()
-    assert page.get_by_role("heading", name=re.compile("Permissions of")).is_visible()
+    page.get_by_role("link", name="admin", exact=True).click()
+    page.get_by_role("link", name="Access").click()
+    assert page.get_by_role("heading", name="Roles this user holds").is_visible()
     page.goto("/ui/jobs?status=successful")
     assert page.get_by_label("Status").input_value() == "successful"
     page.goto("/ui/")
@@ -140,14 +144,15 @@ def test_credential_form_is_type_driven_and_secrets_write_only(new_page, api):
     machine = one(api, "/api/v2/credential_types/?namespace=ssh")
     page = new_page()
     page.goto("/ui/credentials/new")
-    page.get_by_label("Credential type").select_option(str(machine["id"]))   # submits the choice itself
-    page.wait_for_url(f"**/ui/credentials/new?credential_type={machine['id']}")
     name = uniq("ui-cred")
     page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Credential type").select_option(str(machine["id"]))   # submits the choice itself
+    page.get_by_label("Username", exact=True).wait_for()                      # the type's inputs
+    assert page.get_by_label("Name", exact=True).input_value() == name        # nothing typed is lost
     page.get_by_label("Username", exact=True).fill("deploy")
     page.get_by_label("Password", exact=True).fill("s3cret-pw")
     page.get_by_role("button", name="Save credential").click()
-    page.get_by_role("link", name=name).click()
+    page.wait_for_url(re.compile(r".*/ui/credentials/\d+.*"))
     assert page.locator("[data-secret='password']").inner_text() == "encrypted"
     assert "s3cret-pw" not in page.content()
     assert page.get_by_label("Password", exact=True).input_value() == ""

@@ -79,16 +79,16 @@ def test_writes_need_the_csrf_token(admin):
 def test_validation_messages_are_shown_in_place(admin, api):
     resp = admin.post("/ui/inventories", data={"name": "", "organization": "1", "variables": "---",
                                                "csrfmiddlewaretoken": csrf(admin)})
-    assert resp.status_code == 400 and 'id="err-name"' in resp.text and "may not be blank" in resp.text
+    assert resp.status_code == 400 and 'id="e-name"' in resp.text and "may not be blank" in resp.text
     resp = admin.post("/ui/inventories", data={"name": "<b>inv</b>", "organization": "1", "variables": "a: 1",
                                                "csrfmiddlewaretoken": csrf(admin)})
     assert resp.status_code == 302
     page = admin.get(resp.headers["Location"])
     assert "&lt;b&gt;inv&lt;/b&gt;" in page.text and "<b>inv</b>" not in page.text      # escaped
     inv_id = int(resp.headers["Location"].rsplit("/", 1)[1])
-    resp = admin.post(f"/ui/inventories/{inv_id}", data={"form": "host", "name": "h1", "variables": "[oops",
-                                                         "csrfmiddlewaretoken": csrf(admin)})
-    assert resp.status_code == 400 and 'id="err-variables"' in resp.text
+    resp = admin.post("/ui/hosts/new", data={"inventory": str(inv_id), "name": "h1", "variables": "[oops",
+                                             "csrfmiddlewaretoken": csrf(admin)})
+    assert resp.status_code == 400 and 'id="e-variables"' in resp.text
     assert api.get(f"/api/v2/inventories/{inv_id}/hosts/")["count"] == 0
 
 
