@@ -142,6 +142,22 @@ def rss_kb(pid: int, key: str = "VmRSS") -> int:
     return total
 
 
+def pss_kb(pid: int) -> int:
+    """Proportional set size (kB) of the process and its descendants: pages shared by forked
+    web workers (copy-on-write) count once over the tree, not once per process as RSS does."""
+    total = 0
+    for p in descendants(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
 def cpu_seconds(pid: int, with_children: bool = False) -> float:
     """utime + stime of the process (all its threads), plus those of its reaped children
     (e.g. finished ansible runs) when ``with_children``; NaN once it is gone."""
@@ -240,9 +256,10 @@ class Server:
         except OSError:
             return ""
 
-    def rss_mb(self, key: str = "VmRSS") -> float:
-        """RSS (or another ``/proc`` status figure) of the server and its descendants, in MB."""
-        return rss_kb(self.proc.pid, key) / 1024
+    def rss_mb(self, key: str = "Pss") -> float:
+        """Memory of the server and its descendants, in MB: PSS by default (a multi-process
+        server's shared pages counted once), else the sum of a ``/proc`` status figure."""
+        return (pss_kb(self.proc.pid) if key == "Pss" else rss_kb(self.proc.pid, key)) / 1024
 
     def cpu_seconds(self, with_children: bool = False) -> float:
         """CPU seconds of the server and its live descendants (``turret serve``'s web workers
