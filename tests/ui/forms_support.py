@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import re
 
+import pytest
+
+from .helpers import demo_app
+
 PASSWORD = "forms-admin-pw"
 
 
@@ -47,6 +51,19 @@ def input_value(html: str, name: str) -> str | None:
         return found.group(1)
     found = re.search(rf'<textarea id="f-{re.escape(name)}"[^>]*>([^<]*)</textarea>', html)
     return found.group(1) if found else None
+
+
+def form_fixtures() -> tuple:
+    """The module-scoped ``app`` (demo content, admin password ``PASSWORD``) and ``admin`` (a
+    logged-in UI client) fixtures of a form-engine test module: ``app, admin = form_fixtures()``."""
+    @pytest.fixture(scope="module", name="app")
+    def app_fixture(tmp_path_factory):
+        yield from demo_app(tmp_path_factory, PASSWORD)
+
+    @pytest.fixture(scope="module", name="admin")
+    def admin_fixture(app):
+        return login(app)
+    return app_fixture, admin_fixture
 
 
 class Api:

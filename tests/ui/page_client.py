@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+import pytest
 from werkzeug.datastructures import MultiDict
 
 from controller import create_app, open_state
@@ -35,6 +36,23 @@ def fresh_app(tmp_path_factory, jobs: bool = False) -> Iterator:
         if jobs:
             state.stop_jobs()
         state.store.close()
+
+
+def page_fixtures(jobs: bool = False) -> tuple:
+    """The module-scoped ``app`` (``fresh_app``), ``api`` (admin JSON client) and ``ui`` (admin
+    UI client) fixtures of a page-test module: ``app, api, ui = page_fixtures(jobs=True)``."""
+    @pytest.fixture(scope="module", name="app")
+    def app_fixture(tmp_path_factory):
+        yield from fresh_app(tmp_path_factory, jobs=jobs)
+
+    @pytest.fixture(scope="module", name="api")
+    def api_fixture(app):
+        return Api(app)
+
+    @pytest.fixture(scope="module", name="ui")
+    def ui_fixture(app):
+        return Ui(app)
+    return app_fixture, api_fixture, ui_fixture
 
 
 class Api:

@@ -10,18 +10,10 @@ import re
 
 import pytest
 
-from .forms_support import PASSWORD, Api, created_id, field_error, input_value, login, post
-from .helpers import demo_app
+from .forms_support import Api, created_id, field_error, form_fixtures, input_value, login, post
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    yield from demo_app(tmp_path_factory, PASSWORD)
-
-
-@pytest.fixture(scope="module")
-def admin(app):
-    return login(app)
+app, admin = form_fixtures()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.jobs import launch, make_jt, make_stage, uniq, wait_job
 
-from .page_client import Api, Ui, fresh_app, make_user
+from .page_client import Ui, make_user, page_fixtures
 
 PLAYBOOK = """\
 - hosts: all
@@ -23,14 +23,7 @@ PLAYBOOK = """\
 """
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    yield from fresh_app(tmp_path_factory, jobs=True)
-
-
-@pytest.fixture(scope="module")
-def api(app):
-    return Api(app)
+app, api, _ui = page_fixtures(jobs=True)
 
 
 @pytest.mark.slow

@@ -7,18 +7,10 @@ import re
 
 import pytest
 
-from .forms_support import PASSWORD, Api, login, post
-from .helpers import demo_app
+from .forms_support import Api, form_fixtures, login, post
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    yield from demo_app(tmp_path_factory, PASSWORD)
-
-
-@pytest.fixture(scope="module")
-def admin(app):
-    return login(app)
+app, admin = form_fixtures()
 
 
 @pytest.fixture(scope="module")

@@ -11,24 +11,12 @@ import pytest
 
 from tests.support.jobs import make_org, uniq
 
-from .page_client import Api, Ui, field_error, fresh_app, input_value, make_user, textarea_value
+from .page_client import field_error, input_value, make_user, page_fixtures, textarea_value
 
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: from-git}\n"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    yield from fresh_app(tmp_path_factory, jobs=True)
-
-
-@pytest.fixture(scope="module")
-def api(app):
-    return Api(app)
-
-
-@pytest.fixture(scope="module")
-def ui(app):
-    return Ui(app)
+app, api, ui = page_fixtures(jobs=True)
 
 
 @pytest.fixture(scope="module")

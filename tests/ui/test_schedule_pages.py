@@ -9,24 +9,12 @@ import pytest
 
 from tests.support.jobs import make_inventory, make_jt, make_org, make_project, uniq
 
-from .page_client import Api, Ui, field_error, fresh_app, input_value, make_user, textarea_value
+from .page_client import field_error, input_value, make_user, page_fixtures, textarea_value
 
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks: []\n"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    yield from fresh_app(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def api(app):
-    return Api(app)
-
-
-@pytest.fixture(scope="module")
-def ui(app):
-    return Ui(app)
+app, api, ui = page_fixtures()
 
 
 @pytest.fixture(scope="module")

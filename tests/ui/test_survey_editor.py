@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.jobs import make_inventory, make_jt, make_org, make_project, set_survey, uniq
 
-from .page_client import Api, Ui, field_error, fresh_app, input_value, make_user
+from .page_client import field_error, input_value, make_user, page_fixtures
 
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks: []\n"
 QUESTIONS = [  # (question_name, variable, type, required, default, choices, min, max)
@@ -23,19 +23,7 @@ QUESTIONS = [  # (question_name, variable, type, required, default, choices, min
 ]
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    yield from fresh_app(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def api(app):
-    return Api(app)
-
-
-@pytest.fixture(scope="module")
-def ui(app):
-    return Ui(app)
+app, api, ui = page_fixtures()
 
 
 @pytest.fixture(scope="module")
