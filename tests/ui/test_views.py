@@ -3,10 +3,10 @@ validation messages in place, escaping.  The browser suites cover the same pages
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
+from .forms_support import login as ui_login
 from .helpers import demo_app
 
 PASSWORD = "ui-admin-pw"
@@ -18,13 +18,9 @@ def app(tmp_path_factory):
 
 
 def login(app, username: str = "admin", password: str = PASSWORD):
-    client = app.test_client()
-    page = client.get("/ui/login")
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    resp = client.post("/api/login/", data={"username": username, "password": password, "next": "/ui/",
-                                            "csrfmiddlewaretoken": token})
-    assert resp.status_code == 302 and resp.headers["Location"] == "/ui/", resp.text
-    return client
+    """A client logged in through the UI's login form (``forms_support.login``), with this
+    module's admin password by default."""
+    return ui_login(app, username, password)
 
 
 def csrf(client) -> str:
