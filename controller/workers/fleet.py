@@ -12,11 +12,12 @@ Contracts:
     again (``add_consumer``); commands are repeated until the worker reports the wanted
     queues, so a worker that restarts or missed a broadcast is steered again.  The claim check
     refuses a disabled worker too (:func:`worker_enabled`).
-  * Loss: every job running on a lost worker, and every remote job whose heartbeat key has
-    been missing for ``JOB_HEARTBEAT_GRACE`` seconds, ends ``error`` with an explanation
-    naming the worker (compare-and-set: only a job still waiting/running), its cancel key is
+  * Loss: every job running on a lost worker ends ``error`` with an explanation naming the
+    worker (compare-and-set: only a job still waiting/running), its cancel key is
     set (a worker still alive stops it), and it is never re-run.  A worker killed mid-job is
-    so ended within TTL + PERIOD (≈ 17 s) of its death.
+    so ended within TTL + PERIOD (≈ 17 s) of its death.  A remote job whose own heartbeat
+    stops while its worker still registers is ended by its follower (``transport``), the one
+    place that watches a job's heartbeat.
   * The broker being unreachable is no evidence of loss: nothing is declared lost until
     Redis has answered for ``LOSS_GRACE`` seconds (longer than a registration's TTL, so
     every live worker had time to refresh after an outage).
@@ -41,12 +42,9 @@ from . import keys, registration
 log = logging.getLogger("turret.workers")
 PERIOD = 2.0
 LOSS_GRACE = registration.TTL + 1.0
-JOB_HEARTBEAT_GRACE = 8.0
 STEER_REPEAT = 10.0
 WORKER_LOST = ("Job terminated because worker {name} was lost (no heartbeat for {ttl} s); "
                "it was not re-run.")
-JOB_LOST = ("Job terminated because worker {name} stopped reporting it (no job heartbeat for {grace:.0f} s); "
-            "it was not re-run.")
 
 
 def worker_enabled(store, name: str) -> bool:
@@ -74,7 +72,6 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._reachable_since: float | None = None
         self._seen: dict[str, str] = {}                       # worker -> its last mirrored "seen"
-        self._hb_missing: dict[tuple[str, int], float] = {}   # remote job -> when its heartbeat went
         self._steered: dict[str, tuple[tuple, float]] = {}    # worker -> (last command, when)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -123,7 +120,6 @@ class Monitor:
             self._seen.pop(inst["hostname"], None)
             for kind, pk in self._active_on(inst["hostname"], ("waiting", "running")):
                 self._end(ctx, kind, pk, WORKER_LOST.format(name=inst["hostname"], ttl=registration.TTL))
-        self._check_job_heartbeats(ctx, set(live), now)
 
     def _registrations(self) -> dict[str, dict[str, str]]:
         found: dict[str, dict[str, str]] = {}
@@ -180,32 +176,12 @@ class Monitor:
                 for row in instance_sql.active_where(self.state.store, kind.table, "execution_node", node)
                 if row["status"] in statuses]
 
-    def _check_job_heartbeats(self, ctx, live: set[str], now: float) -> None:
-        running = [(name, kind, pk) for name in sorted(live) for kind, pk in self._active_on(name, ("running",))]
-        pipe = self.client.pipeline()
-        for _name, kind, pk in running:
-            pipe.exists(keys.heartbeat(kind.resource, pk))
-        beating = pipe.execute() if running else []
-        current = set()
-        for (name, kind, pk), alive in zip(running, beating):
-            ident = (kind.resource, pk)
-            current.add(ident)
-            if alive:
-                self._hb_missing.pop(ident, None)
-                continue
-            since = self._hb_missing.setdefault(ident, now)
-            if now - since >= JOB_HEARTBEAT_GRACE:
-                self._end(ctx, kind, pk, JOB_LOST.format(name=name, grace=JOB_HEARTBEAT_GRACE))
-        for ident in set(self._hb_missing) - current:
-            del self._hb_missing[ident]
-
     def _end(self, ctx, kind, pk: int, explanation: str) -> None:
         """End job ``pk`` as ``error`` (only if still waiting/running), tell a worker still
         running it to stop, complete its events and announce its end."""
         if not q.reap(self.state.store, kind.table, [pk], explanation):
             return
         log.warning("%s %s ended: %s", kind.resource, pk, explanation)
-        self._hb_missing.pop((kind.resource, pk), None)
         try:
             self.client.set(keys.cancel(kind.resource, pk), "1", ex=24 * 3600)
         except redis.RedisError as exc:
