@@ -18,6 +18,8 @@ from typing import Any, Iterator, Sequence
 from . import search
 from .schema import fingerprint, migrate
 
+MMAP_BYTES = 256 * 1024 * 1024   # how much of the database file each connection reads through mmap
+
 
 def now_iso() -> str:
     """The current UTC time as AWX writes it: microseconds and a ``Z``."""
@@ -68,6 +70,11 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA cache_size=-16000")
+            # Reads come straight from the OS page cache through a shared mapping instead of
+            # being copied into each connection's own cache (every web thread has one): list
+            # requests spend ~5 % less server CPU (bench/README.md).  Address space only; the
+            # pages are the file's, shared by every process.
+            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             conn.create_function("regexp", 2, _regexp, deterministic=True)
             self._local.conn = conn
             with self._lock:
@@ -141,6 +148,22 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, tuple(params)).fetchall()
 
+    def dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+        """Every row of ``sql`` as a plain dict (column name -> value).  Read as tuples and
+        zipped with the column names: cheaper than building ``sqlite3.Row`` objects first,
+        which counts on a page of 25 to 200 rows."""
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        cur.execute(sql, tuple(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Every row of ``sql`` as a plain tuple, for callers that unpack columns by position."""
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, tuple(params)).fetchall()
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, tuple(params)).fetchone()
 
@@ -164,8 +187,8 @@ class Store:
         if not pks:
             return {}
         marks = ",".join("?" * len(pks))
-        rows = self.query(f'SELECT {columns} FROM "{table}" WHERE id IN ({marks})', pks)
-        return {r["id"]: dict(r) for r in rows}
+        rows = self.dicts(f'SELECT {columns} FROM "{table}" WHERE id IN ({marks})', pks)
+        return {r["id"]: r for r in rows}
 
     def grouped(self, sql: str, keys: Sequence[int]) -> dict[int, list[dict]]:
         """``{key: [rows]}`` with a list for every one of ``keys`` (empty when nothing matched).
@@ -226,10 +249,8 @@ class Store:
 
     def page(self, table: str, where: str, params: Sequence[Any], order_by: str,
              limit: int, offset: int) -> list[dict]:
-        rows = self.query(
-            f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?',
-            list(params) + [limit, offset])
-        return [dict(r) for r in rows]
+        return self.dicts(f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?',
+                          list(params) + [limit, offset])
 
     def exists(self, table: str, where: str, params: Sequence[Any]) -> bool:
         return self.one(f'SELECT 1 FROM "{table}" WHERE {where} LIMIT 1', params) is not None

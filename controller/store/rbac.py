@@ -145,9 +145,10 @@ def roles_of(store: Store, content_type: str, object_ids: Sequence[int]) -> dict
     out: dict[int, dict[str, int]] = {i: {} for i in ids}
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
-        for r in store.query(f"SELECT id, object_id, role_field FROM roles WHERE content_type = ?"
-                             f" AND object_id IN ({marks})", [content_type, *chunk]):
-            out[r["object_id"]][r["role_field"]] = r["id"]
+        for role, object_id, field in store.tuples(f"SELECT id, object_id, role_field FROM roles WHERE"
+                                                   f" content_type = ? AND object_id IN ({marks})",
+                                                   [content_type, *chunk]):
+            out[object_id][field] = role
     return out
 
 

@@ -50,6 +50,24 @@ def test_one_dict_is_the_row_or_none(app_state):
     assert instance_sql.group_named(store, unique("missing")) is None
 
 
+
+def test_dicts_and_tuples_read_what_rows_read(app_state):
+    """``Store.dicts`` / ``tuples`` skip ``sqlite3.Row`` but give the same columns, values and
+    order; the connection they use keeps returning ``Row`` objects to everyone else."""
+    store = app_state.store
+    names = [unique("ig") for _ in range(3)]
+    ids = [store.insert("instance_groups", {"name": n, "policy_instance_list": "[]"}) for n in names]
+    sql = f"SELECT id, name AS label, 1 + 1 AS two FROM instance_groups WHERE id IN ({','.join('?' * 3)}) ORDER BY id DESC"
+    assert store.dicts(sql, ids) == [dict(r) for r in store.query(sql, ids)] \
+        == [{"id": pk, "label": n, "two": 2} for pk, n in reversed(list(zip(ids, names)))]
+    assert store.tuples(sql, ids) == [(pk, n, 2) for pk, n in reversed(list(zip(ids, names)))]
+    assert store.dicts("SELECT id FROM instance_groups WHERE 0") == []
+    assert store.get_many("instance_groups", ids, "id, name") == {pk: {"id": pk, "name": n} for pk, n in zip(ids, names)}
+    assert store.one("SELECT id FROM instance_groups WHERE id = ?", (ids[0],))["id"] == ids[0]   # still Rows
+
+
+def test_connections_read_through_mmap(app_state):
+    assert app_state.store.scalar("PRAGMA mmap_size") > 0
 def test_all_of_skips_empty_fragments():
     assert all_of(None, ("", []), ("1", [])) == ("1", [])
     assert all_of(("a = ?", [1]), None, ("b IN (?, ?)", [2, 3])) == ("(a = ?) AND (b IN (?, ?))", [1, 2, 3])
