@@ -124,7 +124,7 @@ def report(res: dict) -> str:
     head = (f"Turret serve benchmark - {res['date']} - {m['cpus']} CPUs, Python {m['python']}, tree {res['tree']}\n"
             f"load average at start {res['loadavg_start']}; {res['rows']} teams; concurrency {res['concurrency']}; "
             f"{res['seconds']:g} s per list phase; {res['launches']} launches per dispatch figure; "
-            f"median of {res['rounds']} rounds\n"
+            f"median of {len(next(iter(res['rounds'].values()), []))} rounds\n"
             f"command: {res['command']}\n")
     return head + "\n" + ab.fmt_table(rows)
 

@@ -354,5 +354,6 @@ def seed_role_definitions(state: Any) -> int:
                 for table in ("role_user_assignments", "role_team_assignments"):
                     store.delete_where(table, "role_definition = ?", [row["id"]])
                 store.delete("role_definitions", row["id"])
-    rd_sql.install(store)
+                written += 1
+    rd_sql.install(store, definitions_changed=written > 0)
     return written

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from . import Store
 
+# the assignment rows were last brought in line with the grants by this version of the triggers
+_META_KEY = "role_assignments_synced"
+VERSION = "1"
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 _DEF_JOIN = "JOIN role_definitions d ON d.resource = r.content_type AND d.role_field = r.role_field AND d.managed = 1"
 _TEAM_MEMBER = "t.content_type = 'team' AND t.role_field = 'member_role'"
@@ -47,10 +50,13 @@ _TRIGGERS = {
 }
 
 
-def install(store: Store) -> None:
+def install(store: Store, definitions_changed: bool) -> bool:
     """Unique keys and the grant triggers (rebuilt on every start, so an upgrade that changes
-    them takes effect), then bring the assignment rows in line with the grants (a database
-    from before the triggers, or grants of roles whose managed definition is new)."""
+    them takes effect), then bring the assignment rows in line with the grants when they may
+    be out of line: a database from before the triggers (or from before this version of
+    them), or managed definitions that were just added, changed or removed.  Otherwise the
+    triggers have kept them in line, and a start reads none of the grant tables (on a large
+    database that is most of the file).  Returns whether it re-synced."""
     with store.transaction():
         store.execute('CREATE UNIQUE INDEX IF NOT EXISTS "turret_rua_grant" ON role_user_assignments (role, "user")')
         store.execute('CREATE UNIQUE INDEX IF NOT EXISTS "turret_rta_grant" ON role_team_assignments (role, team)')
@@ -58,6 +64,8 @@ def install(store: Store) -> None:
         for name, body in _TRIGGERS.items():
             store.execute(f'DROP TRIGGER IF EXISTS "{name}"')
             store.execute(f'CREATE TRIGGER "{name}" {body}')
+        if not definitions_changed and store.scalar("SELECT value FROM meta WHERE key = ?", (_META_KEY,)) == VERSION:
+            return False
         store.execute("DELETE FROM role_user_assignments WHERE NOT EXISTS (SELECT 1 FROM role_members m"
                       ' WHERE m.role_id = role_user_assignments.role AND m.user_id = role_user_assignments."user")')
         store.execute("DELETE FROM role_team_assignments WHERE NOT EXISTS (SELECT 1 FROM role_parents p"
@@ -67,6 +75,8 @@ def install(store: Store) -> None:
         store.execute(_USER_ROW.format(user="m.user_id") + " JOIN role_members m ON m.role_id = r.id")
         store.execute(_TEAM_ROW + " JOIN role_parents p ON p.role_id = r.id AND p.implicit = 0"
                       f" JOIN roles t ON t.id = p.parent_id AND {_TEAM_MEMBER}")
+        store.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_META_KEY, VERSION))
+    return True
 
 
 def managed_by_role(store: Store) -> dict[tuple[str, str], dict]:

@@ -11,6 +11,7 @@ import pytest
 from conftest import unique
 from controller.resources.role_definitions import seed_role_definitions
 from controller.store import rbac
+from controller.store import role_definitions as rd_sql
 
 
 def definition(admin, name: str) -> dict:
@@ -265,15 +266,21 @@ def test_activity_stream_records_assignments(admin, make_user, world):
 
 
 def test_start_up_aligns_assignments_with_grants(app_state, admin, make_user, world):
-    """Grants made while the triggers were absent (a database from before them) show after a start."""
+    """Grants made while the triggers were absent (a database from before them: no mark of a
+    sync either) show after a start; once aligned and marked, a start re-syncs only when the
+    managed definitions change (the triggers keep the rows in line in between)."""
     uid, _ = make_user()
     store = app_state.store
     role = rbac.role_id(store, "inventory", world["other"]["id"], "read_role")
     with store.transaction():
         store.execute('DROP TRIGGER "turret_rbac_user_grant"')
+        store.execute("DELETE FROM meta WHERE key = ?", (rd_sql._META_KEY,))
         rbac.add_member(store, role, uid)
     assert assignments(admin, user=uid) == []
     seed_role_definitions(app_state)
     [shown] = assignments(admin, user=uid)
     assert shown["role_definition"] == definition(admin, "Inventory Read")["id"]
     assert seed_role_definitions(app_state) == 0     # idempotent: nothing rewritten
+    assert not rd_sql.install(store, definitions_changed=False)
+    assert rd_sql.install(store, definitions_changed=True)
+    assert [a["id"] for a in assignments(admin, user=uid)] == [shown["id"]]
