@@ -43,7 +43,7 @@ from ..services.variables import VarsError
 from ..store import instances as instance_sql
 from ..store import jobs as q
 from ..store import now_iso
-from . import executor
+from . import executor, processes
 from .control import job_ended, job_started
 from .events import EventWriter, event_handler, secret_pattern
 from .spec import JobError, RunResult, RunSpec
@@ -170,7 +170,7 @@ class Dispatcher:
                 reaped["_remote"] += [(kind, pk) for pk in kept]
                 orphans = [pk for pk in orphans if pk not in kept]
             for pk in orphans:
-                ended = executor.sweep_leftovers(self.root, f"{kind.resource}-{pk}")
+                ended = processes.sweep_leftovers(self.root, f"{kind.resource}-{pk}")
                 if ended:
                     log.warning("ended %d processes of %s %s left by a previous process", ended, kind.resource, pk)
             reaped[kind.resource] = q.reap(store, kind.table, orphans, REAPED)

@@ -10,7 +10,8 @@ Contract (the controller's side is ``transport.py``):
   already taken means another delivery ran (or runs) the job: dropped unrun.  So a task
   redelivered by the broker never runs a job twice.
 * **Run.**  The payload is taken (GETDEL), its controller paths rewritten to this worker's run
-  dir, and fed to ``ansible-runner worker`` started in a session of its own, next to a guard
+  dir, and fed to ``ansible-runner worker`` (with the executor's ssh-agent wrapper, see
+  :func:`runner_worker_command`) started in a session of its own, next to a guard
   process (``guard.py``) that ends the whole tree if this process dies.  Each output line is
   relayed to the stream with the run's secrets scrubbed (their list rides in the payload), the
   ``env`` of status lines dropped (it may hold injected secrets),
@@ -100,6 +101,14 @@ def localize(payload: bytes, run_dir: Path) -> tuple[bytes, re.Pattern | None]:
     return text.encode() + b"\n" + archive, pattern
 
 
+def runner_worker_command() -> list[str]:
+    """``ansible-runner worker`` as the controller runs its own jobs: the executor's
+    ``executor_agent`` started by its path (``-P``: its folder stays off ``sys.path``), so its
+    ssh-agent wrapper unlocks a key with a passphrase here too, and no controller module (nor
+    ansible-runner) is loaded into this process."""
+    return [sys.executable, "-P", str(Path(__file__).resolve().parents[1] / "jobs" / "executor_agent.py")]
+
+
 def _runner_env() -> dict:
     env = dict(os.environ)
     env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '/usr/bin:/bin')}"
@@ -123,7 +132,7 @@ def run_remote(client: redis.Redis, name: str, data_dir: Path, resource: str, pk
     hb = keys.heartbeat(resource, pk)
     client.set(hb, name, ex=HEARTBEAT_TTL)
     log.info("%s %s: running on %s", resource, pk, name)
-    proc = subprocess.Popen([sys.executable, "-m", "ansible_runner", "worker", "--private-data-dir", str(run_dir)],
+    proc = subprocess.Popen([*runner_worker_command(), "--private-data-dir", str(run_dir)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             start_new_session=True, env=_runner_env(), cwd=str(run_dir))
     # run as a script (not ``-m``): importing the controller package would cost it ~0.3 s

@@ -16,7 +16,7 @@ import yaml
 
 from controller import create_app, open_state
 from controller.config import Settings
-from controller.jobs.executor import extravars_yaml
+from controller.jobs.extravars import extravars_yaml
 from controller.jobs.job_run import safe_vars
 from controller.services.bootstrap import initialize
 from tests.support.jobs import (
