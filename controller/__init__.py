@@ -87,6 +87,8 @@ def open_state(settings: Settings) -> AppState:
     install_notification_tables(store)   # routing snapshots, the unique key of send records
     from .store.settings import install as install_settings_table
     install_settings_table(store)   # values changed through /api/v2/settings/
+    from .store.webhook_rejections import install as install_webhook_rejections
+    install_webhook_rejections(store)   # the cross-process cap on recorded forged deliveries
     from .services.settings import StoredSettings
     settings.attach(StoredSettings(store, vault))   # stored values win, seen without restart
     state_args: dict[str, Any] = dict(settings=settings, store=store, registry=registry, vault=vault)

@@ -1,18 +1,22 @@
-"""Waking the job dispatcher of another process: one UNIX datagram socket per data directory.
+"""Waking the job dispatcher and notification sender of another process: one UNIX datagram
+socket per data directory.
 
 Under ``turret serve`` with several web worker processes, the job dispatcher, scheduler,
 notification sender and event writer run once, in the serving parent; a web worker that
-queues a job (writes it ``pending``) or flags a cancel must tell that process at once instead
-of waiting for its next poll (a second for a queued job, half a second for a cancel).
+queues a job (writes it ``pending``), flags a cancel or records a notification send must tell
+that process at once instead of waiting for its next poll (a second for a queued job or a
+notification, half a second for a cancel).
 
 Contract:
 
 * :class:`WakeSender` is what a web worker holds as ``AppState.dispatcher`` (it has the
-  ``notify``/``cancel`` of :class:`controller.context.JobWorkers`).  Sending never blocks and
+  ``notify``/``cancel`` of :class:`controller.context.JobWorkers`, and ``wake_notifications``,
+  which :func:`controller.notifications.delivery.wake` calls on it).  Sending never blocks and
   never raises: the database stays the truth (the job row is already ``pending``, the cancel
-  already flagged), so a lost datagram only costs the dispatcher's own poll interval.
+  already flagged, the send record already written), so a lost datagram only costs the
+  receiver's own poll interval.
 * :class:`WakeListener` runs in the process that owns the dispatcher and hands each datagram
-  to the dispatcher's ``notify`` or ``cancel``.
+  to the dispatcher's ``notify`` or ``cancel``, or to the notification sender's doorbell.
 * The socket's address comes from the data directory alone (:func:`wake_address`), so every
   process of one controller finds it with no configuration.
 """
@@ -24,12 +28,15 @@ import os
 import socket
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from ..notifications import delivery
 
 log = logging.getLogger("turret.jobs")
 
 _NOTIFY = b"notify"
 _CANCEL = b"cancel"
+_NOTIFICATIONS = b"notifications"
 _MAX_PATH = 100     # sun_path holds 108 bytes; a longer data dir uses the abstract namespace
 
 
@@ -43,7 +50,8 @@ def wake_address(data_dir: str | os.PathLike) -> str:
 
 
 class WakeSender:
-    """``notify``/``cancel`` of a process that runs no jobs: one datagram to the job process."""
+    """``notify``/``cancel``/``wake_notifications`` of a process that runs no jobs: one datagram
+    to the job process."""
 
     def __init__(self, address: str) -> None:
         self.address = address
@@ -64,17 +72,25 @@ class WakeSender:
         """Job ``pk`` of ``resource`` was flagged canceled in the database: stop it now."""
         self._send(b"%s %s %d" % (_CANCEL, resource.encode(), pk))
 
+    def wake_notifications(self) -> None:
+        """A notification send was recorded: wake the notification sender (whose look for due
+        records waits for the recording transaction's commit, see ``Sender.dispatch_due``)."""
+        self._send(_NOTIFICATIONS)
+
     def close(self) -> None:
         self._sock.close()
 
 
 class WakeListener:
     """Receives the wake datagrams of one data directory and hands them to ``dispatcher``
-    (anything with ``notify()`` and ``cancel(resource, pk)``) on a daemon thread."""
+    (anything with ``notify()`` and ``cancel(resource, pk)``) or to ``notifications`` (default:
+    this process's notification sender's doorbell) on a daemon thread."""
 
-    def __init__(self, address: str, dispatcher: Any) -> None:
+    def __init__(self, address: str, dispatcher: Any,
+                 notifications: Callable[[], None] = delivery.wake) -> None:
         self.address = address
         self.dispatcher = dispatcher
+        self.notifications = notifications
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         if not address.startswith("\0"):
             Path(address).unlink(missing_ok=True)   # left by a process that died: nobody listens on it
@@ -102,9 +118,13 @@ class WakeListener:
                 log.exception("wake datagram %r failed", message)
 
     def handle(self, message: bytes) -> None:
-        """Act on one datagram: ``notify`` or ``cancel <resource> <pk>``; others are ignored."""
+        """Act on one datagram: ``notify``, ``notifications`` or ``cancel <resource> <pk>``;
+        others are ignored."""
         if message == _NOTIFY:
             self.dispatcher.notify()
+            return
+        if message == _NOTIFICATIONS:
+            self.notifications()
             return
         parts = message.split()
         if len(parts) == 3 and parts[0] == _CANCEL and parts[2].isdigit():

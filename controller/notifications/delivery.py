@@ -45,13 +45,19 @@ STALE_ERROR = ("Delivery was interrupted (the sending process stopped during the
 _EVENT_STATUS = {"started": "running", "success": "successful", "error": "failed"}
 
 # The process's doorbell: recording a send rings it so a sender wakes at once (the sender
-# also polls, so a record made by another process is found within a second).
+# also polls, so a record whose ring was lost is found within a second).
 _DOORBELL = threading.Event()
 
 
-def wake() -> None:
-    """Ask this process's sender to look for due records now."""
+def wake(jobs: Any = None) -> None:
+    """Ask the sender to look for due records now: this process's (its doorbell) and, when
+    ``jobs`` (the caller's ``Context.jobs``) reaches the job process of another one (a web
+    worker's :class:`controller.jobs.wake.WakeSender`: it has ``wake_notifications``), that
+    process's too.  Never blocks nor raises: the records are in the database either way."""
     _DOORBELL.set()
+    elsewhere = getattr(jobs, "wake_notifications", None)
+    if elsewhere is not None:
+        elsewhere()
 
 
 def _iso(at: datetime) -> str:
@@ -119,6 +125,9 @@ class Sender:
         """Fail stale claims, claim every due record and hand each to the pool; the ids claimed."""
         store = self.ctx.store
         now = datetime.now(timezone.utc)
+        # A write transaction first: it waits for the write lock, so a ring that came from inside
+        # the recording transaction (a workflow's launch records its "started" sends before its
+        # commit) is answered only once that transaction has committed, and its records are seen.
         with store.transaction():
             q.fail_stale_claims(store, _iso(now - timedelta(seconds=self.stale_after)), STALE_ERROR)
         claimed = []

@@ -8,8 +8,10 @@ Contracts:
     later changes what new jobs notify, never what a created job does.
   * :func:`on_job_started` / :func:`on_job_ended` (start and end hooks) create one pending send
     record per template and event, rendered now (INSERT OR IGNORE on the unique key: an event
-    announced twice records once), then ring the sender's doorbell.  Nothing is sent here: a
-    job's start or end never waits for an endpoint.
+    announced twice records once), then ring the sender's doorbell (:func:`delivery.wake`
+    with the context's ``jobs``: in a web worker of ``turret serve`` that also wakes the
+    serving parent's sender).  Nothing is sent here: a job's start or end never waits for an
+    endpoint.
   * A job created without a snapshot (before this module existed) is routed when its event comes.
 """
 from __future__ import annotations
@@ -155,7 +157,7 @@ def _record_event(ctx, job_type: str, pk: int, started: bool) -> None:
                 subject, body = messages.render(template_messages(template), ntype, tmpl_event, context, sub)
                 created += record(ctx, template, subject, body, job_type, pk, event) is not None
     if created:
-        delivery.wake()
+        delivery.wake(ctx.jobs)
 
 
 def template_messages(template: dict) -> Any:
@@ -200,6 +202,6 @@ def send_test(ctx, template: dict) -> int:
     subject, body = test_message(ctx, template)
     with ctx.store.transaction():
         pk = record(ctx, template, subject, body, None, None, "test")
-    delivery.wake()
+    delivery.wake(ctx.jobs)
     assert pk is not None   # test records have no job: the unique key never matches another
     return pk

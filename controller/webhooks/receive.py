@@ -16,7 +16,9 @@ Contracts:
     executor writes runtime vars ``!unsafe``, so Jinja in a payload is never rendered.
   * Every delivery to an existing object is one activity-stream entry (``object_association``
     "webhook") with service, event, GUID, ref, result, reason, job, client and size: never the
-    key, a signature or the payload.
+    key, a signature or the payload.  Unauthenticated rejections are recorded at most
+    ``REJECTED_RECORDS_PER_MINUTE`` per object and clock minute, counted in the database so the
+    cap holds across every process of ``turret serve``; the rest are only logged (once a minute).
 """
 from __future__ import annotations
 
@@ -27,14 +29,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs
 
 from ..errors import APIError
 from ..jobs import launch, project_update
+from ..notifications import delivery as notifications
 from ..services import activity, surveys
 from ..services.bootstrap import acting_as_system
 from ..services.validation import load_json
+from ..store import webhook_rejections as rejections
 from ..store import webhooks as sql
 from ..workflows import engine
 from . import verify
@@ -86,38 +90,48 @@ def _parse(delivery: Delivery) -> Any:
     return value
 
 
-# Unauthenticated rejections recorded per template and minute (per process): a flood of forged
-# deliveries must not grow the activity stream without bound; the rest are counted in the log.
+# Unauthenticated rejections recorded per object and clock minute, across every process of the
+# controller (counted in the database): a flood of forged deliveries must not grow the activity
+# stream without bound; the rest are only counted in the log.
 REJECTED_RECORDS_PER_MINUTE = 30
-_rejected: dict[tuple[str, int], list[float]] = {}
-_rejected_lock = threading.Lock()
+clock: Callable[[], float] = time.time      # the wall clock the minutes are cut from
+# (resource, id) -> the minute this process found full: its further rejections of that minute
+# cost no database write at all, so a flood past the cap is as cheap as it ever was
+_full: dict[tuple[str, int], int] = {}
+_full_lock = threading.Lock()
 
 
-def _may_record_rejection(res, row: dict) -> bool:
-    """True while fewer than REJECTED_RECORDS_PER_MINUTE rejections of this object were recorded
-    in the last minute (this process)."""
-    now = time.monotonic()
-    with _rejected_lock:
-        recent = [t for t in _rejected.get((res.name, row["id"]), []) if now - t < 60]
-        allowed = len(recent) < REJECTED_RECORDS_PER_MINUTE
-        if allowed:
-            recent.append(now)
-        elif len(recent) == REJECTED_RECORDS_PER_MINUTE:
-            log.warning("webhook: more than %d rejected deliveries a minute to %s %s; not recording them all",
-                        REJECTED_RECORDS_PER_MINUTE, res.name, row["id"])
-            recent.append(now)    # warned once for this window
-        _rejected[(res.name, row["id"])] = recent
-    return allowed
+def _record_rejection(ctx, res, row: dict, entry: dict) -> None:
+    """Record a rejection's activity entry unless REJECTED_RECORDS_PER_MINUTE of this object
+    were recorded this minute by any process.  Under the cap the count and the entry are one
+    write transaction (as the entry alone was); past it, one count per process and minute, then
+    nothing but memory.  The first rejection past the cap (of all processes) is logged."""
+    minute, key = int(clock() // 60), (res.name, row["id"])
+    if _full.get(key) == minute:
+        return
+    with ctx.store.transaction():
+        seen = rejections.count(ctx.store, res.name, row["id"], minute)
+        if seen <= REJECTED_RECORDS_PER_MINUTE:
+            activity.record(ctx, "update", res, row, changes={"webhook": entry}, association="webhook")
+            return
+    if seen == REJECTED_RECORDS_PER_MINUTE + 1:
+        log.warning("webhook: more than %d rejected deliveries a minute to %s %s; not recording them all",
+                    REJECTED_RECORDS_PER_MINUTE, res.name, row["id"])
+    with _full_lock:
+        for stale in [k for k, m in _full.items() if m < minute]:   # bounded: objects under fire now
+            del _full[stale]
+        _full[key] = minute
 
 
 def _record(ctx, res, row: dict, delivery: Delivery, result: str, **facts: Any) -> None:
     """One activity entry for the delivery (short facts only: no key, signature or payload);
     unauthenticated rejections at most REJECTED_RECORDS_PER_MINUTE a minute per object."""
-    if result == "rejected" and not _may_record_rejection(res, row):
-        return
     entry = {"service": delivery.service, "result": result, "client": delivery.client[:64],
              "bytes": len(delivery.body)}
     entry.update({k: (v[:200] if isinstance(v, str) else v) for k, v in facts.items() if v not in (None, "")})
+    if result == "rejected":
+        _record_rejection(ctx, res, row, entry)
+        return
     activity.record(ctx, "update", res, row, changes={"webhook": entry}, association="webhook")
 
 
@@ -220,6 +234,8 @@ def _launch(ctx, res, row: dict, delivery: Delivery, payload: Any, facts: dict) 
         return Reply(exc.status, exc.body if isinstance(exc.body, dict) else {"detail": str(exc.body)})
     if ctx.jobs is not None:
         ctx.jobs.notify()              # once committed, so the woken worker finds the job
+    if kind == "workflow_job":         # it started here: its "started" sends are recorded, committed
+        notifications.wake(ctx.jobs)
     return Reply(202, {"message": "Job queued.", "job": job["id"], "type": kind})
 
 

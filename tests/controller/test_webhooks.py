@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from controller import open_state
 from controller.config import Settings
 from controller.services.bootstrap import initialize
+from controller.webhooks import receive
 from controller.webhooks.receive import REJECTED_RECORDS_PER_MINUTE
 from tests.support.jobs import (
     make_inventory, make_jt, make_org, make_project, set_survey, strip_ansi, uniq, wait_finished, wait_job,
@@ -254,7 +256,15 @@ def test_bad_or_missing_signature_and_wrong_service_launch_nothing(admin, anon, 
     assert key not in text and "sha256=" not in text and "Hello-World" not in text
 
 
-def test_a_flood_of_forged_deliveries_is_recorded_only_up_to_a_bound(admin, anon, hook_jt):
+@pytest.fixture
+def minute(monkeypatch):
+    """The rejection cap's clock, pinned to the start of a minute (``minute[0]``: seconds)."""
+    now = [float(int(time.time() // 60) * 60 + 60 * 1000)]
+    monkeypatch.setattr(receive, "clock", lambda: now[0])
+    return now
+
+
+def test_a_flood_of_forged_deliveries_is_recorded_only_up_to_a_bound(admin, anon, hook_jt, minute):
     """Unauthenticated rejections cannot grow the activity stream without bound."""
     jt, _key = hook_jt("github")
     body = payload("github_push")
@@ -264,6 +274,48 @@ def test_a_flood_of_forged_deliveries_is_recorded_only_up_to_a_bound(admin, anon
     results = [d["result"] for d in deliveries(admin, "job_template", jt["id"])]
     assert results == ["rejected"] * REJECTED_RECORDS_PER_MINUTE
     assert jobs_of(admin, jt["id"]) == []
+
+
+def _rejection_rows(state, jt_id: int) -> list[tuple[int, int]]:
+    return [tuple(r) for r in state.store.query(
+        "SELECT minute, seen FROM webhook_rejections WHERE resource = 'job_template' AND object_id = ? "
+        "ORDER BY minute", (jt_id,))]
+
+
+def test_the_rejection_cap_is_counted_per_clock_minute_in_the_database(admin, anon, hook_jt, app_state, minute,
+                                                                        caplog):
+    """The cap is counted in the database (shared by every process: test_serving_wakes.py proves it
+    under a real multi-process server); past it a process stops writing for the rest of the minute;
+    a new minute records again; rows of old minutes are deleted."""
+    jt, _key = hook_jt("github")
+    other, _ = hook_jt("github")
+    body = payload("github_push")
+
+    def forge(pk: int, times: int) -> None:
+        for _ in range(times):
+            resp = deliver(anon, f"/api/v2/job_templates/{pk}/github/", body, github_headers("forged", body, "push"))
+            assert resp.status_code == 403
+    start = int(minute[0] // 60)
+    with caplog.at_level("WARNING", logger="turret.webhooks"):
+        forge(jt["id"], REJECTED_RECORDS_PER_MINUTE + 10)
+    assert len(deliveries(admin, "job_template", jt["id"])) == REJECTED_RECORDS_PER_MINUTE
+    # one count past the cap, then nothing written: the process remembers the minute is full
+    assert _rejection_rows(app_state, jt["id"]) == [(start, REJECTED_RECORDS_PER_MINUTE + 1)]
+    assert [r.getMessage() for r in caplog.records].count(
+        f"webhook: more than {REJECTED_RECORDS_PER_MINUTE} rejected deliveries a minute to job_template "
+        f"{jt['id']}; not recording them all") == 1
+    minute[0] += 59.5      # still the same minute
+    forge(jt["id"], 3)
+    assert len(deliveries(admin, "job_template", jt["id"])) == REJECTED_RECORDS_PER_MINUTE
+    minute[0] += 1.0       # a new minute records again
+    forge(jt["id"], 5)
+    assert len(deliveries(admin, "job_template", jt["id"])) == REJECTED_RECORDS_PER_MINUTE + 5
+    assert _rejection_rows(app_state, jt["id"]) == [(start, REJECTED_RECORDS_PER_MINUTE + 1), (start + 1, 5)]
+    minute[0] += 120       # two minutes later: the first row of a minute forgets every older one
+    forge(other["id"], 1)
+    assert _rejection_rows(app_state, jt["id"]) == []
+    assert _rejection_rows(app_state, other["id"]) == [(start + 3, 1)]
+    assert app_state.store.scalar("SELECT COUNT(*) FROM webhook_rejections WHERE minute < ?", (start + 2,)) == 0
 
 
 def test_duplicate_guid_is_not_launched_twice(admin, anon, hook_jt):
