@@ -153,6 +153,13 @@ class Relation:
     # (ctx, parent_row, body) -> child row | None: POST without "id" attaches this existing
     # child instead of creating one (204), e.g. a group's host named like an existing one
     find_existing: Callable[..., Any] | None = None
+    # reverse_fk only: (ctx, child_row) -> None run instead of the target's ``before_delete`` when a
+    # disassociation deletes the child (AWX: a group dropped from /inventories/N/groups/ is deleted
+    # alone, not recursively as by DELETE /groups/N/)
+    detach_delete: Callable[..., Any] | None = None
+    # (ctx, parent_row) -> None: when set, ``{"disassociate": true}`` without "id" deletes the
+    # parent itself, this hook replacing its ``before_delete`` (AWX GroupChildrenList.unattach)
+    detach_all_deletes_parent: Callable[..., Any] | None = None
     # m2m only: the association keeps the order of attachment (AWX's OrderedManyToManyField, e.g. an
     # organization's galaxy_credentials): the link table gets a ``position`` column and the sub-list
     # is listed in that order unless the request asks for another
@@ -255,6 +262,7 @@ class Resource:
     actions: tuple[str, ...] = ()  # action sub-paths (copy, launch, update, ...); views live in api/actions
     after_copy: Hook | None = None        # (ctx, original row, new row) -> None: deep copy of children
     unified_job: UnifiedJob | None = None  # set on the resources that are unified jobs
+    table_name: str = ""           # its table when that is not ``plural`` (a view: Registry.add_view)
 
     def __post_init__(self) -> None:
         if not self.verbose_name:
@@ -299,7 +307,7 @@ class Resource:
 
     @property
     def table(self) -> str:
-        return self.plural
+        return self.table_name or self.plural
 
     def url(self, pk: int) -> str:
         return f"/api/v2/{self.plural}/{pk}/"
@@ -327,6 +335,7 @@ class Registry:
         # (ctx, now: aware datetime) -> None, called on every scheduler tick by the process holding
         # the scheduler lease: work that is due by the clock (approval timeouts, safety sweeps).
         self.tick_hooks: list[Hook] = []
+        self._views: list[Resource] = []
 
     def add(self, resource: Resource) -> Resource:
         if resource.name in self._by_name or resource.plural in self._by_plural:
@@ -336,6 +345,22 @@ class Registry:
         if resource.unified_job is not None:
             resource.unified_job.resource, resource.unified_job.table = resource.name, resource.table
         return resource
+
+    def add_view(self, resource: Resource) -> Resource:
+        """A second address over the rows of the resource named ``resource.name`` (AWX's
+        ``/constructed_inventories/`` over inventories): its own ``plural``, fields and hooks, the
+        same type, table (``table_name``), roles and history.  The generic views serve it by its
+        plural and :meth:`endpoints` lists it, but iterating the registry does not yield it: tables,
+        roles and reverse relations derive once, from the resource itself."""
+        if resource.name not in self._by_name or resource.plural in self._by_plural:
+            raise ValueError(f"view {resource.plural} of an undeclared resource, or declared twice")
+        self._by_plural[resource.plural] = resource
+        self._views.append(resource)
+        return resource
+
+    def endpoints(self) -> list[Resource]:
+        """Every resource and every view: what the API root, OpenAPI and the docs list."""
+        return [*self, *self._views]
 
     def __getitem__(self, name: str) -> Resource:
         return self._by_name[name]

@@ -60,7 +60,7 @@ def api_v2_root() -> Response:
              "unified_jobs": "/api/v2/unified_jobs/", "unified_job_templates": "/api/v2/unified_job_templates/",
              "dashboard": "/api/v2/dashboard/", "metrics": "/api/v2/metrics/",
              "system_job_templates": "/api/v2/system_job_templates/"}
-    for res in g.ctx.registry:
+    for res in g.ctx.registry.endpoints():
         if res.listed:
             links[res.api_key] = res.list_url
     links["bulk"] = "/api/v2/bulk/"   # the bulk API (api/bulk.py)

@@ -123,6 +123,7 @@ def _spec(ctx, row: dict, folder: Path, fqcn: str, filename: str, path: str) -> 
                    inventory=str(folder if row["source"] == "constructed" else folder / filename),
                    project_dir=str(folder), envvars={"ANSIBLE_COLLECTIONS_PATH": path},
                    verbosity=int(row.get("verbosity") or 0), timeout=int(row.get("timeout") or 0),
+                   limit=row.get("limit") or "",     # AWX: ansible-inventory --limit (the executor's part)
                    meta={"source_label": label, "cleanup": [str(folder)]})
     cred = ctx.store.get("credentials", row["credential"]) if row.get("credential") else None
     if cred is not None:

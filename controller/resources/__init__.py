@@ -1,12 +1,12 @@
 """Build the registry from every domain's declarations, then derive the generic sub-lists."""
 from __future__ import annotations
 
-from . import (adhoc, applications, credential_input_sources, credentials, execution_environments, galaxy,
-               identity, instances, inventory, inventory_sources, jobs, labels, notifications, projects,
+from . import (adhoc, applications, constructed, credential_input_sources, credentials, execution_environments,
+               galaxy, identity, instances, inventory, inventory_sources, jobs, labels, notifications, projects,
                role_definitions, schedules, system, templates, webhooks, workflow_jobs, workflows)
 from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 
-DOMAINS = (identity, credentials, credential_input_sources, projects, inventory, inventory_sources, labels,
+DOMAINS = (identity, credentials, credential_input_sources, projects, inventory, inventory_sources, constructed, labels,
            templates, jobs, adhoc, system, workflows, workflow_jobs, notifications, schedules, webhooks, applications,
            execution_environments, instances, galaxy, role_definitions)   # role_definitions last: it derives
                                                                            # from every declared role

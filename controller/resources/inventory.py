@@ -1,7 +1,9 @@
 """Inventories, hosts and groups (AWX §6.7-6.9).
 
-An inventory is ``""`` (hosts and groups of its own) or ``"smart"`` (the hosts matching its
-``host_filter`` in its organization's inventories).  Hosts and groups have no roles: they
+An inventory is ``""`` (hosts and groups of its own), ``"smart"`` (the hosts matching its
+``host_filter`` in its organization's inventories) or ``"constructed"`` (the hosts and groups its
+one auto-created ``constructed`` source imports from its ``input_inventories``; also served as
+``/constructed_inventories/``, see ``constructed.py``).  Hosts and groups have no roles: they
 are visible when their inventory is, and changeable by whoever holds the inventory's
 ``admin_role``.  The SQL lives in ``store/inventory.py``, whole-inventory logic (smart
 hosts, counters, bulk deletion, copies) in ``services/inventory_contents.py``, the filter grammar in
@@ -15,7 +17,7 @@ from typing import Any
 from .. import access
 from ..errors import APIError, ValidationError
 from ..jobs.inventory_plugins import INPUT_INVENTORIES
-from ..services import crud, inventory_contents
+from ..services import crud, groups, inventory_contents
 from ..services.host_filter import HostFilterError, compile_filter
 from ..services.variables import VarsError, parse_vars
 from ..registry import Field, Registry, Relation, Resource, RoleSpec
@@ -23,6 +25,8 @@ from ..store import inventory as inv_sql
 from ..store import now_iso
 
 _SMART_REFUSED = "Cannot create {model} for Smart or Constructed Inventories"
+# AWX Inventory._enforce_constructed_source: the name of a constructed inventory's one source
+AUTO_SOURCE_NAME = "Auto-created source for: {name}"
 _CROSS_INVENTORY = "Cannot associate two items from different inventories."
 
 
@@ -57,6 +61,24 @@ def _inventory_compute(ctx, rows: list[dict]) -> dict[int, dict]:
     return inventory_contents.counters(ctx, rows)
 
 
+def _inventory_after_save(ctx, row: dict, existing: dict | None) -> None:
+    """AWX Inventory.save: a constructed inventory always has an inventory source, made (with
+    AWX's values) whenever it has none.  Renaming the inventory leaves the source's name alone
+    (as AWX); deleting it deletes the source (the source's inventory key cascades)."""
+    if row.get("kind") != "constructed" or ctx.store.exists("inventory_sources", "inventory = ?", [row["id"]]):
+        return
+    crud.insert_trusted(ctx, ctx.registry["inventory_source"], {
+        "name": AUTO_SOURCE_NAME.format(name=row["name"])[:512], "inventory": row["id"], "source": "constructed",
+        "overwrite": True, "overwrite_vars": True, "update_on_launch": True})
+
+
+def _inventory_related(ctx, row: dict, detail: bool) -> dict[str, str]:
+    """AWX: a constructed inventory links its address under /constructed_inventories/."""
+    if row.get("kind") != "constructed":
+        return {}
+    return {"constructed_url": f"/api/v2/constructed_inventories/{row['id']}/"}
+
+
 def _inventory_after_copy(ctx, row: dict, new: dict) -> None:
     """AWX deep copy: the copy gets the original's hosts, groups and their links (a smart
     inventory has no contents of its own)."""
@@ -71,9 +93,12 @@ def _inventory_before_delete(ctx, row: dict) -> None:
 
 
 def _input_inventory(ctx, inventory: dict, source: dict, on: bool) -> None:
-    """An input inventory is another regular inventory (AWX: no smart or constructed input)."""
-    if on and (source["id"] == inventory["id"] or source.get("kind")):
-        raise ValidationError({"detail": ["An input inventory must be another regular inventory."]})
+    """An input inventory is another inventory that is not constructed (AWX's message), and not
+    the inventory itself (a constructed source of a regular inventory would read its own output)."""
+    if on and source.get("kind") == "constructed":
+        raise APIError({"error": "You cannot add a constructed inventory to another constructed inventory."})
+    if on and source["id"] == inventory["id"]:
+        raise ValidationError({"detail": ["An input inventory must be another inventory."]})
 
 
 def _inventory_hosts_scope(ctx, inventory: dict) -> tuple[str, list]:
@@ -247,7 +272,8 @@ def declare(reg: Registry) -> None:
                   help_text="Organization containing this inventory."),
             Field("kind", "choice", default="", choices=[
                 ("", "Hosts have a direct link to this inventory."),
-                ("smart", "Hosts for inventory generated using the host_filter property.")],
+                ("smart", "Hosts for inventory generated using the host_filter property."),
+                ("constructed", "Parse list of source inventories with the constructed inventory plugin.")],
                 help_text="Kind of inventory being represented."),
             Field("host_filter", "text", null=True, default=None,
                   help_text="Filter that will be applied to the hosts of this inventory."),
@@ -282,8 +308,9 @@ def declare(reg: Registry) -> None:
         relations=[
             Relation("hosts", "host", "reverse_fk", key="inventory", create=True,
                      scope_hook=_inventory_hosts_scope, validate_association=_own_children),
+            # AWX InventoryGroupsList: disassociating deletes the group alone (not recursively)
             Relation("groups", "group", "reverse_fk", key="inventory", create=True,
-                     validate_association=_own_children),
+                     validate_association=_own_children, detach_delete=groups.move_contents_to_parents),
             Relation("root_groups", "group", "derived", read_only=True,
                      scope_hook=_scope(inv_sql.root_groups_sql)),
             # what a "constructed" inventory source reads (AWX's constructed inventories' inputs)
@@ -292,6 +319,7 @@ def declare(reg: Registry) -> None:
         ],
         actions=("variable_data", "script", "copy"),
         validate=_inventory_validate, before_save=_inventory_before_save, compute=_inventory_compute,
+        after_save=_inventory_after_save, extra_related=_inventory_related,
         before_delete=_inventory_before_delete, after_copy=_inventory_after_copy, delete_status=202,
     ))
     reg["organization"].relations.append(
@@ -342,8 +370,10 @@ def declare(reg: Registry) -> None:
             Relation("hosts", "host", "m2m", key=f"{inv_sql.GROUP_HOSTS}:group_id:host_id",
                      create=True, inherit=("inventory",), validate_association=_same_inventory,
                      find_existing=_existing_host),
+            # AWX GroupChildrenList: {"disassociate": true} without "id" deletes this group alone
             Relation("children", "group", "m2m", key=f"{inv_sql.GROUP_CHILDREN}:parent_id:child_id",
-                     create=True, inherit=("inventory",), validate_association=_no_cycle),
+                     create=True, inherit=("inventory",), validate_association=_no_cycle,
+                     detach_all_deletes_parent=groups.move_contents_to_parents),
             Relation("all_hosts", "host", "derived", read_only=True,
                      scope_hook=_scope(inv_sql.all_hosts_sql)),
             Relation("potential_children", "group", "derived", read_only=True,

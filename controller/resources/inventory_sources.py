@@ -87,11 +87,30 @@ def _check_plugin_source(ctx, merged: dict, path: str) -> None:
                                               "credentials for the matching cloud service."]})
 
 
+# AWX CONSTRUCTED_INVENTORY_SOURCE_EDITABLE_FIELDS: what may change on a constructed inventory's source
+CONSTRUCTED_EDITABLE = ("source_vars", "update_cache_timeout", "limit", "verbosity")
+
+
+def _check_constructed_edit(values: dict, existing: dict) -> None:
+    """AWX: the auto-created source of a constructed inventory changes only in
+    :data:`CONSTRUCTED_EDITABLE`; any other field sent with a new value is refused."""
+    for name, value in values.items():
+        old = existing.get(name)
+        same = bool(old) == value if isinstance(value, bool) else old == value
+        if not same and name not in CONSTRUCTED_EDITABLE:
+            raise ValidationError({"error": f"Cannot change field '{name}' on a constructed inventory source."})
+
+
 def _validate(ctx, values: dict, existing: dict | None) -> None:
     merged = {**(existing or {}), **values}
     inv = ctx.store.get("inventories", merged["inventory"]) if merged.get("inventory") else None
-    if inv is not None and inv.get("kind") == "smart":
-        raise ValidationError({"inventory": ["Cannot create Inventory Source for Smart Inventory"]})
+    kind = (inv or {}).get("kind")
+    if existing is None and kind in ("smart", "constructed"):
+        # a constructed inventory's one source is made with it (resources/inventory.py)
+        raise ValidationError({"inventory": {"detail": "Cannot create Inventory Source for Smart or Constructed "
+                                                       "Inventories"}})
+    if existing is not None and kind == "constructed":
+        _check_constructed_edit(values, existing)
     path = inventory_update.in_project(merged.get("source_path") or "")
     if has_control(path) or Path(path).is_absolute() or ".." in Path(path).parts:
         raise ValidationError({"source_path": ["Must be a path relative to the project folder."]})

@@ -6,6 +6,7 @@ its activity-stream entry) and returns stored rows; rendering is the web layer's
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -231,14 +232,16 @@ def _differs(old: Any, new: Any) -> bool:
     return old != new
 
 
-def delete(ctx, resource, row: dict) -> None:
-    """Delete an object and everything that cannot exist without it."""
+def delete(ctx, resource, row: dict, before_delete: Callable[..., Any] | None = None) -> None:
+    """Delete an object and everything that cannot exist without it; ``before_delete``, when
+    given, replaces the resource's own hook (a relation's ``detach_delete``)."""
     if not resource.deletable:
         raise APIError({"detail": 'Method "DELETE" not allowed.'}, status=405)
     access.require(access.can_delete(ctx, resource, row))
     with ctx.store.transaction():
-        if resource.before_delete:
-            resource.before_delete(ctx, row)
+        hook = before_delete or resource.before_delete
+        if hook:
+            hook(ctx, row)
         running = active_jobs(ctx, resource.name, row["id"])
         if running:
             raise APIError({"error": "Resource is being used by running jobs.", "active_jobs": running},

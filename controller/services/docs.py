@@ -39,7 +39,7 @@ def render(registry) -> str:
            "Generated from the resource declarations by `turret docs`; do not edit by hand.", "",
            "Every list accepts the AWX query language (`page`, `page_size`, `order_by`, `search`, "
            "`<field>__<lookup>`, `not__`, `or__`, `chain__`, `<relation>__search`, `role_level`).", ""]
-    for res in sorted(registry, key=lambda r: r.plural):
+    for res in sorted(registry.endpoints(), key=lambda r: r.plural):
         methods = ["GET"] + (["POST"] if res.creatable else [])
         detail = ["GET"] + (["PUT", "PATCH"] if res.updatable else []) + (["DELETE"] if res.deletable else [])
         out += [f"## `{res.list_url}` — {res.verbose_name}", "",

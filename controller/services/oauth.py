@@ -1,6 +1,10 @@
 """The OAuth2 token endpoint of applications (``/api/o/token/``, ``/api/o/revoke_token/``), as
-AWX's django-oauth-toolkit views answer: the ``password`` and ``refresh_token`` grants and
-revocation, for the client named by ``client_id`` (and ``client_secret`` when confidential).
+AWX's django-oauth-toolkit (1.7) views answer: the ``password``, ``authorization_code`` and
+``refresh_token`` grants and revocation, for the client named by ``client_id`` (and
+``client_secret`` when confidential).  Codes come from ``/api/o/authorize/``
+(``services/oauth_authorize.py``): single use, bound to their application and redirect URI,
+PKCE-checked when the authorization request carried a ``code_challenge`` (allowed, not required,
+as DOT 1.7's ``PKCE_REQUIRED`` default).
 
 Tokens made here are ordinary rows of ``tokens`` bound to the application, so they work as
 Bearer tokens and show under ``/applications/N/tokens/``.  Errors are RFC 6749 bodies
@@ -8,7 +12,9 @@ Bearer tokens and show under ``/applications/N/tokens/``.  Errors are RFC 6749 b
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import hmac
 from typing import Callable
 
@@ -16,6 +22,7 @@ from ..context import Context
 from ..errors import APIError, PermissionDenied, ValidationError
 from ..passwords import hash_token
 from ..store import applications as app_sql
+from ..store import oauth_codes
 from . import crud
 
 EXPIRES_IN = 31536000000    # AWX's default ACCESS_TOKEN_EXPIRE_SECONDS (the token's 1000 years)
@@ -40,7 +47,8 @@ def client_application(ctx: Context, client_id: str, client_secret: str) -> dict
     return app
 
 
-def _scope(form: dict) -> str:
+def requested_scope(form: dict) -> str:
+    """The space-separated scope asked for (default ``write``); ``invalid_scope`` otherwise."""
     scope = (form.get("scope") or "write").strip()
     if not scope or set(scope.split()) - {"read", "write"}:
         raise OAuthError("invalid_scope", "The requested scope is invalid, unknown, or malformed.")
@@ -61,7 +69,8 @@ def _mint(ctx: Context, user: dict, app: dict, scope: str) -> dict:
 
 
 def token_grant(ctx: Context, app: dict, form: dict, check_password: Callable[[str, str], dict | None]) -> dict:
-    """``POST /api/o/token/``: ``grant_type=password`` (``username``, ``password``) or
+    """``POST /api/o/token/``: ``grant_type=password`` (``username``, ``password``),
+    ``grant_type=authorization_code`` (``code``, ``redirect_uri``, ``code_verifier``) or
     ``grant_type=refresh_token`` (``refresh_token``: the old token is replaced)."""
     grant = form.get("grant_type") or ""
     if grant == "password":
@@ -70,7 +79,9 @@ def token_grant(ctx: Context, app: dict, form: dict, check_password: Callable[[s
         user = check_password(form.get("username") or "", form.get("password") or "")
         if user is None:
             raise OAuthError("invalid_grant", "Invalid credentials given.")
-        return _mint(ctx, user, app, _scope(form))
+        return _mint(ctx, user, app, requested_scope(form))
+    if grant == "authorization_code":
+        return _exchange_code(ctx, app, form)
     if grant == "refresh_token":
         old = app_sql.token_by_refresh_hash(ctx.store, hash_token(form.get("refresh_token") or ""))
         if old is None or old["application"] != app["id"]:
@@ -82,6 +93,40 @@ def token_grant(ctx: Context, app: dict, form: dict, check_password: Callable[[s
             ctx.store.delete("tokens", old["id"])    # a refresh token is good for one exchange
             return _mint(ctx, user, app, form.get("scope") or old["scope"])
     raise OAuthError("unsupported_grant_type", "The authorization grant type is not supported.")
+
+
+def _pkce_matches(code: dict, verifier: str) -> bool:
+    """RFC 7636 4.6: ``plain`` compares the verifier, ``S256`` its unpadded base64url SHA-256."""
+    if code["code_challenge_method"] == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return hmac.compare_digest(verifier, code["code_challenge"])
+
+
+def _exchange_code(ctx: Context, app: dict, form: dict) -> dict:
+    """``grant_type=authorization_code``: the code is taken (so spent, whatever the outcome) and
+    must be this client's, unexpired, for the same ``redirect_uri`` (the application's first
+    one when omitted, as at authorization) and, under PKCE, match ``code_verifier``."""
+    if app["authorization_grant_type"] != "authorization-code":
+        raise OAuthError("unauthorized_client", "The client is not authorized to use this grant type.")
+    if not form.get("code"):
+        raise OAuthError("invalid_request", "Missing code parameter.")
+    code = oauth_codes.take(ctx.store, hash_token(form["code"]))
+    if code is None or code["application"] != app["id"]:
+        raise OAuthError("invalid_grant", "Invalid or expired authorization code.")
+    registered = (app.get("redirect_uris") or "").split()
+    redirect_uri = form.get("redirect_uri") or (registered[0] if registered else "")
+    if redirect_uri != code["redirect_uri"]:
+        raise OAuthError("invalid_request", "Mismatching redirect URI.")
+    if code["code_challenge"]:
+        if not form.get("code_verifier"):
+            raise OAuthError("invalid_request", "Code verifier required.")
+        if not _pkce_matches(code, form["code_verifier"]):
+            raise OAuthError("invalid_grant", "Invalid or expired authorization code.")
+    user = ctx.store.get("users", code["user_id"])
+    if user is None:
+        raise OAuthError("invalid_grant", "Invalid or expired authorization code.")
+    return _mint(ctx, user, app, code["scope"])
 
 
 def revoke(ctx: Context, app: dict, token: str) -> None:

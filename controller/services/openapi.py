@@ -183,8 +183,14 @@ def _action_responses(registry, res, name: str, method: str) -> dict[str, Any]:
     return {"200": _resp(_ANY_OBJECT)}
 
 
+def _op_name(registry, res) -> str:
+    """The operationId stem: the type name, or a view's API key (a view shares its type's name)."""
+    return res.name if registry.get(res.name) is res else str(res.api_key)
+
+
 def _action_path(registry, res, name: str, methods: tuple[str, ...]) -> dict[str, Any]:
     item: dict[str, Any] = {"parameters": _PATH_ID}
+    op = _op_name(registry, res)
     for method in methods:
         body = _ANY_OBJECT if method in ("POST", "PUT", "PATCH") and name != "events_stream" else None
         params = None
@@ -193,9 +199,9 @@ def _action_path(registry, res, name: str, methods: tuple[str, ...]) -> dict[str
                 "type": "string", "enum": ["txt", "ansi", "json", "html", "txt_download", "ansi_download"]}},
                 *({"name": n, "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}}
                   for n in ("start_line", "end_line"))]
-        item[method.lower()] = _op(f"{method.lower()}_{res.name}__{name}", res.plural,
+        item[method.lower()] = _op(f"{method.lower()}_{op}__{name}", res.plural,
                                    _action_responses(registry, res, name, method), body, params)
-    item["options"] = _options_op(f"options_{res.name}__{name}", res.plural)
+    item["options"] = _options_op(f"options_{op}__{name}", res.plural)
     return item
 
 
@@ -232,6 +238,12 @@ _FIXED: dict[str, dict[str, tuple[str, dict]]] = {
     "/api/logout/": {"get": ("logout", {"302": _resp(None, "Logged out")}),
                      "post": ("logout_post", {"302": _resp(None, "Logged out")})},
     "/api/o/": {"get": ("oauth2_root", {"200": _resp(_ANY_OBJECT)})},
+    "/api/o/authorize/": {"get": ("oauth2_authorize", {"200": _resp(_HTML, "Consent page", "text/html"),
+                                                       "302": _resp(None, "To the login page or the redirect URI"),
+                                                       "400": _resp(_HTML, "Unknown client or redirect URI",
+                                                                    "text/html")}),
+                          "post": ("oauth2_authorize_answer", {"302": _resp(None, "To the redirect URI"),
+                                                               "403": _resp(_ANY_OBJECT, "CSRF failed")})},
     "/api/o/token/": {"post": ("oauth2_token", {"200": _resp(_ANY_OBJECT, "Access and refresh token"),
                                                 "400": _resp(_ANY_OBJECT, "RFC 6749 error"),
                                                 "401": _resp(_ANY_OBJECT, "Client authentication failed")})},
@@ -241,13 +253,16 @@ _FIXED: dict[str, dict[str, tuple[str, dict]]] = {
 # routes whose OPTIONS is Flask's automatic answer (empty body, Allow header)
 _FLASK_OPTIONS = {"/api/", "/api/v2/", "/api/v2/ping/", "/api/v2/config/", "/api/v2/openapi.json",
                   "/api/login/", "/api/logout/", "/api/o/", "/api/o/token/", "/api/o/revoke_token/",
+                  "/api/o/authorize/",
                   "/api/v2/dashboard/", "/api/v2/dashboard/graphs/jobs/", "/api/v2/metrics/",
                   "/api/v2/config/subscriptions/", "/api/v2/config/attach/"}
 _LOGIN_FORM = {"type": "object", "properties": {
     "username": {"type": "string"}, "password": {"type": "string"}, "next": {"type": "string"},
     "csrfmiddlewaretoken": {"type": "string"}}}
 _OAUTH_FORM = {"type": "object", "properties": {name: {"type": "string"} for name in (
-    "grant_type", "username", "password", "refresh_token", "scope", "client_id", "client_secret", "token")}}
+    "grant_type", "username", "password", "refresh_token", "scope", "client_id", "client_secret", "token",
+    "code", "redirect_uri", "code_verifier", "response_type", "state", "code_challenge", "code_challenge_method",
+    "csrfmiddlewaretoken", "allow", "cancel")}}
 
 
 def _fixed_paths(registry) -> dict[str, Any]:
@@ -297,24 +312,24 @@ def _settings_paths() -> dict[str, Any]:
 
 # -- the registry's resources ------------------------------------------------------------------
 def _resource_paths(registry, res, action_methods: ActionMethods | None) -> dict[str, Any]:
-    model = res.model_name
+    model, op = res.model_name, _op_name(registry, res)
     ref, wref = _ref(model), _ref(f"{model}Write")
     paths: dict[str, Any] = {}
     item: dict[str, Any] = {"get": _op(f"list_{res.plural}", res.plural, {"200": _resp(_list_schema(ref))},
                                        params=_LIST_PARAMS),
                             "options": _options_op(f"options_list_{res.plural}", res.plural)}
     if "POST" in list_allow(res):
-        item["post"] = _op(f"create_{res.name}", res.plural, {"201": _resp(ref, "Created")}, wref)
+        item["post"] = _op(f"create_{op}", res.plural, {"201": _resp(ref, "Created")}, wref)
     paths[res.list_url] = item
     detail: dict[str, Any] = {"parameters": _PATH_ID,
-                              "get": _op(f"get_{res.name}", res.plural, {"200": _resp(ref)}),
-                              "options": _options_op(f"options_get_{res.name}", res.plural)}
+                              "get": _op(f"get_{op}", res.plural, {"200": _resp(ref)}),
+                              "options": _options_op(f"options_get_{op}", res.plural)}
     allowed = detail_allow(res)
     for verb in ("PUT", "PATCH"):
         if verb in allowed:
-            detail[verb.lower()] = _op(f"{verb.lower()}_{res.name}", res.plural, {"200": _resp(ref)}, wref)
+            detail[verb.lower()] = _op(f"{verb.lower()}_{op}", res.plural, {"200": _resp(ref)}, wref)
     if "DELETE" in allowed:
-        detail["delete"] = _op(f"delete_{res.name}", res.plural,
+        detail["delete"] = _op(f"delete_{op}", res.plural,
                                {str(res.delete_status): _resp(None, "Deleted")})
     paths[f"/api/v2/{res.plural}/{{id}}/"] = detail
     for rel in res.relations:
@@ -347,7 +362,7 @@ def document(registry, action_methods: ActionMethods | None = None) -> dict[str,
     schemas: dict[str, Any] = {"Error": {
         "type": "object", "description": 'AWX/DRF error: {"detail": "..."} or {"field": ["message", ...]}',
         "properties": {"detail": {"type": "string"}}, "additionalProperties": True}}
-    for res in registry:
+    for res in registry.endpoints():
         schemas[res.model_name], schemas[f"{res.model_name}Write"] = _schemas(res)
         paths.update(_resource_paths(registry, res, action_methods))
     return {

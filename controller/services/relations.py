@@ -139,8 +139,8 @@ def associate(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, c
         if rel.validate_association is not None:
             rel.validate_association(ctx, parent, child, on)
         if rel.kind == "reverse_fk" and not on:
-            # AWX: disassociating from a parent-key list deletes the child.
-            crud.delete(ctx, target, child)
+            # AWX: disassociating from a parent-key list deletes the child (as the relation says).
+            crud.delete(ctx, target, child, before_delete=rel.detach_delete)
             return
         changed, link = _apply(ctx, parent_res, parent, rel, target, child, on)
         ctx.forget_roles()
@@ -174,6 +174,9 @@ def post(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, body: 
         associate(ctx, parent_res, parent, rel, child, on="disassociate" not in body)
         return 204, None
     if "disassociate" in body and rel.attach:
+        if rel.detach_all_deletes_parent is not None:
+            crud.delete(ctx, parent_res, parent, before_delete=rel.detach_all_deletes_parent)
+            return 204, None
         raise APIError({"msg": '"id" is required to disassociate'})
     if not rel.create:
         raise APIError({"msg": f"{target.model_name} 'id' field is missing."})

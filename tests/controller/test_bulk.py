@@ -166,3 +166,29 @@ def test_host_delete_is_all_or_nothing(admin, make_user):
                           "BULK_HOST_MAX_DELETE": ["250"], "Hosts_count": ["251"]}
     assert user.post("/api/v2/bulk/host_delete/", {"hosts": [a]}).status_code == 201
     assert _hosts_of(admin, inv) == {}
+
+
+def test_host_create_splits_name_port_as_a_regular_host_create(admin):
+    """AWX's BulkHostSerializer is a HostSerializer: ``name:port`` is split into the name and
+    ``ansible_ssh_port``; a bad port is a per-host name error; the split name counts for duplicates."""
+    inv = _inventory(admin)
+    resp = admin.post("/api/v2/bulk/host_create/", {"inventory": inv["id"], "hosts": [
+        {"name": "web1:2222", "variables": "role: db"}, {"name": "web2"}, {"name": "fe80::1"}]})
+    assert resp.status_code == 201, resp.json
+    assert [h["name"] for h in resp.json["hosts"]] == ["web1", "web2", "fe80::1"]
+    assert json.loads(resp.json["hosts"][0]["variables"]) == {"role": "db", "ansible_ssh_port": 2222}
+    stored = _hosts_of(admin, inv)
+    assert set(stored) == {"web1", "web2", "fe80::1"}
+    assert json.loads(stored["web1"]["variables"]) == {"role": "db", "ansible_ssh_port": 2222}
+    assert stored["fe80::1"]["variables"] in ("", "{}")      # IPv6 (several colons): no port
+    bad = admin.post("/api/v2/bulk/host_create/", {"inventory": inv["id"], "hosts": [
+        {"name": "a:0"}, {"name": "b:http"}, {"name": "c:65536"}, {"name": "d:22"}]})
+    assert bad.status_code == 400
+    assert bad.json == {"hosts": {"0": {"name": ["Invalid port specification: 0"]},
+                                  "1": {"name": ["Invalid port specification: http"]},
+                                  "2": {"name": ["Invalid port specification: 65536"]}}}
+    duplicate = admin.post("/api/v2/bulk/host_create/", {"inventory": inv["id"], "hosts": [
+        {"name": "web1:22"}, {"name": "new:22"}, {"name": "new"}]})
+    assert duplicate.json == {"non_field_errors": [
+        "Hostnames must be unique in an inventory. Duplicates found: ['web1', 'new', 'new']"]}
+    assert set(_hosts_of(admin, inv)) == {"web1", "web2", "fe80::1"}    # neither refused request wrote a row

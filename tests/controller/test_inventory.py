@@ -111,8 +111,13 @@ def test_inventory_field_validation(admin, org, make_inv):
     resp = admin.post(f"{V2}/inventories/", {"name": unique("inv"), "organization": None})
     assert resp.json == {"organization": ["This field may not be null."]}
     resp = admin.post(f"{V2}/inventories/", {"name": unique("inv"), "organization": org["id"],
+                                             "kind": "unknown"})
+    assert resp.status_code == 400 and resp.json == {"kind": ['"unknown" is not a valid choice.']}
+    # AWX 24.6.1 has constructed inventories (tests/controller/test_constructed_inventories.py)
+    resp = admin.post(f"{V2}/inventories/", {"name": unique("inv"), "organization": org["id"],
                                              "kind": "constructed"})
-    assert resp.status_code == 400 and "kind" in resp.json
+    assert resp.status_code == 201 and resp.json["kind"] == "constructed"
+    assert admin.get(f"{resp.json['url']}inventory_sources/").json["results"][0]["source"] == "constructed"
     inv = make_inv()
     dup = admin.post(f"{V2}/inventories/", {"name": inv["name"], "organization": org["id"]})
     assert dup.status_code == 400
@@ -615,7 +620,9 @@ def test_options_drive_the_awx_cli(admin):
     post = admin.options(f"{V2}/inventories/").json["actions"]["POST"]
     assert post["organization"]["type"] == "id" and post["organization"]["required"] is True
     assert post["kind"]["choices"] == [["", "Hosts have a direct link to this inventory."],
-                                       ["smart", "Hosts for inventory generated using the host_filter property."]]
+                                       ["smart", "Hosts for inventory generated using the host_filter property."],
+                                       ["constructed", "Parse list of source inventories with the constructed "
+                                                       "inventory plugin."]]
     assert post["variables"]["type"] == "json" and "total_hosts" not in post
     host_post = admin.options(f"{V2}/hosts/").json["actions"]["POST"]
     assert {"name", "description", "inventory", "enabled", "instance_id", "variables"} == set(host_post)
@@ -623,3 +630,64 @@ def test_options_drive_the_awx_cli(admin):
                                                                           "variables"}
     assert admin.options(f"{V2}/inventories/").json["object_roles"] == [
         "admin_role", "update_role", "adhoc_role", "use_role", "read_role"]
+
+
+def test_group_disassociated_from_its_inventory_is_deleted_alone(admin, make_inv):
+    """AWX InventoryGroupsList (parent_key "inventory") deletes the group with a plain delete,
+    not GroupDetail's recursive one: its hosts and child groups survive and move up to its
+    parents (AWX's post_delete signal).  /groups/N/children/ and /hosts/N/groups/ only unlink."""
+    inv = make_inv()
+    g = {n: _group(admin, inv, n) for n in ("top", "mid", "leaf", "solo", "other")}
+    h = {n: _host(admin, inv, n) for n in ("h-mid", "h-leaf", "h-solo", "h-x")}
+    for parent, child in (("top", "mid"), ("mid", "leaf")):
+        assert _link(admin, f"{g[parent]['url']}children/", g[child]["id"]).status_code == 204
+    for group, host in (("mid", "h-mid"), ("leaf", "h-leaf"), ("solo", "h-solo"), ("other", "h-x")):
+        assert _link(admin, f"{g[group]['url']}hosts/", h[host]["id"]).status_code == 204
+    resp = _link(admin, f"{inv['url']}groups/", g["mid"]["id"], off=True)
+    assert resp.status_code == 204, resp.json
+    assert admin.get(g["mid"]["url"]).status_code == 404
+    assert admin.get(g["leaf"]["url"]).status_code == 200 and admin.get(h["h-mid"]["url"]).status_code == 200
+    assert _names(admin, f"{g['top']['url']}children/") == ["leaf"]        # moved up to mid's parent
+    assert _names(admin, f"{g['top']['url']}hosts/") == ["h-mid"]
+    assert _names(admin, f"{g['leaf']['url']}hosts/") == ["h-leaf"]
+    entries = admin.get(f"{V2}/activity_stream/?object1=group&page_size=10&order_by=-id").json["results"]
+    mine = [(e["operation"], e["object_association"], e["summary_fields"].get("group", [{}])[0].get("id"))
+            for e in entries if e["operation"] in ("delete", "associate")]
+    assert ("delete", "", g["mid"]["id"]) in mine
+    assert ("associate", "hosts", g["top"]["id"]) in mine and ("associate", "children", g["top"]["id"]) in mine
+    # a group with no parent: its host stays in the inventory, in no group
+    assert _link(admin, f"{inv['url']}groups/", g["solo"]["id"], off=True).status_code == 204
+    assert admin.get(g["solo"]["url"]).status_code == 404
+    assert admin.get(f"{h['h-solo']['url']}groups/").json["count"] == 0
+    assert _names(admin, f"{inv['url']}hosts/") == ["h-leaf", "h-mid", "h-solo", "h-x"]
+    # the other sub-lists only unlink
+    assert _link(admin, f"{g['top']['url']}children/", g["leaf"]["id"], off=True).status_code == 204
+    assert _link(admin, f"{h['h-x']['url']}groups/", g["other"]["id"], off=True).status_code == 204
+    assert admin.get(g["leaf"]["url"]).status_code == 200 and admin.get(g["other"]["url"]).status_code == 200
+    assert _names(admin, f"{inv['url']}root_groups/") == ["leaf", "other", "top"]
+    assert admin.get(f"{h['h-x']['url']}groups/").json["count"] == 0
+    # DELETE /groups/N/ stays recursive: top takes h-mid, which no other group holds
+    assert admin.delete(g["top"]["url"]).status_code == 204
+    assert admin.get(h["h-mid"]["url"]).status_code == 404 and admin.get(h["h-leaf"]["url"]).status_code == 200
+
+
+def test_children_disassociate_without_id_deletes_the_parent_alone(admin, make_user, make_inv):
+    """AWX GroupChildrenList.unattach: ``{"disassociate": true}`` with no "id" deletes the group
+    itself (a plain delete, needing delete rights): its children and hosts move up to its parents."""
+    inv = make_inv()
+    g = {n: _group(admin, inv, n) for n in ("top", "mid", "leaf")}
+    host = _host(admin, inv, "h-mid")
+    assert _link(admin, f"{g['top']['url']}children/", g["mid"]["id"]).status_code == 204
+    assert _link(admin, f"{g['mid']['url']}children/", g["leaf"]["id"]).status_code == 204
+    assert _link(admin, f"{g['mid']['url']}hosts/", host["id"]).status_code == 204
+    _, outsider = make_user()
+    refused = outsider.post(f"{g['mid']['url']}children/", {"disassociate": True})
+    assert refused.status_code in (403, 404) and admin.get(g["mid"]["url"]).status_code == 200
+    resp = admin.post(f"{g['mid']['url']}children/", {"disassociate": True})
+    assert resp.status_code == 204, resp.json
+    assert admin.get(g["mid"]["url"]).status_code == 404
+    assert _names(admin, f"{g['top']['url']}children/") == ["leaf"]
+    assert _names(admin, f"{g['top']['url']}hosts/") == ["h-mid"]
+    # other association lists keep DRF's answer
+    no_id = admin.post(f"{host['url']}groups/", {"disassociate": True})
+    assert no_id.status_code == 400 and no_id.json == {"msg": '"id" is required to disassociate'}

@@ -48,13 +48,13 @@ def _served_routes(app, admin) -> dict[str, set[str]]:
                     methods.add(method)
             served[rule.rule] = methods
         elif rule.arguments == {"plural"}:
-            for res in registry:
+            for res in registry.endpoints():
                 served[res.list_url] = _allow(admin, res.list_url)
         elif rule.arguments == {"plural", "ident"}:
-            for res in registry:
+            for res in registry.endpoints():
                 served[f"/api/v2/{res.plural}/{{id}}/"] = _allow(admin, f"/api/v2/{res.plural}/1/")
         elif rule.arguments == {"plural", "ident", "sub"}:
-            for res in registry:
+            for res in registry.endpoints():
                 for sub in [rel.name for rel in res.relations] + list(res.actions):
                     served[f"/api/v2/{res.plural}/{{id}}/{sub}/"] = _allow(admin, f"/api/v2/{res.plural}/1/{sub}/")
         elif rule.arguments == {"slug"} and rule.rule == "/api/v2/settings/<slug>/":
