@@ -193,6 +193,7 @@ def survey_editor(pk: int):
     op = request.form.get("op", "")
     errors: dict[str, list[str]] = {}
     messages: list[str] = []
+    asking = op == "ask-delete"    # the question first (no script needed); only "delete" deletes
     if op == "delete":
         survey_service.delete_spec(ctx(), res, row)
         if row.get("survey_enabled"):
@@ -210,8 +211,9 @@ def survey_editor(pk: int):
                 errors, messages = place_error(str(text), spec_body(request.form, rows))
             else:
                 messages = [str(m) for v in (exc.body or {}).values() for m in (v if isinstance(v, list) else [v])]
-    elif op:
+    elif op and not asking:
         rows = apply_op(rows, op)
     return render("survey_editor.html", _code=400 if errors or messages else 200, jt=obj, rows=rows, form=form,
                   types=TYPES, errors=errors, errors_top=messages, questions=preview_questions(rows),
-                  saved=request.args.get("saved", ""), has_spec=bool(spec.get("spec")))
+                  saved=request.args.get("saved", ""), has_spec=bool(spec.get("spec")),
+                  asking_delete=asking and bool(spec.get("spec")), stored_questions=len(spec.get("spec") or []))

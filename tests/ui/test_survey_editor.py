@@ -135,6 +135,12 @@ def test_delete_and_the_rights(app, ui, api, jt):
     assert reader.get(f"/ui/templates/{jt['id']}/survey").status_code == 403
     assert reader.post(f"/ui/templates/{jt['id']}/survey", [("op", "delete")]).status_code == 403
     assert _spec(api, jt)["spec"][0]["variable"] == "q"
+    # the editor's Delete button asks first: the question deletes nothing, its own button does
+    asked = ui.post(f"/ui/templates/{jt['id']}/survey", [("op", "ask-delete")])
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Delete this survey?" in page and "Its 1 question will be removed" in page
+    assert re.search(r'<button type="submit" name="op" value="delete"[^>]*>Delete survey</button>', page)
+    assert _spec(api, jt)["spec"][0]["variable"] == "q"
     resp = ui.post(f"/ui/templates/{jt['id']}/survey", [("op", "delete")])
     assert resp.status_code == 302 and _spec(api, jt) == {}
     assert api.one(f"/api/v2/job_templates/{jt['id']}/")["survey_enabled"] is False
