@@ -14,7 +14,9 @@ Contracts:
     OPTIONS list the prompts in this order, and so does the UI form.
   * ``key`` is both the launch body key and the job template field (or relation) it overrides;
     ``ask_flag`` is the job template's boolean that lets a launch set it.  Without the flag a
-    launch that sets the key has it ignored (``ignored_fields``), a schedule has it refused.
+    launch that sets the key has it ignored (``ignored_fields``), a schedule has it refused
+    (its credentials refused on attach; its labels and instance groups ignored when it fires,
+    as AWX does).
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ class Prompt:
     template's relation, replaced as a whole).  ``label`` is what a person reads (the UI form,
     the ask flag's help text); ``help_text`` says what the launched value does.
     ``schedulable``: a schedule stores the prompt in a field of the same name (extra variables
-    travel as the schedule's ``extra_data``; the list prompts are not stored on schedules).
+    travel as the schedule's ``extra_data``; the list prompts are the schedule's sub-lists of
+    the same name, :data:`SCHEDULE_LISTS`, not fields).
     """
 
     key: str
@@ -108,3 +111,6 @@ PROMPTS: tuple[Prompt, ...] = (
 )
 BY_KEY: dict[str, Prompt] = {p.key: p for p in PROMPTS}
 SCHEDULABLE: tuple[Prompt, ...] = tuple(p for p in PROMPTS if p.schedulable)
+SCHEDULE_LISTS: tuple[Prompt, ...] = tuple(p for p in PROMPTS if p.list_of_ids)
+"""The list prompts a schedule keeps as sub-lists (``/schedules/N/credentials/``, ``labels/``,
+``instance_groups/``): attached and detached one id at a time, replayed when it fires."""

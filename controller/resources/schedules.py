@@ -13,6 +13,10 @@ Contracts:
     and ``<templates>/N/schedules/`` is a plain reverse-FK sub-list whose POST injects the parent.
   * Prompts (``extra_data``, ``inventory``, ``limit`` …; null = use the template) are validated
     like a launch, with errors instead of ignored fields (AWX LaunchConfigurationBaseSerializer).
+    The list prompts are sub-lists: ``credentials/`` (AWX's attach rules, see
+    :func:`~controller.services.schedule_prompts.check_credential_attach`), ``labels/`` (an
+    existing label by name + organization is attached, as on templates) and
+    ``instance_groups/`` (declared with the instance groups).
     ``PATCH {"enabled": false}`` skips every other check.
   * ``dtstart``, ``dtend`` and ``next_run`` (UTC ``…Z`` text) are recomputed whenever the rule
     or ``enabled`` changes; the scheduler (:mod:`controller.jobs.scheduler`) moves ``next_run``.
@@ -26,7 +30,9 @@ from typing import Any
 from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..services import rrules, schedule_forms
-from ..services.schedule_prompts import PROMPTS, check_prompts, masked
+from ..services.schedule_prompts import (CREDENTIALS_KEY, LABELS_KEY, PROMPTS, check_credential_attach,
+                                         check_prompts, masked)
+from ..store import labels as label_sql
 from ..registry import Field, Registry, Relation, Resource
 from .unified import VERBOSITY
 
@@ -230,6 +236,25 @@ def _can_change(ctx, row: dict) -> bool:
     return row.get("created_by") == ctx.user_id and _role_holds(ctx, kind, ujt, _kinds(ctx)[kind].run_role)
 
 
+def _credential_association(ctx, row: dict, cred: dict, on: bool) -> None:
+    """AWX: attaching needs change on the schedule and use of the credential (403 first), then
+    the launch-configuration rules; detaching only the change the generic layer checks."""
+    if not on:
+        return
+    access.require(_can_change(ctx, row) and access.holds(ctx, "credential", cred["id"], "use_role"))
+    kind, ujt = _template_row(ctx, row)
+    if ujt is not None:
+        check_credential_attach(ctx, kind, ujt, row, cred)
+
+
+def _find_label(ctx, row: dict, body: dict) -> dict | None:
+    """POST {"name", "organization"} to labels/ attaches the existing label of that name (AWX)."""
+    name, org = body.get("name"), body.get("organization")
+    if not isinstance(name, str) or isinstance(org, bool) or not isinstance(org, (int, str)):
+        return None
+    return label_sql.label_named(ctx.store, name.strip(), org)
+
+
 def _visibility(ctx):
     parts, params = [], []
     for kind in _kinds(ctx).values():
@@ -355,7 +380,10 @@ def declare(reg: Registry) -> None:
     reg.add(Resource(
         name="schedule", plural="schedules", fields=_fields(reg), ordering=("id",),
         search_fields=("name", "description"), summary_keys=("id", "name", "description", "next_run"),
-        relations=[Relation("unified_jobs", "job", "reverse_fk", key="schedule", read_only=True)],
+        relations=[Relation("unified_jobs", "job", "reverse_fk", key="schedule", read_only=True),
+                   Relation("credentials", "credential", "m2m", key=CREDENTIALS_KEY,
+                            validate_association=_credential_association),
+                   Relation("labels", "label", "m2m", key=LABELS_KEY, create=True, find_existing=_find_label)],
         create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility,
         before_save=_before_save, compute=_compute, redact=_redact, extra_summary=_summary,
         extra_related=_related, capabilities=("edit", "delete"),

@@ -8,22 +8,36 @@ Contracts:
     ``{"variables_needed_to_start": [...]}``; projects and inventory sources take no prompt.
   * Survey password answers are stored vault-encrypted; ``$encrypted$`` on update keeps the
     stored answer.  :func:`masked` shows them as ``$encrypted$``; :func:`launch_body` decrypts.
+  * The list prompts live in the schedule's sub-lists (``credentials/``, ``labels/``,
+    ``instance_groups/``).  :func:`check_credential_attach` holds AWX's attach rules of a saved
+    launch configuration (LaunchConfigCredentialsBase); labels and instance groups take any
+    readable object (AWX checks nothing more), a template that does not ask for them ignores
+    them when the schedule fires, as a launch does.
+  * :func:`launch_body` gives the launch what a person would post: the template's credentials
+    with the schedule's replacing them type by type (AWX's ``create_unified_job``), the
+    schedule's labels and instance groups; empty sub-lists leave the template's own.
 """
 from __future__ import annotations
 
 
 from .. import access
-from ..errors import PermissionDenied, ValidationError
+from ..errors import APIError, PermissionDenied, ValidationError
 from ..prompts import SCHEDULABLE
 from ..registry import ENCRYPTED
 from ..secrets import Vault
 from ..store import instances as instance_sql
-from . import surveys
+from ..store import jobs as job_sql
+from ..store import links
+from . import credential_inputs as ci
+from . import relations, surveys
 from .variables import VarsError, json_mapping, parse_vars
 
 # the schedule's prompt fields: the schedulable launch prompts (extra variables are extra_data)
 PROMPTS = tuple(p.key for p in SCHEDULABLE)
 NOT_PROMPTED = "Field is not configured to prompt on launch."
+# the schedule's association tables of the list prompts ("table:left:right", Relation keys)
+CREDENTIALS_KEY = "schedule_credentials:schedule_id:credential_id"
+LABELS_KEY = "schedule_labels:schedule_id:label_id"
 
 
 def loads(value) -> dict:
@@ -118,9 +132,111 @@ def check_prompts(ctx, kind: str, ujt: dict, values: dict, existing: dict | None
     return {k: ctx.vault.encrypt(str(v)) if k in passwords else v for k, v in extra.items()}
 
 
+def linked(ctx, key: str, schedule_id: int) -> list[int]:
+    """The ids in one of the schedule's sub-lists (``key``: its Relation key), in attach order."""
+    table, left, right = key.split(":")
+    return links.linked_ids(ctx.store, table, left, right, schedule_id)
+
+
+def _unique_hash(ctx, cred: dict) -> tuple[str, str, dict]:
+    """AWX Credential.unique_hash: (key, display, credential type): one credential per type, and
+    per vault id for vaults."""
+    ctype = ctx.store.get("credential_types", cred["credential_type"]) or {}
+    key, display = str(cred["credential_type"]), str(ctype.get("name", ""))
+    if ctype.get("kind") == "vault":
+        vault_id = ci.decrypt_inputs(ctx.vault, ctype, cred.get("inputs")).get("vault_id")
+        if vault_id:
+            return f"{key}_{vault_id}", f"{display} (id={vault_id})", ctype
+    return key, display, ctype
+
+
+def check_credential_attach(ctx, kind: str, ujt: dict, schedule: dict, cred: dict) -> None:
+    """Refuse attaching ``cred`` to ``schedule`` (of template ``ujt`` of ``kind``) as AWX does:
+    400 ``{"msg": …}`` when the template cannot take it, when it needs a password at launch
+    (nobody types one when a schedule fires), or when its type is already provided by the
+    schedule or the template already uses it.  The permission (change on the schedule, use of
+    the credential) is checked by the caller first."""
+    if kind != "job_template":
+        raise APIError({"msg": "Related template cannot accept credentials on launch."})
+    key, display, ctype = _unique_hash(ctx, cred)
+    if ci.passwords_needed(ctype, ci.decrypt_inputs(ctx.vault, ctype, cred.get("inputs"))):
+        raise APIError({"msg": "Credential that requires user input on launch cannot be used in saved launch "
+                               "configuration."})
+    if not ujt.get("ask_credential_on_launch"):
+        raise APIError({"msg": "Related template is not configured to accept credentials on launch."})
+    for other in ctx.store.get_many("credentials", linked(ctx, CREDENTIALS_KEY, schedule["id"])).values():
+        if _unique_hash(ctx, other)[0] == key:
+            raise APIError({"msg": f"This launch configuration already provides a {display} credential."})
+    if cred["id"] in job_sql.template_credentials(ctx.store, ujt["id"]):
+        raise APIError({"msg": f"Related template already uses {cred['name']} credential."})
+
+
+def list_ids(ctx, schedule_id: int | None) -> dict[str, list[int]]:
+    """The schedule's list prompts: {"credentials", "labels", "instance_groups": ids} (empty
+    lists for a schedule not saved yet)."""
+    if not schedule_id:
+        return {"credentials": [], "labels": [], "instance_groups": []}
+    return {"credentials": linked(ctx, CREDENTIALS_KEY, schedule_id), "labels": linked(ctx, LABELS_KEY, schedule_id),
+            "instance_groups": instance_sql.ordered_groups(ctx.store, "schedule", schedule_id)}
+
+
+def template_credentials(ctx, jt_id: int) -> list[int]:
+    """The job template's own credentials (a schedule cannot attach them again)."""
+    return job_sql.template_credentials(ctx.store, jt_id)
+
+
+def set_lists(ctx, schedule: dict, wanted: dict[str, list[int]]) -> None:
+    """Make the schedule's sub-lists hold ``wanted`` (prompt key -> ids) as an API client would:
+    a detach per extra id, then an attach per missing one, each through the generic association
+    (permissions, :func:`check_credential_attach`, the activity stream).  The first refusal
+    raises, keyed by the prompt (``{"credentials": [msg]}``); the caller's transaction undoes
+    the rest.  An ordered list (instance groups) that differs is rebuilt in the order given."""
+    res = ctx.registry["schedule"]
+    current = list_ids(ctx, schedule["id"])
+    for key, ids in wanted.items():
+        rel = res.relation(key)
+        if rel is None:
+            continue
+        have = current.get(key, [])
+        if rel.ordered and have != ids:
+            drop, add = have, ids
+        else:
+            drop, add = [i for i in have if i not in ids], [i for i in ids if i not in have]
+        target = ctx.registry[rel.target]
+        try:
+            for pk, on in [*((pk, False) for pk in drop), *((pk, True) for pk in add)]:
+                child = ctx.store.get(target.table, pk)
+                if child is None:
+                    raise ValidationError({key: [f'Invalid pk "{pk}" - object does not exist.']})
+                relations.associate(ctx, res, schedule, rel, child, on)
+        except ValidationError:
+            raise
+        except APIError as exc:
+            body = exc.body if isinstance(exc.body, dict) else {}
+            message = body.get("msg") or body.get("detail") or body.get("error") or str(exc.body)
+            raise ValidationError({key: [str(message)]}) from None
+
+
+def _credentials(ctx, jt_id: int, own: list[int]) -> list[int]:
+    """The template's credentials with the schedule's ``own`` replacing them type by type."""
+    chosen = {}
+    for cid in [*job_sql.template_credentials(ctx.store, jt_id), *own]:
+        cred = ctx.store.get("credentials", cid)
+        if cred is not None:
+            chosen[_unique_hash(ctx, cred)[0]] = cid
+    return list(chosen.values())
+
+
 def launch_body(ctx, row: dict) -> dict:
-    """The launch prompts of a schedule (null prompts left out, survey secrets decrypted)."""
+    """The launch prompts of a schedule (null prompts left out, survey secrets decrypted, the
+    list prompts from its sub-lists)."""
     body = {k: row[k] for k in PROMPTS if row.get(k) is not None}
+    own = linked(ctx, CREDENTIALS_KEY, row["id"])
+    if own and (row.get("unified_job_template_type") or "job_template") == "job_template":
+        body["credentials"] = _credentials(ctx, row["unified_job_template"], own)
+    labels = linked(ctx, LABELS_KEY, row["id"])
+    if labels:     # a workflow's launch takes them too; updates ignore their body
+        body["labels"] = labels
     if "diff_mode" in body:
         body["diff_mode"] = bool(body["diff_mode"])
     extra = {k: ctx.vault.decrypt(v) if Vault.is_encrypted(v) else v for k, v in loads(row.get("extra_data")).items()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import access_tab, base, generic, jobs, notifications, resources, webhooks, workflows  # noqa: F401  (registers the views)
 from . import projects, schedules, surveys, templates_pages  # noqa: F401  (h19b's pages)
+from . import deleting  # noqa: F401  (the delete confirmation)
 from .blueprint import bp
 
 __all__ = ["bp"]

@@ -13,6 +13,7 @@ from ..jobs import launch as launching
 from ..prompts import PROMPTS, Prompt
 from ..services import crud, relations, surveys
 from ..services.variables import VarsError, parse_vars
+from . import prompt_pickers
 from .blueprint import bp
 from .base import ACTIVE, caps, ctx, detail, field_errors, flatten_errors, list_args, listing, \
     page_view, registry, render
@@ -103,9 +104,10 @@ def launch(pk: int):
     errors: dict[str, list[str]] = {}
     values = dict(request.form) if request.method == "POST" else {}
     prompts = _form_prompts(row)
+    lists = prompt_pickers.list_prompts(row)
     if request.method == "POST":
         try:
-            body = _launch_body(row, questions, prompts)
+            body = {**_launch_body(row, questions, prompts), **prompt_pickers.list_values(lists, request.form)}
             job, _ignored = launching.launch_job(ctx(), row, body)
             return redirect(url_for("ui.job", pk=job["id"]))
         except ValidationError as exc:
@@ -114,7 +116,9 @@ def launch(pk: int):
                   errors=errors, messages=[m for v in errors.values() for m in v], values=values,
                   multi={q["variable"]: request.form.getlist(q["variable"]) for q in questions
                          if q.get("type") == "multiselect"} if request.method == "POST" else {},
-                  prompts=prompts, picks=_picks(prompts), job_field=registry("job_template").field)
+                  prompts=prompts, picks=_picks(prompts), job_field=registry("job_template").field,
+                  pickers=prompt_pickers.pickers(lists, obj, info["defaults"],
+                                                 request.form if request.method == "POST" else None))
 
 
 def _target(prompt: Prompt) -> str | None:
@@ -125,8 +129,8 @@ def _target(prompt: Prompt) -> str | None:
 
 def _form_prompts(jt: dict) -> list[Prompt]:
     """The prompts ``jt`` asks for that the form can show, in the table's order with the extra
-    variables (a textarea) last.  Lists of ids are left out (the UI has no picker for them yet),
-    and so is an id with no resource to pick from."""
+    variables (a textarea) last.  Lists of ids are left out (``prompt_pickers`` shows them), and
+    so is an id with no resource to pick from."""
     shown = [p for p in PROMPTS if jt.get(p.ask_flag) and not p.list_of_ids
              and (p.kind != "id" or _target(p) is not None)]
     return sorted(shown, key=lambda p: p.kind == "json")

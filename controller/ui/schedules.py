@@ -12,7 +12,21 @@ Contracts:
     service's one-form rule never sees a stale input; errors come back beside their fields.
   * A job template's schedule offers the prompts the template asks for (``ask_*_on_launch``,
     the schedulable ones), as the engine's fields of the schedule declaration; empty means "the
-    template's own value".  They follow the template chosen when the page was rendered.
+    template's own value".  They follow the template picked in the form: the script swaps in
+    ``GET /ui/schedules/prompts?unified_job_template=N`` (the ``<div id="schedule-prompts">``
+    fragment); without script the "Load prompts" button (``op=prompts``) re-renders the form
+    with everything typed kept and saves nothing.  A save clears the stored prompts the picked
+    template does not ask for (the service would refuse them).
+  * The template's survey questions are offered too (:mod:`.schedule_survey`): their answers
+    go in ``extra_data``, merged over the extra variables box.
+  * The list prompts the template asks for (credentials, labels, instance groups) get the launch
+    form's pickers (:mod:`.prompt_pickers`) showing the schedule's own lists; none picked means
+    "the template's own".  A save sets the schedule's sub-lists as an API client would (detach,
+    then attach, each with the API's checks: :func:`controller.services.schedule_prompts.set_lists`)
+    in the same transaction as the schedule, so a refused credential saves nothing and is shown
+    beside its picker.  Picking one of the template's own credentials adds nothing (the run has
+    it anyway; the API would refuse it); a list the picked job template does not ask for is
+    emptied (other kinds of template keep theirs: the form has no pickers for them).
 """
 from __future__ import annotations
 
@@ -23,8 +37,11 @@ from typing import Any, Mapping
 from flask import redirect, request, url_for
 
 from ..errors import APIError, PermissionDenied, ValidationError
-from ..prompts import SCHEDULABLE
+from ..prompts import SCHEDULABLE, SCHEDULE_LISTS
+from .prompt_pickers import list_prompts, pickers, posted_ids
+from .schedule_survey import answers, merged_extra, shown_answers, survey_questions, without_answers
 from ..services import crud, rrules, schedule_forms
+from ..services.schedule_prompts import list_ids, set_lists, template_credentials
 from .base import caps, ctx, detail, field_errors, list_args, listing, page_view, registry, render
 from .blueprint import bp
 from .forms import FormField, form_fields, read_form
@@ -125,14 +142,22 @@ def _body(values: Mapping, obj: dict | None) -> dict:
     return body
 
 
+def prompt_template(template_id: str) -> dict | None:
+    """The job template row ``template_id`` names, if the user may see it (None otherwise, or for
+    another kind of template)."""
+    if not template_id.isdigit():
+        return None
+    try:
+        return crud.get_row(ctx(), registry("job_template"), int(template_id))
+    except APIError:
+        return None
+
+
 def prompt_fields(template_id: str, obj: dict | None, errors: dict) -> list[FormField]:
     """The schedule's inputs for the prompts job template ``template_id`` asks for ([] for
     another kind of template, or one the user cannot see)."""
-    if not template_id.isdigit():
-        return []
-    try:
-        jt = crud.get_row(ctx(), registry("job_template"), int(template_id))
-    except APIError:
+    jt = prompt_template(template_id)
+    if jt is None:
         return []
     names = [p.key for p in SCHEDULABLE if jt.get(p.ask_flag) and registry("schedule").field(p.key)]
     if not names:
@@ -144,9 +169,42 @@ def prompt_fields(template_id: str, obj: dict | None, errors: dict) -> list[Form
                        errors=errors, only=names, overrides=overrides)
 
 
-def prompt_values(fields: list[FormField]) -> dict[str, Any]:
-    """The prompts' part of the body: an empty input is null (the template's own value)."""
-    return {k: (None if v == "" else v) for k, v in read_form(fields, request.form).items()}
+def prompt_values(fields: list[FormField], obj: dict | None) -> dict[str, Any]:
+    """The prompts' part of the body: an empty input is null (the template's own value); a
+    stored prompt the picked template does not ask for is cleared (null)."""
+    out: dict[str, Any] = {p.key: None for p in SCHEDULABLE
+                           if obj is not None and obj.get(p.key) is not None and registry("schedule").field(p.key)}
+    out.update({k: (None if v == "" else v) for k, v in read_form(fields, request.form).items()})
+    return out
+
+
+def list_pickers(template_id: str, obj: dict | None, form: Mapping | None) -> list[dict]:
+    """The pickers of the list prompts the template asks for, showing the posted ids, else the
+    schedule's own lists."""
+    jt = prompt_template(template_id)
+    if jt is None:
+        return []
+    return pickers(list_prompts(jt), {}, {}, form, stored=list_ids(ctx(), (obj or {}).get("id")),
+                   note="None picked: the template's own.")
+
+
+def list_values(template_id: str, obj: dict | None) -> dict[str, list[int]]:
+    """The sub-lists a save sets: each shown picker's ids (less the template's own credentials);
+    on an edit, an empty list for each list prompt the picked job template does not ask for.
+    Another kind of template (a workflow's labels are set through the API) leaves them as they are."""
+    jt = prompt_template(template_id)
+    if jt is None:
+        return {}
+    asked = {p.key for p in list_prompts(jt)}
+    out: dict[str, list[int]] = {}
+    for prompt in SCHEDULE_LISTS:
+        ids = posted_ids(prompt.key, request.form) if prompt.key in asked else ([] if obj is not None else None)
+        if ids is not None and prompt.key == "credentials":
+            own = template_credentials(ctx(), jt["id"])
+            ids = [i for i in ids if i not in own]
+        if ids is not None:
+            out[prompt.key] = ids
+    return out
 
 
 def _form_page(obj: dict | None):
@@ -154,19 +212,32 @@ def _form_page(obj: dict | None):
     values = dict(request.form) if request.method == "POST" else _values_of(obj)
     errors: dict[str, list[str]] = {}
     preview: dict | None = None
-    prompts = prompt_fields(str(values.get("unified_job_template") or ""), obj, errors)
-    if request.method == "POST":
+    template_id = str(values.get("unified_job_template") or "")
+    prompts = prompt_fields(template_id, obj, errors)
+    questions = survey_questions(prompt_template(template_id))
+    stored = (obj or {}).get("extra_data") or {}
+    if request.method != "POST" and obj is not None:
+        values["extra_data"] = without_answers(values.get("extra_data", ""), questions)
+    if request.method == "POST" and request.form.get("op") == "prompts":
+        pass              # "Load prompts": the same form for the template picked, nothing saved
+    elif request.method == "POST":
         try:
             preview = preview_runs(values)
         except ValidationError as exc:
             errors = field_errors(exc)
         if request.form.get("op") != "preview" and not errors:
             try:
-                body = {**_body(values, obj), **prompt_values(prompts)}
-                if obj is None:
-                    row = crud.create(ctx(), res, body)
-                else:
-                    row = crud.update(ctx(), res, crud.get_row(ctx(), res, obj["id"]), body, partial=True)
+                body = {**_body(values, obj), **prompt_values(prompts, obj)}
+                given = answers(questions, stored, request.form)
+                if given or (questions and obj is not None):     # an edit may have emptied answers
+                    body["extra_data"] = merged_extra(values.get("extra_data", ""), given)
+                lists = list_values(template_id, obj)
+                with ctx().store.transaction():       # a refused attach saves nothing
+                    if obj is None:
+                        row = crud.create(ctx(), res, body)
+                    else:
+                        row = crud.update(ctx(), res, crud.get_row(ctx(), res, obj["id"]), body, partial=True)
+                    set_lists(ctx(), row, lists)
                 return redirect(url_for("ui.schedule_page", pk=row["id"]))
             except ValidationError as exc:
                 errors = field_errors(exc)
@@ -175,12 +246,15 @@ def _form_page(obj: dict | None):
             preview = preview_runs(values)
         except ValidationError:
             preview = None
-    shown = {*TEXT_KEYS, "extra_data", *(f.name for f in prompts)}
+    shown = {*TEXT_KEYS, "extra_data", *(f.name for f in prompts), *(p.key for p in SCHEDULE_LISTS)}
     for f in prompts:
         f.errors = errors.get(f.name, [])
     general = [m for k, v in errors.items() if k not in shown for m in v]
     return render("schedule_form.html", _code=400 if errors else 200, obj=obj, values=values, errors=errors,
                   general=general, preview=preview, kinds=FORM_CHOICES, templates=_templates(), prompts=prompts,
+                  pickers=list_pickers(template_id, obj, request.form if request.method == "POST" else None),
+                  survey=questions,
+                  answers=shown_answers(questions, stored, request.form if request.method == "POST" else None),
                   interval_types=[(t, t.capitalize()) for t in schedule_forms.INTERVAL_TYPES],
                   zones=sorted(rrules.zone_names()), can_edit=obj is None or caps(obj).get("edit"))
 
@@ -215,6 +289,22 @@ def schedule_delete(pk: int):
     res = registry("schedule")
     crud.delete(ctx(), res, crud.get_row(ctx(), res, pk))
     return redirect(url_for("ui.schedules", deleted=pk))
+
+
+@bp.route("/schedules/prompts", methods=["GET"])
+@page_view
+def schedule_prompts():
+    """The prompts fragment for the template picked in the form (``unified_job_template``); on
+    an existing schedule (``schedule``) its stored values fill the inputs."""
+    obj = None
+    pk = request.args.get("schedule", "")
+    if pk.isdigit():
+        _row, obj = detail(registry("schedule"), int(pk))
+    template_id = request.args.get("unified_job_template", "")
+    questions = survey_questions(prompt_template(template_id))
+    return render("schedule_prompts.html", prompts=prompt_fields(template_id, obj, {}),
+                  pickers=list_pickers(template_id, obj, None), errors={}, survey=questions,
+                  answers=shown_answers(questions, (obj or {}).get("extra_data") or {}, None))
 
 
 @bp.route("/schedules/preview", methods=["POST"])

@@ -35,7 +35,7 @@ UI_PLURALS = ("organizations", "users", "teams", "projects", "templates", "inven
               "inventory_sources", "credentials", "credential_types", "schedules", "tokens", "settings",
               "workflow_templates", "notification_templates", "jobs", "workflow_jobs")
 # endpoints that answer JSON or an HTML fragment for scripts, not a page; the catch-all 404
-NOT_PAGES = re.compile(r"(_state|\.static|_preview|_stream|\.not_found)$")
+NOT_PAGES = re.compile(r"(_state|\.static|_preview|_prompts|_stream|\.not_found)$")
 
 
 # -- fixtures: a demo controller with one object of every kind -----------------------------

@@ -64,7 +64,7 @@ def test_html_error_pages_inside_ui(app, admin, api):
         resp = admin.get(path)
         assert resp.status_code == 404 and resp.mimetype == "text/html", path
         assert "<h1>Not found</h1>" in resp.text and "<title>Not found | Error 404 | Turret</title>" in resp.text
-    wrong = admin.get("/ui/organizations/1/delete")
+    wrong = admin.get("/ui/inventory_sources/1/sync")
     assert wrong.status_code == 405 and "<h1>Method not allowed</h1>" in wrong.text
     api.user("lists-nobody", "nobody-pw-1")
     nobody = login(app, "lists-nobody", "nobody-pw-1")

@@ -72,6 +72,36 @@
         }).catch(function () {});
     }
 
+    /* the prompts follow the template picked: its fieldset is fetched and swapped in (the
+       no-script "Load prompts" button is hidden); values typed in a prompt both templates ask
+       for are carried over */
+    var runs = form.elements.unified_job_template, prompts = document.getElementById("schedule-prompts");
+    var promptSeq = 0;
+    function loadPrompts() {
+      var mine = ++promptSeq;
+      var query = new URLSearchParams({unified_job_template: runs.value});
+      if (prompts.getAttribute("data-schedule")) query.set("schedule", prompts.getAttribute("data-schedule"));
+      var typed = {};
+      function plain(el) { return el.type !== "checkbox" && el.type !== "radio" && el.type !== "hidden"; }
+      each(prompts.querySelectorAll("[name]"), function (el) { if (plain(el)) typed[el.name] = el.value; });
+      fetch(prompts.getAttribute("data-src") + "?" + query, {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          if (mine !== promptSeq) return;
+          var doc = new DOMParser().parseFromString("<div>" + html + "</div>", "text/html");
+          prompts.textContent = "";
+          each(doc.body.firstChild.childNodes, function (n) { prompts.appendChild(document.importNode(n, true)); });
+          each(prompts.querySelectorAll("[name]"), function (el) {
+            if (plain(el) && Object.prototype.hasOwnProperty.call(typed, el.name)) el.value = typed[el.name];
+          });
+          if (window.Turret) window.Turret.filterable(prompts);
+        }).catch(function () {});
+    }
+    if (runs && prompts) {
+      each(form.querySelectorAll("[data-no-script]"), function (el) { el.hidden = true; });
+      runs.addEventListener("change", loadPrompts);
+    }
+
     function later() { clearTimeout(timer); timer = setTimeout(preview, 300); }
     kind.addEventListener("change", function () { showKind(); later(); });
     form.addEventListener("input", function (e) {

@@ -1,4 +1,5 @@
-/* Turret UI: live job output over the API's Server-Sent Events stream.  No dependencies. */
+/* Turret UI: live job output over the API's Server-Sent Events stream, the delete question in a
+   dialog, a filter box over long pickers.  No dependencies. */
 (function () {
   "use strict";
 
@@ -164,6 +165,76 @@
     }
     if (root.getAttribute("data-active") === "true") timer = setInterval(poll, 1000);
   }
+
+  /* A long picker (a multiple select marked data-searchable) gets a filter box: the options whose
+     text lacks the typed words are hidden; picked ones always stay in sight. */
+  function filterable(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("select[data-searchable]"), function (sel) {
+      if (document.getElementById(sel.id + "-filter")) return;
+      var box = document.createElement("input");
+      box.type = "search";
+      box.id = sel.id + "-filter";
+      box.placeholder = "Filter…";
+      var label = document.querySelector("label[for='" + sel.id + "']");
+      box.setAttribute("aria-label", "Filter " + (label ? label.textContent : "options"));
+      box.setAttribute("aria-controls", sel.id);
+      sel.parentNode.insertBefore(box, sel);
+      box.addEventListener("input", function () {
+        var words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+        Array.prototype.forEach.call(sel.options, function (opt) {
+          var text = (opt.text + " " + (opt.parentNode.label || "")).toLowerCase();
+          opt.hidden = !opt.selected && words.some(function (w) { return text.indexOf(w) < 0; });
+        });
+        Array.prototype.forEach.call(sel.querySelectorAll("optgroup"), function (group) {
+          group.hidden = !group.querySelector("option:not([hidden])");      // no heading over nothing
+        });
+      });
+    });
+  }
+  filterable(document);
+  window.Turret = {filterable: filterable};
+
+  /* Delete buttons are links to a confirmation page (no script: the page itself).  With script
+     the page's question box is fetched and shown in a modal <dialog>: its form POSTs as the page
+     would; Cancel (or Escape) closes it.  Anything unexpected falls back to the page. */
+  function confirmDelete(link) {
+    fetch(link.getAttribute("href"), {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var box = doc.getElementById("confirm-delete");
+        if (!box || typeof HTMLDialogElement === "undefined") { window.location.href = link.href; return; }
+        var dialog = document.createElement("dialog");
+        dialog.className = "confirm";
+        dialog.id = "confirm-dialog";
+        dialog.setAttribute("aria-labelledby", "confirm-title");
+        var title = box.querySelector("h1");
+        if (title) {                           // the page keeps its one <h1>
+          var h2 = document.createElement("h2");
+          h2.id = title.id;
+          h2.textContent = title.textContent;
+          title.replaceWith(h2);
+        }
+        box.classList.remove("card");          // the dialog is the frame
+        dialog.appendChild(document.importNode(box, true));
+        dialog.querySelector("[data-action=cancel]").addEventListener("click", function (e) {
+          e.preventDefault();
+          dialog.close();
+        });
+        dialog.addEventListener("close", function () { dialog.remove(); link.focus(); });
+        document.body.appendChild(dialog);
+        dialog.showModal();
+        var go = dialog.querySelector("[data-action=confirm-delete]");
+        if (go) go.focus();
+      }).catch(function () { window.location.href = link.href; });
+  }
+
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("a[data-confirm-delete]") : null;
+    if (!link || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    confirmDelete(link);
+  });
 
   var wfRoot = document.getElementById("workflow-job");
   if (wfRoot) workflowPage(wfRoot);
