@@ -97,7 +97,8 @@ PROMPTS: tuple[Prompt, ...] = (
            "the execution environment to run with instead of the template's (a local virtual environment "
            "or a container image)"),
     Prompt("labels", "ask_labels_on_launch", "id", "Labels",
-           "the job's labels instead of the template's", list_of_ids=True, schedulable=False),
+           "labels added to the template's (the job gets the template's labels and these; a prompt never "
+           "removes one)", list_of_ids=True, schedulable=False),
     Prompt("forks", "ask_forks_on_launch", "integer", "Forks",
            "how many hosts Ansible works on in parallel (--forks; 0 keeps Ansible's default)"),
     Prompt("job_slice_count", "ask_job_slice_count_on_launch", "integer", "Job slice count",

@@ -58,8 +58,18 @@ def _type_key(ctx, cred_id: int) -> tuple[str, str]:
     return str(ctype["id"]), str(inputs.get("vault_id", "")) if ctype["kind"] == "vault" else ""
 
 
-# AWX shows the template's labels among the defaults; Turret never has, and keeps the body as it is.
-_NO_DEFAULT = frozenset({"labels"})
+def _label_defaults(ctx, jt_id: int) -> list[dict]:
+    """The template's labels as ``GET launch/`` shows them: ``{id, name}`` each, by id."""
+    ids = q.template_labels(ctx.store, jt_id)
+    rows = ctx.store.get_many("labels", ids, "id, name")
+    return [{"id": pk, "name": rows[pk]["name"]} for pk in ids if pk in rows]
+
+
+def job_labels(template_labels: list[int], prompted: list[int] | None) -> list[int]:
+    """The labels a new job gets: the template's, then the prompted ones not among them.
+    AWX's ``copy_m2m_relationships``: labels are additive -- a prompt adds to the template's
+    labels and never removes one (unlike credentials, replaced type by type)."""
+    return list(dict.fromkeys([*template_labels, *(prompted or [])]))
 
 
 def _credential_default(ctx, cred_id: int) -> dict:
@@ -106,7 +116,10 @@ def launch_info(ctx, jt: dict) -> dict:
     variables = surveys.variables_needed(spec) if spec else []
     asks = {flag: bool(jt.get(flag)) for flag in sorted(p.ask_flag for p in PROMPTS)}
     jt_res = ctx.registry["job_template"]
-    defaults = {p.key: _default(ctx, jt_res, jt, p, creds) for p in PROMPTS if p.key not in _NO_DEFAULT}
+    defaults = {p.key: _default(ctx, jt_res, jt, p, creds) for p in PROMPTS if p.key != "labels"}
+    labels = _label_defaults(ctx, jt["id"])
+    if labels:    # AWX's get_defaults lists them only when the template has some
+        defaults["labels"] = labels
     return {
         "can_start_without_user_input": not needed and not variables and not any(asks.values())
         and bool(jt.get("inventory")),
@@ -293,7 +306,7 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
         values["dependency_inventory_updates"] = _inventory_dependencies(ctx, values["inventory"])
         pk = control.create_job(ctx, "job", values)
         q.link(ctx.store, "job_credentials", "job_id", "credential_id", pk, creds)
-        labels = accepted.get("labels", q.template_labels(ctx.store, jt["id"]))
+        labels = job_labels(q.template_labels(ctx.store, jt["id"]), accepted.get("labels"))
         q.link(ctx.store, "job_labels", "job_id", "label_id", pk, labels)
     if ctx.jobs is not None:
         ctx.jobs.notify()

@@ -6,8 +6,11 @@ Contracts:
     Credentials are grouped by their type, since the launch replaces the template's credentials
     type by type (and refuses to drop a machine credential without a replacement).
   * What the picker shows picked: the posted ids, else the template's own (its credentials,
-    labels, instance groups in their order) on the launch form, the schedule's own lists on
-    the schedule form (where none picked means "the template's own").
+    instance groups in their order) on the launch form, the schedule's own lists on the
+    schedule form (where none picked means "the template's own").
+  * Labels are additive (AWX): a job always gets the template's labels plus the picked ones.
+    The label picker lists the template's own as ``fixed`` (shown, always included, not
+    offered) and offers the other labels to add; nothing is picked until the user picks.
   * The form sends the list only when the picker was on the page (a hidden ``<key>__shown``
     input), so an emptied picker is an empty list and a form without it leaves the template's.
     The list is ids, as the API's launch takes them; the service validates every one.
@@ -18,6 +21,7 @@ from typing import Any, Mapping
 
 from ..prompts import PROMPTS, Prompt
 from ..services import crud
+from ..store import jobs as job_sql
 from .base import ctx, registry
 
 # prompt key -> the resource its ids name
@@ -47,10 +51,21 @@ def picker_groups(key: str) -> list[tuple[str, list[tuple[int, str]]]]:
 
 
 def template_ids(key: str, jt_obj: dict, defaults: Mapping[str, Any]) -> list[int]:
-    """The template's own ids of prompt ``key`` (the launch's defaults; labels from the template)."""
+    """What the launch form picks before the user does: the template's own ids of prompt ``key``
+    (the launch's defaults); none for labels, whose picker only adds to the template's."""
     if key == "labels":
-        return [lab["id"] for lab in (jt_obj.get("summary_fields", {}).get("labels") or {}).get("results") or []]
+        return []
     return [d["id"] for d in defaults.get(key) or [] if isinstance(d, dict) and "id" in d]
+
+
+def fixed_labels(jt_obj: dict) -> list[tuple[int, str]]:
+    """The job template's own labels as (id, name), by id: a job of it always has them."""
+    if not jt_obj.get("id"):
+        return []
+    store = ctx().store
+    ids = job_sql.template_labels(store, int(jt_obj["id"]))
+    rows = store.get_many("labels", ids, "id, name")
+    return [(pk, str(rows[pk]["name"])) for pk in ids if pk in rows]
 
 
 def posted_ids(key: str, form: Mapping) -> list[int] | None:
@@ -64,15 +79,22 @@ def pickers(prompts: list[Prompt], jt_obj: dict, defaults: Mapping[str, Any], fo
             stored: Mapping[str, list[int]] | None = None, note: str = "") -> list[dict]:
     """What the template renders for each list prompt: key, label, help (+ ``note``), options,
     picked ids: as posted, else ``stored`` (a schedule's own lists) when given, else the
-    template's."""
+    template's; ``fixed``: the template's labels (the label picker offers only the others)."""
     out = []
     for p in prompts:
         picked = posted_ids(p.key, form) if form is not None else None
         if picked is None:
             picked = list(stored.get(p.key, [])) if stored is not None else template_ids(p.key, jt_obj, defaults)
         groups = picker_groups(p.key)
-        out.append({"key": p.key, "label": p.label, "help": f"{p.launch_help} {note}".strip(), "groups": groups,
-                    "count": sum(len(items) for _, items in groups), "picked": picked})
+        fixed = fixed_labels(jt_obj) if p.key == "labels" else []
+        if fixed:
+            own = {pk for pk, _name in fixed}
+            groups = [(g, [o for o in items if o[0] not in own]) for g, items in groups]
+        help_text = p.launch_help if p.key != "labels" else "Labels to add to the template's: the job gets the " \
+            "template's labels and the ones picked here."
+        out.append({"key": p.key, "label": p.label, "help": f"{help_text} {note}".strip(), "groups": groups,
+                    "count": sum(len(items) for _, items in groups), "picked": picked,
+                    "fixed": [name for _pk, name in fixed]})
     return out
 
 

@@ -184,7 +184,7 @@ def list_pickers(template_id: str, obj: dict | None, form: Mapping | None) -> li
     jt = prompt_template(template_id)
     if jt is None:
         return []
-    return pickers(list_prompts(jt), {}, {}, form, stored=list_ids(ctx(), (obj or {}).get("id")),
+    return pickers(list_prompts(jt), jt, {}, form, stored=list_ids(ctx(), (obj or {}).get("id")),
                    note="None picked: the template's own.")
 
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from .. import access, status
 from ..errors import APIError, MethodNotAllowed, ValidationError
 from ..jobs import control
+from ..jobs.launch import job_labels
 from ..services.bootstrap import acting_as_system
 from ..store import workflows as wq
 from . import graph, node_launch
@@ -70,7 +71,8 @@ def launch_workflow(ctx, wfjt: dict, body: dict, launch_type: str = "manual", tr
     values = wl.job_values(ctx, wfjt, accepted, runtime, secret, launch_type, extra_fields or {})
     with ctx.store.transaction():
         pk = control.create_job(ctx, "workflow_job", values)
-        labels = accepted.get("labels", wl.template_labels(ctx, wfjt["id"]))
+        # labels are additive (AWX's copy_m2m_relationships): the template's plus the prompted
+        labels = job_labels(wl.template_labels(ctx, wfjt["id"]), accepted.get("labels"))
         wq.link(ctx.store, "workflow_job_labels", "workflow_job_id", "label_id", pk, labels)
         wl.instantiate(ctx, wfjt["id"], pk, carried)
         _start(ctx, pk, None if values.get("allow_simultaneous") else wfjt["id"])

@@ -6,8 +6,9 @@ Contracts:
     credentials) apply only where the node's job template has the matching ``ask_*_on_launch``;
     the workflow job's prompts (inventory, limit, scm_branch, job_tags, skip_tags) override the
     node's, again only where the template asks.  ``None`` and ``""`` both mean "not given": an
-    empty workflow limit never wipes a node's limit (AWX #8561, #12991).  Labels do not
-    propagate; node credentials replace the template's of the same credential type.
+    empty workflow limit never wipes a node's limit (AWX #8561, #12991).  The workflow job's
+    labels do not propagate; a node's own labels (where its template asks) are added to the
+    template's; node credentials replace the template's of the same credential type.
   * Turret's per-node overrides are the node's prompt fields above (forks, limit, job_tags,
     skip_tags, verbosity, diff_mode, each behind its AWX ask flag) plus three settings AWX has
     no prompt for -- ``start_at_task``, ``force_handlers``, ``become_enabled`` -- which apply
@@ -130,14 +131,21 @@ def job_template_body(ctx, jt: dict, node: dict, wj: dict, artifacts: dict) -> t
     jt_creds = jq.template_credentials(ctx.store, jt["id"])
     body["credentials"] = merge_credentials(ctx, jt_creds, node_creds) \
         if node_creds and jt.get("ask_credential_on_launch") else jt_creds
-    # a node's labels are a prompt too (bulk job launch sets them): the job's, when the template asks
-    node_labels = wq.linked(ctx.store, "workflow_job_node_labels", "workflow_job_node_id", "label_id", node["id"])
-    if node_labels and jt.get("ask_labels_on_launch"):
+    # a node's labels are a prompt too, added to the template's by the launch when it asks
+    node_labels = labels_for(ctx, jt, node)
+    if node_labels:
         body["labels"] = node_labels
     node_groups = igq.ordered_groups(ctx.store, "workflow_job_node", node["id"])
     if node_groups and jt.get("ask_instance_groups_on_launch"):
         body["instance_groups"] = node_groups
     return body, overrides_for(jt, node)
+
+
+def labels_for(ctx, template: dict, node: dict) -> list[int]:
+    """The node's labels when its template asks for labels ([] otherwise: an ignored prompt)."""
+    if not template.get("ask_labels_on_launch"):
+        return []
+    return wq.linked(ctx.store, "workflow_job_node_labels", "workflow_job_node_id", "label_id", node["id"])
 
 
 def nested_body(ctx, wfjt: dict, node: dict, wj: dict, artifacts: dict) -> dict:
@@ -147,6 +155,9 @@ def nested_body(ctx, wfjt: dict, node: dict, wj: dict, artifacts: dict) -> dict:
     wf_vars, wf_secret = workflow_vars(ctx, wj)
     body: dict[str, Any] = {k: v for k, v in prompts_for(wfjt, node, wj).items() if k in WORKFLOW_PROMPTS}
     body["extra_vars"] = {**as_dict(node.get("extra_data")), **artifacts, **wf_vars}
+    node_labels = labels_for(ctx, wfjt, node)
+    if node_labels:
+        body["labels"] = node_labels
     if wf_secret:
         body["secret_vars"] = wf_secret
     return body

@@ -6,7 +6,8 @@ Contracts:
   * Prompts: ``extra_vars`` (ask_variables_on_launch, or a survey variable), ``inventory``,
     ``limit``, ``scm_branch``, ``job_tags``, ``skip_tags``, ``labels``, each behind its ask
     flag; a value equal to the template's is neither accepted nor ignored, one the template
-    does not ask for is ignored (``ignored_fields``), never an error.  ``trusted`` launches
+    does not ask for is ignored (``ignored_fields``), never an error.  Accepted labels are
+    added to the template's (AWX: labels are additive), never put in their place.  ``trusted`` launches
     (nested workflows, relaunches) take every value as given.
   * Survey answers are validated as a job template's; passwords are kept encrypted in
     ``secret_vars`` and shown as ``$encrypted$``.
@@ -82,8 +83,9 @@ def launch_info(ctx, wfjt: dict) -> dict:
         "defaults": {"extra_vars": wfjt.get("extra_vars") or "",
                      "inventory": {"name": inventory["name"], "id": inventory["id"]} if inventory else {},
                      "limit": wfjt.get("limit"), "scm_branch": wfjt.get("scm_branch"),
-                     "labels": [{"name": r["name"], "id": r["id"]} for r in labels.values()],
-                     "job_tags": wfjt.get("job_tags"), "skip_tags": wfjt.get("skip_tags")},
+                     "job_tags": wfjt.get("job_tags"), "skip_tags": wfjt.get("skip_tags"),
+                     # AWX's get_defaults lists the labels only when the template has some
+                     **({"labels": [{"id": r["id"], "name": r["name"]} for r in labels.values()]} if labels else {})},
     }
 
 
@@ -189,13 +191,15 @@ def failed_values(ctx, wfjt: dict, reason: str, launch_type: str, extra_fields: 
 
 
 def instantiate(ctx, wfjt_id: int, workflow_job_id: int, carried: dict[str, dict] | None = None) -> None:
-    """The workflow job's nodes, edges, node credentials and instance groups, copied from the
+    """The workflow job's nodes, edges, node credentials, labels and instance groups, copied from the
     template's current graph.  ``carried`` {identifier: old job node}: those nodes keep the old node's job and
     artifacts (relaunch from failed nodes)."""
     store = ctx.store
     nodes = wq.template_nodes(store, wfjt_id)
     creds = wq.template_node_links(store, "workflow_job_template_node_credentials",
                                    "workflow_job_template_node_id", [n["id"] for n in nodes])
+    labels = wq.template_node_links(store, "workflow_job_template_node_labels",
+                                    "workflow_job_template_node_id", [n["id"] for n in nodes])
     job_node = ctx.registry["workflow_job_node"]
     base = defaults_of(ctx, "workflow_job_node")
     now = now_iso()
@@ -213,6 +217,9 @@ def instantiate(ctx, wfjt_id: int, workflow_job_id: int, carried: dict[str, dict
         mapping[node["id"]] = wq.insert_job_node(store, values)
         if creds.get(node["id"]):
             wq.link_credentials(store, mapping[node["id"]], creds[node["id"]])
+        if labels.get(node["id"]):   # a node's labels are its prompt (AWX create_workflow_job_node)
+            wq.link(store, "workflow_job_node_labels", "workflow_job_node_id", "label_id", mapping[node["id"]],
+                    labels[node["id"]])
         igq.copy_groups(store, "workflow_job_template_node", node["id"], "workflow_job_node", mapping[node["id"]])
     by_kind: dict[str, list[tuple[int, int]]] = {}
     for parent, child, kind in wq.template_edges(store, wfjt_id):

@@ -1,7 +1,7 @@
 """Schedules' list prompts (AWX 24.6.1 launch configurations): the ``credentials/`` and
 ``labels/`` sub-lists (attach, detach, AWX's refusals and messages, stored rows) and a fired
 schedule running a real job with the schedule's credentials (replacing the template's type by
-type) and labels."""
+type) and labels (added to the template's: AWX's labels are additive)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -191,8 +191,10 @@ def test_a_fired_schedule_runs_with_its_credentials_and_labels(admin, app_state,
     assert (job["status"], job["launch_type"], job["schedule"]) == ("successful", "scheduled", s["id"])
     creds = {c["id"] for c in admin.get(f"/api/v2/jobs/{job['id']}/credentials/").json["results"]}
     assert creds == {s_one["id"], t_two["id"]}       # the schedule's replaces the template's of its type
-    labels = [x["id"] for x in admin.get(f"/api/v2/jobs/{job['id']}/labels/").json["results"]]
-    assert labels == [label["id"]] and jt_label["id"] not in labels
+    labels = {x["id"] for x in admin.get(f"/api/v2/jobs/{job['id']}/labels/").json["results"]}
+    assert labels == {jt_label["id"], label["id"]}   # the schedule's labels add to the template's
+    assert {x["id"] for x in admin.get(f"/api/v2/job_templates/{jt['id']}/labels/").json["results"]} == \
+        {jt_label["id"]}                              # and the template keeps its own
     stdout = admin.get(f"/api/v2/jobs/{job['id']}/stdout/?format=txt").data.decode()
     assert "one=schedule-one two=template-two" in stdout
 
@@ -203,11 +205,14 @@ def test_a_template_no_longer_asking_ignores_the_schedules_lists(admin, ctx, org
     s = schedule(admin, jt, start="20310201T000000Z")
     assert attach(admin, s, "credentials", {"id": cred["id"]}).status_code == 204
     created(attach(admin, s, "labels", {"name": unique("l"), "organization": org["id"]}))
+    jt_label = created(admin.post(f"/api/v2/job_templates/{jt['id']}/labels/",
+                                  {"name": unique("own"), "organization": org["id"]}))
     assert admin.patch(jt["url"], {"ask_credential_on_launch": False, "ask_labels_on_launch": False}).status_code == 200
     [fired] = tick(ctx, datetime(2031, 2, 1, 0, 0, 5, tzinfo=timezone.utc))
     job = admin.get(f"/api/v2/jobs/{fired['job']}/").json
     assert admin.get(f"/api/v2/jobs/{job['id']}/credentials/").json["count"] == 0
-    assert admin.get(f"/api/v2/jobs/{job['id']}/labels/").json["count"] == 0
+    # the ignored labels add nothing: the job has the template's own
+    assert [x["id"] for x in admin.get(f"/api/v2/jobs/{job['id']}/labels/").json["results"]] == [jt_label["id"]]
     assert job["status"] != "error", job.get("job_explanation")
 
 
@@ -217,6 +222,8 @@ def test_a_workflow_schedules_labels_reach_its_workflow_job(admin, ctx, org):
     s = created(admin.post(f"/api/v2/workflow_job_templates/{wfjt['id']}/schedules/",
                            {"name": unique("wfs"), "rrule": RULE.format("20310301T000000Z")}))
     label = created(attach(admin, s, "labels", {"name": unique("wl"), "organization": org["id"]}))
+    own = created(admin.post(f"/api/v2/workflow_job_templates/{wfjt['id']}/labels/",
+                             {"name": unique("wown"), "organization": org["id"]}))
     cred = make_credential(admin, org, type_id(admin, "ssh"), {"username": "u"})
     refused = attach(admin, s, "credentials", {"id": cred["id"]})
     assert (refused.status_code, refused.json) == (400, {
@@ -224,4 +231,4 @@ def test_a_workflow_schedules_labels_reach_its_workflow_job(admin, ctx, org):
     [fired] = tick(ctx, datetime(2031, 3, 1, 0, 0, 5, tzinfo=timezone.utc))
     assert fired["job_type"] == "workflow_job"
     labels = admin.get(f"/api/v2/workflow_jobs/{fired['job']}/labels/").json["results"]
-    assert [x["id"] for x in labels] == [label["id"]]
+    assert {x["id"] for x in labels} == {label["id"], own["id"]}   # added to the template's

@@ -1,6 +1,7 @@
 """Launch prompts in the forms (test client, no script): the list prompts (credentials, labels,
 instance groups) get a picker of what the user may use, and a launch with picked ids gives a job
-with exactly those; the schedule form's prompts follow the template picked ("Load prompts"
+with those (labels added to the template's own, which the picker shows as always included); the
+schedule form's prompts follow the template picked ("Load prompts"
 re-renders with everything typed kept; a save stores the new template's prompts)."""
 from __future__ import annotations
 
@@ -57,9 +58,16 @@ def test_the_launch_form_offers_pickers_with_the_templates_own_picked(ui, api, s
     creds = _select(page.text, "credentials")
     assert f'value="{stage["cred_b"]["id"]}"' in creds and re.search(r'<optgroup label="Machine">', creds)
     assert _selected(creds) == [stage["cred_a"]["id"]]
+    # labels are additive: the template's own is shown as always included, not offered to pick;
+    # the others are offered, none picked yet
     labels = _select(page.text, "labels")
-    assert all(f'value="{lab["id"]}"' in labels for lab in stage["labels"])
-    assert _selected(labels) == [stage["labels"][0]["id"]]
+    assert f'value="{stage["labels"][0]["id"]}"' not in labels
+    assert all(f'value="{lab["id"]}"' in labels for lab in stage["labels"][1:])
+    assert _selected(labels) == []
+    fixed = re.search(r'<p class="picker-fixed" id="p-labels-fixed">([^<]*)</p>', page.text)
+    assert fixed and stage["labels"][0]["name"] in fixed.group(1) and "Always included" in fixed.group(1)
+    assert 'aria-describedby="p-labels-fixed p-labels-help"' in page.text
+    assert "Labels to add to the template&#39;s" in page.text
     groups = _select(page.text, "instance_groups")
     default_group = api.one("/api/v2/instance_groups/?name=default")["results"][0]
     assert f'value="{default_group["id"]}"' in groups
@@ -67,7 +75,8 @@ def test_the_launch_form_offers_pickers_with_the_templates_own_picked(ui, api, s
         assert f'<label for="p-{key}">' in page.text and f'name="{key}__shown"' in page.text
 
 
-def test_a_launch_with_picked_credentials_and_labels_gives_a_job_with_exactly_those(ui, api, stage):
+def test_a_launch_with_picked_credentials_and_labels_gives_a_job_with_those_and_the_templates_labels(ui, api,
+                                                                                                    stage):
     jt = _asking_jt(api, stage, ask_credential_on_launch=True, ask_labels_on_launch=True)
     picked_labels = [stage["labels"][1]["id"], stage["labels"][2]["id"]]
     resp = ui.post(f"/ui/templates/{jt['id']}/launch",
@@ -79,18 +88,18 @@ def test_a_launch_with_picked_credentials_and_labels_gives_a_job_with_exactly_th
     creds = api.one(f"/api/v2/jobs/{job_id}/credentials/")["results"]
     assert [c["id"] for c in creds] == [stage["cred_b"]["id"]]
     labels = api.one(f"/api/v2/jobs/{job_id}/labels/")["results"]
-    assert sorted(lab["id"] for lab in labels) == sorted(picked_labels)
+    assert sorted(lab["id"] for lab in labels) == sorted([stage["labels"][0]["id"], *picked_labels])
     # the template itself keeps its own
     assert [c["id"] for c in api.one(f"/api/v2/job_templates/{jt['id']}/credentials/")["results"]] == \
         [stage["cred_a"]["id"]]
 
 
-def test_an_emptied_label_picker_launches_without_labels_and_an_untouched_form_keeps_the_templates(ui, api, stage):
+def test_an_emptied_label_picker_and_an_untouched_form_both_keep_the_templates_labels(ui, api, stage):
     jt = _asking_jt(api, stage, ask_labels_on_launch=True)
     resp = ui.post(f"/ui/templates/{jt['id']}/launch", [("labels__shown", "1")])
     assert resp.status_code == 302, resp.text
     job_id = int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[1])
-    assert api.one(f"/api/v2/jobs/{job_id}/labels/")["count"] == 0
+    assert [lab["id"] for lab in api.one(f"/api/v2/jobs/{job_id}/labels/")["results"]] == [stage["labels"][0]["id"]]
     wait_job(api, job_id)
     kept = ui.post(f"/ui/templates/{jt['id']}/launch", [])
     kept_id = int(kept.headers["Location"].rstrip("/").rsplit("/", 1)[1])

@@ -104,3 +104,19 @@ def test_moving_to_a_template_that_does_not_ask_empties_the_lists(ui, api, stage
     moved = ui.post(f"/ui/schedules/{sched['id']}", form(stage["plain"]["id"], name, []))
     assert moved.status_code == 302, moved.text
     assert sub_list(api, sched["id"], "labels") == []
+
+
+def test_the_label_picker_shows_the_templates_labels_as_always_included(ui, api, stage):
+    """Labels are additive (AWX): a fired schedule's job has the template's labels and the
+    schedule's, so the picker lists the template's as fixed and offers only the others."""
+    red, blue = stage["labels"]
+    jt = make_jt(api, api.one(stage["jt"]["related"]["project"]), api.one(stage["jt"]["related"]["inventory"]),
+                 "play.yml", ask_labels_on_launch=True)
+    assert api.post(f"/api/v2/job_templates/{jt['id']}/labels/", {"id": red["id"]}).status_code == 204
+    page = ui.get(f"/ui/schedules/new?unified_job_template={jt['id']}")
+    assert page.status_code == 200
+    picker = re.search(r'<select id="p-labels" name="labels" multiple.*?</select>', page.text, re.S)
+    assert picker and f'value="{blue["id"]}"' in picker.group(0) and f'value="{red["id"]}"' not in picker.group(0)
+    fixed = re.search(r'<p class="picker-fixed" id="p-labels-fixed">([^<]*)</p>', page.text)
+    assert fixed and red["name"] in fixed.group(1)
+    assert "Labels to add to the template&#39;s" in page.text or "Labels to add to the template's" in page.text

@@ -60,7 +60,7 @@ def test_the_schedule_forms_prompts_follow_the_template_picked(new_page, api, co
     assert not page.console_errors
 
 
-def test_launch_pickers_give_a_job_with_exactly_the_picked_ones(new_page, api, controller):
+def test_launch_pickers_give_a_job_with_the_picked_ones(new_page, api, controller):
     jt = make_jt(api, controller.data_dir, QUICK_PLAYBOOK, ("localhost",))
     org = one(api, "/api/v2/organizations/?name=Default")
     machine = one(api, "/api/v2/credential_types/?namespace=ssh")["id"]
@@ -69,6 +69,7 @@ def test_launch_pickers_give_a_job_with_exactly_the_picked_ones(new_page, api, c
              for i in range(10)]                                                 # a long list: a filter box
     ok(api.post(f"/api/v2/job_templates/{jt['id']}/credentials/", {"id": creds[0]["id"]}))
     labels = [ok(api.post("/api/v2/labels/", {"name": uniq(n), "organization": org["id"]})) for n in ("red", "blue")]
+    own = ok(api.post(f"/api/v2/job_templates/{jt['id']}/labels/", {"name": uniq("own"), "organization": org["id"]}))
     ok(api.patch(f"/api/v2/job_templates/{jt['id']}/", {"ask_credential_on_launch": True,
                                                         "ask_labels_on_launch": True}))
     page = new_page()
@@ -78,6 +79,9 @@ def test_launch_pickers_give_a_job_with_exactly_the_picked_ones(new_page, api, c
     page.get_by_label("Filter Credentials").fill(creds[7]["name"])
     assert picker.locator("option:not([hidden])").count() == 2                   # the match and the picked one
     picker.select_option([str(creds[7]["id"])])
+    # labels are additive: the template's own is shown as always included, the others are offered
+    assert own["name"] in page.locator("#p-labels-fixed").inner_text()
+    assert page.get_by_label("Labels", exact=True).locator(f'option[value="{own["id"]}"]').count() == 0
     page.get_by_label("Labels", exact=True).select_option([str(lab["id"]) for lab in labels])
     screenshot(page, "launch-pickers")
     page.get_by_role("button", name="Launch").click()
@@ -87,5 +91,5 @@ def test_launch_pickers_give_a_job_with_exactly_the_picked_ones(new_page, api, c
     got = ok(api.get(f"/api/v2/jobs/{job['id']}/credentials/"))["results"]
     assert [c["id"] for c in got] == [creds[7]["id"]]
     got_labels = ok(api.get(f"/api/v2/jobs/{job['id']}/labels/"))["results"]
-    assert sorted(lab["id"] for lab in got_labels) == sorted(lab["id"] for lab in labels)
+    assert sorted(lab["id"] for lab in got_labels) == sorted([own["id"], *(lab["id"] for lab in labels)])
     assert not page.console_errors
