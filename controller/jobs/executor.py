@@ -33,7 +33,7 @@ from .executor_agent import AgentRunnerConfig
 from .processes import sweep
 from .results import outcome, run_result, scrub_text
 from .spec import RunResult, RunSpec
-from .staging import stage
+from .staging import ControllerPython, stage
 
 
 def _emit_lines(text: str, on_event: Callable[[dict], object], counter: list[int], line: list[int]) -> None:
@@ -149,16 +149,31 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
 
 
 # -- remote runs: ansible-runner's transmit / process halves (the worker half runs elsewhere) --
+def controller_python(spec: RunSpec, kwargs: dict) -> dict:
+    """Where the run's inventory holds Turret's own interpreter setting (``ControllerPython``,
+    never a user's): ``{"value": the controller's interpreter, "inventory": the inventory file
+    relative to the data dir, "hosts": [host names]}``, or {} when no host has it."""
+    hosts = ((spec.inventory or {}).get("all") or {}).get("hosts") or {} if isinstance(spec.inventory, dict) else {}
+    names = [name for name, hv in hosts.items()
+             if isinstance((hv or {}).get("ansible_python_interpreter"), ControllerPython)]
+    if not names:
+        return {}
+    where = os.path.relpath(str(kwargs["inventory"]), kwargs["private_data_dir"])
+    return {"value": str(hosts[names[0]]["ansible_python_interpreter"]), "inventory": where, "hosts": names}
+
+
 def transmit(spec: RunSpec, root: Path) -> tuple[bytes, dict]:
     """The ``ansible-runner transmit`` stream of ``spec`` for a worker, and the child env the
-    run will get (for job_env).  The project (and each folder in ``meta["cleanup"]``: the
-    job's credential files) is copied inside the data dir, so a worker needs no shared
-    filesystem; the stream starts with one header line ``{"turret": {"root": dir, "paths":
-    {controller path: path inside the data dir}}}`` that the worker uses to rewrite the
-    controller's paths in runner's kwargs to its own.  PATH is left out: the worker's own
-    applies; ``secrets`` (the values to scrub) lets the worker scrub its output before it
-    reaches the broker.  The staging dir is removed before returning; raises RuntimeError when
-    the run cannot start."""
+    run will get (for job_env).  The project, each folder in ``meta["cleanup"]`` (the job's
+    credential files) and in ``meta["carry"]`` (the project's installed galaxy content) are
+    copied inside the data dir, so a worker needs no shared filesystem; the stream starts
+    with one header line ``{"turret": {"root": dir, "paths": {controller path: path inside
+    the data dir}, "python": ...}}`` that the worker uses to rewrite the controller's paths
+    in runner's kwargs to its own (env vars such as ANSIBLE_COLLECTIONS_PATH included), and
+    the controller's interpreter set for local hosts (:func:`controller_python`) to its own.
+    PATH is left out: the worker's own applies; ``secrets`` (the values to scrub) lets the
+    worker scrub its output before it reaches the broker.  The staging dir is removed before
+    returning; raises RuntimeError when the run cannot start."""
     pdd, env, kwargs, problem = stage(spec, root)
     if problem:
         raise RuntimeError(problem)
@@ -168,16 +183,18 @@ def transmit(spec: RunSpec, root: Path) -> tuple[bytes, dict]:
             shutil.copytree(kwargs["project_dir"], pdd / "project", symlinks=True,
                             ignore=shutil.ignore_patterns(".git"))
             kwargs["project_dir"] = str(pdd / "project")
-        for n, folder in enumerate(spec.meta.get("cleanup") or []):
-            if os.path.isdir(folder):
-                shutil.copytree(folder, pdd / "extra" / str(n), symlinks=True,
-                                ignore=shutil.ignore_patterns(".git"))
-                paths[os.path.abspath(folder)] = f"extra/{n}"
+        for prefix, folders in (("extra", spec.meta.get("cleanup")), ("content", spec.meta.get("carry"))):
+            for n, folder in enumerate(folders or []):
+                if os.path.isdir(folder):
+                    shutil.copytree(folder, pdd / prefix / str(n), symlinks=True,
+                                    ignore=shutil.ignore_patterns(".git"))
+                    paths[os.path.abspath(folder)] = f"{prefix}/{n}"
         (pdd / "tmp" / ".keep").touch()     # the zip keeps no empty folder
         env.pop("PATH", None)
         out = pdd.with_name(pdd.name + ".stream")
         with open(out, "w+b") as fh:     # runner needs a real file (it reads ``.name``)
-            header = {"root": str(pdd), "paths": paths, "secrets": [s for s in spec.secrets if isinstance(s, str)]}
+            header = {"root": str(pdd), "paths": paths, "secrets": [s for s in spec.secrets if isinstance(s, str)],
+                      "python": controller_python(spec, kwargs)}
             fh.write(json.dumps({"turret": header}).encode() + b"\n")
             ansible_runner.run(streamer="transmit", _output=fh, cancel_callback=lambda: False, **kwargs)
             fh.seek(0)

@@ -26,6 +26,7 @@ from ..store import now_iso
 from . import branch_checkout, environment, project_update
 from .summaries import count_statuses
 from .spec import JobError, RunSpec
+from .staging import ControllerPython
 
 SSH_PROMPT = r"SSH password:\s*?$"
 BECOME_PROMPT = r"BECOME password.*:\s*?$"
@@ -51,7 +52,7 @@ def yaml_inventory(script: dict) -> tuple[dict, dict[str, int]]:
             ids[name] = hid
         if hv.get("ansible_connection") == "local" and "ansible_python_interpreter" not in hv:
             # a local host must run modules with this interpreter (pyenv shims break discovery)
-            hv["ansible_python_interpreter"] = sys.executable
+            hv["ansible_python_interpreter"] = ControllerPython(sys.executable)   # a worker's own on a worker
         hosts[name] = hv
     top = script.get("all") or {}
     children: dict[str, dict] = {}
@@ -212,7 +213,8 @@ def _spec(ctx, job: dict, project: dict, root: Path, workdir: str, inv: dict, ho
         # the project's galaxy content (installed by its last successful update) comes first
         envvars={"JOB_ID": str(job["id"]), **galaxy.job_env(ctx, project, collections_path())},
         secrets=[v for v in list(secret_vars.values()) + list(prompted.values()) if isinstance(v, str) and v],
-        meta={"host_ids": host_ids, "cleanup": [workdir], "scm_revision": revision})
+        meta={"host_ids": host_ids, "cleanup": [workdir], "scm_revision": revision,
+              "carry": galaxy.job_content(ctx, project)})     # travels to a worker with the job
     for n, (_cred, ctype, inputs) in enumerate(_credentials(ctx, job["id"], spec)):
         _inject(spec, ctype, inputs, prompted, workdir, n)
     jt = ctx.store.get("job_templates", job["job_template"]) if job.get("job_template") else None

@@ -27,6 +27,13 @@ UNLOCK_PROMPT = r"Enter passphrase for .*:\s*?$"
 BAD_UNLOCK_PROMPT = r"Bad passphrase, try again for .*:\s*?$"
 
 
+class ControllerPython(str):
+    """The controller's own interpreter (``sys.executable``) as the ``ansible_python_interpreter``
+    Turret gives a local-connection host that names none.  A plain ``str`` everywhere (JSON
+    included); its type tells a remote run's ``transmit`` which values are Turret's, so a
+    worker replaces exactly those with its own interpreter and never one a user set."""
+
+
 def runner_passwords(spec: RunSpec) -> dict:
     """Runner's prompt -> answer map: the spec's own, plus ssh-add's when the key is locked."""
     passwords = dict(spec.passwords)

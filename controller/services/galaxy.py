@@ -90,3 +90,12 @@ def job_env(ctx: Context, project: dict, base_collections_path: str) -> dict[str
     if (current / "requirements_roles").is_dir():
         env["ANSIBLE_ROLES_PATH"] = str(current / "requirements_roles")
     return env
+
+
+def job_content(ctx: Context, project: dict) -> list[str]:
+    """The folders of the project's installed galaxy content that :func:`job_env` names (those
+    that exist): what a job run on a worker must carry with it, since the worker has none of
+    the controller's files."""
+    current = current_dir(ctx, project["id"])
+    return [str(current / name) for name in ("requirements_collections", "requirements_roles")
+            if (current / name).is_dir()]

@@ -13,8 +13,11 @@ Contracts (the dispatcher calls these; see ``controller.jobs.dispatcher``):
   an enabled worker), passes cancels on, and completes the job as the dispatcher completes a
   local one, unless someone else ended it (the fleet monitor: worker lost).
 * :meth:`RemoteRuns.stop` detaches every follower: their jobs go on on their workers and the
-  next controller on this data dir follows them again (:meth:`resumable`), replaying each
-  stream from its start; events already stored are dropped (their counters are known).
+  next controller on this data dir follows them again (:meth:`resumable`), replaying what is
+  left of each stream; events already stored are dropped (their counters are known).
+* While a job runs, the entries of the events stored (committed by the event writer) are
+  deleted from its stream (:class:`_SkipStored` is the stream's trimmer), so the broker holds
+  only what this controller has not stored yet.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -41,17 +45,44 @@ from .transport import Broker, Frames
 log = logging.getLogger("turret.workers")
 REMOTE_KINDS = ("job", "ad_hoc_command")
 _RESUME_FIELDS = ("ident", "kind", "timeout", "idle_timeout", "secrets", "meta")
+TRIM_EVERY, TRIM_BATCH = 0.5, 1000     # how often a followed stream is trimmed (seconds, events)
 
 
 class _SkipStored:
-    """An event writer stand-in that drops the events of a job stored already (a replay)."""
+    """An event writer stand-in that drops the events of a job stored already (a replay), and
+    the job stream's :class:`~.transport.Trimmer`: it notes the entry each event came from
+    (``frames.consumed_id``: runner hands an event on right after reading its line) and, once
+    the writer has committed everything queued before, hands those entries to ``take()``.
+    The stats event's entry is never trimmed: a controller following the stream again needs
+    it (the job's stats and artifacts come from it, not from the stored row).  ``seal`` asks
+    the writer at most every ``TRIM_EVERY`` seconds (or ``TRIM_BATCH`` events): its barrier
+    flushes the writer's batch at once, and one more commit a second per job is the price."""
 
     def __init__(self, writer: Any, stored: set[int]) -> None:
         self.writer, self.stored = writer, stored
+        self.frames: Frames | None = None
+        self._pending: list[str] = []
+        self._committed: deque[list[str]] = deque()    # filled in the writer's thread
+        self._sealed = time.monotonic()
 
     def put(self, table: str, row: dict) -> None:
         if row.get("counter") not in self.stored:
             self.writer.put(table, row)
+        entry = self.frames.consumed_id if self.frames is not None else ""
+        if entry and row.get("event") != "playbook_on_stats":
+            self._pending.append(entry)
+
+    def seal(self) -> None:
+        if len(self._pending) >= TRIM_BATCH or (self._pending and time.monotonic() - self._sealed >= TRIM_EVERY):
+            self._sealed = time.monotonic()
+            ids, self._pending = self._pending, []
+            self.writer.finish(lambda: self._committed.append(ids))
+
+    def take(self) -> list[str]:
+        done: list[str] = []
+        while self._committed:
+            done += self._committed.popleft()
+        return done
 
 
 class RemoteRuns:
@@ -187,7 +218,8 @@ class RemoteRuns:
         store, ctx = d.state.store, system_context(d.state)
         run_data: dict = {"artifacts": {}, "stats": {}, "meta": spec.meta}
         stored = q.event_counters(store, kind.events_table, kind.parent_col, pk)
-        on_event = d.event_sink(kind, pk, spec, run_data, writer=_SkipStored(d.writer, stored))
+        writer = _SkipStored(d.writer, stored)
+        on_event = d.event_sink(kind, pk, spec, run_data, writer=writer)
         sent_cancel = [False]
 
         def canceled() -> bool:
@@ -211,8 +243,9 @@ class RemoteRuns:
             return q.status_of(store, kind.table, pk) not in ("waiting", "running")
 
         frames = Frames(self.broker, kind.resource, pk, grant=grant, canceled=canceled, ended=ended,
-                        claimed=claimed)
+                        claimed=claimed, trimmer=writer)
         frames.worker = worker
+        writer.frames = frames
         with self._lock:
             self._follows[(kind.resource, pk)] = frames
         try:

@@ -16,6 +16,12 @@ Contract (see the package docstring and ``task.py`` for the worker's side):
   monitor).
 * Replaying a stream is harmless: an old claim is stale or refused, and events already stored
   are dropped by the caller (events are keyed by their counter).
+* Trimming while a job runs: ``trimmer`` (optional) names the entries whose events the
+  controller has committed (``take()``, after ``seal()`` hands it what was read since); they
+  are deleted (XDEL) before each read, so a verbose job's stream stays about one read and one
+  writer batch long.  Only event lines go: the ``dispatched`` and claim entries, runner's
+  status lines and whatever the trimmer keeps (the stats event) stay, so a controller
+  following the stream again still finds what it needs, and the ``end`` entry stays too.
 """
 from __future__ import annotations
 
@@ -24,7 +30,8 @@ import logging
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections import deque
+from typing import Any, Callable, Protocol
 
 import redis
 
@@ -48,6 +55,14 @@ def connect(broker_url: str) -> redis.Redis:
 def _fields(entry: dict) -> dict[str, str]:
     return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
             for k, v in entry.items()}
+
+
+class Trimmer(Protocol):
+    """What :class:`Frames` asks about trimming (see the module contract)."""
+
+    def seal(self) -> None: ...
+
+    def take(self) -> list[str]: ...
 
 
 class Broker:
@@ -113,7 +128,8 @@ class Frames:
     """
 
     def __init__(self, broker: Broker, resource: str, pk: int, *, grant: Callable[[str], bool],
-                 canceled: Callable[[], bool], ended: Callable[[], bool], claimed: bool = False) -> None:
+                 canceled: Callable[[], bool], ended: Callable[[], bool], claimed: bool = False,
+                 trimmer: Trimmer | None = None) -> None:
         self.broker, self.resource, self.pk = broker, resource, pk
         self.grant, self.canceled, self.ended = grant, canceled, ended
         self.key = keys.stream(resource, pk)
@@ -129,6 +145,10 @@ class Frames:
         self.rc: int | None = None
         self.explanation = ""      # why the stream ended abnormally ("" when it did not)
         self.stopping = threading.Event()
+        self.trimmer = trimmer
+        self.consumed_id = ""      # the last line entry whose bytes were all read (by runner)
+        self._fed = self._taken = 0     # bytes ever put in / taken out of ``buffer``
+        self._marks: deque[tuple[int, str]] = deque()     # (end offset, id) of each line entry
         self._hb_missing_since: float | None = None
         self._last_check = 0.0
 
@@ -144,6 +164,7 @@ class Frames:
         end = self.buffer.index(b"\n") + 1
         line = bytes(self.buffer[:end])
         del self.buffer[:end]
+        self._took(end)
         return line
 
     def read(self, size: int = -1) -> bytes:
@@ -152,21 +173,46 @@ class Frames:
         size = len(self.buffer) if size < 0 else min(size, len(self.buffer))
         data = bytes(self.buffer[:size])
         del self.buffer[:size]
+        self._took(size)
         return data
+
+    def _took(self, size: int) -> None:
+        self._taken += size
+        while self._marks and self._marks[0][0] <= self._taken:
+            self.consumed_id = self._marks.popleft()[1]
 
     # -- following the stream -------------------------------------------------------------------
     def _close(self, explanation: str = "", status: str = "error") -> None:
         """End the stream with a runner status line and runner's eof, as a worker would."""
         if explanation:
             self.explanation = explanation
-            self.buffer += json.dumps({"status": status, "job_explanation": explanation}).encode() + b"\n"
-        self.buffer += b'{"eof": true}\n'
+            self._feed(json.dumps({"status": status, "job_explanation": explanation}).encode() + b"\n")
+        self._feed(b'{"eof": true}\n')
         self.closed = True
+
+    def _feed(self, data: bytes, entry_id: str = "") -> None:
+        self.buffer += data
+        self._fed += len(data)
+        if entry_id:
+            self._marks.append((self._fed, entry_id))
+
+    def _trim(self) -> None:
+        """Delete the entries whose events the controller committed (module contract)."""
+        if self.trimmer is None:
+            return
+        self.trimmer.seal()
+        done = self.trimmer.take()
+        for start in range(0, len(done), 1000):
+            try:
+                self.broker.redis.xdel(self.key, *done[start:start + 1000])
+            except redis.RedisError as exc:     # kept: the stream expires after the job anyway
+                log.warning("trimming %s failed: %s", self.key, exc)
 
     def _fill(self) -> None:
         if self.stopping.is_set():
             self.detached, self.closed = True, True
             return
+        self._trim()
         try:
             answer: Any = self.broker.redis.xread({self.key: self.last_id}, count=200, block=BLOCK_MS)
         except redis.RedisError as exc:      # a broker restart: keep following once it is back
@@ -186,7 +232,7 @@ class Frames:
     def _entry(self, entry_id: str, fields: dict[str, str], raw: dict) -> None:
         kind = fields.get("t")
         if kind == "line":
-            self.buffer += raw.get(b"d", b"") if b"d" in raw else fields.get("d", "").encode()
+            self._feed(raw.get(b"d", b"") if b"d" in raw else fields.get("d", "").encode(), entry_id)
         elif kind == "dispatched":
             self.nonce, self.queue = fields.get("nonce", ""), fields.get("queue", "default")
         elif kind == "claim":

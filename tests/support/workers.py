@@ -1,7 +1,8 @@
 """Real ``turret worker`` processes for the scale-out tests: each one a subprocess of this
 interpreter (``python -m controller worker``) with its own ``--name`` and ``--data-dir``, on a
 real Redis broker (tests/support/redis_server.py).  Ended by pid only: ``stop()`` (SIGTERM,
-then SIGKILL) or ``kill()`` (SIGKILL at once, the "machine died" case).
+then SIGKILL) or ``kill()`` (SIGKILL at once, the "machine died" case).  ``relocated_python``
+gives a worker an interpreter path of its own (a worker installed elsewhere than the controller).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ class WorkerProcess:
     """One ``turret worker`` subprocess; its output (stdout and stderr) goes to ``log``."""
 
     def __init__(self, broker_url: str, name: str, queues: str, concurrency: int, data_dir: Path,
-                 extra_env: dict | None = None) -> None:
+                 extra_env: dict | None = None, python: str | None = None) -> None:
         self.broker_url, self.name, self.queues = broker_url, name, queues
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -32,7 +33,7 @@ class WorkerProcess:
         env["PATH"] = f"{os.path.dirname(sys.executable)}:{env.get('PATH', '/usr/bin:/bin')}"
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "controller", "worker", "--broker", broker_url, "--name", name,
+                [python or sys.executable, "-m", "controller", "worker", "--broker", broker_url, "--name", name,
                  "--queues", queues, "--concurrency", str(concurrency), "--data-dir", str(self.data_dir)],
                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(Path(__file__).parents[2]))
 
@@ -64,11 +65,29 @@ class WorkerProcess:
 
 
 def start_worker(broker_url: str, name: str, queues: str = "default", concurrency: int = 2,
-                 data_dir: Path | None = None, extra_env: dict | None = None) -> WorkerProcess:
-    """Start ``turret worker`` (not waiting for it: see :func:`wait_registered`)."""
+                 data_dir: Path | None = None, extra_env: dict | None = None,
+                 python: str | None = None) -> WorkerProcess:
+    """Start ``turret worker`` (not waiting for it: see :func:`wait_registered`), run by
+    ``python`` (default: this interpreter)."""
     if data_dir is None:
         raise ValueError("data_dir is required: every worker gets scratch space of its own")
-    return WorkerProcess(broker_url, name, queues, concurrency, data_dir, extra_env)
+    return WorkerProcess(broker_url, name, queues, concurrency, data_dir, extra_env, python)
+
+
+def relocated_python(root: Path) -> str:
+    """An interpreter path under ``root`` that runs this virtual environment as a venv of its
+    own: ``root/bin/python`` (a link to the base interpreter), ``root/pyvenv.cfg`` (a copy)
+    and ``root/lib`` (a link to this venv's packages).  Python takes the venv from the path it
+    was started by, so a worker started by it has ``sys.executable`` == that path, as a worker
+    installed in another folder than the controller would."""
+    root = Path(root)
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    (root / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    (root / "pyvenv.cfg").write_text((Path(sys.prefix) / "pyvenv.cfg").read_text())
+    for name in ("lib", "lib64"):
+        if (Path(sys.prefix) / name).exists():
+            (root / name).symlink_to(Path(sys.prefix) / name)
+    return str(root / "bin" / "python")
 
 
 def wait_registered(broker_url: str, *workers: WorkerProcess, timeout: float = 30) -> None:
