@@ -17,9 +17,6 @@ import threading
 import pytest
 import redis
 
-from controller import open_state
-from controller.config import Settings
-from controller.services.bootstrap import initialize
 from controller.workers import keys
 from tests.controller.test_galaxy import (ECHO_MODULE, USE_TINY, _galaxy_credential, _last_update, _project,
                                          _role_tarball)
@@ -28,7 +25,7 @@ from tests.support.gitserver import GitServer
 from tests.support.jobs import events, launch, make_inventory, make_jt, make_org, make_project, uniq, wait_job, \
     wait_until
 from tests.support.redis_server import RedisServer
-from tests.support.workers import relocated_python, start_worker, wait_registered
+from tests.support.workers import distributed_controller, relocated_python, start_worker, wait_registered
 
 from conftest import ADMIN_PASSWORD
 
@@ -67,11 +64,8 @@ def broker(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app_state(tmp_path_factory, broker):
     """The controller, distributed; its own node is in ``default`` (local runs), not in GROUP."""
-    state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data")), "BROKER_URL": broker.url},
-                                environ={}))
-    initialize(state, ADMIN_PASSWORD, demo=False)
-    yield state
-    state.store.close()
+    with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, ADMIN_PASSWORD) as state:
+        yield state
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from controller import open_state
-from controller.config import Settings
 from controller.services import instances as nodes
-from controller.services.bootstrap import initialize, system_context
+from controller.services.bootstrap import system_context
 from controller.store import jobs as q
 from controller.workers import fleet, keys, registration
 from controller.workers.app import make_celery
@@ -31,7 +29,7 @@ from tests.support.jobs import (
     LOCAL, launch, make_inventory, make_jt, make_org, make_project, wait_job, wait_status, wait_until,
 )
 from tests.support.redis_server import RedisServer
-from tests.support.workers import start_worker, wait_registered
+from tests.support.workers import distributed_controller, start_worker, wait_registered
 
 NAP = """- hosts: all
   gather_facts: false
@@ -53,11 +51,8 @@ def broker(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app_state(tmp_path_factory, broker):
     """The controller in distributed mode (overrides conftest's embedded one)."""
-    state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data")), "BROKER_URL": broker.url},
-                                environ={}))
-    initialize(state, ADMIN_PASSWORD, demo=False)
-    yield state
-    state.store.close()
+    with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, ADMIN_PASSWORD) as state:
+        yield state
 
 
 @pytest.fixture(scope="module")

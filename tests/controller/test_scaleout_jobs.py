@@ -22,9 +22,6 @@ from pathlib import Path
 import pytest
 import redis
 
-from controller import open_state
-from controller.config import Settings
-from controller.services.bootstrap import initialize
 from controller.workers import keys
 from controller.workers.app import TASK_RUN_JOB, make_celery
 from tests.support.jobs import (
@@ -32,7 +29,7 @@ from tests.support.jobs import (
     make_project, strip_ansi, type_id, uniq, wait_finished, wait_job, wait_status, wait_until,
 )
 from tests.support.redis_server import RedisServer
-from tests.support.workers import start_worker, wait_registered
+from tests.support.workers import distributed_controller, start_worker, wait_registered
 
 from conftest import ADMIN_PASSWORD
 
@@ -146,11 +143,8 @@ def broker(tmp_path_factory):
 def app_state(tmp_path_factory, broker):
     """This module's controller: distributed (the broker set), two local job threads (the
     ``default`` group holds this node, so its jobs run here: the local reference runs)."""
-    state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data")), "BROKER_URL": broker.url},
-                                environ={}))
-    initialize(state, ADMIN_PASSWORD, demo=False)
-    yield state
-    state.store.close()
+    with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, ADMIN_PASSWORD) as state:
+        yield state
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,13 @@ import time
 import pytest
 import redis
 
-from controller import open_state
-from controller.config import Settings
-from controller.services.bootstrap import initialize
 from controller.workers import keys
 from tests.support.jobs import (
     attach_credential, launch, make_credential, make_inventory, make_jt, make_org, make_project, strip_ansi,
     type_id, uniq, wait_job, wait_until,
 )
 from tests.support.redis_server import RedisServer
-from tests.support.workers import start_worker, wait_registered
+from tests.support.workers import distributed_controller, start_worker, wait_registered
 
 from conftest import ADMIN_PASSWORD
 
@@ -50,11 +47,8 @@ def broker(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app_state(tmp_path_factory, broker):
     """The controller, distributed (the broker set); its own node is not in ``GROUP``."""
-    state = open_state(Settings({"DATA_DIR": str(tmp_path_factory.mktemp("data")), "BROKER_URL": broker.url},
-                                environ={}))
-    initialize(state, ADMIN_PASSWORD, demo=False)
-    yield state
-    state.store.close()
+    with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, ADMIN_PASSWORD) as state:
+        yield state
 
 
 @pytest.fixture(scope="module")

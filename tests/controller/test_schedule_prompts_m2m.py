@@ -9,31 +9,24 @@ from datetime import datetime, timezone
 import pytest
 
 from controller.jobs.scheduler import tick
-from controller.services.bootstrap import system_context
 from tests.controller.conftest import unique
-from tests.support.jobs import make_credential, make_inventory, make_jt, make_org, make_project, type_id, wait_job
+from tests.support.jobs import (
+    make_credential,
+    make_inventory,
+    make_jt,
+    make_org,
+    make_project,
+    type_id,
+    wait_job,
+)
+from tests.support.schedules import created, scheduler_fixtures
 
 PLAY = ("- hosts: all\n  gather_facts: false\n  tasks:\n"
         "    - debug: msg=\"one={{ lookup('env', 'WHO_ONE') }} two={{ lookup('env', 'WHO_TWO') }}\"\n")
 RULE = "DTSTART:{} RRULE:FREQ=DAILY;INTERVAL=1"
 
 
-def created(resp, status: int = 201) -> dict:
-    assert resp.status_code == status, resp.json
-    return resp.json
-
-
-@pytest.fixture(scope="module")
-def ctx(app_state, admin):
-    assert admin.patch("/api/v2/settings/jobs/", {"SCHEDULE_MAX_JOBS": 1000000}).status_code == 200
-    return system_context(app_state)
-
-
-@pytest.fixture(autouse=True)
-def quiet_schedules(app_state):
-    yield
-    with app_state.store.transaction():
-        app_state.store.execute("UPDATE schedules SET enabled = 0, next_run = NULL")
+ctx, quiet_schedules = scheduler_fixtures()
 
 
 @pytest.fixture(scope="module")

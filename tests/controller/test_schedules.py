@@ -15,10 +15,18 @@ from controller import create_app, open_state
 from controller.config import Settings
 from controller.jobs.scheduler import Scheduler, tick
 from controller.services import rrules, schedule_forms
-from controller.services.bootstrap import initialize, system_context
+from controller.services.bootstrap import initialize
 from controller.store import schedules as sq
 from tests.controller.conftest import ADMIN_PASSWORD, Client, unique
-from tests.support.jobs import make_inventory, make_jt, make_org, make_project, set_survey, wait_job
+from tests.support.jobs import (
+    make_inventory,
+    make_jt,
+    make_org,
+    make_project,
+    set_survey,
+    wait_job,
+)
+from tests.support.schedules import created, scheduler_fixtures
 
 UTC = timezone.utc
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=\"who={{ who | default('nobody') }}\"\n"
@@ -38,24 +46,7 @@ def run_ticks(ctx, start: str, end: str, step: timedelta) -> list[dict]:
     return fired
 
 
-def created(resp, status: int = 201) -> dict:
-    assert resp.status_code == status, resp.json
-    return resp.json
-
-
-@pytest.fixture(scope="module")
-def ctx(app_state, admin):
-    # the jobs fired here stay pending (no workers run): AWX's SCHEDULE_MAX_JOBS would hold later fires back
-    assert admin.patch("/api/v2/settings/jobs/", {"SCHEDULE_MAX_JOBS": 1000000}).status_code == 200
-    return system_context(app_state)
-
-
-@pytest.fixture(autouse=True)
-def quiet_schedules(app_state):
-    """Each test's schedules stop once it ends, so later ticks only see their own."""
-    yield
-    with app_state.store.transaction():
-        app_state.store.execute("UPDATE schedules SET enabled = 0, next_run = NULL")
+ctx, quiet_schedules = scheduler_fixtures()
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ interpreter (``python -m controller worker``) with its own ``--name`` and ``--da
 real Redis broker (tests/support/redis_server.py).  Ended by pid only: ``stop()`` (SIGTERM,
 then SIGKILL) or ``kill()`` (SIGKILL at once, the "machine died" case).  ``relocated_python``
 gives a worker an interpreter path of its own (a worker installed elsewhere than the controller).
+``distributed_controller`` opens the controller side: a data dir with ``BROKER_URL`` set.
 """
 from __future__ import annotations
 
@@ -11,11 +12,29 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import redis
 
+from controller import AppState, open_state
+from controller.config import Settings
+from controller.services.bootstrap import initialize
 from controller.workers import keys
+
+
+@contextmanager
+def distributed_controller(data_dir: Path, broker_url: str, admin_password: str) -> Iterator[AppState]:
+    """The controller of a scale-out test module: ``data_dir`` opened with ``BROKER_URL`` set (its
+    jobs go to workers through the broker), ``admin`` created with ``admin_password``, no demo
+    content; the store is closed on the way out."""
+    state = open_state(Settings({"DATA_DIR": str(data_dir), "BROKER_URL": broker_url}, environ={}))
+    initialize(state, admin_password, demo=False)
+    try:
+        yield state
+    finally:
+        state.store.close()
 
 
 class WorkerProcess:
