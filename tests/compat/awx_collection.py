@@ -231,6 +231,31 @@ def run_play(controller: Any, work: Path, tag: str, tasks: list[dict], name: str
     return run_plays(controller, work, tag, [play], timeout)
 
 
+# the suite's results_json callback (tests/collection/callback_plugins): one JSON line per task result
+CALLBACKS = Path(__file__).resolve().parents[1] / "collection" / "callback_plugins"
+
+
+def run_recorded(controller: Any, work: Path, tag: str, tasks: list[dict], timeout: float = 600,
+                 ignore_errors: bool = True) -> tuple[dict[str, dict], subprocess.CompletedProcess]:
+    """Run ``tasks`` as one local play on ``localhost,`` (written to ``work/play-<tag>.yml``),
+    recording each task's result through the ``results_json`` callback: ``({task name: result},
+    the run)``.  With ``ignore_errors`` the play goes on past a failed task (the caller asserts
+    on the results); every task must have reported, else AssertionError with the run's output."""
+    play = {"name": f"awx.awx {tag}", "hosts": "localhost", "connection": "local", "gather_facts": False,
+            "tasks": tasks, **({"ignore_errors": True} if ignore_errors else {})}
+    path = work / f"play-{tag}.yml"
+    path.write_text(yaml.safe_dump([play], sort_keys=False))
+    out = work / f"results-{tag}.jsonl"
+    env = collection_env(controller, work / "home", {
+        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS), "ANSIBLE_CALLBACKS_ENABLED": "results_json",
+        "RESULTS_JSON": str(out)})
+    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=env, cwd=work, timeout=timeout)
+    lines = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    got = {line["task"]: line["result"] for line in lines}
+    assert len(got) == len(tasks), "the playbook did not finish\n" + describe(proc)
+    return got, proc
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     path = ensure_awx_collection()

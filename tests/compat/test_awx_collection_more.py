@@ -25,16 +25,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect, only, wait_for
 
-from .awx_collection import collection_env, describe, ensure_awx_collection, run_ansible
+from .awx_collection import describe, ensure_awx_collection, run_recorded
 from .clients import unique
 
 pytestmark = pytest.mark.compat
 
-CALLBACKS = Path(__file__).resolve().parents[1] / "collection" / "callback_plugins"
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 PLAYBOOKS = {
     "hello.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: hello}\n",
@@ -127,17 +125,7 @@ DELETES = ("source_delete", "source_delete_again", "ctype_delete", "ctype_delete
 
 
 def _run(controller, work: Path, tag: str, tasks: list[dict]) -> dict:
-    play = work / f"play-{tag}.yml"
-    play.write_text(yaml.safe_dump([{"name": f"awx.awx more {tag}", "hosts": "localhost", "connection": "local",
-                                     "gather_facts": False, "ignore_errors": True, "tasks": tasks}], sort_keys=False))
-    out = work / f"results-{tag}.jsonl"
-    env = collection_env(controller, work / "home", {
-        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS), "ANSIBLE_CALLBACKS_ENABLED": "results_json",
-        "RESULTS_JSON": str(out)})
-    proc = run_ansible("playbook", "-i", "localhost,", str(play), env=env, cwd=work, timeout=900)
-    lines = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    got = {line["task"]: line["result"] for line in lines}
-    assert len(got) == len(tasks), "the playbook did not finish\n" + describe(proc)
+    got, proc = run_recorded(controller, work, f"more-{tag}", tasks, timeout=900)
     failed = {k: v.get("msg") for k, v in got.items() if v.get("failed")}
     assert not failed, json.dumps(failed, indent=2) + "\n" + describe(proc)
     return got

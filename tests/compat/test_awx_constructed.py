@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect, only
 
-from .awx_collection import collection_env, describe, ensure_awx_collection, run_ansible
+from .awx_collection import describe, ensure_awx_collection, run_recorded
 from .clients import unique
 
 pytestmark = pytest.mark.compat
 
-CALLBACKS = Path(__file__).resolve().parents[1] / "collection" / "callback_plugins"
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 # the inventory_source EXAMPLE's source_vars, as written there
 EXAMPLE_VARS = {"plugin": "constructed", "strict": True, "use_vars_plugins": True,
@@ -69,18 +66,7 @@ def _tasks(n: dict) -> list[dict]:
 def results(controller, names, tmp_path_factory) -> dict:
     ensure_awx_collection()
     work = tmp_path_factory.mktemp("awx-constructed")
-    tasks = _tasks(names)
-    play = work / "play.yml"
-    play.write_text(yaml.safe_dump([{"name": "awx.awx constructed", "hosts": "localhost", "connection": "local",
-                                     "gather_facts": False, "ignore_errors": True, "tasks": tasks}], sort_keys=False))
-    out = work / "results.jsonl"
-    env = collection_env(controller, work / "home", {
-        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS), "ANSIBLE_CALLBACKS_ENABLED": "results_json",
-        "RESULTS_JSON": str(out)})
-    proc = run_ansible("playbook", "-i", "localhost,", str(play), env=env, cwd=work, timeout=600)
-    lines = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
-    got = {line["task"]: line["result"] for line in lines}
-    assert len(got) == len(tasks), "the playbook did not finish\n" + describe(proc)
+    got, proc = run_recorded(controller, work, "constructed", _tasks(names))
     failed = {k: v.get("msg") for k, v in got.items() if v.get("failed")}
     assert not failed, json.dumps(failed, indent=2) + "\n" + describe(proc)
     return got

@@ -10,20 +10,17 @@ detaches everything, a list left out touches nothing.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.support.api import expect, local_world, only
 
-from .awx_collection import collection_env, describe, ensure_awx_collection, run_ansible
+from .awx_collection import describe, ensure_awx_collection, run_recorded
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
-CALLBACKS = Path(__file__).resolve().parents[1] / "collection" / "callback_plugins"
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: hello}\n"
 RULE = "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1"
 
@@ -50,18 +47,10 @@ def world(controller) -> dict:
 
 def run(controller, work: Path, tag: str, tasks: list[dict]) -> dict:
     """Run ``tasks`` (name, module args) as awx.awx.schedule tasks; {task name: result}."""
-    play = [{"name": f"schedule {tag}", "hosts": "localhost", "connection": "local", "gather_facts": False,
-             "tasks": [{"name": name, "awx.awx.schedule": args, "register": f"r_{name}"} for name, args in tasks]}]
-    path = work / f"play-{tag}.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
-    out = work / f"results-{tag}.jsonl"
-    env = collection_env(controller, work / "home", {
-        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS), "ANSIBLE_CALLBACKS_ENABLED": "results_json",
-        "RESULTS_JSON": str(out)})
-    proc = run_ansible("playbook", "-i", "localhost,", str(path), env=env, cwd=work, timeout=600)
+    got, proc = run_recorded(controller, work, f"schedule-{tag}", [
+        {"name": name, "awx.awx.schedule": args, "register": f"r_{name}"} for name, args in tasks],
+        ignore_errors=False)
     assert proc.returncode == 0, describe(proc)
-    got = {line["task"]: line["result"] for line in map(json.loads, out.read_text().splitlines())}
-    assert set(got) == {name for name, _args in tasks}, describe(proc)
     return got
 
 
