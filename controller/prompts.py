@@ -115,3 +115,7 @@ SCHEDULABLE: tuple[Prompt, ...] = tuple(p for p in PROMPTS if p.schedulable)
 SCHEDULE_LISTS: tuple[Prompt, ...] = tuple(p for p in PROMPTS if p.list_of_ids)
 """The list prompts a schedule keeps as sub-lists (``/schedules/N/credentials/``, ``labels/``,
 ``instance_groups/``): attached and detached one id at a time, replayed when it fires."""
+
+NO_INVENTORY: dict = {"name": None, "id": None}
+"""A launch's ``defaults.inventory`` when the template has none (AWX's ``get_defaults`` names the
+inventory even then); copy it before handing it out."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import access, status
 from ..errors import APIError, PermissionDenied, ValidationError
-from ..prompts import PROMPTS, Prompt
+from ..prompts import NO_INVENTORY, PROMPTS, Prompt
 from ..registry import ENCRYPTED
 from ..services import credential_inputs as ci
 from ..services import crud, surveys
@@ -83,9 +83,10 @@ def _credential_default(ctx, cred_id: int) -> dict:
 
 def _default(ctx, jt_res, jt: dict, prompt: Prompt, creds: list[int]) -> Any:
     """The template's own value of ``prompt`` as ``GET launch/`` shows it (AWX's
-    ``get_defaults``): a referenced object as ``{name, id}`` (``{}`` when unset or not a
-    resource here), credentials with the passwords they need, instance groups as ``{id, name}``
-    in their order, other lists empty, extra_vars as text, the rest as stored."""
+    ``get_defaults``): a referenced object as ``{name, id}`` (an unset inventory as
+    ``{"name": None, "id": None}``, another unset object as ``{}``), credentials with the
+    passwords they need, instance groups as ``{id, name}`` in their order, other lists empty,
+    extra_vars as text, the rest as stored."""
     if prompt.key == "credentials":
         return [_credential_default(ctx, cid) for cid in creds]
     if prompt.key == "instance_groups":
@@ -95,6 +96,8 @@ def _default(ctx, jt_res, jt: dict, prompt: Prompt, creds: list[int]) -> Any:
     if prompt.list_of_ids:
         return []
     value = jt.get(prompt.key)
+    if prompt.key == "inventory" and not value:
+        return dict(NO_INVENTORY)
     if prompt.kind == "id":
         field = jt_res.field(prompt.key)
         target = ctx.registry.get(field.fk) if field is not None and field.fk else None
@@ -116,9 +119,10 @@ def launch_info(ctx, jt: dict) -> dict:
     variables = surveys.variables_needed(spec) if spec else []
     asks = {flag: bool(jt.get(flag)) for flag in sorted(p.ask_flag for p in PROMPTS)}
     jt_res = ctx.registry["job_template"]
-    defaults = {p.key: _default(ctx, jt_res, jt, p, creds) for p in PROMPTS if p.key != "labels"}
-    labels = _label_defaults(ctx, jt["id"])
-    if labels:    # AWX's get_defaults lists them only when the template has some
+    # AWX's get_defaults lists the credentials and the labels only when the template has some
+    defaults = {p.key: _default(ctx, jt_res, jt, p, creds) for p in PROMPTS
+                if p.key != "labels" and (p.key != "credentials" or creds)}
+    if labels := _label_defaults(ctx, jt["id"]):
         defaults["labels"] = labels
     return {
         "can_start_without_user_input": not needed and not variables and not any(asks.values())

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
-from ..prompts import BY_KEY
+from ..prompts import BY_KEY, NO_INVENTORY
 from ..registry import ENCRYPTED
 from ..services import surveys
 from ..services.variables import VarsError, parse_vars
@@ -81,7 +81,8 @@ def launch_info(ctx, wfjt: dict) -> dict:
         "workflow_job_template_data": {"name": wfjt["name"], "id": wfjt["id"],
                                        "description": wfjt.get("description", "")},
         "defaults": {"extra_vars": wfjt.get("extra_vars") or "",
-                     "inventory": {"name": inventory["name"], "id": inventory["id"]} if inventory else {},
+                     "inventory": ({"name": inventory["name"], "id": inventory["id"]} if inventory
+                                   else dict(NO_INVENTORY)),
                      "limit": wfjt.get("limit"), "scm_branch": wfjt.get("scm_branch"),
                      "job_tags": wfjt.get("job_tags"), "skip_tags": wfjt.get("skip_tags"),
                      # AWX's get_defaults lists the labels only when the template has some

@@ -153,6 +153,8 @@ def test_template_without_inventory_needs_one(admin, jobs, jt_factory, inv):
     jt = jt_factory(inventory=None, ask_inventory_on_launch=True)
     body = admin.get(f"/api/v2/job_templates/{jt['id']}/launch/").json
     assert body["inventory_needed_to_start"] is True and body["can_start_without_user_input"] is False
+    # AWX's get_defaults: the inventory named even when unset; no credentials key when it has none
+    assert body["defaults"]["inventory"] == {"name": None, "id": None} and "credentials" not in body["defaults"]
     resp = admin.post(f"/api/v2/job_templates/{jt['id']}/launch/", {})
     assert resp.status_code == 400
     assert resp.json == {"resources_needed_to_start": ["Job Template inventory is missing or undefined."]}
