@@ -160,6 +160,10 @@ class Relation:
     # (ctx, parent_row) -> None: when set, ``{"disassociate": true}`` without "id" deletes the
     # parent itself, this hook replacing its ``before_delete`` (AWX GroupChildrenList.unattach)
     detach_all_deletes_parent: Callable[..., Any] | None = None
+    # m2m only: a detach that leaves the child in no association table of any resource deletes
+    # the child, without its delete permission being needed (AWX LabelSubListCreateAttachDetachView:
+    # a label attached to nothing is not kept)
+    detach_deletes_unused: bool = False
     # m2m only: the association keeps the order of attachment (AWX's OrderedManyToManyField, e.g. an
     # organization's galaxy_credentials): the link table gets a ``position`` column and the sub-list
     # is listed in that order unless the request asks for another

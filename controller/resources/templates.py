@@ -341,7 +341,7 @@ def declare(reg: Registry) -> None:
             Relation("credentials", "credential", "m2m", key=f"{CREDENTIALS_TABLE}:job_template_id:credential_id",
                      create=True, validate_association=_credential_association),
             Relation("labels", "label", "m2m", key=f"{LABELS_TABLE}:job_template_id:label_id", create=True,
-                     find_existing=_find_label),
+                     find_existing=_find_label, detach_deletes_unused=True),
         ],
         actions=("copy", "survey_spec", *webhook_fields.TEMPLATE_ACTIONS),
         create_role="organization.job_template_admin_role", can_create=_can_create,

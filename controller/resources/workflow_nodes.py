@@ -322,7 +322,8 @@ def declare(reg: Registry) -> None:
                      validate_association=prompt_list_validator("credentials", "ask_credential_on_launch")),
             Relation("labels", "label", "m2m", key="workflow_job_template_node_labels:workflow_job_template_node_id:"
                                                    "label_id",
-                     validate_association=prompt_list_validator("labels", "ask_labels_on_launch")),
+                     validate_association=prompt_list_validator("labels", "ask_labels_on_launch"),
+                     detach_deletes_unused=True),
         ],
         actions=("create_approval_template",),
         create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility,

@@ -228,7 +228,7 @@ def declare(reg: Registry) -> None:
             Relation("workflow_nodes", "workflow_job_template_node", "reverse_fk", key="workflow_job_template",
                      create=True, attach=False),
             Relation("labels", "label", "m2m", key=f"{LABELS_TABLE}:workflow_job_template_id:label_id", create=True,
-                     find_existing=_find_label),
+                     find_existing=_find_label, detach_deletes_unused=True),
         ],
         actions=("copy", "launch", "survey_spec", *webhook_fields.TEMPLATE_ACTIONS),
         create_role="organization.workflow_admin_role", can_create=_can_create,

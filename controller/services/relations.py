@@ -133,7 +133,8 @@ def _apply(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, targ
 
 def associate(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, child: dict, on: bool) -> None:
     """Attach (on) or detach a child; permission checks per kind; a change that changes
-    something is recorded in the activity stream once (a repeated grant records nothing)."""
+    something is recorded in the activity stream once (a repeated grant records nothing); a detach
+    through a ``detach_deletes_unused`` relation then deletes a child that nothing links any more."""
     target = ctx.registry[rel.target]
     with ctx.store.transaction():
         if rel.validate_association is not None:
@@ -147,6 +148,20 @@ def associate(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, c
         if changed:
             activity.record(ctx, "associate" if on else "disassociate", parent_res, parent,
                             other=target, other_row=child, association=rel.name, link=link)
+        if rel.detach_deletes_unused and not on:
+            # AWX checks after every detach, even one that removed nothing
+            _delete_if_unused(ctx, target, child)
+
+
+def _delete_if_unused(ctx: Context, target: Resource, child: dict) -> None:
+    """Delete ``child`` (recorded as a delete) when no association table of any resource links it
+    any more; its own delete permission is not needed (AWX: ``Label.is_detached`` then delete)."""
+    tables = {(rel.key.split(":")[0], rel.key.split(":")[2])
+              for res in ctx.registry for rel in res.relations if rel.kind == "m2m" and rel.target == target.name}
+    if any(ctx.store.exists(table, f'"{column}" = ?', [child["id"]]) for table, column in sorted(tables)):
+        return
+    activity.record(ctx, "delete", target, child, activity.snapshot(target, child))
+    crud.remove(ctx, target, child)
 
 
 def post(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, body: Any) -> tuple[int, dict | None]:
