@@ -29,6 +29,7 @@ import ansible_runner
 from ansible_runner.runner import Runner
 from ansible_runner.utils import dump_artifacts
 
+from ..collection import collections_path
 from .executor_agent import AgentRunnerConfig
 from .processes import sweep
 from .results import outcome, run_result, scrub_text
@@ -170,7 +171,9 @@ def transmit(spec: RunSpec, root: Path) -> tuple[bytes, dict]:
     with one header line ``{"turret": {"root": dir, "paths": {controller path: path inside
     the data dir}, "python": ...}}`` that the worker uses to rewrite the controller's paths
     in runner's kwargs to its own (env vars such as ANSIBLE_COLLECTIONS_PATH included), and
-    the controller's interpreter set for local hosts (:func:`controller_python`) to its own.
+    the controller's interpreter set for local hosts (:func:`controller_python`) to its own,
+    and the controller's bundled collection path (``collections``) in ANSIBLE_COLLECTIONS_PATH
+    to its own.
     PATH is left out: the worker's own applies; ``secrets`` (the values to scrub) lets the
     worker scrub its output before it reaches the broker.  The staging dir is removed before
     returning; raises RuntimeError when the run cannot start."""
@@ -194,7 +197,7 @@ def transmit(spec: RunSpec, root: Path) -> tuple[bytes, dict]:
         out = pdd.with_name(pdd.name + ".stream")
         with open(out, "w+b") as fh:     # runner needs a real file (it reads ``.name``)
             header = {"root": str(pdd), "paths": paths, "secrets": [s for s in spec.secrets if isinstance(s, str)],
-                      "python": controller_python(spec, kwargs)}
+                      "python": controller_python(spec, kwargs), "collections": collections_path()}
             fh.write(json.dumps({"turret": header}).encode() + b"\n")
             ansible_runner.run(streamer="transmit", _output=fh, cancel_callback=lambda: False, **kwargs)
             fh.seek(0)

@@ -8,8 +8,10 @@ Contracts:
     each start; in distributed mode every ``turret worker`` is an ``execution`` instance the
     fleet monitor mirrors from its registration (``controller.workers.fleet``).  A superuser
     changes ``enabled`` (disabling a worker drains it), ``capacity_adjustment`` and the policy
-    flags.  ``POST instances/N/health_check/`` re-measures the controller; a worker's figures
-    are those of its last heartbeat.
+    flags; ``node_state`` only to ``deprovisioning`` (AWX's rule), and only for a worker that is
+    gone (``unavailable``), which removes its instance and memberships at once.
+    ``POST instances/N/health_check/`` re-measures the controller; a worker's figures are
+    those of its last heartbeat.
   * Groups: superusers create them; container groups are refused (Turret runs no Kubernetes);
     ``controlplane`` and ``default`` cannot be deleted.  ``admin_role`` > ``use_role`` >
     ``read_role`` as AWX; admins of an organization also see the groups it uses.
@@ -107,6 +109,17 @@ def _group_validate(ctx, values: dict, existing: dict | None) -> None:
     listed = values.get("policy_instance_list")
     if listed is not None and (not isinstance(listed, list) or not all(isinstance(h, str) for h in listed)):
         raise ValidationError({"policy_instance_list": ["Expected a list of hostnames."]})
+
+
+def _instance_validate(ctx, values: dict, existing: dict | None) -> None:
+    if existing is not None and "node_state" in values:
+        problem = nodes.node_state_problem(existing, values["node_state"], nodes.distributed(ctx))
+        if problem:
+            raise ValidationError({"node_state": [problem]})
+
+
+def _instance_after_save(ctx, row: dict, existing: dict | None) -> None:
+    nodes.deprovision(ctx, row, existing)
 
 
 def _group_visibility(ctx):
@@ -226,6 +239,7 @@ def declare(reg: Registry) -> None:
         ],
         creatable=False, deletable=False, capabilities=("edit",), actions=("health_check",),
         compute=_instance_compute, extra_summary=_instance_summary, visibility=_instance_visibility,
+        validate=_instance_validate, after_save=_instance_after_save,
     ))
     reg.add(Resource(
         name="instance_group", plural="instance_groups", common_fields=False, fields=_group_fields(),

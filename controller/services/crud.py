@@ -213,7 +213,8 @@ def update(ctx, resource, row: dict, data: Any, partial: bool) -> dict:
             access.sync_roles(ctx, resource, new, created=False)
         if resource.after_save:
             resource.after_save(ctx, new, row)
-            new = ctx.store.get(resource.table, row["id"])
+            # the hook may remove the object (a deprovisioned instance): answer what was saved
+            new = ctx.store.get(resource.table, row["id"]) or new
         changes = activity.diff(resource, row, new)
         changes.pop("modified", None)
         if changes:

@@ -287,6 +287,43 @@ def lose_worker(ctx, instance: dict) -> None:
         "errors": INSTANCE_LOST.format(name=instance["hostname"])})
 
 
+DEPROVISIONING = "deprovisioning"
+ONLY_DEPROVISIONING = "Can only change instances to the 'deprovisioning' state."
+MANAGED_NODE = "Cannot deprovision managed nodes."
+LIVE_WORKER = ("Cannot deprovision worker {name} while it is registered: stop it first (its instance becomes "
+               "unavailable once its heartbeat is gone).")
+
+
+def node_state_problem(instance: dict, value: Any, with_broker: bool = True) -> str:
+    """Why ``instance``'s ``node_state`` may not become ``value`` ("" when it may).  As AWX, the
+    only change allowed is to ``deprovisioning``, and never for a managed node (this
+    controller's own); Turret also refuses it for a worker still registered (not
+    ``unavailable``): the fleet monitor would bring it back at its next heartbeat anyway.
+    ``with_broker`` False (no broker configured: no worker can be registered, and no monitor
+    marks one unavailable) lifts that last condition."""
+    if value == instance["node_state"]:
+        return ""
+    if value != DEPROVISIONING:
+        return ONLY_DEPROVISIONING
+    if instance["managed"] or instance["node_type"] != "execution":
+        return MANAGED_NODE
+    if with_broker and instance["node_state"] != "unavailable":
+        return LIVE_WORKER.format(name=instance["hostname"])
+    return ""
+
+
+def deprovision(ctx, instance: dict, before: dict | None) -> bool:
+    """Remove worker ``instance`` with its group memberships when it has just been set to
+    ``deprovisioning`` (``before``: its row before; :func:`node_state_problem` allowed it only
+    for a gone worker).  AWX removes such a node in the background; Turret has no mesh to
+    tell, so it removes it at once.  True when removed.  A worker that registers again later
+    comes back as a new instance."""
+    if instance["node_state"] != DEPROVISIONING or (before or {}).get("node_state") == DEPROVISIONING:
+        return False
+    sql.remove_instance(ctx.store, instance["id"])
+    return True
+
+
 def worker_instances(ctx) -> list[dict]:
     """Every ``execution`` instance (live or lost worker)."""
     return [i for i in sql.all_rows(ctx.store, "instances") if i["node_type"] == "execution"]

@@ -68,6 +68,14 @@ def link_member(store: Store, group_id: int, instance_id: int) -> None:
                   (group_id, instance_id))
 
 
+def remove_instance(store: Store, instance_id: int) -> None:
+    """Delete instance ``instance_id`` and its group memberships (jobs keep its hostname as
+    their ``execution_node``: a string, not a reference)."""
+    with store.transaction():
+        store.execute(f"DELETE FROM {MEMBERS} WHERE instance_id = ?", (instance_id,))
+        store.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
+
+
 def set_memberships(store: Store, instance_id: int, group_ids: Sequence[int]) -> None:
     """Make ``instance_id`` a member of exactly ``group_ids`` (a worker serves its queues)."""
     with store.transaction():

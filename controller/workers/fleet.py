@@ -6,7 +6,8 @@ Contracts:
   * Every ``PERIOD`` seconds: each live registration (``keys.worker``) is mirrored into its
     ``execution`` instance (``services.instances.register_worker``: capacity, CPUs, memory,
     heartbeat, groups from its queues); an instance whose registration is gone is lost
-    (capacity 0, ``node_state`` unavailable).
+    (capacity 0, ``node_state`` unavailable).  A lost worker's instance is removed
+    over the API (``node_state`` ``deprovisioning``); one that registers again is new.
   * Drain: a disabled worker is told to stop consuming its queues (Celery
     ``control.cancel_consumer``; the jobs it runs finish), a re-enabled one to consume them
     again (``add_consumer``); commands are repeated until the worker reports the wanted

@@ -8,13 +8,14 @@ back through the API.
 """
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
 
 from tests.support.api import expect
 
-from .awx_collection import describe, run_play
+from .awx_collection import describe, run_play, run_recorded
 from .clients import unique
 
 pytestmark = [pytest.mark.compat, pytest.mark.slow]
@@ -106,3 +107,42 @@ def test_awx_cli_lists_groups_and_creates_environments(awx, api):
     stored = expect(api.get(f"/api/v2/execution_environments/{created['id']}/"), 200)
     assert stored["image"] == "venv:/opt/example" and stored["managed"] is False
     assert {i["hostname"] for i in awx.json("instances", "list")["results"]} == {HOST}
+
+
+def _lost_worker(controller, name: str, queue: str) -> None:
+    """A worker instance as the fleet monitor leaves a worker that is gone for good: registered
+    (serving ``queue``), then lost (``unavailable``); written in the live controller's store."""
+    from controller import open_state
+    from controller.config import Settings
+    from controller.services import instances as nodes
+    from controller.services.bootstrap import system_context
+
+    state = open_state(Settings({"DATA_DIR": str(controller.data_dir)}, environ={}))
+    try:
+        ctx = system_context(state)
+        inst = nodes.register_worker(ctx, name, {"cpu": "2", "memory": str(4 << 30), "queues": queue})
+        assert inst is not None
+        nodes.lose_worker(ctx, inst)
+    finally:
+        state.store.close()
+
+
+def test_instance_module_deprovisions_a_gone_worker(controller, api, names):
+    """awx.awx.instance ``node_state: deprovisioning`` removes a gone worker's instance and its
+    memberships; for the controller's own (managed) node it fails with AWX's message."""
+    name, queue = unique("gone-worker"), unique("gone-queue")
+    _lost_worker(controller, name, queue)
+    [inst] = expect(api.get("/api/v2/instances/", params={"hostname": name}), 200)["results"]
+    assert inst["node_state"] == "unavailable"
+    [ig] = expect(api.get("/api/v2/instance_groups/", params={"name": queue}), 200)["results"]
+    assert ig["instances"] == 1
+    results, _ = run_recorded(controller, names["work"], "deprovision", [
+        {"name": "gone", "awx.awx.instance": {"hostname": name, "node_state": "deprovisioning"}},
+        {"name": "managed", "awx.awx.instance": {"hostname": HOST, "node_state": "deprovisioning"}}])
+    assert results["gone"].get("changed") is True and not results["gone"].get("failed"), results["gone"]
+    assert expect(api.get("/api/v2/instances/", params={"hostname": name}), 200)["results"] == []
+    assert expect(api.get(f"/api/v2/instance_groups/{ig['id']}/"), 200)["instances"] == 0
+    assert results["managed"].get("failed") is True
+    assert "Cannot deprovision managed nodes." in json.dumps(results["managed"]), results["managed"]
+    [own] = expect(api.get("/api/v2/instances/", params={"hostname": HOST}), 200)["results"]
+    assert own["node_state"] == "ready"

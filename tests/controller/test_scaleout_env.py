@@ -11,8 +11,10 @@ ansible-runner jobs on localhost.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 import redis
@@ -227,3 +229,85 @@ def test_a_remote_jobs_stream_is_trimmed_while_it_runs(admin, app_state, setup, 
     print(f"stream length while running: max {max(lengths)}, {len(rows)} events")
     # what is left: dispatch, claim, statuses, stats, end and the last half second's events
     assert client.xlen(stream) < ITEMS / 4
+
+
+ELSEWHERE = "installed-elsewhere"
+USE_BUNDLED = """- ansible.builtin.import_playbook: turret.controller.hello_world
+- hosts: all
+  gather_facts: false
+  tasks:
+""" + SHOW_PATHS
+
+
+def _install_elsewhere(site: Path) -> Path:
+    """A wheel's layout of this very Turret under ``site`` (another folder than the checkout the
+    controller runs from): the ``controller`` package beside
+    ``ansible_collections/turret/controller`` (galaxy.yml, meta, playbooks, plugins).  Returns
+    ``site``, the value the worker's ``collections_path()`` must give."""
+    repo = Path(__file__).resolve().parents[2]
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(repo / "controller", site / "controller", ignore=skip)
+    bundled = site / "ansible_collections" / "turret" / "controller"
+    for name in ("meta", "playbooks", "plugins"):
+        shutil.copytree(repo / name, bundled / name, ignore=skip)
+    shutil.copy2(repo / "galaxy.yml", bundled / "galaxy.yml")
+    return site
+
+
+@pytest.fixture(scope="module")
+def elsewhere_worker(tmp_path_factory, broker):
+    """A worker whose Turret is installed in a folder of its own: started by a relocated
+    interpreter with that folder first on its import path (``PYTHONSAFEPATH``: the checkout,
+    its working directory, stays off it), so its ``controller`` package and bundled collection
+    are that folder's."""
+    site = _install_elsewhere(tmp_path_factory.mktemp("site"))
+    python = relocated_python(tmp_path_factory.mktemp("elsewhere2") / "venv")
+    proc = start_worker(broker.url, "wk-site", ELSEWHERE, 1, tmp_path_factory.mktemp("wks") / "data", python=python,
+                        extra_env={"PYTHONSAFEPATH": "1", "PYTHONPATH": str(site)})
+    try:
+        wait_registered(broker.url, proc)
+        yield proc, site
+    finally:
+        proc.stop()
+
+
+def test_the_bundled_collection_path_becomes_the_workers(admin, app_state, setup, elsewhere_worker):
+    """The job's ANSIBLE_COLLECTIONS_PATH ends with the controller's bundled collection path;
+    on a worker installed elsewhere that entry is the worker's own, so a play of the bundled
+    collection (``turret.controller.hello_world``) runs from the worker's copy."""
+    proc, site = elsewhere_worker
+    from controller.collection import collections_path
+    assert collections_path() != str(site)
+    org = setup["org"]
+    group = wait_until(lambda: admin.get(f"/api/v2/instance_groups/?name={ELSEWHERE}").json["results"], 20,
+                       f"instance group {ELSEWHERE}")[0]
+    project = make_project(admin, app_state.settings.data_dir, org, {"bundled.yml": USE_BUNDLED})
+    jt = _to_group(admin, make_jt(admin, project, make_inventory(admin, org, ["localhost"]), "bundled.yml"), group)
+    job = wait_job(admin, launch(admin, jt)["job"], timeout=120)
+    text = _text(admin, job)
+    assert (job["status"], job["execution_node"]) == ("successful", proc.name), text
+    assert "Hello World!" in text, text
+    rows = [e for e in events(admin, job["id"]) if e["event"] == "runner_on_ok"]
+    paths = next(e["event_data"]["res"]["msg"] for e in rows if e["task"] == "show paths")
+    assert paths.split(":") == [str(site)], paths
+    hello = next(e["event_data"]["task_path"] for e in rows if e["task"] == "Hello Message")
+    assert hello.startswith(str(site / "ansible_collections" / "turret" / "controller" / "playbooks")), hello
+    # the controller's own jobs keep the controller's path
+    assert job["job_env"]["ANSIBLE_COLLECTIONS_PATH"] == collections_path()
+
+
+def test_only_turrets_entry_of_the_collections_path_is_relocated():
+    """The last entry is replaced only when it is the controller's path; other entries and a
+    value without it (a user's) stay."""
+    from controller.workers.relocate import relocate_collections
+
+    def line(value: str) -> bytes:
+        return json.dumps({"kwargs": {"envvars": {"ANSIBLE_COLLECTIONS_PATH": value, "X": "/ctl"}}}).encode()
+
+    def value(out: bytes) -> str:
+        return json.loads(out)["kwargs"]["envvars"]["ANSIBLE_COLLECTIONS_PATH"]
+
+    assert value(relocate_collections(line("/run/req:/ctl"), "/ctl", "/wk")) == "/run/req:/wk"
+    assert value(relocate_collections(line("/ctl:/mine"), "/ctl", "/wk")) == "/ctl:/mine"
+    assert relocate_collections(line("/ctl"), "", "/wk") == line("/ctl")
+    assert json.loads(relocate_collections(line("/ctl"), "/ctl", "/wk"))["kwargs"]["envvars"]["X"] == "/ctl"
