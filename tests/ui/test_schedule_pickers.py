@@ -31,6 +31,11 @@ def stage(app, api):
     st["jt"] = make_jt(api, project, inventory, "play.yml", ask_credential_on_launch=True, ask_labels_on_launch=True)
     assert api.post(f"/api/v2/job_templates/{st['jt']['id']}/credentials/", {"id": st["own"]["id"]}).status_code == 204
     st["plain"] = make_jt(api, project, inventory, "play.yml")
+    # the labels stay in use on a template of their own: a detach that leaves a label attached to
+    # nothing deletes it (AWX), and these tests attach and detach them again and again
+    anchor = make_jt(api, project, inventory, "play.yml")
+    for label in st["labels"]:
+        assert api.post(f"/api/v2/job_templates/{anchor['id']}/labels/", {"id": label["id"]}).status_code == 204
     return st
 
 
