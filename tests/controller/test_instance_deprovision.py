@@ -14,25 +14,13 @@ from controller.services import instances as nodes
 from controller.store import instances as instance_sql
 from tests.controller.conftest import ADMIN_PASSWORD
 from tests.support.jobs import wait_until
-from tests.support.redis_server import RedisServer
-from tests.support.workers import distributed_controller, start_worker, wait_registered
+from tests.support.workers import scaleout_fixtures, start_worker, wait_registered
 
 pytestmark = pytest.mark.slow
 QUEUE = "deprov"
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def app_state(tmp_path_factory, broker):
-    """The controller in distributed mode (overrides conftest's embedded one)."""
-    with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, ADMIN_PASSWORD) as state:
-        yield state
+broker, app_state = scaleout_fixtures(ADMIN_PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,7 @@ from tests.support.galaxy import build_collection
 from tests.support.gitserver import GitServer
 from tests.support.jobs import events, launch, make_inventory, make_jt, make_org, make_project, uniq, wait_job, \
     wait_until
-from tests.support.redis_server import RedisServer
-from tests.support.workers import distributed_controller, relocated_python, start_worker, wait_registered
+from tests.support.workers import scaleout_fixtures, relocated_python, start_worker, wait_registered
 
 from conftest import ADMIN_PASSWORD
 
@@ -56,18 +55,7 @@ CHATTY = f"""- hosts: all
 """
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"), "pw-" + uniq("b")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def app_state(tmp_path_factory, broker):
-    """The controller, distributed; its own node is in ``default`` (local runs), not in GROUP."""
-    with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, ADMIN_PASSWORD) as state:
-        yield state
+broker, app_state = scaleout_fixtures(ADMIN_PASSWORD, "pw-" + uniq("b"))
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,7 @@ from tests.controller.conftest import ADMIN_PASSWORD
 from tests.support.jobs import (
     LOCAL, launch, make_inventory, make_jt, make_org, make_project, wait_job, wait_status, wait_until,
 )
-from tests.support.redis_server import RedisServer
-from tests.support.workers import distributed_controller, start_worker, wait_registered
+from tests.support.workers import scaleout_fixtures, start_worker, wait_registered
 
 NAP = """- hosts: all
   gather_facts: false
@@ -41,18 +40,7 @@ NAP = """- hosts: all
 PLAYBOOKS = {"nap.yml": NAP}
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"), persist=True).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def app_state(tmp_path_factory, broker):
-    """The controller in distributed mode (overrides conftest's embedded one)."""
-    with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, ADMIN_PASSWORD) as state:
-        yield state
+broker, app_state = scaleout_fixtures(ADMIN_PASSWORD, persist=True)
 
 
 @pytest.fixture(scope="module")

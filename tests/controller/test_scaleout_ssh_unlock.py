@@ -25,8 +25,7 @@ from tests.support.jobs import (
     attach_credential, launch, make_credential, make_inventory, make_jt, make_org, make_project, strip_ansi,
     type_id, uniq, wait_job, wait_until,
 )
-from tests.support.redis_server import RedisServer
-from tests.support.workers import distributed_controller, start_worker, wait_registered
+from tests.support.workers import scaleout_fixtures, start_worker, wait_registered
 
 from conftest import ADMIN_PASSWORD
 
@@ -37,18 +36,7 @@ PASSPHRASE = "correct horse battery " + uniq("p")
 GROUP = "unlockers"
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"), "pw-" + uniq("b")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def app_state(tmp_path_factory, broker):
-    """The controller, distributed (the broker set); its own node is not in ``GROUP``."""
-    with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, ADMIN_PASSWORD) as state:
-        yield state
+broker, app_state = scaleout_fixtures(ADMIN_PASSWORD, "pw-" + uniq("b"))
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,7 @@ import pytest
 
 from controller.jobs.scheduler import tick
 from tests.controller.conftest import unique
-from tests.support.jobs import (
-    make_credential,
-    make_inventory,
-    make_jt,
-    make_org,
-    make_project,
-    type_id,
-    wait_job,
-)
+from tests.support.jobs import make_credential, make_inventory, make_jt, make_org, make_project, type_id, wait_job
 from tests.support.schedules import created, scheduler_fixtures
 
 PLAY = ("- hosts: all\n  gather_facts: false\n  tasks:\n"

@@ -18,14 +18,7 @@ from controller.services import rrules, schedule_forms
 from controller.services.bootstrap import initialize
 from controller.store import schedules as sq
 from tests.controller.conftest import ADMIN_PASSWORD, Client, unique
-from tests.support.jobs import (
-    make_inventory,
-    make_jt,
-    make_org,
-    make_project,
-    set_survey,
-    wait_job,
-)
+from tests.support.jobs import make_inventory, make_jt, make_org, make_project, set_survey, wait_job
 from tests.support.schedules import created, scheduler_fixtures
 
 UTC = timezone.utc

@@ -16,12 +16,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import pytest
 import redis
 
 from controller import AppState, open_state
 from controller.config import Settings
 from controller.services.bootstrap import initialize
 from controller.workers import keys
+
+from .redis_server import RedisServer
+
+
+def scaleout_fixtures(admin_password: str, redis_password: str = "", persist: bool = False):
+    """``(broker, app_state)`` module fixtures of a scale-out test module (assign them to those
+    names there): a real Redis (``redis_password``, ``persist`` as :class:`RedisServer`) and the
+    controller opened on it by :func:`distributed_controller` (it overrides conftest's embedded
+    one)."""
+
+    @pytest.fixture(scope="module")
+    def broker(tmp_path_factory):
+        server = RedisServer(tmp_path_factory.mktemp("redis"), redis_password, persist=persist).start()
+        yield server
+        server.stop()
+
+    @pytest.fixture(scope="module")
+    def app_state(tmp_path_factory, broker):
+        with distributed_controller(tmp_path_factory.mktemp("data"), broker.url, admin_password) as state:
+            yield state
+
+    return broker, app_state
 
 
 @contextmanager
