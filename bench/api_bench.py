@@ -363,7 +363,7 @@ def profile(data_dir: str, queries: dict, repeat: int, top: int) -> str:
 
     # Time every statement the store runs (wrapping the class in this process only).
     log: list[tuple[float, str, list]] = []
-    originals = {name: getattr(Store, name) for name in ("query", "one", "scalar")}
+    originals = {name: getattr(Store, name) for name in ("query", "one", "scalar", "dicts", "tuples")}
 
     def timed(fn):
         def wrapper(self, sql, params=()):

@@ -141,3 +141,27 @@ def test_member_page_statements_do_not_grow_with_page_size(app_state, admin, mak
         mine = team["organization"] == org["id"]
         assert team["summary_fields"]["user_capabilities"] == {"edit": mine, "delete": mine}, team["name"]
     assert big_n == small_n
+
+
+def test_an_unfiltered_count_has_no_where_clause(app_state, admin, make_user, seeded):
+    """A list with no condition left (a superuser, or an organization admin who sees every team)
+    counts with a bare ``count(*)``: SQLite then counts b-tree pages instead of stepping through
+    every row.  A filtered count keeps its WHERE, and both agree with the rows there are."""
+    total = app_state.store.scalar('SELECT count(*) FROM "teams"')
+    for client in (admin, _org_admin(admin, make_user, seeded)):
+        seen, body = _run(app_state, client, "/api/v2/teams/?page_size=2")
+        counts = [s for s in seen if s.startswith("SELECT count(*)")]
+        assert counts == ['SELECT count(*) FROM "teams"'] and body["count"] == total
+    seen, body = _run(app_state, admin, "/api/v2/teams/?name__startswith=perf-team&page_size=2")
+    assert [s for s in seen if s.startswith("SELECT count(*)")][0].startswith('SELECT count(*) FROM "teams" WHERE ')
+    assert body["count"] == TEAMS
+
+
+def _org_admin(admin, make_user, seeded):
+    """A user holding an organization's admin role: with ORG_ADMINS_CAN_SEE_ALL_USERS (the
+    default) they see every team, so their team list has no visibility condition."""
+    uid, client = make_user()
+    org = seeded["orgs"][1]
+    role = admin.get(f"/api/v2/organizations/{org['id']}/").json["summary_fields"]["object_roles"]["admin_role"]["id"]
+    assert admin.post(f"/api/v2/users/{uid}/roles/", {"id": role}).status_code == 204
+    return client
