@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request, stream_with_context
 
 from ..jobs import launch as launching
+from ..jobs import relaunch as relaunching
 from ..prompts import PROMPTS, Prompt
 from ..query import parse_int64
 from ..services import stdout
@@ -57,8 +58,8 @@ launch_view.post_fields = _launch_post_fields  # type: ignore[attr-defined]
 @action("relaunch", resource="job")
 def relaunch_view(ctx, res, row) -> Response:
     if reading():
-        return json_response(launching.relaunch_info(ctx, row), headers=ALLOW)
-    job, _ignored = launching.relaunch(ctx, row, parse_body())
+        return json_response(relaunching.relaunch_info(ctx, row), headers=ALLOW)
+    job, _ignored = relaunching.relaunch(ctx, row, parse_body())
     return created({"job": job["id"], **serialize_one(ctx, ctx.registry["job"], job, mode="object")})
 
 
@@ -79,5 +80,5 @@ def adhoc_relaunch_view(ctx, res, row) -> Response:
     """A new ad hoc command with the same module, arguments, inventory and options."""
     if reading():
         return json_response({"passwords_needed_to_start": []}, headers=ALLOW)
-    new = launching.relaunch_adhoc(ctx, row)
+    new = relaunching.relaunch_adhoc(ctx, row)
     return created({"ad_hoc_command": new["id"], **serialize_one(ctx, res, new)})

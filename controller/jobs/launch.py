@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import access, status
+from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
 from ..prompts import NO_INVENTORY, PROMPTS, Prompt
 from ..registry import ENCRYPTED
 from ..services import credential_inputs as ci
-from ..services import crud, surveys
+from ..services import surveys
 from ..services import execution_environments as environments
 from ..services.validation import FieldError, coerce
 from ..services.variables import VarsError, parse_vars
@@ -44,7 +44,7 @@ def _cred_info(ctx, cred_id: int) -> tuple[dict, dict, dict]:
     return cred, ctype, ci.decrypt_inputs(ctx.vault, ctype, cred["inputs"])
 
 
-def _passwords_needed(ctx, cred_ids: list[int]) -> list[str]:
+def passwords_needed(ctx, cred_ids: list[int]) -> list[str]:
     needed: list[str] = []
     for cid in cred_ids:
         _cred, ctype, inputs = _cred_info(ctx, cid)
@@ -115,7 +115,7 @@ def launch_info(ctx, jt: dict) -> dict:
     access.require(access.holds(ctx, "job_template", jt["id"], "execute_role"))
     spec = _spec(jt)
     creds = _jt_credentials(ctx, jt["id"])
-    needed = _passwords_needed(ctx, creds)
+    needed = passwords_needed(ctx, creds)
     variables = surveys.variables_needed(spec) if spec else []
     asks = {flag: bool(jt.get(flag)) for flag in sorted(p.ask_flag for p in PROMPTS)}
     jt_res = ctx.registry["job_template"]
@@ -224,7 +224,7 @@ def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: 
     creds = _jt_credentials(ctx, jt["id"])
     if "credentials" in accepted:
         creds = _merge_credentials(ctx, creds, accepted["credentials"], trusted)
-    needed = [p for p in _passwords_needed(ctx, creds) if not passwords.get(p)]
+    needed = [p for p in passwords_needed(ctx, creds) if not passwords.get(p)]
     if needed:
         raise ValidationError({"passwords_needed_to_start": needed})
     inventory = accepted.get("inventory", jt.get("inventory"))
@@ -353,48 +353,3 @@ def start_job(ctx, jt: dict, launch_type: str = "manual", body: dict | None = No
     (filtered by the template's ask_* flags and survey); returns the job row."""
     job, _ignored = launch_job(ctx, jt, body or {}, launch_type=launch_type, extra_fields=extra_fields)
     return job
-
-
-def relaunch_info(ctx, job: dict) -> dict:
-    """The ``GET /jobs/N/relaunch/`` body: passwords the relaunch needs, and the host counts a
-    retry on failed hosts would use (a message while the job still runs)."""
-    retry = "Wait until job finishes before retrying on failed hosts." if status.is_active(job["status"]) \
-        else q.retry_counts(ctx.store, job["id"])
-    return {"passwords_needed_to_start": _passwords_needed(ctx, q.job_credential_ids(ctx.store, job["id"])),
-            "retry_counts": retry}
-
-
-def relaunch_adhoc(ctx, command: dict) -> dict:
-    """A new ad hoc command with ``command``'s module, arguments, inventory and options, created
-    (access checked, validated) and marked ``relaunch`` in one transaction."""
-    resource = ctx.registry["ad_hoc_command"]
-    copy = {f.name: command.get(f.name) for f in resource.fields if f.writable}
-    with ctx.store.transaction():
-        new = crud.create(ctx, resource, copy)
-        ctx.store.update(resource.table, new["id"], {"launch_type": "relaunch"})
-    return ctx.store.get(resource.table, new["id"])
-
-
-def relaunch(ctx, job: dict, body: dict) -> tuple[dict, dict]:
-    """A new job with the original's prompts; ``hosts: failed`` limits it to failed hosts."""
-    jt = ctx.store.get("job_templates", job["job_template"]) if job.get("job_template") else None
-    if jt is None:
-        raise ValidationError({"errors": ["Job Template Project is missing or undefined."]})
-    prompts = json.loads(job["launch_prompts"]) if isinstance(job.get("launch_prompts"), str) \
-        else dict(job.get("launch_prompts") or {})
-    hosts = (body or {}).get("hosts", "all")
-    if hosts not in ("all", "failed"):
-        raise ValidationError({"hosts": ['"' + str(hosts) + '" is not a valid choice.']})
-    if hosts == "failed":
-        if status.is_active(job["status"]):
-            raise ValidationError({"hosts": "Wait until job finishes before retrying on failed hosts."})
-        failed = q.failed_hosts(ctx.store, job["id"])
-        if not failed:
-            raise ValidationError({"hosts": "Cannot relaunch because previous job had 0 failed hosts."})
-        prompts["limit"] = ",".join(failed)
-    secret = json.loads(ctx.vault.decrypt(job["secret_vars"])) if job.get("secret_vars") else {}
-    prompts["secret_vars"] = secret
-    prompts["credential_passwords"] = (body or {}).get("credential_passwords") or {}
-    if "credentials" not in prompts:
-        prompts["credentials"] = q.job_credential_ids(ctx.store, job["id"])
-    return launch_job(ctx, jt, prompts, launch_type="relaunch", trusted=True)

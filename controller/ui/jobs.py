@@ -10,6 +10,7 @@ from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..jobs import control
 from ..jobs import launch as launching
+from ..jobs import relaunch as relaunching
 from ..prompts import PROMPTS, Prompt
 from ..services import crud, relations, surveys
 from ..services.variables import VarsError, parse_vars
@@ -287,7 +288,7 @@ def job_relaunch(pk: int):
     res = registry("job")
     row = crud.get_row(ctx(), res, pk)
     try:
-        new, _ = launching.relaunch(ctx(), row, {"hosts": request.form.get("hosts", "all")})
+        new, _ = relaunching.relaunch(ctx(), row, {"hosts": request.form.get("hosts", "all")})
     except ValidationError as exc:
         parts = _job_parts(pk)
         return render("job.html", _code=400, events=None, failed="", host="",
