@@ -11,20 +11,11 @@ from controller.services import crud
 from controller.services.bootstrap import system_context
 from controller.store import jobs as job_rows
 from tests.support.jobs import launch, make_jt, make_stage
+from tests.support.sql_trace import statements
 
 from conftest import ADMIN_PASSWORD  # tests/controller/conftest.py (rootdir-less import)
 
 HELLO = "- hosts: all\n  gather_facts: false\n  tasks: []\n"
-
-
-def statements(store, action):
-    seen: list[str] = []
-    store.conn.set_trace_callback(seen.append)
-    try:
-        action()
-    finally:
-        store.conn.set_trace_callback(None)
-    return seen
 
 
 def test_counts_match_the_lists_and_the_dashboard_serializes_no_row_to_count(app, app_state, admin, make_user):

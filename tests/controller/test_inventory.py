@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from controller.services.host_filter import HostFilterError, Op, Term, parse
+from tests.support.sql_trace import traced
 
 try:  # tests/controller/conftest.py: the same module pytest loaded (shared name counter)
     from conftest import unique
@@ -452,14 +453,10 @@ def test_script_scales_to_10000_hosts(admin, app_state, make_inv):
             gid = store.insert("groups", {"name": f"g{gi}", "inventory": inv["id"], "variables": "", "description": ""})
             store.conn.executemany("INSERT INTO group_hosts (group_id, host_id) SELECT ?, id FROM hosts "
                                    "WHERE inventory = ? AND id % 50 = ?", [(gid, inv["id"], gi)])
-    statements: list[str] = []
-    store.conn.set_trace_callback(statements.append)
-    try:
+    with traced(store) as statements:
         started = time.monotonic()
         resp = admin.get(f"{inv['url']}script/?hostvars=1&towervars=1&all=1")
         elapsed = time.monotonic() - started
-    finally:
-        store.conn.set_trace_callback(None)
     assert resp.status_code == 200
     data = resp.json
     assert len(data["_meta"]["hostvars"]) == 10000 and len(data["all"]["children"]) == 50

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tests.support.jobs import launch, make_jt, make_stage, wait_job
+from tests.support.sql_trace import statements
 
 pytestmark = pytest.mark.slow
 
@@ -22,17 +23,6 @@ SPLIT = """- hosts: all
       fail: msg="h3 is broken"
       when: inventory_hostname == 'h3'
 """
-
-
-def statements(store, action):
-    """The SQL statements ``action()`` runs on this thread's connection."""
-    seen: list[str] = []
-    store.conn.set_trace_callback(seen.append)
-    try:
-        action()
-    finally:
-        store.conn.set_trace_callback(None)
-    return seen
 
 
 def test_finished_jobs_keep_their_counts_and_lists_do_not_recount(app_state, admin, jobs):

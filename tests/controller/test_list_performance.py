@@ -5,26 +5,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from contextlib import contextmanager
 
 import pytest
 
 from tests.support.jobs import make_inventory
+from tests.support.sql_trace import traced
 
 TEAMS = 12
-
-
-@contextmanager
-def statements(app_state):
-    """The SQL statements this thread's connection runs inside the block (the test client
-    serves requests in the calling thread, on the same connection)."""
-    seen: list[str] = []
-    conn = app_state.store.conn
-    conn.set_trace_callback(seen.append)
-    try:
-        yield seen
-    finally:
-        conn.set_trace_callback(None)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +31,7 @@ def seeded(admin, make_org, make_user):
 
 
 def _run(app_state, client, path: str) -> tuple[list[str], dict]:
-    with statements(app_state) as seen:
+    with traced(app_state.store) as seen:
         resp = client.get(path)
     assert resp.status_code == 200, (path, resp.json)
     return seen, resp.json

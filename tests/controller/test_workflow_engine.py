@@ -19,6 +19,7 @@ from controller.workflows import engine
 from controller.workflows.graph import NO_HANDLER
 from tests.support.jobs import (FINISHED, make_inventory, make_jt, make_org, make_project, uniq, wait_status,
                                 wait_until)
+from tests.support.sql_trace import statements
 
 pytestmark = pytest.mark.slow
 
@@ -523,14 +524,7 @@ def test_launch_ignores_unasked_prompts_and_validates_the_survey(admin, app_stat
 
 # -- cost: one advance reads a graph in a fixed number of statements ----------------------------
 def statements_of_advance(app_state, wj_id: int) -> int:
-    seen: list[str] = []
-    conn = app_state.store.conn
-    conn.set_trace_callback(seen.append)
-    try:
-        engine.advance(system_context(app_state), wj_id)
-    finally:
-        conn.set_trace_callback(None)
-    return len(seen)
+    return len(statements(app_state.store, lambda: engine.advance(system_context(app_state), wj_id)))
 
 
 def chain_of_approvals(admin, env, size: int) -> dict:
