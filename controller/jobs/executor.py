@@ -34,7 +34,7 @@ from .executor_agent import AgentRunnerConfig
 from .processes import sweep
 from .results import outcome, run_result, scrub_text
 from .spec import RunResult, RunSpec
-from .staging import ControllerPython, stage
+from .staging import stage
 
 
 def _emit_lines(text: str, on_event: Callable[[dict], object], counter: list[int], line: list[int]) -> None:
@@ -150,30 +150,17 @@ def run(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
 
 
 # -- remote runs: ansible-runner's transmit / process halves (the worker half runs elsewhere) --
-def controller_python(spec: RunSpec, kwargs: dict) -> dict:
-    """Where the run's inventory holds Turret's own interpreter setting (``ControllerPython``,
-    never a user's): ``{"value": the controller's interpreter, "inventory": the inventory file
-    relative to the data dir, "hosts": [host names]}``, or {} when no host has it."""
-    hosts = ((spec.inventory or {}).get("all") or {}).get("hosts") or {} if isinstance(spec.inventory, dict) else {}
-    names = [name for name, hv in hosts.items()
-             if isinstance((hv or {}).get("ansible_python_interpreter"), ControllerPython)]
-    if not names:
-        return {}
-    where = os.path.relpath(str(kwargs["inventory"]), kwargs["private_data_dir"])
-    return {"value": str(hosts[names[0]]["ansible_python_interpreter"]), "inventory": where, "hosts": names}
-
-
 def transmit(spec: RunSpec, root: Path) -> tuple[bytes, dict]:
     """The ``ansible-runner transmit`` stream of ``spec`` for a worker, and the child env the
     run will get (for job_env).  The project, each folder in ``meta["cleanup"]`` (the job's
     credential files) and in ``meta["carry"]`` (the project's installed galaxy content) are
     copied inside the data dir, so a worker needs no shared filesystem; the stream starts
     with one header line ``{"turret": {"root": dir, "paths": {controller path: path inside
-    the data dir}, "python": ...}}`` that the worker uses to rewrite the controller's paths
-    in runner's kwargs to its own (env vars such as ANSIBLE_COLLECTIONS_PATH included), and
-    the controller's interpreter set for local hosts (:func:`controller_python`) to its own,
+    the data dir}, "collections": ...}}`` that the worker uses to rewrite the controller's
+    paths in runner's kwargs to its own (env vars such as ANSIBLE_COLLECTIONS_PATH included),
     and the controller's bundled collection path (``collections``) in ANSIBLE_COLLECTIONS_PATH
-    to its own.
+    to its own (local hosts need nothing: their default interpreter is the one running
+    ansible-playbook wherever it runs, ``staging.PLAYBOOK_PYTHON``).
     PATH is left out: the worker's own applies; ``secrets`` (the values to scrub) lets the
     worker scrub its output before it reaches the broker.  The staging dir is removed before
     returning; raises RuntimeError when the run cannot start."""
@@ -197,7 +184,7 @@ def transmit(spec: RunSpec, root: Path) -> tuple[bytes, dict]:
         out = pdd.with_name(pdd.name + ".stream")
         with open(out, "w+b") as fh:     # runner needs a real file (it reads ``.name``)
             header = {"root": str(pdd), "paths": paths, "secrets": [s for s in spec.secrets if isinstance(s, str)],
-                      "python": controller_python(spec, kwargs), "collections": collections_path()}
+                      "collections": collections_path()}
             fh.write(json.dumps({"turret": header}).encode() + b"\n")
             ansible_runner.run(streamer="transmit", _output=fh, cancel_callback=lambda: False, **kwargs)
             fh.seek(0)

@@ -88,7 +88,7 @@ def _write_inputs(ctx, row: dict, folder: Path) -> list[str]:
         inventory = ctx.store.get("inventories", inventory_id)
         if inventory is None:
             continue
-        data, _ids = yaml_inventory(script_data(ctx, inventory, hostvars=True, towervars=False))
+        data, _ids = yaml_inventory(script_data(ctx, inventory, hostvars=True, towervars=False), run=False)
         name = f"{n:03d}_input_{inventory_id}.yml"
         (folder / name).write_text(yaml.safe_dump(data, default_flow_style=False))
         names.append(inventory["name"])

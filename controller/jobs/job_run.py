@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from ..store import now_iso
 from . import branch_checkout, environment, project_update
 from .summaries import count_statuses
 from .spec import JobError, RunSpec
-from .staging import ControllerPython
+from .staging import PLAYBOOK_PYTHON
 
 SSH_PROMPT = r"SSH password:\s*?$"
 BECOME_PROMPT = r"BECOME password.*:\s*?$"
@@ -37,9 +36,12 @@ def _inventory_deps(job: dict) -> list[int]:
     return json.loads(raw) if isinstance(raw, str) and raw else list(raw or [])
 
 
-def yaml_inventory(script: dict) -> tuple[dict, dict[str, int]]:
+def yaml_inventory(script: dict, run: bool = True) -> tuple[dict, dict[str, int]]:
     """AWX script-format inventory -> the YAML-inventory structure ansible reads from a JSON
-    file, plus {host name: host id} (taken from the ``remote_host_id`` tower vars)."""
+    file, plus {host name: host id} (taken from the ``remote_host_id`` tower vars).  ``run``:
+    the inventory a job runs against, whose local hosts get :data:`PLAYBOOK_PYTHON` unless
+    they name an interpreter (False for an inventory only read, e.g. a constructed source's
+    input: the default must not become a variable of the hosts it imports)."""
     hostvars = dict((script.get("_meta") or {}).get("hostvars") or {})
     ids: dict[str, int] = {}
     hosts: dict[str, dict] = {}
@@ -50,9 +52,8 @@ def yaml_inventory(script: dict) -> tuple[dict, dict[str, int]]:
             hv.pop(key, None)
         if hid is not None:
             ids[name] = hid
-        if hv.get("ansible_connection") == "local" and "ansible_python_interpreter" not in hv:
-            # a local host must run modules with this interpreter (pyenv shims break discovery)
-            hv["ansible_python_interpreter"] = ControllerPython(sys.executable)   # a worker's own on a worker
+        if run and hv.get("ansible_connection") == "local" and "ansible_python_interpreter" not in hv:
+            hv["ansible_python_interpreter"] = PLAYBOOK_PYTHON
         hosts[name] = hv
     top = script.get("all") or {}
     children: dict[str, dict] = {}

@@ -27,11 +27,13 @@ UNLOCK_PROMPT = r"Enter passphrase for .*:\s*?$"
 BAD_UNLOCK_PROMPT = r"Bad passphrase, try again for .*:\s*?$"
 
 
-class ControllerPython(str):
-    """The controller's own interpreter (``sys.executable``) as the ``ansible_python_interpreter``
-    Turret gives a local-connection host that names none.  A plain ``str`` everywhere (JSON
-    included); its type tells a remote run's ``transmit`` which values are Turret's, so a
-    worker replaces exactly those with its own interpreter and never one a user set."""
+# The ``ansible_python_interpreter`` Turret gives a local-connection host that names none: the
+# interpreter running ansible-playbook, on whichever node and in whichever environment runs the
+# job (the controller, a worker installed elsewhere, a venv or a container execution
+# environment).  Interpreter discovery would pick broken pyenv shims; a concrete path would
+# name the controller's interpreter, which a worker or an image does not have.  The inventory
+# file is read by the yaml plugin, so ansible-core templates it (a plugin's value would not be).
+PLAYBOOK_PYTHON = "{{ ansible_playbook_python }}"
 
 
 def runner_passwords(spec: RunSpec) -> dict:

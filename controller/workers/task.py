@@ -44,7 +44,7 @@ from ..collection import collections_path
 from ..jobs.events import secret_pattern
 from . import keys
 from .app import TASK_RUN_JOB
-from .relocate import relocate_collections, relocate_python
+from .relocate import relocate_collections
 from .transport import connect
 
 log = logging.getLogger("turret.workers")
@@ -89,10 +89,10 @@ def claim(client: redis.Redis, name: str, resource: str, pk: int, nonce: str) ->
 
 def localize(payload: bytes, run_dir: Path) -> tuple[bytes, re.Pattern | None]:
     """The transmit stream after Turret's header line, with the controller's paths in runner's
-    kwargs (the first line) replaced by their places in ``run_dir``, the controller's
-    interpreter that Turret set for local hosts and its bundled collection path in
-    ``ANSIBLE_COLLECTIONS_PATH`` replaced by this worker's (``relocate``); and the pattern of
-    the run's secrets as they appear inside JSON text (None: none)."""
+    kwargs (the first line) replaced by their places in ``run_dir`` and the controller's
+    bundled collection path in ``ANSIBLE_COLLECTIONS_PATH`` replaced by this worker's
+    (``relocate``), the archive as it came; and the pattern of the run's secrets as they
+    appear inside JSON text (None: none)."""
     header, _, rest = payload.partition(b"\n")
     kwargs_line, _, archive = rest.partition(b"\n")
     turret = json.loads(header)["turret"]
@@ -103,7 +103,6 @@ def localize(payload: bytes, run_dir: Path) -> tuple[bytes, re.Pattern | None]:
         target = os.path.join(str(run_dir), paths[source]) if paths[source] else str(run_dir)
         text = text.replace(json.dumps(source)[1:-1], json.dumps(target)[1:-1])
     kwargs_out = relocate_collections(text.encode(), turret.get("collections") or "", collections_path())
-    archive = relocate_python(archive, turret.get("python") or {}, sys.executable)
     return kwargs_out + b"\n" + archive, pattern
 
 

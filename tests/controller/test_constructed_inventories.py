@@ -5,6 +5,7 @@ constructed hosts."""
 from __future__ import annotations
 
 import json
+import sys
 
 from tests.support.jobs import make_inventory, make_jt, make_org, make_project, uniq, wait_finished
 
@@ -205,3 +206,32 @@ def test_sync_builds_hosts_from_inputs_and_a_job_runs_on_them(admin, jobs, app_s
     done = wait_finished(admin, f"{V2}/inventory_updates/{update.json['inventory_update']}/", timeout=120)
     assert done["status"] == "successful" and done["limit"] == "db*"
     assert {h["name"] for h in admin.get(f"{V2}/inventories/{ci['id']}/hosts/").json["results"]} == {"db1"}
+
+
+def test_a_local_input_host_without_an_interpreter_syncs_and_keeps_its_own_variables(admin, jobs, app_state):
+    """An input host with ``ansible_connection: local`` and no interpreter: the sync reads it
+    (it used to fail writing the input file), the constructed host gets exactly the input's
+    variables (Turret's run-time default interpreter is not one of them), and a job on the
+    constructed host runs its modules with the interpreter that runs ansible-playbook."""
+    org = make_org(admin)
+    src = admin.post(f"{V2}/inventories/", {"name": uniq("inv"), "organization": org["id"]}).json
+    plain = {"ansible_connection": "local", "tier": "web"}
+    assert admin.post(f"{V2}/hosts/", {"name": "bare1", "inventory": src["id"],
+                                       "variables": json.dumps(plain)}).status_code == 201
+    ci = _constructed(admin, org, source_vars=json.dumps({"plugin": "constructed", "strict": True}))
+    assert admin.post(f"{V2}/inventories/{ci['id']}/input_inventories/", {"id": src["id"]}).status_code == 204
+    project = make_project(admin, app_state.settings.data_dir, org, {
+        "which.yml": "- hosts: all\n  gather_facts: false\n  tasks:\n"
+                     "    - setup: gather_subset=min\n"
+                     "    - debug: msg=\"python={{ ansible_facts.python.executable }}\"\n"})
+    started = admin.post(f"{V2}/job_templates/{make_jt(admin, project, ci, 'which.yml')['id']}/launch/")
+    assert started.status_code == 201, started.json
+    job = wait_finished(admin, f"{V2}/jobs/{started.json['id']}/", timeout=120)
+    stdout = admin.get(f"{V2}/jobs/{job['id']}/stdout/?format=txt").data.decode()
+    [source] = _sources(admin, ci)
+    [update] = admin.get(f"{source['url']}inventory_updates/").json["results"]
+    assert update["status"] == "successful", admin.get(f"{V2}/inventory_updates/{update['id']}/stdout/?format=txt").data
+    [host] = admin.get(f"{V2}/inventories/{ci['id']}/hosts/").json["results"]
+    assert host["name"] == "bare1" and json.loads(host["variables"]) == plain
+    assert job["status"] == "successful", stdout
+    assert f"python={sys.executable}" in stdout

@@ -1,5 +1,5 @@
 """A remote job's environment is its worker's (scale-out): the galaxy content its project
-installed travels with it, the interpreter Turret sets for local hosts becomes the worker's,
+installed travels with it, a local host with no interpreter of its own runs the worker's,
 and its Redis stream is trimmed while it runs.
 
 Real parts: a Redis server with a password, a real ``turret worker`` process started by an
@@ -163,8 +163,9 @@ def _pythons(admin, job: dict) -> dict[str, str]:
 
 
 def test_a_local_host_runs_the_workers_interpreter_on_a_worker(admin, app_state, setup, worker, worker_python):
-    """Turret's interpreter for a local host (the controller's ``sys.executable``) becomes the
-    worker's; one a user set (even the very same path) is kept."""
+    """Turret's default for a local host (the interpreter running ansible-playbook) is the
+    worker's own on a worker and the controller's at home; one a user set (even the
+    controller's path) is kept."""
     org = setup["org"]
     project = make_project(admin, app_state.settings.data_dir, org, {"which.yml": WHICH_PYTHON})
     inventory = make_inventory(admin, org, [])

@@ -118,13 +118,19 @@ def start_worker(broker_url: str, name: str, queues: str = "default", concurrenc
 
 def relocated_python(root: Path) -> str:
     """An interpreter path under ``root`` that runs this virtual environment as a venv of its
-    own: ``root/bin/python`` (a link to the base interpreter), ``root/pyvenv.cfg`` (a copy)
-    and ``root/lib`` (a link to this venv's packages).  Python takes the venv from the path it
-    was started by, so a worker started by it has ``sys.executable`` == that path, as a worker
-    installed in another folder than the controller would."""
+    own: ``root/bin/python`` (a link to the base interpreter), ``root/pyvenv.cfg`` (a copy),
+    ``root/lib`` (a link to this venv's packages) and ``root/bin/ansible-playbook`` (this
+    venv's, started by ``root/bin/python``).  Python takes the venv from the path it was
+    started by, so a worker started by it has ``sys.executable`` == that path and runs its
+    own ``ansible-playbook`` (its ``bin`` comes first in a job's PATH), as a worker installed
+    in another folder than the controller would."""
     root = Path(root)
     (root / "bin").mkdir(parents=True, exist_ok=True)
     (root / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    script = Path(sys.executable).parent / "ansible-playbook"
+    body = script.read_text().split("\n", 1)[1]
+    (root / "bin" / "ansible-playbook").write_text(f"#!{root / 'bin' / 'python'}\n{body}")
+    (root / "bin" / "ansible-playbook").chmod(0o755)
     (root / "pyvenv.cfg").write_text((Path(sys.prefix) / "pyvenv.cfg").read_text())
     for name in ("lib", "lib64"):
         if (Path(sys.prefix) / name).exists():
