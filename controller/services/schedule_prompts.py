@@ -2,10 +2,13 @@
 
 Contracts:
   * :func:`check_prompts` raises AWX's errors where a launch would ignore a field: a prompt the
-    job template does not ask for answers ``{"limit": ["Field is not configured to prompt on
+    template does not ask for answers ``{"limit": ["Field is not configured to prompt on
     launch."]}``, variables outside ``ask_variables_on_launch`` / the survey answer
     ``{"extra_data": ["Variables x are not allowed on launch. …"]}``, survey rule violations
-    ``{"variables_needed_to_start": [...]}``; projects and inventory sources take no prompt.
+    ``{"variables_needed_to_start": [...]}``.  A workflow job template is checked the same way
+    over the prompts it has (inventory, limit, branch, tags, skip tags, extra variables and its
+    survey; AWX's ``get_ask_mapping``): a field it has no prompt for is ignored, as AWX does.
+    Projects and inventory sources take no prompt.
   * Survey password answers are stored vault-encrypted; ``$encrypted$`` on update keeps the
     stored answer.  :func:`masked` shows them as ``$encrypted$``; :func:`launch_body` decrypts.
   * The list prompts live in the schedule's sub-lists (``credentials/``, ``labels/``,
@@ -77,19 +80,25 @@ def _plain_extra(ctx, values: dict, existing: dict | None, passwords: list[str])
     return extra
 
 
-def _check_job_template_prompts(ctx, jt: dict, merged: dict, extra: dict) -> None:
+# AWX's model names in the extra variables refusal (``verbose_name.title()``)
+_MODEL_NAMES = {"job_template": "Job Template", "workflow_job_template": "Workflow Job Template"}
+
+
+def _check_template_prompts(ctx, kind: str, jt: dict, merged: dict, extra: dict) -> None:
+    """AWX's ``_accept_or_ignore_job_kwargs`` of a job or workflow job template over a saved
+    launch configuration: only the prompts the template has (its row holds their ask flag)."""
     errors: dict[str, list[str]] = {}
     for prompt in SCHEDULABLE:
         key = prompt.key
         value = merged.get(key)
-        if value is None:
+        if value is None or prompt.ask_flag not in jt:
             continue
         current = bool(jt.get(key)) if isinstance(value, bool) else jt.get(key)
         if value == current:
             continue
         if not jt.get(prompt.ask_flag):
             errors[key] = [NOT_PROMPTED]
-        elif key == "scm_branch":
+        elif key == "scm_branch" and kind == "job_template":
             project = ctx.store.get("projects", jt["project"]) if jt.get("project") else None
             if not (project or {}).get("allow_override"):
                 errors[key] = ["Project does not allow override of branch."]
@@ -100,13 +109,13 @@ def _check_job_template_prompts(ctx, jt: dict, merged: dict, extra: dict) -> Non
         refused = [k for k, v in extra.items() if k not in allowed and base.get(k, object()) != v]
         if refused:
             errors["extra_data"] = [f"Variables {', '.join(refused)} are not allowed on launch. Check the Prompt on "
-                                    f"Launch setting on the Job Template to include Extra Variables."]
+                                    f"Launch setting on the {_MODEL_NAMES[kind]} to include Extra Variables."]
     if spec:
         answers = {**surveys.defaults(spec, ctx.vault.decrypt), **extra}
         _ok, problems = surveys.validate_answers(spec, answers)
         if problems:
             errors["variables_needed_to_start"] = problems
-    if merged.get("inventory") is None and jt.get("inventory") is None:
+    if kind == "job_template" and merged.get("inventory") is None and jt.get("inventory") is None:
         errors.setdefault("inventory", ["Job Template inventory is missing or undefined."])
     if errors:
         raise ValidationError(errors)
@@ -115,17 +124,18 @@ def _check_job_template_prompts(ctx, jt: dict, merged: dict, extra: dict) -> Non
 def check_prompts(ctx, kind: str, ujt: dict, values: dict, existing: dict | None) -> dict:
     """Validate the prompts like a launch; returns extra_data ready to store (secrets encrypted)."""
     merged = {**(existing or {}), **values}
-    spec = surveys.stored_spec(ujt) if kind == "job_template" and ujt.get("survey_enabled") else {}
+    templates = tuple(_MODEL_NAMES)
+    spec = surveys.stored_spec(ujt) if kind in templates and ujt.get("survey_enabled") else {}
     passwords = surveys.password_variables(spec) if spec else []
     extra = _plain_extra(ctx, values, existing, passwords)
-    if kind != "job_template":
+    if kind not in templates:
         errors = {k: ["Field is not allowed on launch."] for k in PROMPTS if merged.get(k) is not None}
         if extra:
             errors["extra_data"] = ["Field is not allowed on launch."]
         if errors:
             raise ValidationError(errors)
     else:
-        _check_job_template_prompts(ctx, ujt, merged, extra)
+        _check_template_prompts(ctx, kind, ujt, merged, extra)
     if "inventory" in values and values["inventory"] is not None \
             and not access.holds(ctx, "inventory", values["inventory"], "use_role"):
         raise PermissionDenied()

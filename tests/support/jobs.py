@@ -103,10 +103,10 @@ def attach_credential(admin, jt: dict, cred: dict) -> None:
 
 
 def set_survey(admin, jt: dict, questions: list[dict], enabled: bool = True) -> None:
-    resp = admin.post(f"/api/v2/job_templates/{jt['id']}/survey_spec/",
-                      {"name": "Survey", "description": "d", "spec": questions})
+    """Give a job or workflow job template (its API body) a survey, enabled or not."""
+    resp = admin.post(f"{jt['url']}survey_spec/", {"name": "Survey", "description": "d", "spec": questions})
     assert resp.status_code == 200, resp.json
-    resp = admin.patch(f"/api/v2/job_templates/{jt['id']}/", {"survey_enabled": enabled})
+    resp = admin.patch(jt["url"], {"survey_enabled": enabled})
     assert resp.status_code == 200, resp.json
 
 
