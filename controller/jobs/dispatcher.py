@@ -351,10 +351,11 @@ class Dispatcher:
         # the final status only once every event of the run is committed: a crash can then
         # never leave an ended job with events missing, only (between these two writes) with
         # the flag unset, which start-up recovery sets
-        stored = threading.Event()
-        self.writer.finish(stored.set)
-        if not stored.wait(timeout=60):
+        stored = self.writer.wait_settled((kind.events_table, kind.parent_col, pk), timeout=60, final=True)
+        if stored is None:
             log.error("events of %s %s not stored within 60 s", kind.resource, pk)
+        elif not stored:      # the job ends all the same: a lost event must not hang it
+            log.error("some events of %s %s could not be stored (see turret.events)", kind.resource, pk)
         if only_if_started and not q.end_if_started(store, kind.table, pk, final):
             self._disown(kind, pk)      # whoever ended it completed it and announced its end
             return

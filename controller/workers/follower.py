@@ -17,7 +17,7 @@ Contracts (the dispatcher calls these; see ``controller.jobs.dispatcher``):
   left of each stream; events already stored are dropped (their counters are known).
 * While a job runs, the entries of the events stored (committed by the event writer) are
   deleted from its stream (:class:`_SkipStored` is the stream's trimmer), so the broker holds
-  only what this controller has not stored yet.
+  only what this controller has not stored yet; those of events the writer gave up on stay.
 """
 from __future__ import annotations
 
@@ -52,31 +52,47 @@ class _SkipStored:
     """An event writer stand-in that drops the events of a job stored already (a replay), and
     the job stream's :class:`~.transport.Trimmer`: it notes the entry each event came from
     (``frames.consumed_id``: runner hands an event on right after reading its line) and, once
-    the writer has committed everything queued before, hands those entries to ``take()``.
-    The stats event's entry is never trimmed: a controller following the stream again needs
-    it (the job's stats and artifacts come from it, not from the stored row).  ``seal`` asks
-    the writer at most every ``TRIM_EVERY`` seconds (or ``TRIM_BATCH`` events): its barrier
-    flushes the writer's batch at once, and one more commit a second per job is the price."""
+    the writer has handled everything queued before, hands to ``take()`` the entries whose
+    events are stored: those of an event the writer gave up on stay in the stream, so a
+    controller following it again replays them.  The stats event's entry is never trimmed: a
+    controller following the stream again needs it (the job's stats and artifacts come from
+    it, not from the stored row).  ``seal`` asks the writer at most every ``TRIM_EVERY``
+    seconds (or ``TRIM_BATCH`` events): its barrier flushes the writer's batch at once, and one
+    more commit a second per job is the price.  ``scope``: the job's events (table, parent
+    column, id), as the writer's :meth:`~controller.jobs.events.EventWriter.settle` takes it."""
 
-    def __init__(self, writer: Any, stored: set[int]) -> None:
-        self.writer, self.stored = writer, stored
+    def __init__(self, writer: Any, stored: set[int], scope: tuple[str, str, int]) -> None:
+        self.writer, self.stored, self.scope = writer, stored, scope
         self.frames: Frames | None = None
-        self._pending: list[str] = []
+        self._pending: list[tuple[str, Any]] = []     # (entry, counter) of the events read since a seal
         self._committed: deque[list[str]] = deque()    # filled in the writer's thread
         self._sealed = time.monotonic()
 
     def put(self, table: str, row: dict) -> None:
-        if row.get("counter") not in self.stored:
+        counter = row.get("counter")
+        if counter not in self.stored:
             self.writer.put(table, row)
         entry = self.frames.consumed_id if self.frames is not None else ""
         if entry and row.get("event") != "playbook_on_stats":
-            self._pending.append(entry)
+            self._pending.append((entry, counter))
 
     def seal(self) -> None:
         if len(self._pending) >= TRIM_BATCH or (self._pending and time.monotonic() - self._sealed >= TRIM_EVERY):
             self._sealed = time.monotonic()
-            ids, self._pending = self._pending, []
-            self.writer.finish(lambda: self._committed.append(ids))
+            pending, self._pending = self._pending, []
+            self.writer.settle(self.scope, lambda ok: self._committed.append(self._trimmable(pending, ok)))
+
+    def _trimmable(self, pending: list[tuple[str, Any]], ok: bool) -> list[str]:
+        """The entries of ``pending`` whose events are stored (in the writer's thread, right
+        after they were handled): all when the writer lost none of the job's events, else
+        those of no lost event, and none when the writer cannot tell."""
+        if ok:
+            return [entry for entry, _ in pending]
+        lost = self.writer.given_up(self.scope, "counter")
+        if lost is None:
+            return []
+        keep = {entry for entry, counter in pending if counter in lost}
+        return [entry for entry, _ in pending if entry not in keep]
 
     def take(self) -> list[str]:
         done: list[str] = []
@@ -218,7 +234,7 @@ class RemoteRuns:
         store, ctx = d.state.store, system_context(d.state)
         run_data: dict = {"artifacts": {}, "stats": {}, "meta": spec.meta}
         stored = q.event_counters(store, kind.events_table, kind.parent_col, pk)
-        writer = _SkipStored(d.writer, stored)
+        writer = _SkipStored(d.writer, stored, (kind.events_table, kind.parent_col, pk))
         on_event = d.event_sink(kind, pk, spec, run_data, writer=writer)
         sent_cancel = [False]
 

@@ -1,0 +1,199 @@
+"""The event writer when a batch cannot be stored whole: the rows that can be stored are, the
+barrier behind them learns whether its job's rows all were (``settle``), the writer thread
+lives on, and a followed stream keeps the entries of the events that were lost.  A real SQLite
+file and a real writer thread; rows are refused by a trigger, a value SQLite cannot bind, or a
+lock held by another connection."""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from controller.jobs import events as ev
+from controller.jobs.events import EventWriter
+from controller.store import Store
+from controller.workers import follower
+
+SECRET = "hunter2-not-for-logs"
+
+
+@pytest.fixture()
+def db(tmp_path):
+    """A store with an ``ev`` table whose trigger refuses the rows marked ``bad``."""
+    store = Store(str(tmp_path / "events.db"))
+    store.execute("CREATE TABLE ev (job INTEGER, counter INTEGER, mark TEXT, event TEXT)")
+    store.execute("CREATE TRIGGER refuse BEFORE INSERT ON ev WHEN NEW.mark = 'bad' "
+                  "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    yield store
+    store.close()
+
+
+@pytest.fixture()
+def writer(db):
+    w = EventWriter(db, max_wait=2.0)    # a long window: everything before a barrier is one batch
+    w.start()
+    yield w
+    w.stop()
+    assert not w._thread.is_alive()
+
+
+def settle(writer: EventWriter, job: int, timeout: float = 10) -> bool:
+    outcome = writer.wait_settled(("ev", "job", job), timeout)
+    assert outcome is not None, "the barrier did not fire"
+    return outcome
+
+
+def counters(store: Store, job: int) -> list[int]:
+    return [r[0] for r in store.query("SELECT counter FROM ev WHERE job = ? ORDER BY counter", (job,))]
+
+
+def put_job(writer: EventWriter, job: int, count: int, bad: dict[int, object] | None = None) -> None:
+    """``count`` rows of ``job`` (counters 1..count); ``bad``: counter -> the mark that spoils it."""
+    for n in range(1, count + 1):
+        writer.put("ev", {"job": job, "counter": n, "mark": (bad or {}).get(n, SECRET)})
+
+
+def test_one_refused_row_loses_only_itself_and_its_jobs_barrier_says_so(db, writer, caplog):
+    caplog.set_level(logging.INFO, logger="turret.events")
+    put_job(writer, 1, 300, bad={150: "bad"})
+    put_job(writer, 2, 300)
+    plain = threading.Event()
+    writer.finish(plain.set)                 # the old form still works for callers that do not care
+    assert settle(writer, 1) is False
+    assert settle(writer, 2) is True         # another job's rows in the same batch were all stored
+    assert plain.wait(5)
+    assert counters(db, 1) == [n for n in range(1, 301) if n != 150]
+    assert counters(db, 2) == list(range(1, 301))
+    assert writer.given_up(("ev", "job", 1), "counter") == {150}
+    assert writer.given_up(("ev", "job", 2), "counter") == set()
+    lines = [r.getMessage() for r in caplog.records if r.name == "turret.events"]
+    assert any("gave up on 1 of 600 events of ev" in line and "IntegrityError" in line for line in lines), lines
+    assert sum("gave up" in line for line in lines) == 1           # logged once
+    assert SECRET not in caplog.text                               # never a row's content
+
+
+def test_a_value_sqlite_refuses_and_a_later_good_batch(db, writer):
+    put_job(writer, 3, 50, bad={7: 2 ** 70, 8: {"not": "bindable"}})   # OverflowError, ProgrammingError
+    assert settle(writer, 3) is False
+    assert counters(db, 3) == [n for n in range(1, 51) if n not in (7, 8)]
+    assert writer.given_up(("ev", "job", 3), "counter") == {7, 8}
+    put_job(writer, 4, 20)                   # the writer lives on: the next batch is stored whole
+    assert settle(writer, 4) is True and counters(db, 4) == list(range(1, 21))
+    # a job's losses hold for its later barriers, until its last one (final) forgets them
+    assert writer.wait_settled(("ev", "job", 3), 5, final=True) is False
+    assert writer.given_up(("ev", "job", 3), "counter") == set()
+
+
+def test_a_statement_the_table_refuses_loses_only_its_own_rows(db, writer, caplog):
+    caplog.set_level(logging.INFO, logger="turret.events")
+    put_job(writer, 12, 20)
+    writer.put("ev", {"job": 12, "counter": 21, "no_such_column": 1})    # its own INSERT statement
+    assert settle(writer, 12) is False
+    assert counters(db, 12) == list(range(1, 21))
+    assert writer.given_up(("ev", "job", 12), "counter") == {21}
+    assert not any("retry" in r.getMessage() for r in caplog.records)   # no whole retry for it
+
+
+def test_a_good_batch_fires_ok(db, writer):
+    put_job(writer, 5, 100)
+    assert settle(writer, 5) is True and counters(db, 5) == list(range(1, 101))
+    assert settle(writer, 6) is True         # a job with no rows at all: nothing was lost
+
+
+def _slow_lock_timeout(writer: EventWriter, db: Store) -> None:
+    """The writer's connection waits 50 ms for a lock (not 30 s), set in the writer's thread."""
+    done = threading.Event()
+    writer.finish(lambda: (db.execute("PRAGMA busy_timeout=50"), done.set()))
+    assert done.wait(5)
+
+
+def test_a_lock_held_past_the_busy_timeout_is_outlasted_by_one_retry(db, writer, caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="turret.events")
+    monkeypatch.setattr(ev, "RETRY_PAUSE", 0.6)     # wide margins: first try at ~0.05 s, retry at ~0.65 s
+    _slow_lock_timeout(writer, db)
+    blocker = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    put_job(writer, 7, 40)
+    threading.Timer(0.3, lambda: blocker.execute("ROLLBACK")).start()    # between the two
+    assert settle(writer, 7) is True
+    assert counters(db, 7) == list(range(1, 41))
+    assert any("the retry stored it" in r.getMessage() for r in caplog.records)
+    blocker.close()
+
+
+def test_a_lock_held_for_long_gives_the_batch_up_without_hanging_or_killing_the_writer(db, writer, caplog):
+    caplog.set_level(logging.INFO, logger="turret.events")
+    _slow_lock_timeout(writer, db)
+    blocker = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        put_job(writer, 8, 30)
+        began = time.monotonic()
+        assert settle(writer, 8) is False
+        assert time.monotonic() - began < 2      # two tries, no piece by piece wait on the lock
+        assert writer.given_up(("ev", "job", 8), "counter") == set(range(1, 31))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert any("gave up on 30 of 30 events of ev" in r.getMessage() and "OperationalError" in r.getMessage()
+               for r in caplog.records)
+    put_job(writer, 9, 10)
+    assert settle(writer, 9) is True and counters(db, 9) == list(range(1, 11))
+    assert counters(db, 8) == []
+
+
+def test_when_the_writer_lost_count_a_barrier_cannot_say_ok(db, writer, monkeypatch):
+    monkeypatch.setattr(ev, "LEDGER_MAX", 2)
+    put_job(writer, 10, 5, bad={1: "bad", 2: "bad", 3: "bad"})
+    assert settle(writer, 10) is False
+    assert writer.given_up(("ev", "job", 11), "counter") is None
+    assert settle(writer, 11) is False       # it cannot tell any more: never a false "stored"
+
+
+# -- a followed stream's trimmer -------------------------------------------------------------------
+def _feed(skip: follower._SkipStored, frames: SimpleNamespace, job: int, numbers: range,
+          bad: set[int] = frozenset(), event: str = "runner_on_ok") -> None:
+    """Rows as the follower hands them on: each read from its own stream entry ``<n>-0``."""
+    for n in numbers:
+        frames.consumed_id = f"{n}-0"
+        skip.put("ev", {"job": job, "counter": n, "mark": "bad" if n in bad else SECRET, "event": event})
+
+
+def _trimmed(skip: follower._SkipStored, timeout: float = 5) -> list[str]:
+    skip.seal()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = skip.take()
+        if done:
+            return done
+        time.sleep(0.01)
+    return []
+
+
+def test_the_trimmer_keeps_the_entries_of_events_that_were_not_stored(db, writer, monkeypatch):
+    monkeypatch.setattr(follower, "TRIM_EVERY", 0)
+    frames = SimpleNamespace(consumed_id="")       # all _SkipStored reads of Frames
+    skip = follower._SkipStored(writer, {1, 2}, ("ev", "job", 20))    # 1, 2: stored by a previous follow
+    skip.frames = frames
+    _feed(skip, frames, 20, range(1, 11), bad={5, 8})
+    _feed(skip, frames, 20, range(11, 12), event="playbook_on_stats")
+    done = _trimmed(skip)
+    assert sorted(done, key=lambda e: int(e.split("-")[0])) == [f"{n}-0" for n in (1, 2, 3, 4, 6, 7, 9, 10)]
+    assert counters(db, 20) == [3, 4, 6, 7, 9, 10, 11]
+    # the next window stores everything: all its entries go, though the job lost events before
+    _feed(skip, frames, 20, range(12, 16))
+    assert sorted(_trimmed(skip)) == [f"{n}-0" for n in range(12, 16)]
+
+
+def test_the_trimmer_trims_everything_stored_when_nothing_failed(db, writer, monkeypatch):
+    monkeypatch.setattr(follower, "TRIM_EVERY", 0)
+    frames = SimpleNamespace(consumed_id="")
+    skip = follower._SkipStored(writer, set(), ("ev", "job", 21))
+    skip.frames = frames
+    _feed(skip, frames, 21, range(1, 51))
+    assert sorted(_trimmed(skip), key=lambda e: int(e.split("-")[0])) == [f"{n}-0" for n in range(1, 51)]
+    assert counters(db, 21) == list(range(1, 51))
