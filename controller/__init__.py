@@ -33,6 +33,7 @@ class AppState:
     dispatcher: Any = None
     scheduler: Any = None
     notifier: Any = None   # controller.notifications.delivery.Sender
+    webhook_poster: Any = None   # controller.webhooks.status.Poster
 
     def start_jobs(self, workers: int | None = None):
         """Start this process's job workers and, unless SCHEDULER_ENABLED is off, its
@@ -56,6 +57,10 @@ class AppState:
             from .notifications.delivery import Sender
             self.notifier = Sender(self)
             self.notifier.start()
+        if self.webhook_poster is None:
+            from .webhooks.status import Poster
+            self.webhook_poster = Poster(self)
+            self.webhook_poster.start()
         return self.dispatcher
 
     def stop_jobs(self) -> None:
@@ -68,6 +73,9 @@ class AppState:
         if self.dispatcher is not None:
             self.dispatcher.stop()
             self.dispatcher = None
+        if self.webhook_poster is not None:    # posts not sent by then wait in the outbox for the next start
+            self.webhook_poster.stop()
+            self.webhook_poster = None
 
 
 def open_state(settings: Settings) -> AppState:
@@ -89,6 +97,8 @@ def open_state(settings: Settings) -> AppState:
     install_settings_table(store)   # values changed through /api/v2/settings/
     from .store.webhook_rejections import install as install_webhook_rejections
     install_webhook_rejections(store)   # the cross-process cap on recorded forged deliveries
+    from .store.webhook_status import install as install_webhook_status
+    install_webhook_status(store)   # the outbox of webhook status posts (web workers record into it)
     from .services.settings import StoredSettings
     settings.attach(StoredSettings(store, vault))   # stored values win, seen without restart
     state_args: dict[str, Any] = dict(settings=settings, store=store, registry=registry, vault=vault)

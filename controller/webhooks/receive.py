@@ -41,7 +41,7 @@ from ..services.validation import load_json
 from ..store import webhook_rejections as rejections
 from ..store import webhooks as sql
 from ..workflows import engine
-from . import verify
+from . import status, verify
 from .fields import extractors_of, stored_key
 
 log = logging.getLogger("turret.webhooks")
@@ -234,6 +234,7 @@ def _launch(ctx, res, row: dict, delivery: Delivery, payload: Any, facts: dict) 
         return Reply(exc.status, exc.body if isinstance(exc.body, dict) else {"detail": str(exc.body)})
     if ctx.jobs is not None:
         ctx.jobs.notify()              # once committed, so the woken worker finds the job
+    status.wake(ctx.jobs)              # its creation's status post is recorded: the job process sends it
     if kind == "workflow_job":         # it started here: its "started" sends are recorded, committed
         notifications.wake(ctx.jobs)
     return Reply(202, {"message": "Job queued.", "job": job["id"], "type": kind})

@@ -18,32 +18,50 @@ for AWX keep matching).  The setting ``WEBHOOK_STATUS_API_URL`` (``scheme://host
 replaces the origin of every status URL (a GitHub Enterprise or a test server).
 
 Contracts:
-  * Off the job's path: the hooks only queue (a cheap read of the job row); posting happens on
-    this process's status threads, with a bounded wait (:data:`TIMEOUT`).  A dead or slow
-    endpoint delays no job, no request and no other job's post-back.
-  * In order per job: the posts of one job go out one after the other, in the order of the
-    changes; a post made when the job is created waits until the creating transaction has
-    committed (and is dropped when it rolled back).
-  * At most once, best effort (as AWX): a failed post is logged and not retried.
+  * One sender, the job process: every post-back of a job is sent by the :class:`Poster` of the
+    process that runs the job stack (``AppState.start_jobs``: under ``turret serve`` with web
+    workers, the serving parent; otherwise the one process), whichever process made the
+    change.  The hooks only *record* the change in the database outbox
+    (:mod:`controller.store.webhook_status`), in the transaction that made it, and ring the
+    poster (:func:`wake`: a web worker sends it a datagram, :mod:`controller.jobs.wake`).  A
+    web worker thus does no network call and runs no status thread; a recorded post outlives
+    the process that recorded it (one recorded while no poster runs leaves at its next start,
+    within :data:`KEEP_SECONDS`).
+  * In order per job: the outbox ids are the order of the job's changes, and a post is claimed
+    only when every earlier post of its job is done, so the posts of one job leave one after
+    the other in that order (the creation post included, across processes).  A rolled-back
+    creation records nothing, so nothing is posted for a job that never existed.
+  * Off the job's path: sending happens on the poster's threads (at most :data:`WORKERS`),
+    each network wait bounded by :data:`TIMEOUT`.  A dead or slow endpoint delays no job, no
+    request and no other job's post-back (only the later posts of its own job).
+  * At most once, best effort (as AWX): each status of a job is recorded once; a post is
+    claimed before it is sent and marked done after, sent or failed; a failure is logged and
+    never retried, and a claim left by a poster that died mid-send is given up after
+    :data:`STALE_SECONDS`, unsent (it may have left).
   * The token (decrypted from the credential only to send) is never logged, stored or raised:
-    logs name the service, the host, the job and the HTTP status at most.
+    the outbox holds the job and the status only; logs name the service, the host, the job and
+    the HTTP status at most.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 import time
-from collections import deque
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import VERSION
 from ..context import Context
+from ..jobs import wake as wakes
 from ..notifications.channels.base import SendError, host_of, request
 from ..notifications.job_context import job_url
-from ..services.bootstrap import acting_as_system
+from ..services.bootstrap import system_context
 from ..services import credential_inputs as ci
 from ..services.variables import json_mapping
 from ..store import webhook_status as q
@@ -53,8 +71,10 @@ log = logging.getLogger("turret.webhooks")
 KINDS = ("job", "workflow_job")    # the unified jobs a webhook launches
 CONTEXT = "ansible/awx"            # AWX's context/key for an open (non-Tower) install
 TIMEOUT = 10.0                     # seconds: bound of every network wait of one post
-WORKERS = 4                        # status threads of the process
-COMMIT_WAIT = 10.0                 # seconds a creation post waits for its job to be committed
+WORKERS = 4                        # sending threads of the poster
+POLL = 1.0                         # seconds between the poster's looks when no ring came
+STALE_SECONDS = 300.0              # a claim this old was left by a dead poster (a post takes <= 3 TIMEOUT)
+KEEP_SECONDS = 86400.0             # done rows (and queued ones never sent) are forgotten after a day
 USER_AGENT = f"Turret {VERSION}"
 
 # AWX's service_statuses: job status -> the service's state; a status missing here posts nothing
@@ -131,28 +151,45 @@ def reports_status(row: dict | None) -> bool:
 
 
 # -- the hooks (Registry.job_create_hooks / job_start_hooks / job_end_hooks) --------------------
-def _queue_change(ctx, kind: str, pk: int, status: str | None, wait_commit: bool) -> None:
+def wake(jobs: Any = None) -> None:
+    """Ring the poster: this process's doorbell and, when ``jobs`` (the caller's
+    ``Context.jobs``) is a web worker's :class:`controller.jobs.wake.WakeSender`, the job
+    process's.  Never blocks nor raises: the post is in the database either way."""
+    wakes.ring_webhook_status()
+    elsewhere = getattr(jobs, "wake_webhook_status", None)
+    if elsewhere is not None:
+        elsewhere()
+
+
+def record_change(ctx, kind: str, pk: int, status: str | None) -> None:
+    """Record the post of job ``pk`` reaching ``status`` (None: its stored status) when it posts
+    one (see :func:`reports_status`, a status URL and a state for the status), in the caller's
+    transaction, and ring the poster.  No network, no thread."""
     if kind not in KINDS:
         return
     row = q.launch_facts(ctx.store, ctx.registry[kind].table, pk)
     if row is None or not reports_status(row):
         return
-    poster().enqueue(acting_as_system(ctx, jobs=None), kind, pk, status or row["status"], wait_commit)
+    status = status or row["status"]
+    if status not in STATES[row["webhook_service"]] or not status_api_of(row):
+        return
+    if q.record(ctx.store, kind, pk, status, time.time()):
+        wake(ctx.jobs)
 
 
 def on_job_created(ctx, kind: str, pk: int) -> None:
     """Creation hook (inside the creating transaction): post the status the job was created in."""
-    _queue_change(ctx, kind, pk, None, wait_commit=True)
+    record_change(ctx, kind, pk, None)
 
 
 def on_job_started(ctx, kind: str, pk: int) -> None:
     """Start hook: post ``running``."""
-    _queue_change(ctx, kind, pk, "running", wait_commit=False)
+    record_change(ctx, kind, pk, "running")
 
 
 def on_job_ended(ctx, kind: str, pk: int) -> None:
     """End hook: post the final status stored on the job."""
-    _queue_change(ctx, kind, pk, None, wait_commit=False)
+    record_change(ctx, kind, pk, None)
 
 
 def declare_status_hooks(reg) -> None:
@@ -190,11 +227,9 @@ def send(post: StatusPost, timeout: float | None = None) -> int:
                    what="webhook status").status
 
 
-def deliver(ctx: Context, kind: str, pk: int, status: str, wait_commit: bool) -> int | None:
+def deliver(ctx: Context, kind: str, pk: int, status: str) -> int | None:
     """Prepare and send one post-back; the answer's HTTP status (None: nothing sent).  Never raises."""
     try:
-        if wait_commit and not _wait_for_row(ctx, kind, pk):
-            return None   # the creating transaction rolled back: no such job
         post = prepare(ctx, kind, pk, status)
         if post is None:
             return None
@@ -210,83 +245,80 @@ def deliver(ctx: Context, kind: str, pk: int, status: str, wait_commit: bool) ->
     return code
 
 
-def _wait_for_row(ctx: Context, kind: str, pk: int) -> bool:
-    deadline = time.monotonic() + COMMIT_WAIT
-    while q.launch_facts(ctx.store, ctx.registry[kind].table, pk) is None:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+def settled(store, kind: str | None = None, pk: int | None = None) -> bool:
+    """Whether no post (of job ``pk`` of ``kind`` when given) is queued or being sent."""
+    return q.unsettled(store, kind, pk) == 0
 
 
 class Poster:
-    """The process's status threads: one FIFO per job (posts of a job stay in order), drained by
-    at most :data:`WORKERS` daemon threads (a slow endpoint holds one thread, not the others)."""
+    """The post-back sender of the process running the job stack: claims the outbox's due posts
+    (see the module contract) and sends each on one of :data:`WORKERS` threads; rung by
+    :func:`wake`, else polling every :data:`POLL` seconds."""
 
-    def __init__(self, workers: int = WORKERS) -> None:
-        self._lock = threading.Lock()
-        self._chains: dict[tuple[int, str, int], deque] = {}
-        self._ready: deque = deque()
-        self._wake = threading.Condition(self._lock)
-        self._threads: list[threading.Thread] = []
-        self._workers = workers
+    def __init__(self, state: Any, poll: float = POLL, workers: int = WORKERS) -> None:
+        self.ctx = system_context(state)
+        self.poll, self.workers = poll, workers
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._busy = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turret-webhook-status")
 
-    def enqueue(self, ctx: Context, kind: str, pk: int, status: str, wait_commit: bool) -> None:
-        """Queue one post-back of job ``pk`` (after the job's earlier ones)."""
-        key = (id(ctx.store), kind, pk)
-        with self._lock:
-            chain = self._chains.get(key)
-            if chain is None:
-                self._chains[key] = deque([(ctx, status, wait_commit)])
-                self._ready.append(key)
-                self._wake.notify()
-                idle = len(self._threads) - self._busy
-                if len(self._threads) < self._workers and len(self._ready) > idle:
-                    thread = threading.Thread(target=self._run, name="turret-webhook-status", daemon=True)
-                    self._threads.append(thread)
-                    thread.start()
-            else:
-                chain.append((ctx, status, wait_commit))
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="turret-webhook-status", daemon=True)
+        self._thread.start()
 
-    def idle(self, kind: str | None = None, pk: int | None = None) -> bool:
-        """Whether nothing is queued or being sent (for job ``pk`` of ``kind`` when given)."""
-        with self._lock:
-            return not any(kind is None or key[1:] == (kind, pk) for key in self._chains)
+    def stop(self, wait: bool = True) -> None:
+        """Stop claiming; ``wait``: let posts under way finish first (each is bounded).  Posts
+        still queued stay in the outbox for the next start."""
+        self._stop.set()
+        wakes.ring_webhook_status()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._pool.shutdown(wait=wait)
 
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                while not self._ready:
-                    self._wake.wait()
-                key = self._ready.popleft()
-                self._busy += 1
+    def _loop(self) -> None:
+        doorbell = wakes.WEBHOOK_STATUS_DOORBELL
+        rung = True     # first look at once: posts recorded while no poster ran
+        while not self._stop.is_set():
             try:
-                self._drain(key)
-            finally:
-                with self._lock:
-                    self._busy -= 1
+                # a ring goes straight to the claim (a write transaction), as the ring may come
+                # from inside the recording transaction: the claim waits for its commit
+                if rung or q.has_queued(self.ctx.store):
+                    self.dispatch_due()
+            except Exception as exc:  # noqa: BLE001 - the poster must outlive a bad moment of the db
+                log.error("webhook status poster: %s", type(exc).__name__)
+            rung = doorbell.wait(timeout=self.poll)
+            doorbell.clear()
 
-    def _drain(self, key: tuple[int, str, int]) -> None:
-        _store, kind, pk = key
-        while True:
+    def dispatch_due(self) -> list[int]:
+        """Give up stale rows, claim the due posts (as many as free threads) and hand each to a
+        thread; the outbox ids claimed."""
+        store, now = self.ctx.store, time.time()
+        with self._lock:
+            free = 0 if self._stop.is_set() else self.workers - self._busy   # stopping: claim nothing more
+        with store.transaction():   # one write transaction: waits for a recording one to commit
+            given_up = q.give_up_stale(store, now - STALE_SECONDS, now - KEEP_SECONDS, now)
+            q.prune(store, now - KEEP_SECONDS)
+            rows = q.claim_next(store, self.owner, now, free)
+        if given_up:
+            log.warning("webhook status: %d post(s) given up unsent (a stale claim or queued too long)", given_up)
+        for row in rows:
             with self._lock:
-                chain = self._chains[key]
-                if not chain:
-                    del self._chains[key]
-                    return
-                ctx, status, wait_commit = chain.popleft()
-            deliver(ctx, kind, pk, status, wait_commit)
+                self._busy += 1
+            self._pool.submit(self._post, row)
+        return [row["id"] for row in rows]
 
-
-_POSTER: Poster | None = None
-_POSTER_LOCK = threading.Lock()
-
-
-def poster() -> Poster:
-    """This process's :class:`Poster` (created on first use)."""
-    global _POSTER
-    with _POSTER_LOCK:
-        if _POSTER is None:
-            _POSTER = Poster()
-        return _POSTER
+    def _post(self, row: dict) -> None:
+        try:
+            deliver(self.ctx, row["kind"], row["job"], row["status"])
+        finally:
+            try:
+                q.conclude(self.ctx.store, row["id"], self.owner, time.time())
+            except Exception as exc:  # noqa: BLE001 - the claim goes stale and is given up later
+                log.error("webhook status of %s %s: concluding failed (%s)", row["kind"], row["job"],
+                          type(exc).__name__)
+            with self._lock:
+                self._busy -= 1
+            wakes.ring_webhook_status()     # the job's next post (or another job's) may go now

@@ -220,7 +220,7 @@ def test_no_credential_or_a_manual_launch_posts_nothing(admin, scene, sink, anon
     assert sink.requests == []
 
 
-def test_a_dead_endpoint_never_delays_the_job(admin, scene, anon, monkeypatch, caplog):
+def test_a_dead_endpoint_never_delays_the_job(admin, app_state, scene, anon, monkeypatch, caplog):
     monkeypatch.setattr(status, "TIMEOUT", 20.0)
     with HttpSink(Answer(delay=15)) as slow:
         jt, key = webhook_template(admin, scene, "github")
@@ -230,27 +230,27 @@ def test_a_dead_endpoint_never_delays_the_job(admin, scene, anon, monkeypatch, c
         # the job ended while its pending post was still waiting for an answer (on the job's
         # path that post alone would have held the job for 15 s)
         assert job["status"] == "successful" and time.monotonic() - began < 12
-        assert len(slow.requests) == 1 and not status.poster().idle("job", job_id)
+        assert len(slow.requests) == 1 and not status.settled(app_state.store, "job", job_id)
     with HttpSink() as gone:
         refused = gone.url
     caplog.set_level(logging.DEBUG)
     jt, key = webhook_template(admin, scene, "github")
     job_id = deliver(anon, "job_templates", jt["id"], "github", key, github_pull_request(refused))["job"]
     assert wait_job(admin, job_id)["status"] == "successful"
-    wait_until(lambda: status.poster().idle("job", job_id), 10, "the post-backs to end")
+    wait_until(lambda: status.settled(app_state.store, "job", job_id), 10, "the post-backs to end")
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "turret.webhooks")
     assert f"job {job_id}" in logged and "127.0.0.1" in logged
     assert TOKENS["github"] not in caplog.text
 
 
-def test_error_answers_are_logged_without_the_token(admin, scene, anon, caplog):
+def test_error_answers_are_logged_without_the_token(admin, app_state, scene, anon, caplog):
     caplog.set_level(logging.DEBUG)
     with HttpSink(Answer(status=401, json={"message": f"Bad credentials {TOKENS['gitlab']}"})) as rude:
         jt, key = webhook_template(admin, scene, "gitlab")
         job_id = deliver(anon, "job_templates", jt["id"], "gitlab", key, gitlab_merge_request(rude.url))["job"]
         assert wait_job(admin, job_id)["status"] == "successful"
         posts(rude, 3)
-        wait_until(lambda: status.poster().idle("job", job_id), 10, "the post-backs to end")
+        wait_until(lambda: status.settled(app_state.store, "job", job_id), 10, "the post-backs to end")
     assert "answered 401" in caplog.text and TOKENS["gitlab"] not in caplog.text
     body = json.dumps([admin.get(f"/api/v2/jobs/{job_id}/").json, admin.get("/api/v2/activity_stream/").json])
     assert TOKENS["gitlab"] not in body
@@ -271,7 +271,7 @@ def test_the_status_api_url_setting_replaces_the_event_s_origin(admin, app_state
         app_state.store.execute("UPDATE jobs SET webhook_credential = ? WHERE id = ?",
                                 (scene["creds"]["github"]["id"], job_id))
     code = status.deliver(system(app_state, WEBHOOK_STATUS_API_URL=sink.url + "/api/v3"), "job", job_id,
-                          "successful", False)
+                          "successful")
     assert code == 201
     assert [(r.path, r.json()["state"]) for r in sink.requests] == [
         (f"/api/v3/repos/octo/hello/statuses/{SHA}", "success")]
@@ -286,16 +286,17 @@ def webhook_launch(app_state, jt: dict, status_api: str) -> dict:
                                         "webhook_status_context": {"service": "github", "status_api": status_api}})[0]
 
 
-def test_the_creation_post_waits_for_the_commit(admin, app_state, scene, sink, monkeypatch):
-    monkeypatch.setattr(status, "COMMIT_WAIT", 1.0)
+def test_the_creation_post_waits_for_the_commit(admin, app_state, scene, sink):
     jt, _key = webhook_template(admin, scene, "github")
     created: list[int] = []
     with pytest.raises(RuntimeError):
         with app_state.store.transaction():
-            created.append(webhook_launch(app_state, jt, sink.url + "/rolled-back")["id"])   # queues "pending"
+            created.append(webhook_launch(app_state, jt, sink.url + "/rolled-back")["id"])   # records "pending"
+            assert not status.settled(app_state.store, "job", created[0])
             raise RuntimeError("the launch failed after the insert")
     assert app_state.store.get("jobs", created[0]) is None
-    wait_until(lambda: status.poster().idle("job", created[0]), 10, "the post-back to give up")
+    assert status.settled(app_state.store, "job", created[0])   # the record rolled back with the job
+    time.sleep(1.5)                     # beyond the poster's poll
     assert sink.requests == []          # no status for a job that never existed
     with app_state.store.transaction():
         job = webhook_launch(app_state, jt, sink.url + "/late")
