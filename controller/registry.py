@@ -164,6 +164,10 @@ class Relation:
     # the child, without its delete permission being needed (AWX LabelSubListCreateAttachDetachView:
     # a label attached to nothing is not kept)
     detach_deletes_unused: bool = False
+    # m2m only: an attach or create POST is refused (400, "Maximum number of <name> for <parent>
+    # reached.") while the parent already holds more than this many children; 0 = no cap (AWX's
+    # label sub-lists: 100)
+    max_links: int = 0
     # m2m only: the association keeps the order of attachment (AWX's OrderedManyToManyField, e.g. an
     # organization's galaxy_credentials): the link table gets a ``position`` column and the sub-list
     # is listed in that order unless the request asks for another

@@ -59,6 +59,8 @@ def detail_view(plural: str, ident: str) -> Response:
         pk = path_id(ident)
         row = ctx.store.get(res.table, pk) if pk is not None else None
         return json_response(metadata.detail_options(ctx, res, row), headers=allow)
+    if request.method == "DELETE" and not res.deletable:   # DRF: the method before the object
+        raise MethodNotAllowed(request.method)
     row = crud.get_row(ctx, res, resolve_pk(ctx, res, ident))
     if request.method in ("GET", "HEAD"):
         return json_response(serialize_one(ctx, res, row), headers=allow)

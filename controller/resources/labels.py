@@ -2,13 +2,22 @@
 
 Access, as AWX's LabelAccess: a label is visible to readers of its organization and to readers
 of any job or workflow job template it is attached to; members of the organization create
-labels; its admins change and delete them.  Labels have no roles of their own.
+labels; its admins change them.  Labels have no roles of their own.
+
+Contracts (AWX 24.6.1's LabelDetail and LabelSubListCreateAttachDetachView):
+  * ``/labels/N/`` is retrieve/update only: DELETE is a 405 for everyone and ``Allow`` does not
+    list it; a label goes when the last detach leaves it attached to nothing (services.relations).
+    Label objects carry no ``user_capabilities``.
+  * Every writable ``labels/`` sub-list (job and workflow job templates, workflow template nodes,
+    schedules) is declared by :func:`labels_relation`: ``{"name", "organization"}`` attaches the
+    label of that name in that organization, else creates it (201) and attaches it; an attach or
+    create is refused while the parent already holds more than ``MAX_LABELS`` labels.
 """
 from __future__ import annotations
 
 from .. import access
 from ..errors import PermissionDenied
-from ..registry import Field, Registry, Resource
+from ..registry import Field, Registry, Relation, Resource
 from ..store import labels as label_sql
 
 LABELS_TABLE = "job_template_labels"   # association table of job templates, see templates.py
@@ -16,6 +25,25 @@ LABELS_TABLE = "job_template_labels"   # association table of job templates, see
 # (resource, association table, its template column); see templates.py and workflows.py.
 TEMPLATE_LINKS = (("job_template", LABELS_TABLE, "job_template_id"),
                   ("workflow_job_template", "workflow_job_template_labels", "workflow_job_template_id"))
+# AWX refuses a label sub-list POST once the parent holds more than this many labels.
+MAX_LABELS = 100
+
+
+def find_label(ctx, parent: dict, body: dict) -> dict | None:
+    """``find_existing`` of the label sub-lists: the label ``body["name"]`` (stripped, as a new
+    label's name would be) of organization ``body["organization"]``, or None (then a POST creates)."""
+    name, org = body.get("name"), body.get("organization")
+    if not isinstance(name, str) or isinstance(org, bool) or not isinstance(org, (int, str)):
+        return None
+    return label_sql.label_named(ctx.store, name.strip(), org)
+
+
+def labels_relation(key: str) -> Relation:
+    """The ``labels/`` sub-list over association table ``key`` ("table:owner_col:label_id"):
+    attach/detach by id, create-or-attach by name, the cap, and a detach that leaves the label
+    attached to nothing deletes it."""
+    return Relation("labels", "label", "m2m", key=key, create=True, find_existing=find_label,
+                    detach_deletes_unused=True, max_links=MAX_LABELS)
 
 
 def _visibility(ctx):
@@ -63,5 +91,5 @@ def declare(reg: Registry) -> None:
         ordering=("organization", "name"), search_fields=("name",),
         named_url=(("name",), ("organization.name",)), unique_together=(("name", "organization"),),
         create_role="organization.member_role", visibility=_visibility, can_change=_can_change,
-        validate=_validate,
+        validate=_validate, deletable=False, capabilities=(),
     ))

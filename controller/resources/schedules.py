@@ -32,8 +32,8 @@ from ..errors import PermissionDenied, ValidationError
 from ..services import rrules, schedule_forms
 from ..services.schedule_prompts import (CREDENTIALS_KEY, LABELS_KEY, PROMPTS, check_credential_attach,
                                          check_prompts, masked)
-from ..store import labels as label_sql
 from ..registry import Field, Registry, Relation, Resource
+from .labels import labels_relation
 from .unified import VERBOSITY
 
 
@@ -247,14 +247,6 @@ def _credential_association(ctx, row: dict, cred: dict, on: bool) -> None:
         check_credential_attach(ctx, kind, ujt, row, cred)
 
 
-def _find_label(ctx, row: dict, body: dict) -> dict | None:
-    """POST {"name", "organization"} to labels/ attaches the existing label of that name (AWX)."""
-    name, org = body.get("name"), body.get("organization")
-    if not isinstance(name, str) or isinstance(org, bool) or not isinstance(org, (int, str)):
-        return None
-    return label_sql.label_named(ctx.store, name.strip(), org)
-
-
 def _visibility(ctx):
     parts, params = [], []
     for kind in _kinds(ctx).values():
@@ -383,8 +375,7 @@ def declare(reg: Registry) -> None:
         relations=[Relation("unified_jobs", "job", "reverse_fk", key="schedule", read_only=True),
                    Relation("credentials", "credential", "m2m", key=CREDENTIALS_KEY,
                             validate_association=_credential_association),
-                   Relation("labels", "label", "m2m", key=LABELS_KEY, create=True, find_existing=_find_label,
-                            detach_deletes_unused=True)],
+                   labels_relation(LABELS_KEY)],
         create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility,
         before_save=_before_save, compute=_compute, redact=_redact, extra_summary=_summary,
         extra_related=_related, capabilities=("edit", "delete"),

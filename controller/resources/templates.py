@@ -25,8 +25,7 @@ from ..services.template_webhooks import check_webhook_credential
 from ..services.project_files import argument_problem, confined, project_dir, project_files
 from ..store import credentials as cred_sql
 from ..store import jobs as jobq
-from ..store import labels as label_sql
-from .labels import LABELS_TABLE
+from .labels import LABELS_TABLE, labels_relation
 from ..webhooks import fields as webhook_fields
 from ..prompts import PROMPTS
 from ..registry import Field, Registry, Relation, Resource, RoleSpec
@@ -200,14 +199,6 @@ def _credential_association(ctx, jt: dict, cred: dict, on: bool) -> None:
         raise APIError({"error": f"Cannot assign a Credential of kind `{ctype.get('kind')}`."})
 
 
-def _find_label(ctx, jt: dict, body: dict) -> dict | None:
-    """POST {"name", "organization"} to labels/ attaches the existing label of that name."""
-    name, org = body.get("name"), body.get("organization")
-    if not isinstance(name, str) or isinstance(org, bool) or not isinstance(org, (int, str)):
-        return None
-    return label_sql.label_named(ctx.store, name.strip(), org)
-
-
 # -- output -----------------------------------------------------------------------------------
 def _jobs(ctx, ids: list[int]) -> dict[int, dict]:
     """{template id: {"recent": [...10 newest], "current": job|None, "last": job|None}} from the
@@ -340,8 +331,7 @@ def declare(reg: Registry) -> None:
         relations=[
             Relation("credentials", "credential", "m2m", key=f"{CREDENTIALS_TABLE}:job_template_id:credential_id",
                      create=True, validate_association=_credential_association),
-            Relation("labels", "label", "m2m", key=f"{LABELS_TABLE}:job_template_id:label_id", create=True,
-                     find_existing=_find_label, detach_deletes_unused=True),
+            labels_relation(f"{LABELS_TABLE}:job_template_id:label_id"),
         ],
         actions=("copy", "survey_spec", *webhook_fields.TEMPLATE_ACTIONS),
         create_role="organization.job_template_admin_role", can_create=_can_create,

@@ -27,6 +27,7 @@ from ..registry import Field, Registry, Relation, Resource
 from ..services import crud, validation
 from ..store import now_iso
 from ..store import workflow_templates as wfq
+from .labels import labels_relation
 from .unified import VERBOSITY
 
 NODE = "workflow_job_template_node"
@@ -220,8 +221,9 @@ def edge_validator(edge: str):
 
 
 def prompt_list_validator(prompt: str, flag: str):
-    """``validate_association`` of a node's credentials or labels: prompts of the node's
-    template (AWX LaunchConfigCredentialsBase.is_valid_relation), a credential needs its use."""
+    """``validate_association`` of a node's credentials: prompts of the node's template (AWX
+    LaunchConfigCredentialsBase.is_valid_relation), a credential needs its use.  (Labels are not
+    checked: AWX's node ``labels/`` is a plain label sub-list, see labels.labels_relation.)"""
     def validate(ctx, node: dict, child: dict, on: bool) -> None:
         if not on:
             return
@@ -320,10 +322,9 @@ def declare(reg: Registry) -> None:
             Relation("credentials", "credential", "m2m",
                      key="workflow_job_template_node_credentials:workflow_job_template_node_id:credential_id",
                      validate_association=prompt_list_validator("credentials", "ask_credential_on_launch")),
-            Relation("labels", "label", "m2m", key="workflow_job_template_node_labels:workflow_job_template_node_id:"
-                                                   "label_id",
-                     validate_association=prompt_list_validator("labels", "ask_labels_on_launch"),
-                     detach_deletes_unused=True),
+            # AWX checks no prompt flag here: a launch ignores the labels of a node whose template
+            # does not ask for them (workflows.node_launch.labels_for)
+            labels_relation("workflow_job_template_node_labels:workflow_job_template_node_id:label_id"),
         ],
         actions=("create_approval_template",),
         create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility,

@@ -24,9 +24,9 @@ from ..registry import Field, Registry, Relation, Resource, RoleSpec
 from ..services import surveys
 from ..services.template_webhooks import check_webhook_credential
 from ..store import jobs as jobq
-from ..store import labels as label_sql
 from ..store import workflow_templates as wfq
 from . import workflow_nodes
+from .labels import labels_relation
 from .templates import WEBHOOK_SERVICES
 from .unified import STATUS_CHOICES, job_links, template_status
 from ..webhooks import fields as webhook_fields
@@ -74,14 +74,6 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
 
 def _after_copy(ctx, original: dict, new: dict) -> None:
     workflow_nodes.copy_graph(ctx, original["id"], new["id"])
-
-
-def _find_label(ctx, parent: dict, body: dict) -> dict | None:
-    """POST {"name", "organization"} to labels/ attaches the existing label of that name."""
-    name, org = body.get("name"), body.get("organization")
-    if not isinstance(name, str) or isinstance(org, bool) or not isinstance(org, (int, str)):
-        return None
-    return label_sql.label_named(ctx.store, name.strip(), org)
 
 
 # -- output -----------------------------------------------------------------------------------
@@ -227,8 +219,7 @@ def declare(reg: Registry) -> None:
         relations=[
             Relation("workflow_nodes", "workflow_job_template_node", "reverse_fk", key="workflow_job_template",
                      create=True, attach=False),
-            Relation("labels", "label", "m2m", key=f"{LABELS_TABLE}:workflow_job_template_id:label_id", create=True,
-                     find_existing=_find_label, detach_deletes_unused=True),
+            labels_relation(f"{LABELS_TABLE}:workflow_job_template_id:label_id"),
         ],
         actions=("copy", "launch", "survey_spec", *webhook_fields.TEMPLATE_ACTIONS),
         create_role="organization.workflow_admin_role", can_create=_can_create,

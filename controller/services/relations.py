@@ -164,12 +164,24 @@ def _delete_if_unused(ctx: Context, target: Resource, child: dict) -> None:
     crud.remove(ctx, target, child)
 
 
+def _refuse_beyond_cap(ctx: Context, parent_res: Resource, parent: dict, rel: Relation) -> None:
+    """A capped sub-list refuses an attach or create, before anything else is looked at, while the
+    parent already holds more than ``rel.max_links`` children (AWX counts before the POST, so a
+    parent can reach max_links + 1).  A detach is never refused: AWX refuses it too, which would
+    leave a parent over the cap unable to shed a label; Turret does not copy that."""
+    table, left, _right = rel.key.split(":")
+    if ctx.store.count(table, f'"{left}" = ?', [parent["id"]]) > rel.max_links:
+        raise APIError({"msg": f"Maximum number of {rel.name} for {parent_res.verbose_name} reached."})
+
+
 def post(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, body: Any) -> tuple[int, dict | None]:
     """The association protocol for ``POST <parent>/<rel>/``; returns (status, created row)."""
     if rel.read_only or not rel.writable:
         raise APIError({"detail": 'Method "POST" not allowed.'}, status=405)
     if not isinstance(body, dict):
         raise APIError({"detail": "invalid type for post data"})
+    if rel.max_links and "disassociate" not in body:
+        _refuse_beyond_cap(ctx, parent_res, parent, rel)
     target = ctx.registry[rel.target]
     # Create-only sub-lists (attach=False) treat every body as a new child, as AWX's
     # SubListCreateAPIView: an "id" must not move or delete an existing object.

@@ -95,12 +95,14 @@ class Resource:
     ``associations``: list option -> :class:`Assoc`.
     ``subset_fields``: dict options compared on the keys given only, the others keeping their stored
     values (the server fills in defaults, as for a notification template's ``notification_configuration``).
+    ``states``: the ``state`` choices (a label has no ``absent``: the controller offers no delete of it).
     """
 
     def __init__(self, endpoint, identity="name", fields=None, fks=None, scope=(), vars_fields=(),
                  secrets=(), associations=None, create_only=(), required_on_create=(), optional_scope=(),
-                 subset_fields=()):
+                 subset_fields=(), states=("present", "absent")):
         self.endpoint = endpoint
+        self.states = tuple(states)
         self.identity = identity
         self.fields = dict((name, dict(type=opt) if isinstance(opt, str) else opt)
                            for name, opt in (fields or {}).items())
@@ -126,7 +128,7 @@ class Resource:
             spec.setdefault(name, dict(type="str"))
         for name in self.associations:
             spec[name] = dict(type="list", elements="str")
-        spec["state"] = dict(type="str", default="present", choices=["present", "absent"])
+        spec["state"] = dict(type="str", default="present", choices=list(self.states))
         if self.secrets:
             spec["update_secrets"] = dict(type="bool", default=False, no_log=False)
         return spec

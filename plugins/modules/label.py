@@ -14,6 +14,7 @@ RESOURCE = Resource(
     ),
     fks=dict(organization="organizations"),
     scope=('organization',),
+    states=('present',),
 )
 
 

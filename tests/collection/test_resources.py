@@ -26,6 +26,7 @@ class Case:
     identity: str = "name"
     scope: dict[str, str] = field(default_factory=dict)  # option -> API filter on the list
     check: dict[str, Any] = field(default_factory=dict)  # API field -> value after create
+    deletable: bool = True   # False: the module has no state absent (a label: the API has no DELETE)
 
 
 CASES = [
@@ -37,7 +38,7 @@ CASES = [
     Case("team", "teams", {"organization": ORG, "description": "t"}, {"description": "t2"},
          {"organization": ORG, "new_name": "y" * 600}, "no more than 512 characters"),
     Case("label", "labels", {"organization": ORG}, {"new_name": "renamed-label"},
-         {"organization": ORG, "new_name": "z" * 600}, "no more than 512 characters"),
+         {"organization": ORG, "new_name": "z" * 600}, "no more than 512 characters", deletable=False),
     Case("application", "applications",
          {"organization": ORG, "client_type": "confidential", "authorization_grant_type": "password"},
          {"description": "for CI", "skip_authorization": True},
@@ -147,6 +148,18 @@ def test_module_lifecycle(case: Case, world, api, play):
         assert find(api, case, case.update["new_name"]) == []
 
     updated_name = case.update.get("new_name", name)
+    if not case.deletable:
+        p = play([
+            task(case, name, {**scope_args, **case.update}, diff=True),
+            task(case, updated_name, {**scope_args, "state": "absent"}),
+            task(case, f"bad-{case.module}", case.bad),
+        ])
+        update, refused, bad = p.results
+        assert update["changed"] is True and update["id"] == created["id"], update
+        failed_cleanly(refused, "value of state must be one of: present, got: absent")
+        assert [o["id"] for o in find(api, case, updated_name)] == [created["id"]]
+        failed_cleanly(bad, case.bad_message)
+        return
     p = play([
         task(case, name, {**scope_args, **case.update}, diff=True),   # 0 update
         task(case, updated_name, {**scope_args, **{k: v for k, v in case.update.items() if k != "new_name"}}),

@@ -119,14 +119,14 @@ def test_detaching_a_label_attached_elsewhere_only_keeps_it(admin, app_state, st
 def test_detach_by_a_template_admin_deletes_without_label_delete_rights(admin, app_state, stage, make_parent,
                                                                         make_user):
     """AWX deletes the detached label whatever the user's rights on the label itself: a template
-    admin who is no organization admin (and so may not delete the label) still removes it."""
+    admin who is no organization admin (and so may not change the label) still removes it."""
     parent = make_parent("job_templates")
     label = new_label(admin, stage)
     attach(admin, parent, label)
     uid, user = make_user()
     role = admin.get(parent).json["summary_fields"]["object_roles"]["admin_role"]["id"]
     assert admin.post(f"/api/v2/roles/{role}/users/", {"id": uid}).status_code == 204
-    assert user.delete(f"/api/v2/labels/{label['id']}/").status_code == 403
+    assert user.patch(f"/api/v2/labels/{label['id']}/", {"name": uniq("other")}).status_code == 403
     attach(user, parent, label, detach=True)
     assert not stored(app_state, label)
 

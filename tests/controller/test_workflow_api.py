@@ -457,15 +457,16 @@ def test_copy_drops_templates_the_copier_may_not_use(admin, make_user, org, jt):
     assert [(n["identifier"], n["unified_job_template"]) for n in nodes] == [("jt", None)]
 
 
-def test_node_credentials_and_labels_need_the_template_prompt(admin, org, project, inventory):
+def test_node_labels_do_not_need_the_template_prompt(admin, org, project, inventory):
+    """AWX's node labels/ checks no ask flag (a launch ignores them): see test_label_sublists.py."""
     plain = make_jt(admin, project, inventory, "ok.yml")
     wf = make_wfjt(admin, org)
     n = add_node(admin, wf, unified_job_template=plain["id"])
     label = admin.post("/api/v2/labels/", {"name": uniq("lbl"), "organization": org["id"]}).json
     resp = admin.post(f"/api/v2/workflow_job_template_nodes/{n['id']}/labels/", {"id": label["id"]})
-    assert resp.status_code == 400
-    assert resp.json == {"msg": "Related template is not configured to accept labels on launch."}
-    assert admin.get(f"/api/v2/workflow_job_template_nodes/{n['id']}/labels/").json["count"] == 0
+    assert resp.status_code == 204, resp.json
+    assert [x["id"] for x in admin.get(f"/api/v2/workflow_job_template_nodes/{n['id']}/labels/").json["results"]] \
+        == [label["id"]]
 
 
 def test_webhook_credential_must_be_the_token_of_the_selected_service(admin, org):
