@@ -14,6 +14,7 @@ from ..api.web import CSRF_COOKIE, SESSION_COOKIE, public, set_csrf_cookie
 from ..errors import APIError, NotFound, ValidationError
 from ..query import ForbiddenFilter, QueryError
 from ..services import crud
+from ..services.metadata import detail_allow
 from ..services.serializer import serialize_one
 from ..status import ACTIVE, FINISHED  # noqa: F401 - the job pages' status vocabulary
 from .blueprint import bp
@@ -205,10 +206,28 @@ def sort_href(key: str) -> tuple[str, str]:
     return f"?{urlencode(keep + [('order_by', key)])}", state
 
 
+def allows_delete(resource) -> bool:
+    """Whether ``resource``'s detail answers DELETE at all: its declared methods, as the API's
+    ``Allow`` header (and OPTIONS) list them."""
+    return "DELETE" in detail_allow(resource).split(", ")
+
+
+def ui_object(resource, row: dict) -> dict:
+    """The API object of ``row`` as the pages show it: its ``user_capabilities.delete`` is false
+    when the resource takes no DELETE (AWX may still say true, e.g. for a label), so no page's
+    Delete button (each follows that capability) offers what the API would refuse with a 405."""
+    obj = serialize_one(ctx(), resource, row)
+    summary = obj.get("summary_fields")
+    if isinstance(summary, dict) and (summary.get("user_capabilities") or {}).get("delete") \
+            and not allows_delete(resource):
+        obj["summary_fields"] = {**summary, "user_capabilities": {**summary["user_capabilities"], "delete": False}}
+    return obj
+
+
 def detail(resource, pk: int) -> tuple[dict, dict]:
-    """(row, API object) of something the user may read (403/404 otherwise)."""
+    """(row, :func:`ui_object`) of something the user may read (403/404 otherwise)."""
     row = crud.get_row(ctx(), resource, pk)
-    return row, serialize_one(ctx(), resource, row)
+    return row, ui_object(resource, row)
 
 
 def caps(obj: dict) -> dict:

@@ -6,6 +6,8 @@ Contracts:
     deletes.  A GET never deletes.
   * The right is checked before the question is shown: a user who may not delete the object
     (its ``user_capabilities.delete``) gets the 403 page, one who may not see it the 403/404.
+    A resource whose declared methods have no DELETE (the API's ``Allow``) gets the 405 page,
+    as the API's DELETE would; its pages show no Delete button (:func:`.base.ui_object`).
   * The page names what goes with the object where the declarations say so (an inventory's
     hosts, groups and sources; a template's schedules), counted as the user sees them.
   * With script, ``turret.js`` shows this page's ``#confirm-delete`` box in a ``<dialog>`` instead
@@ -13,9 +15,9 @@ Contracts:
 """
 from __future__ import annotations
 
-from ..errors import PermissionDenied
+from ..errors import MethodNotAllowed, PermissionDenied
 from ..services import crud, relations
-from .base import caps, ctx, detail, page_view, render
+from .base import allows_delete, caps, ctx, detail, page_view, render
 from .blueprint import bp
 from .generic import section_of, ui_resource
 
@@ -56,6 +58,8 @@ def delete_confirm(plural: str, pk: int):
     """The question "Delete <type> <name>?" with what goes with it, a Delete button (POST, with
     the CSRF token) and a Cancel link back to the object's page."""
     res = ui_resource(plural)
+    if not allows_delete(res):          # before the lookup, as the API's DELETE (DRF's order)
+        raise MethodNotAllowed("DELETE")
     row, obj = detail(res, pk)
     if not caps(obj).get("delete"):
         raise PermissionDenied()

@@ -19,9 +19,8 @@ from .. import access
 from ..errors import NotFound, PermissionDenied
 from ..jobs.inventory_update import request_update
 from ..services import crud, relations
-from ..services.serializer import serialize_one
 from .blueprint import bp
-from .base import caps, ctx, detail, list_args, listing, page_view, registry, render
+from .base import caps, ctx, detail, list_args, listing, page_view, registry, render, ui_object
 from .forms import FormField, fk_choices, form_fields, render_form, submit
 
 
@@ -256,7 +255,7 @@ def generic_detail(plural: str, pk: int):
 
 def _detail_page(page: Page, row: dict, created: bool = False, obj: dict | None = None):
     res = registry(page.resource)
-    obj = obj or serialize_one(ctx(), res, row)
+    obj = obj or ui_object(res, row)
     plural = _plural_of(page)
     extra: dict[str, Any] = {}
     if res.name == "team":

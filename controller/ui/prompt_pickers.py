@@ -8,9 +8,11 @@ Contracts:
   * What the picker shows picked: the posted ids, else the template's own (its credentials,
     instance groups in their order) on the launch form, the schedule's own lists on the
     schedule form (where none picked means "the template's own").
-  * Labels are additive (AWX): a job always gets the template's labels plus the picked ones.
-    The label picker lists the template's own as ``fixed`` (shown, always included, not
-    offered) and offers the other labels to add; nothing is picked until the user picks.
+  * Labels are additive (AWX): a job (or workflow job) always gets the template's labels plus
+    the picked ones.  The label picker lists the template's own as ``fixed`` (shown, always
+    included, not offered) and offers the other labels to add; nothing is picked until the user
+    picks.  The template is a job template or a workflow job template (``kind``): its own labels
+    are read through its declared ``labels`` relation, so both work alike.
   * The form sends the list only when the picker was on the page (a hidden ``<key>__shown``
     input), so an emptied picker is an empty list and a form without it leaves the template's.
     The list is ids, as the API's launch takes them; the service validates every one.
@@ -21,7 +23,7 @@ from typing import Any, Mapping
 
 from ..prompts import PROMPTS, Prompt
 from ..services import crud
-from ..store import jobs as job_sql
+from ..store import links
 from .base import ctx, registry
 
 # prompt key -> the resource its ids name
@@ -30,7 +32,8 @@ SHOWN = "__shown"
 
 
 def list_prompts(jt: dict) -> list[Prompt]:
-    """The list prompts ``jt`` asks for on launch, in the prompts table's order."""
+    """The list prompts ``jt`` asks for on launch, in the prompts table's order (a workflow job
+    template has only ``ask_labels_on_launch`` of them, so it gets the label picker at most)."""
     return [p for p in PROMPTS if p.list_of_ids and p.key in TARGETS and jt.get(p.ask_flag)]
 
 
@@ -58,12 +61,15 @@ def template_ids(key: str, jt_obj: dict, defaults: Mapping[str, Any]) -> list[in
     return [d["id"] for d in defaults.get(key) or [] if isinstance(d, dict) and "id" in d]
 
 
-def fixed_labels(jt_obj: dict) -> list[tuple[int, str]]:
-    """The job template's own labels as (id, name), by id: a job of it always has them."""
-    if not jt_obj.get("id"):
+def fixed_labels(jt_obj: dict, kind: str = "job_template") -> list[tuple[int, str]]:
+    """The own labels of template ``jt_obj`` (a ``kind`` resource: job or workflow job template)
+    as (id, name), by id: a job of it always has them."""
+    rel = registry(kind).relation("labels")
+    if not jt_obj.get("id") or rel is None:
         return []
     store = ctx().store
-    ids = job_sql.template_labels(store, int(jt_obj["id"]))
+    table, left, right = str(rel.key).split(":")
+    ids = sorted(links.linked_ids(store, table, left, right, int(jt_obj["id"])))
     rows = store.get_many("labels", ids, "id, name")
     return [(pk, str(rows[pk]["name"])) for pk in ids if pk in rows]
 
@@ -76,17 +82,18 @@ def posted_ids(key: str, form: Mapping) -> list[int] | None:
 
 
 def pickers(prompts: list[Prompt], jt_obj: dict, defaults: Mapping[str, Any], form: Mapping | None,
-            stored: Mapping[str, list[int]] | None = None, note: str = "") -> list[dict]:
+            stored: Mapping[str, list[int]] | None = None, note: str = "", kind: str = "job_template") -> list[dict]:
     """What the template renders for each list prompt: key, label, help (+ ``note``), options,
     picked ids: as posted, else ``stored`` (a schedule's own lists) when given, else the
-    template's; ``fixed``: the template's labels (the label picker offers only the others)."""
+    template's; ``fixed``: the labels of template ``jt_obj`` (a ``kind`` resource; the label
+    picker offers only the others)."""
     out = []
     for p in prompts:
         picked = posted_ids(p.key, form) if form is not None else None
         if picked is None:
             picked = list(stored.get(p.key, [])) if stored is not None else template_ids(p.key, jt_obj, defaults)
         groups = picker_groups(p.key)
-        fixed = fixed_labels(jt_obj) if p.key == "labels" else []
+        fixed = fixed_labels(jt_obj, kind) if p.key == "labels" else []
         if fixed:
             own = {pk for pk, _name in fixed}
             groups = [(g, [o for o in items if o[0] not in own]) for g, items in groups]

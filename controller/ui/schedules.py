@@ -21,12 +21,16 @@ Contracts:
     go in ``extra_data``, merged over the extra variables box.
   * The list prompts the template asks for (credentials, labels, instance groups) get the launch
     form's pickers (:mod:`.prompt_pickers`) showing the schedule's own lists; none picked means
-    "the template's own".  A save sets the schedule's sub-lists as an API client would (detach,
-    then attach, each with the API's checks: :func:`controller.services.schedule_prompts.set_lists`)
+    "the template's own".  A workflow job template's ask flags are followed the same way: its
+    field prompts (inventory, limit, branch, tags, skip tags), its survey, and the label picker
+    when it asks for labels on launch (the only list prompt it has).  A save sets the schedule's
+    sub-lists as an API client would (detach, then attach, each with the API's checks:
+    :func:`controller.services.schedule_prompts.set_lists`)
     in the same transaction as the schedule, so a refused credential saves nothing and is shown
     beside its picker.  Picking one of the template's own credentials adds nothing (the run has
-    it anyway; the API would refuse it); a list the picked job template does not ask for is
-    emptied (other kinds of template keep theirs: the form has no pickers for them).
+    it anyway; the API would refuse it); a list the picked job or workflow job template does not
+    ask for is emptied (projects and inventory sources keep theirs: the form has no pickers for
+    them).
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ from flask import redirect, request, url_for
 
 from ..errors import APIError, PermissionDenied, ValidationError
 from ..prompts import SCHEDULABLE, SCHEDULE_LISTS
+from ..resources.schedules import template_kinds
 from .prompt_pickers import list_prompts, pickers, posted_ids
 from .schedule_survey import answers, merged_extra, shown_answers, survey_questions, without_answers
 from ..services import crud, rrules, schedule_forms
@@ -51,6 +56,8 @@ FORM_CHOICES = [("cron", "Cron expression"), ("interval", "Every N minutes / hou
 INPUTS = {"cron": ("cron", "timezone", "start_time", "end_time"),
           "interval": ("interval", "interval_type", "timezone", "start_time", "end_time"),
           "date": ("date", "timezone"), "rrule": ("rrule",)}
+# the kinds of template a schedule's prompts are offered for (the others take none)
+PROMPTED = ("job_template", "workflow_job_template")
 TEXT_KEYS = ("name", "description", "schedule_type", "cron", "interval", "interval_type", "date", "rrule",
              "timezone", "start_time", "end_time", "unified_job_template")
 
@@ -81,10 +88,11 @@ def preview_runs(values: Mapping) -> dict:
 
 
 def _templates() -> list[tuple[Any, str]]:
-    """What a schedule can run and the user may schedule: job templates, SCM projects and
-    SCM inventory sources (the only kinds the service accepts)."""
+    """What a schedule can run and the user may schedule: job templates, workflow job templates,
+    SCM projects and SCM inventory sources (the only kinds the service accepts)."""
     out: list[tuple[Any, str]] = []
-    for name, label, only in (("job_template", "Template", ()), ("project", "Project", (("scm_type__gt", ""),)),
+    for name, label, only in (("job_template", "Template", ()), ("workflow_job_template", "Workflow", ()),
+                              ("project", "Project", (("scm_type__gt", ""),)),
                               ("inventory_source", "Inventory source", (("source", "scm"),))):
         page = crud.list_page(ctx(), registry(name), [("page_size", "200"), ("order_by", "name"), *only], "/")
         out += [(o["id"], f"{label}: {o['name']}") for o in page["results"] if caps(o).get("schedule")]
@@ -142,20 +150,37 @@ def _body(values: Mapping, obj: dict | None) -> dict:
     return body
 
 
-def prompt_template(template_id: str) -> dict | None:
-    """The job template row ``template_id`` names, if the user may see it (None otherwise, or for
-    another kind of template)."""
+def prompt_source(template_id: str) -> tuple[str, dict] | None:
+    """(kind, row) of the template ``template_id`` names when it takes prompts (a job or a
+    workflow job template) and the user may see it; None otherwise.  A bare id is looked up in
+    the service's order (:func:`~controller.resources.schedules.template_kinds`), so the form
+    asks for the prompts of the very template the save will run."""
     if not template_id.isdigit():
         return None
-    try:
-        return crud.get_row(ctx(), registry("job_template"), int(template_id))
-    except APIError:
-        return None
+    for kind in template_kinds(ctx().registry).values():
+        if ctx().store.get(kind.table, int(template_id)) is None:
+            continue
+        if kind.resource not in PROMPTED:
+            return None
+        try:
+            return kind.resource, crud.get_row(ctx(), registry(kind.resource), int(template_id))
+        except APIError:
+            return None
+    return None
+
+
+def prompt_template(template_id: str) -> dict | None:
+    """The job or workflow job template row ``template_id`` names, if the user may see it (None
+    otherwise, or for a project or an inventory source, which take no prompt).  A row holds the
+    ask flags of the prompts its kind has, so a workflow gets only its own (inventory, limit,
+    branch, tags, skip tags) and its survey."""
+    found = prompt_source(template_id)
+    return found[1] if found is not None else None
 
 
 def prompt_fields(template_id: str, obj: dict | None, errors: dict) -> list[FormField]:
-    """The schedule's inputs for the prompts job template ``template_id`` asks for ([] for
-    another kind of template, or one the user cannot see)."""
+    """The schedule's inputs for the prompts job or workflow job template ``template_id`` asks
+    for ([] for another kind of template, or one the user cannot see)."""
     jt = prompt_template(template_id)
     if jt is None:
         return []
@@ -179,22 +204,24 @@ def prompt_values(fields: list[FormField], obj: dict | None) -> dict[str, Any]:
 
 
 def list_pickers(template_id: str, obj: dict | None, form: Mapping | None) -> list[dict]:
-    """The pickers of the list prompts the template asks for, showing the posted ids, else the
-    schedule's own lists."""
-    jt = prompt_template(template_id)
-    if jt is None:
+    """The pickers of the list prompts the job or workflow job template asks for, showing the
+    posted ids, else the schedule's own lists."""
+    found = prompt_source(template_id)
+    if found is None:
         return []
-    return pickers(list_prompts(jt), jt, {}, form, stored=list_ids(ctx(), (obj or {}).get("id")),
-                   note="None picked: the template's own.")
+    kind, template = found
+    return pickers(list_prompts(template), template, {}, form, stored=list_ids(ctx(), (obj or {}).get("id")),
+                   note="None picked: the template's own.", kind=kind)
 
 
 def list_values(template_id: str, obj: dict | None) -> dict[str, list[int]]:
     """The sub-lists a save sets: each shown picker's ids (less the template's own credentials);
-    on an edit, an empty list for each list prompt the picked job template does not ask for.
-    Another kind of template (a workflow's labels are set through the API) leaves them as they are."""
-    jt = prompt_template(template_id)
-    if jt is None:
+    on an edit, an empty list for each list prompt the picked job or workflow job template does
+    not ask for.  Another kind of template (no pickers) leaves them as they are."""
+    found = prompt_source(template_id)
+    if found is None:
         return {}
+    jt = found[1]
     asked = {p.key for p in list_prompts(jt)}
     out: dict[str, list[int]] = {}
     for prompt in SCHEDULE_LISTS:
@@ -205,6 +232,21 @@ def list_values(template_id: str, obj: dict | None) -> dict[str, list[int]]:
         if ids is not None:
             out[prompt.key] = ids
     return out
+
+
+# the page of what a schedule runs, by the unified job type its summary names
+TEMPLATE_PAGES: dict[str, tuple[str, dict[str, Any]]] = {
+    "job": ("ui.template_page", {}), "workflow_job": ("ui.workflow_template", {}),
+    "project_update": ("ui.project", {}), "inventory_update": ("ui.generic_detail", {"plural": "inventory_sources"})}
+
+
+def template_href(obj: dict | None) -> str | None:
+    """The UI page of the template schedule ``obj`` runs (None for a new schedule)."""
+    summary = ((obj or {}).get("summary_fields") or {}).get("unified_job_template") or {}
+    page = TEMPLATE_PAGES.get(str(summary.get("unified_job_type")))
+    if page is None or obj is None:
+        return None
+    return url_for(page[0], pk=obj["unified_job_template"], **page[1])
 
 
 def _form_page(obj: dict | None):
@@ -256,7 +298,8 @@ def _form_page(obj: dict | None):
                   survey=questions,
                   answers=shown_answers(questions, stored, request.form if request.method == "POST" else None),
                   interval_types=[(t, t.capitalize()) for t in schedule_forms.INTERVAL_TYPES],
-                  zones=sorted(rrules.zone_names()), can_edit=obj is None or caps(obj).get("edit"))
+                  zones=sorted(rrules.zone_names()), can_edit=obj is None or caps(obj).get("edit"),
+                  template_href=template_href(obj))
 
 
 @bp.route("/schedules", methods=["GET"])
