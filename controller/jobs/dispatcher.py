@@ -51,6 +51,7 @@ from .spec import JobError, RunResult, RunSpec
 log = logging.getLogger("turret.jobs")
 REAPED = ("Task was marked as running at system start up. The system must have not shut down "
           "properly, so it has been marked as failed.")
+LOST_EVENTS = "Some events of this job could not be stored: its output has gaps."
 
 
 def _lock_held(path: Path) -> bool:
@@ -344,8 +345,7 @@ class Dispatcher:
         final = {
             "status": result.status, "failed": result.status != "successful", "finished": now_iso(),
             "elapsed": round(time.time() - started, 3), "job_args": result.job_args, "job_cwd": result.job_cwd,
-            "job_env": result.job_env, "job_explanation": result.explanation,
-        }
+            "job_env": result.job_env, "job_explanation": result.explanation}
         if kind.finish:
             final.update(kind.finish(ctx, row, result, run_data) or {})
         # the final status only once every event of the run is committed: a crash can then
@@ -354,8 +354,9 @@ class Dispatcher:
         stored = self.writer.wait_settled((kind.events_table, kind.parent_col, pk), timeout=60, final=True)
         if stored is None:
             log.error("events of %s %s not stored within 60 s", kind.resource, pk)
-        elif not stored:      # the job ends all the same: a lost event must not hang it
+        elif not stored:      # the job ends all the same (a lost event must not hang it), saying so
             log.error("some events of %s %s could not be stored (see turret.events)", kind.resource, pk)
+            final["job_explanation"] = " ".join(filter(None, (final.get("job_explanation"), LOST_EVENTS)))
         if only_if_started and not q.end_if_started(store, kind.table, pk, final):
             self._disown(kind, pk)      # whoever ended it completed it and announced its end
             return

@@ -39,6 +39,7 @@ def test_a_refused_event_is_lost_alone_and_the_job_still_ends(admin, jobs, app_s
     jt = make_jt(admin, stage["project"], stage["inventory"], "refuse.yml")
     job = wait_job(admin, launch(admin, jt)["id"])
     assert job["status"] == "successful" and job["event_processing_finished"] is True
+    assert job["job_explanation"] == "Some events of this job could not be stored: its output has gaps."
     rows = events(admin, job["id"])
     seen = {(r["event"], r["event_data"].get("task", "")) for r in rows}
     assert ("runner_on_ok", "refuse me") not in seen                # the one refused row
