@@ -36,13 +36,50 @@ def _inventory_deps(job: dict) -> list[int]:
     return json.loads(raw) if isinstance(raw, str) and raw else list(raw or [])
 
 
+def _inherited_vars(script: dict) -> dict[str, list[dict]]:
+    """{host: the vars of every group holding it, through children, and of ``all``}."""
+    parents: dict[str, set[str]] = {}
+    direct: dict[str, set[str]] = {}
+    for group, body in script.items():
+        if group == "_meta" or not isinstance(body, dict):
+            continue
+        for child in body.get("children") or []:
+            parents.setdefault(child, set()).add(group)
+        for host in body.get("hosts") or []:
+            direct.setdefault(host, set()).add(group)
+    out: dict[str, list[dict]] = {}
+    for host, groups in direct.items():
+        seen, todo = set(), [*groups, "all"]
+        while todo:
+            group = todo.pop()
+            if group not in seen:
+                seen.add(group)
+                todo += parents.get(group, ())
+        out[host] = [(script.get(g) or {}).get("vars") or {} for g in sorted(seen)]
+    return out
+
+
+def _runs_local_without_interpreter(own: dict, inherited: list[dict]) -> bool:
+    """Whether a host connects locally and names no interpreter at any level of the inventory:
+    its own vars, a group's, ``all``'s (an interpreter set anywhere there wins over Turret's
+    default, as a group's would over a host default of ours)."""
+    if any("ansible_python_interpreter" in v for v in (own, *inherited)):
+        return False
+    if "ansible_connection" in own:
+        return own["ansible_connection"] == "local"
+    return {v["ansible_connection"] for v in inherited if "ansible_connection" in v} == {"local"}
+
+
 def yaml_inventory(script: dict, run: bool = True) -> tuple[dict, dict[str, int]]:
     """AWX script-format inventory -> the YAML-inventory structure ansible reads from a JSON
     file, plus {host name: host id} (taken from the ``remote_host_id`` tower vars).  ``run``:
-    the inventory a job runs against, whose local hosts get :data:`PLAYBOOK_PYTHON` unless
-    they name an interpreter (False for an inventory only read, e.g. a constructed source's
-    input: the default must not become a variable of the hosts it imports)."""
+    the inventory a job runs against, whose local hosts get :data:`PLAYBOOK_PYTHON` unless an
+    interpreter is named for them anywhere in the inventory (False for an inventory only read,
+    e.g. a constructed source's input: the default must not become a variable of the hosts it
+    imports)."""
     hostvars = dict((script.get("_meta") or {}).get("hostvars") or {})
+    inherited = _inherited_vars(script) if run else {}
+    no_group = [(script.get("all") or {}).get("vars") or {}]     # a host listed in no group: all's vars
     ids: dict[str, int] = {}
     hosts: dict[str, dict] = {}
     for name, hv in hostvars.items():
@@ -52,7 +89,7 @@ def yaml_inventory(script: dict, run: bool = True) -> tuple[dict, dict[str, int]
             hv.pop(key, None)
         if hid is not None:
             ids[name] = hid
-        if run and hv.get("ansible_connection") == "local" and "ansible_python_interpreter" not in hv:
+        if run and _runs_local_without_interpreter(hv, inherited.get(name, no_group)):
             hv["ansible_python_interpreter"] = PLAYBOOK_PYTHON
         hosts[name] = hv
     top = script.get("all") or {}
