@@ -30,8 +30,8 @@ from typing import Any
 from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..services import rrules, schedule_forms
-from ..services.schedule_prompts import (CREDENTIALS_KEY, LABELS_KEY, PROMPTS, check_credential_attach,
-                                         check_prompts, masked)
+from ..services.schedule_prompts import (CREDENTIALS_KEY, LABELS_KEY, check_credential_attach,
+                                         check_prompts, masked, touches_prompts)
 from ..registry import Field, Registry, Relation, Resource
 from .labels import labels_relation
 from .unified import VERBOSITY
@@ -204,7 +204,7 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
                         "AND id != ?", [kind, ujt["id"], name, (existing or {}).get("id", 0)]):
         raise ValidationError({"__all__": [UNIQUE]})
     _apply_rule(values, existing, _now())
-    if moved or set(values) & {*PROMPTS, "extra_data"}:
+    if moved or touches_prompts(ujt, values):
         values["extra_data"] = check_prompts(ctx, kind, ujt, values, existing)
     return values
 

@@ -121,6 +121,15 @@ def _check_template_prompts(ctx, kind: str, jt: dict, merged: dict, extra: dict)
         raise ValidationError(errors)
 
 
+def touches_prompts(ujt: dict, values: dict) -> bool:
+    """Whether a save of ``values`` must check the prompts again (AWX: the request names a key of
+    the template's ask mapping, or ``extra_data``).  A workflow's mapping is its own prompts only,
+    so a field it has none for (``verbosity``) changes nothing; a template with no prompt at all
+    (a project, an inventory source) is checked on any prompt key, which it refuses."""
+    keys = {p.key for p in SCHEDULABLE if p.ask_flag in ujt} or set(PROMPTS)
+    return "extra_data" in values or bool(keys & set(values))
+
+
 def check_prompts(ctx, kind: str, ujt: dict, values: dict, existing: dict | None) -> dict:
     """Validate the prompts like a launch; returns extra_data ready to store (secrets encrypted)."""
     merged = {**(existing or {}), **values}

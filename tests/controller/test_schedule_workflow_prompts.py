@@ -80,3 +80,19 @@ def test_asked_prompts_and_survey_are_saved_checked_and_fired(admin, app_state, 
     assert wj["launch_type"] == "scheduled"
     extra = json.loads(wj["extra_vars"])
     assert extra["who"] == "sched" and extra["more"] == 1 and extra["secret"] == "$encrypted$"
+
+
+def test_a_field_the_workflow_has_no_prompt_for_does_not_check_the_others_again(admin, org):
+    """AWX checks a saved launch configuration again only when the request names one of the
+    template's prompts (or extra_data): a workflow that stopped asking for the limit keeps its
+    schedule editable through fields it has no prompt for, and refuses a change of its prompts."""
+    wf = wfjt(admin, org, ask_limit_on_launch=True)
+    s = created(admin.post(f"/api/v2/workflow_job_templates/{wf['id']}/schedules/",
+                           {"name": unique("s"), "rrule": RULE, "limit": "h1"}))
+    assert admin.patch(wf["url"], {"ask_limit_on_launch": False}).status_code == 200
+    ok = admin.patch(s["url"], {"verbosity": 2, "description": "kept"})
+    assert ok.status_code == 200, ok.json
+    assert (ok.json["verbosity"], ok.json["description"], ok.json["limit"]) == (2, "kept", "h1")
+    refused = admin.patch(s["url"], {"limit": "h2"})
+    assert refused.status_code == 400 and refused.json == {"limit": NOT_PROMPTED}
+    assert admin.get(s["url"]).json["limit"] == "h1"
