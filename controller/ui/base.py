@@ -214,8 +214,9 @@ def allows_delete(resource) -> bool:
 
 def ui_object(resource, row: dict) -> dict:
     """The API object of ``row`` as the pages show it: its ``user_capabilities.delete`` is false
-    when the resource takes no DELETE (AWX may still say true, e.g. for a label), so no page's
-    Delete button (each follows that capability) offers what the API would refuse with a 405."""
+    when the resource's declared methods have no DELETE (a capability may still say true: it
+    follows the user's rights, not the methods), so no page's Delete button (each follows that
+    capability) offers what the API would refuse with a 405."""
     obj = serialize_one(ctx(), resource, row)
     summary = obj.get("summary_fields")
     if isinstance(summary, dict) and (summary.get("user_capabilities") or {}).get("delete") \

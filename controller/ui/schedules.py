@@ -29,7 +29,8 @@ Contracts:
     in the same transaction as the schedule, so a refused credential saves nothing and is shown
     beside its picker.  Picking one of the template's own credentials adds nothing (the run has
     it anyway; the API would refuse it); a list the picked job or workflow job template does not
-    ask for is emptied (projects and inventory sources keep theirs: the form has no pickers for
+    ask for is emptied when the save moves the schedule to that template, and left as it is on
+    any other edit (projects and inventory sources keep theirs: the form has no pickers for
     them).
 """
 from __future__ import annotations
@@ -216,16 +217,19 @@ def list_pickers(template_id: str, obj: dict | None, form: Mapping | None) -> li
 
 def list_values(template_id: str, obj: dict | None) -> dict[str, list[int]]:
     """The sub-lists a save sets: each shown picker's ids (less the template's own credentials);
-    on an edit, an empty list for each list prompt the picked job or workflow job template does
-    not ask for.  Another kind of template (no pickers) leaves them as they are."""
+    when an edit moves the schedule to another job or workflow job template, an empty list for
+    each list prompt that template does not ask for.  A list with no picker on the page is
+    otherwise left as it is (one attached through the API stays: a detach could delete a label
+    attached to nothing else); another kind of template (no pickers) leaves them all."""
     found = prompt_source(template_id)
     if found is None:
         return {}
     jt = found[1]
     asked = {p.key for p in list_prompts(jt)}
+    moved = obj is not None and str(obj.get("unified_job_template")) != str(jt["id"])
     out: dict[str, list[int]] = {}
     for prompt in SCHEDULE_LISTS:
-        ids = posted_ids(prompt.key, request.form) if prompt.key in asked else ([] if obj is not None else None)
+        ids = posted_ids(prompt.key, request.form) if prompt.key in asked else ([] if moved else None)
         if ids is not None and prompt.key == "credentials":
             own = template_credentials(ctx(), jt["id"])
             ids = [i for i in ids if i not in own]

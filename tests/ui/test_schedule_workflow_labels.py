@@ -219,3 +219,21 @@ def test_a_workflows_field_prompts_and_survey_are_offered_and_saved(ui, api, sta
     assert saved.status_code == 302, saved.text
     sched = schedule_named(api, name)
     assert (sched["limit"], sched["extra_data"]) == ("web*", {"who": "nightly"})
+
+
+def test_an_edit_keeps_the_lists_the_page_has_no_picker_for(ui, api, stage):
+    """A label attached through the API to the schedule of a workflow that does not ask for
+    labels (AWX checks no flag there) survives a rename in the form: the page has no label
+    picker, so the save leaves that list alone (emptying it would delete a label attached to
+    nothing else)."""
+    org, silent = stage["org"], stage["silent"]
+    name = uniq("keep")
+    assert ui.post("/ui/schedules/new", form(silent["id"], name, [])).status_code == 302
+    sched = schedule_named(api, name)
+    only_here = _label(api, org, "only-here")
+    assert api.post(f"/api/v2/schedules/{sched['id']}/labels/", {"id": only_here["id"]}).status_code == 204
+    renamed = ui.post(f"/ui/schedules/{sched['id']}", form(silent["id"], name + "-2", []))
+    assert renamed.status_code == 302, renamed.text
+    assert schedule_named(api, name + "-2")["id"] == sched["id"]
+    assert stored_labels(api, sched["id"]) == [only_here["id"]]
+    assert api.get(f"/api/v2/labels/{only_here['id']}/").status_code == 200
