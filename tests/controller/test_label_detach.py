@@ -12,16 +12,11 @@ from typing import Callable
 import pytest
 
 from tests.controller.conftest import unique
-from tests.support.jobs import make_jt, make_stage, uniq, wait_job
+from tests.support.jobs import created, make_jt, make_stage, uniq, wait_job
 
 OK = "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=ok\n"
 RULE = "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1"
 KINDS = ("job_templates", "workflow_job_templates", "workflow_job_template_nodes", "schedules")
-
-
-def created(resp) -> dict:
-    assert resp.status_code == 201, resp.json
-    return resp.json
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest
 
 from controller.store import now_iso
 from tests.controller.conftest import unique
-from tests.support.jobs import FINISHED, make_jt, make_stage, uniq, wait_until
+from tests.support.jobs import FINISHED, created, make_jt, make_stage, uniq, wait_until
 
 OK = "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=ok\n"
 RULE = "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1"
@@ -31,11 +31,6 @@ KINDS = {
                                     "workflow job template node"),
     "schedules": ("schedule_labels", "schedule_id", "schedule"),
 }
-
-
-def created(resp) -> dict:
-    assert resp.status_code == 201, resp.json
-    return resp.json
 
 
 @pytest.fixture(scope="module")

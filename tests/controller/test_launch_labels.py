@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.jobs import FINISHED, launch, make_stage, make_jt, uniq, wait_job, wait_until
+from tests.support.jobs import FINISHED, created, launch, make_stage, make_jt, uniq, wait_job, wait_until
 
 pytestmark = pytest.mark.slow
 
 OK = "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=ok\n"
-
-
-def created(resp) -> dict:
-    assert resp.status_code == 201, resp.json
-    return resp.json
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from controller.jobs.scheduler import tick
 from controller.services.bootstrap import system_context
 from controller.workflows import engine
 from controller.workflows.graph import NO_HANDLER
-from tests.support.jobs import (FINISHED, make_inventory, make_jt, make_org, make_project, uniq, wait_status,
+from tests.support.jobs import (FINISHED, created, make_inventory, make_jt, make_org, make_project, uniq, wait_status,
                                 wait_until)
 from tests.support.sql_trace import statements
 
@@ -36,11 +36,6 @@ PROBE = "{{ lookup('pipe', 'id') }}"
 
 
 # -- building blocks ----------------------------------------------------------------------------
-def created(resp) -> dict:
-    assert resp.status_code == 201, resp.json
-    return resp.json
-
-
 def make_wfjt(admin, org: dict, **fields) -> dict:
     return created(admin.post("/api/v2/workflow_job_templates/", {"name": uniq("wf"), "organization": org["id"],
                                                                   **fields}))

@@ -31,6 +31,12 @@ def strip_ansi(text: str) -> str:
     return ANSI.sub("", text)
 
 
+def created(resp, status: int = 201) -> dict:
+    """The body of a response that must have ``status`` (201 by default)."""
+    assert resp.status_code == status, resp.json
+    return resp.json
+
+
 # -- objects ------------------------------------------------------------------------------------
 def make_org(admin) -> dict:
     resp = admin.post("/api/v2/organizations/", {"name": uniq("org")})

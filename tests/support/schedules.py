@@ -6,12 +6,7 @@ from __future__ import annotations
 import pytest
 
 from controller.services.bootstrap import system_context
-
-
-def created(resp, status: int = 201) -> dict:
-    """The body of a response that must have ``status`` (201 by default)."""
-    assert resp.status_code == status, resp.json
-    return resp.json
+from tests.support.jobs import created  # noqa: F401 - the schedule modules import it from here
 
 
 def scheduler_fixtures():
