@@ -356,7 +356,7 @@ class Dispatcher:
             log.error("events of %s %s not stored within 60 s", kind.resource, pk)
         elif not stored:      # the job ends all the same (a lost event must not hang it), saying so
             log.error("some events of %s %s could not be stored (see turret.events)", kind.resource, pk)
-            final["job_explanation"] = " ".join(filter(None, (final.get("job_explanation"), LOST_EVENTS)))
+            final["job_explanation"] = f"{final.get('job_explanation') or ''} {LOST_EVENTS}".lstrip()
         if only_if_started and not q.end_if_started(store, kind.table, pk, final):
             self._disown(kind, pk)      # whoever ended it completed it and announced its end
             return
