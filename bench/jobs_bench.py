@@ -295,7 +295,8 @@ def recording_handler(store, writer, job_id: int, host_ids: dict, secrets: list)
 def bench_ingest(data_dir: str, job_id: int, n: int) -> dict:
     from controller import open_state
     from controller.config import Settings
-    from controller.jobs.events import EventWriter, event_row
+    from controller.jobs.event_writer import EventWriter
+    from controller.jobs.events import event_row
     from controller.store import now_iso
 
     h.progress(f"event ingest: {n} synthetic events through the EventWriter ...")
@@ -357,7 +358,7 @@ def ingest_profile(data_dir: str, job_id: int, n: int) -> str:
     """cProfile (main thread) of the handler path and of the writer's batches for ``n`` events."""
     from controller import open_state
     from controller.config import Settings
-    from controller.jobs.events import EventWriter
+    from controller.jobs.event_writer import EventWriter
 
     state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
     writer = EventWriter(state.store)          # not started: its batches are flushed right here
@@ -413,7 +414,7 @@ def bench_results(work: Path, data_dir: str, jt_id: int, results: int, pairs: in
     end-of-run barrier (flag propagation) has run.  Each recorded run gets a job of its own."""
     from controller import open_state
     from controller.config import Settings
-    from controller.jobs.events import EventWriter
+    from controller.jobs.event_writer import EventWriter
 
     state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
     store = state.store

@@ -45,7 +45,8 @@ from ..store import jobs as q
 from ..store import now_iso
 from . import executor, processes
 from .control import job_ended, job_started
-from .events import EventWriter, event_handler, secret_pattern
+from .event_writer import EventWriter
+from .events import event_handler, secret_pattern
 from .spec import JobError, RunResult, RunSpec
 
 log = logging.getLogger("turret.jobs")
@@ -348,9 +349,8 @@ class Dispatcher:
             "job_env": result.job_env, "job_explanation": result.explanation}
         if kind.finish:
             final.update(kind.finish(ctx, row, result, run_data) or {})
-        # the final status only once every event of the run is committed: a crash can then
-        # never leave an ended job with events missing, only (between these two writes) with
-        # the flag unset, which start-up recovery sets
+        # the final status only once every event of the run is committed: a crash can then never
+        # leave an ended job with events missing, only (between the two writes) the flag unset: start-up sets it
         stored = self.writer.wait_settled((kind.events_table, kind.parent_col, pk), timeout=60, final=True)
         if stored is None:
             log.error("events of %s %s not stored within 60 s", kind.resource, pk)

@@ -1,30 +1,18 @@
-"""Runner events -> stored rows, written in batches by one writer thread.
-
-``event_row`` is pure.  ``EventWriter`` owns the only thread that inserts events: the runner's
-event handler must return within a millisecond or so (it runs in the pty pump and slows
-ansible itself), so it only enqueues; the writer commits whatever has accumulated in one
-transaction, then runs the barriers (``finish``, ``settle``) queued behind those events: a
-job's end waits on one, so its final status and ``event_processing_finished`` are written only
-once every event of its run is stored or given up on, and the barrier says which.
+"""Runner events -> stored rows: ``event_row`` (pure), secret scrubbing, and the runner's event
+handler, which only enqueues the row for the one writer thread (:mod:`.event_writer`): it
+must return within a millisecond or so (it runs in the pty pump and slows ansible itself).
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import queue
 import re
-import threading
 import time
-from collections import deque
 from typing import Any, Callable
 
 import orjson
 
-from .. import metrics
 from ..store import now_iso
 
-log = logging.getLogger("turret.events")
 
 FAILED_EVENTS = {"runner_on_failed", "runner_on_error", "runner_on_unreachable", "runner_on_async_failed",
                  "runner_item_on_failed", "error"}
@@ -175,214 +163,15 @@ def scrub(event: dict, pattern: "re.Pattern | None") -> dict:
             for k, v in event.items()}
 
 
-RETRY_PAUSE = 0.2      # seconds before a failed batch is tried whole again (a lock held a moment too long)
-LEDGER_MAX = 10_000    # lost rows remembered (their integer fields only, ~0.5 kB each)
-_DATABASE_WIDE = {5, 6, 7, 8, 10, 11, 13, 14, 26}   # SQLite's BUSY LOCKED NOMEM READONLY IOERR CORRUPT FULL ...
-Scope = tuple[str, str, Any]    # (table, column, value): the rows a barrier answers for, e.g. one job's events
-
-
-def _reach(exc: Exception) -> str:
-    """How far an insert error reaches, by SQLite's result code: ``database`` (locked, full),
-    ``statement`` (SQLITE_ERROR: a missing column) or ``row`` (a constraint, a refused value)."""
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF     # none: the driver refused a value
-    return "database" if code in _DATABASE_WIDE else "statement" if code == 1 else "row"
-
-
-def _by_columns(rows: list[dict]) -> list[list[dict]]:
-    """``rows`` grouped by their keys, in order of first appearance: one INSERT statement each."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(tuple(row), []).append(row)
-    return list(groups.values())
-
-
-class EventWriter:
-    """The single writer of event rows: batches inserts, then fires barriers in order.
-
-    A batch is one transaction.  When it fails, only the rows that cannot be stored are lost:
-    after a database-wide error (a lock held past the busy timeout) it is tried whole once more
-    after ``RETRY_PAUSE`` (failing so again: given up), then each statement's rows apart, a piece
-    failing on a row-level error halved until a refused row stands alone (at most 2 + 2n
-    transactions for n rows).  A table's loss is logged once per batch with its count and the
-    error, never a row's content (event data may hold secrets)."""
-
-    def __init__(self, store, max_batch: int = 2000, max_wait: float = 0.25) -> None:
-        self.store = store
-        self.max_batch = max_batch
-        self.max_wait = max_wait
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()   # C-implemented: a put is ~0.1 µs
-        self._thread = threading.Thread(target=self._loop, name="turret-event-writer", daemon=True)
-        self._stopping = False
-        self._lost: deque[tuple[str, dict[str, int]]] = deque()   # rows given up on: table, int fields
-        self._forgot = False         # more than LEDGER_MAX rows lost: the writer cannot tell any more
-        self._lost_lock = threading.Lock()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def put(self, table: str, row: dict) -> None:
-        self._queue.put((table, row))
-
-    def finish(self, callback: Callable[[], None]) -> None:
-        """Run ``callback()`` in the writer thread once everything queued before it is committed
-        or given up on (a failed batch never holds a barrier back); :meth:`settle` says which."""
-        self._queue.put((None, callback))
-
-    def settle(self, scope: Scope, callback: Callable[[bool], None], *, final: bool = False) -> None:
-        """Like :meth:`finish`, but run ``callback(ok)``: True when every row of ``scope`` (the
-        rows of ``table`` whose ``column`` is ``value``) queued before this call was committed,
-        False when the writer gave up on one (:meth:`given_up` names them) or cannot tell (over
-        ``LEDGER_MAX`` rows lost).  ``final``: the scope's last barrier: its losses are forgotten."""
-        self._queue.put((None, (scope, callback, final)))
-
-    def wait_settled(self, scope: Scope, timeout: float, *, final: bool = False) -> bool | None:
-        """:meth:`settle` and wait for it: its ``ok``, or None when ``timeout`` seconds passed."""
-        answer: queue.SimpleQueue = queue.SimpleQueue()
-        self.settle(scope, answer.put, final=final)
-        try:
-            return answer.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def given_up(self, scope: Scope, field: str) -> set[int] | None:
-        """The values of integer column ``field`` of the rows of ``scope`` the writer gave up on
-        (e.g. the counters of a job's lost events); None when it cannot tell."""
-        table, column, value = scope
-        with self._lost_lock:
-            if self._forgot:
-                return None
-            return {ints.get(field, -1) for t, ints in self._lost if t == table and ints.get(column) == value}
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stopping = True
-        self._queue.put((None, None))
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            items = [self._queue.get()]
-            # gather for up to max_wait after the first item: one transaction per window, not
-            # per event (SQLite commits dominate otherwise); a barrier (a job's end) is flushed
-            # at once, so nobody waits out the window for a job's final state
-            deadline = time.monotonic() + self.max_wait
-            while len(items) < self.max_batch and not self._stopping and items[-1][0] is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    items.append(self._queue.get(timeout=remaining))
-                except queue.Empty:
-                    break
-            try:
-                self._flush(items)
-            except Exception:  # noqa: BLE001 - the only writer of events must outlive any bug
-                log.exception("event writer: a batch of %d items failed", len(items))
-            if self._stopping and self._queue.empty():
-                return
-
-    def _flush(self, items: list) -> None:
-        by_table: dict[str, list[dict]] = {}
-        barriers: list = []
-        for table, payload in items:
-            if table is None:
-                if payload is not None:
-                    barriers.append(payload)
-            else:
-                by_table.setdefault(table, []).append(payload)
-        try:
-            if by_table:
-                self._store(by_table)
-        finally:        # a barrier fires whatever became of the rows before it
-            for barrier in barriers:
-                self._fire(barrier)
-
-    def _store(self, by_table: dict[str, list[dict]]) -> None:
-        """Commit a batch, or store what can be stored of it (see the class)."""
-        for attempt in (1, 2):
-            try:
-                with self.store.transaction():
-                    for table, rows in by_table.items():
-                        for group in _by_columns(rows):
-                            self.store.insert_many(table, group, ready=True)
-            except Exception as exc:  # noqa: BLE001 - losing a batch must not kill the writer thread
-                error = exc
-                self._end_transaction()
-                if attempt == 2 or _reach(exc) != "database":    # only a lock may be gone soon
-                    break
-                time.sleep(RETRY_PAUSE)
-            else:
-                if attempt == 2:
-                    log.warning("storing a batch failed once (%s); the retry stored it", type(error).__name__)
-                metrics.count_event_batch(sum(len(rows) for rows in by_table.values()))
-                return
-        stored = 0
-        for table, rows in by_table.items():
-            lost, why = (rows, error) if _reach(error) == "database" else self._store_apart(table, rows)
-            stored += len(rows) - len(lost)
-            if lost:
-                log.error("gave up on %d of %d events of %s: %r", len(lost), len(rows), table, why)
-                self._note_lost(table, lost)
-        metrics.count_event_batch(stored)
-
-    def _store_apart(self, table: str, rows: list[dict]) -> tuple[list[dict], Exception | None]:
-        """Store ``rows`` piece by piece (see the class): the rows given up on, the last error."""
-        pieces = _by_columns(rows)[::-1]     # a stack: the first piece on top
-        lost: list[dict] = []
-        error = None
-        while pieces:
-            piece = pieces.pop()
-            try:
-                with self.store.transaction():
-                    self.store.insert_many(table, piece, ready=True)
-            except Exception as exc:  # noqa: BLE001
-                self._end_transaction()
-                error, reach = exc, _reach(exc)
-                if reach == "database":     # the rest would each wait out the same lock
-                    lost += piece + [row for rest in pieces for row in rest]
-                    break
-                if len(piece) == 1 or reach == "statement":
-                    lost += piece
-                else:
-                    pieces += [piece[len(piece) // 2:], piece[:len(piece) // 2]]
-        return lost, error
-
-    def _end_transaction(self) -> None:
-        """Roll back what a failed COMMIT left open: the next batch must begin anew."""
-        with contextlib.suppress(Exception):    # nothing more to do: the next BEGIN reports it
-            if self.store.conn.in_transaction:
-                self.store.conn.execute("ROLLBACK")
-
-    def _note_lost(self, table: str, rows: list[dict]) -> None:
-        with self._lost_lock:
-            self._lost.extend((table, {k: v for k, v in row.items() if type(v) is int}) for row in rows)
-            while len(self._lost) > LEDGER_MAX:
-                self._lost.popleft()
-                self._forgot = True
-
-    def _fire(self, barrier: Any) -> None:
-        """Run one barrier's callback (``finish``: a callable; ``settle``: scope, callback, final)."""
-        try:
-            if not isinstance(barrier, tuple):
-                barrier()
-                return
-            (table, column, value), callback, final = barrier
-            callback(self.given_up((table, column, value), column) == set())     # None: cannot tell
-            if final:
-                with self._lost_lock:
-                    self._lost = deque(e for e in self._lost if not (e[0] == table and e[1].get(column) == value))
-        except Exception:  # noqa: BLE001
-            log.exception("event barrier failed")
-
-
-def event_handler(writer: EventWriter, events_table: str, parent_col: str, pk: int, *,
+def event_handler(writer: Any, events_table: str, parent_col: str, pk: int, *,
                   pattern: "re.Pattern | None" = None, host_ids: dict[str, int] | None = None,
                   run_data: dict | None = None) -> Callable[[dict], bool]:
     """The runner's event handler of one run: scrub secrets, keep the stats event's artifacts
     and counts in ``run_data``, build the row (linking its host when ``host_ids`` is given),
-    queue it for the writer.  Returns False, which tells ansible-runner not to write the event
-    to disk (the writer stores it).  The dispatcher runs jobs through it and the benchmark
-    measures it, so both see one event path."""
+    queue it for the writer (an :class:`~.event_writer.EventWriter`, or anything with its
+    ``put``).  Returns False, which tells ansible-runner not to write the event to disk (the
+    writer stores it).  The dispatcher runs jobs through it and the benchmark measures it, so
+    both see one event path."""
     data_out = run_data if run_data is not None else {"artifacts": {}, "stats": {}}
 
     def handle(event: dict) -> bool:

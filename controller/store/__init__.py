@@ -122,7 +122,10 @@ class Store:
     # -- transactions ------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; nested calls join the outer one."""
+        """A write transaction; nested calls join the outer one.  When the body or the COMMIT
+        raises, the error is re-raised as it was and the connection is left outside any
+        transaction (the thread's next ``BEGIN`` works), whether SQLite rolled back by itself
+        or not."""
         conn = self.conn
         depth = getattr(self._local, "depth", 0)
         if depth:
@@ -136,11 +139,16 @@ class Store:
         self._local.depth = 1
         try:
             yield conn
+            conn.execute("COMMIT")      # a failed COMMIT (a deferred constraint, a lock) leaves it open
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (after SQLITE_FULL, IOERR, NOMEM...): a second
+            # ROLLBACK would raise "no transaction is active" in place of the error that matters
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass        # the original error says more; the next BEGIN reports what is left
             raise
-        else:
-            conn.execute("COMMIT")
         finally:
             self._local.depth = 0
 

@@ -59,7 +59,7 @@ class _SkipStored:
     it, not from the stored row).  ``seal`` asks the writer at most every ``TRIM_EVERY``
     seconds (or ``TRIM_BATCH`` events): its barrier flushes the writer's batch at once, and one
     more commit a second per job is the price.  ``scope``: the job's events (table, parent
-    column, id), as the writer's :meth:`~controller.jobs.events.EventWriter.settle` takes it."""
+    column, id), as the writer's :meth:`~controller.jobs.event_writer.EventWriter.settle` takes it."""
 
     def __init__(self, writer: Any, stored: set[int], scope: tuple[str, str, int]) -> None:
         self.writer, self.stored, self.scope = writer, stored, scope

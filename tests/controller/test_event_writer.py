@@ -6,7 +6,7 @@ import json
 import threading
 import time
 
-from controller.jobs.events import EventWriter
+from controller.jobs.event_writer import EventWriter
 from controller.store import Store
 
 

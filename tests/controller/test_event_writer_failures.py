@@ -13,8 +13,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from controller.jobs import event_writer
 from controller.jobs import events as ev
-from controller.jobs.events import EventWriter
+from controller.jobs.event_writer import EventWriter
 from controller.store import Store
 from controller.workers import follower
 
@@ -113,7 +114,7 @@ def _slow_lock_timeout(writer: EventWriter, db: Store) -> None:
 
 def test_a_lock_held_past_the_busy_timeout_is_outlasted_by_one_retry(db, writer, caplog, monkeypatch):
     caplog.set_level(logging.INFO, logger="turret.events")
-    monkeypatch.setattr(ev, "RETRY_PAUSE", 0.6)     # wide margins: first try at ~0.05 s, retry at ~0.65 s
+    monkeypatch.setattr(event_writer, "RETRY_PAUSE", 0.6)     # wide margins: first try at ~0.05 s, retry at ~0.65 s
     _slow_lock_timeout(writer, db)
     blocker = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
@@ -146,12 +147,50 @@ def test_a_lock_held_for_long_gives_the_batch_up_without_hanging_or_killing_the_
     assert counters(db, 8) == []
 
 
-def test_when_the_writer_lost_count_a_barrier_cannot_say_ok(db, writer, monkeypatch):
-    monkeypatch.setattr(ev, "LEDGER_MAX", 2)
+def test_a_job_that_lost_count_cannot_say_ok_and_blinds_no_other_job(db, writer, monkeypatch):
+    monkeypatch.setattr(event_writer, "LEDGER_MAX", 2)
     put_job(writer, 10, 5, bad={1: "bad", 2: "bad", 3: "bad"})
+    put_job(writer, 11, 5, bad={4: "bad"})
     assert settle(writer, 10) is False
-    assert writer.given_up(("ev", "job", 11), "counter") is None
-    assert settle(writer, 11) is False       # it cannot tell any more: never a false "stored"
+    assert writer.given_up(("ev", "job", 10), "counter") is None    # past its cap: it cannot tell
+    assert writer.given_up(("ev", "job", 11), "counter") == {4}     # another job's count is whole
+    put_job(writer, 12, 5)
+    assert settle(writer, 12) is True        # a later job: stored, and the writer says so
+    assert settle(writer, 10) is False       # never a false "stored" for the job that lost count
+    # its final barrier forgets it: a later barrier of the same scope starts clean
+    assert writer.wait_settled(("ev", "job", 10), 5, final=True) is False
+    assert writer.given_up(("ev", "job", 10), "counter") == set()
+    put_job(writer, 10, 3)
+    assert settle(writer, 10) is True
+    assert counters(db, 10) == [1, 2, 3, 4, 5]
+
+
+def test_an_event_row_names_its_job_first_so_the_ledger_files_its_loss_by_job():
+    row = ev.event_row({"event": "runner_on_ok", "counter": 3, "event_data": {"host": "h"}}, "job", 5, "now")
+    assert next(iter(row)) == "job"
+    ledger = event_writer._Ledger()
+    ledger.note("job_events", [row])
+    assert ledger.lost(("job_events", "job", 5)) == {3} and ledger.lost(("job_events", "job", 6)) == set()
+
+
+def test_the_ledger_stays_bounded_by_dropping_the_oldest_scopes_only(monkeypatch, caplog):
+    """Across scopes: past ``LEDGER_ROWS`` counters the scopes that lost rows longest ago cannot
+    tell; past ``LEDGER_SCOPES`` the oldest is forgotten (logged); newer scopes keep their count."""
+    monkeypatch.setattr(event_writer, "LEDGER_ROWS", 10)
+    monkeypatch.setattr(event_writer, "LEDGER_SCOPES", 3)
+    ledger = event_writer._Ledger()
+    for job in (1, 2, 3):
+        ledger.note("ev", [{"job": job, "counter": n} for n in range(1, 5)])    # 12 counters > 10
+    assert ledger.lost(("ev", "job", 1)) is None
+    assert ledger.lost(("ev", "job", 2)) == {1, 2, 3, 4} and ledger.lost(("ev", "job", 3)) == {1, 2, 3, 4}
+    ledger.note("ev", [{"job": 2, "counter": 9}] + [{"job": 4, "counter": n} for n in (1, 2)])  # 11 > 10
+    assert ledger.lost(("ev", "job", 1)) == set()                  # the 4th scope pushed it out
+    assert ledger.lost(("ev", "job", 3)) is None      # the oldest set made room (job 2 lost rows since)
+    assert ledger.lost(("ev", "job", 2)) == {1, 2, 3, 4, 9} and ledger.lost(("ev", "job", 4)) == {1, 2}
+    assert "forgot the losses of ev job=1" in caplog.text
+    assert ledger.lost(("ev", "other", 2)) is None      # filed by "job": asked by another column it cannot tell
+    ledger.forget(("ev", "job", 2))
+    assert ledger.lost(("ev", "job", 2)) == set() and ledger._rows == 2
 
 
 # -- a followed stream's trimmer -------------------------------------------------------------------
