@@ -26,6 +26,15 @@ _TABLE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCRE
 _QUEUED_INDEX = (f"CREATE INDEX IF NOT EXISTS {TABLE}_queued ON {TABLE} (id) "
                  "WHERE claimed_by IS NULL AND done_at IS NULL")
 _DONE_INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_done ON {TABLE} (done_at) WHERE done_at IS NOT NULL"
+# what give_up_stale looks for, among the not-done rows only (small), without reading a day of
+# done ones: the claims by age, and the queued rows by age
+_CLAIMED_INDEX = (f"CREATE INDEX IF NOT EXISTS {TABLE}_claimed ON {TABLE} (claimed_at) "
+                  "WHERE done_at IS NULL")
+_WAITING_INDEX = (f"CREATE INDEX IF NOT EXISTS {TABLE}_waiting ON {TABLE} (recorded) "
+                  "WHERE claimed_by IS NULL AND done_at IS NULL")
+# a claimable row: queued, and the lowest not-done row of its job (so a job's posts go one by one)
+_CLAIMABLE = ("p.claimed_by IS NULL AND p.done_at IS NULL AND p.id = (SELECT min(id) FROM "
+              f"{TABLE} WHERE kind = p.kind AND job = p.job AND done_at IS NULL)")
 
 
 def install(store: Store) -> None:
@@ -35,6 +44,8 @@ def install(store: Store) -> None:
         store.execute(_TABLE)
         store.execute(_QUEUED_INDEX)
         store.execute(_DONE_INDEX)
+        store.execute(_CLAIMED_INDEX)
+        store.execute(_WAITING_INDEX)
 
 
 def launch_facts(store, table: str, pk: int) -> dict | None:
@@ -54,8 +65,11 @@ def record(store: Store, kind: str, job: int, status: str, now: float) -> bool:
 
 
 def has_queued(store: Store) -> bool:
-    """Whether any row waits to be claimed (a cheap read for the poster's idle poll)."""
-    return store.one(f"SELECT 1 FROM {TABLE} WHERE claimed_by IS NULL AND done_at IS NULL LIMIT 1") is not None
+    """Whether a row could be claimed now (what :func:`claim_next` would take): a cheap read
+    for the poster's idle poll.  A row waiting behind its job's post being sent does not count:
+    the end of that post rings the poster, so polling for it would only take the write lock
+    every poll for nothing."""
+    return store.one(f"SELECT 1 FROM {TABLE} AS p WHERE {_CLAIMABLE} LIMIT 1") is not None
 
 
 def claim_next(store: Store, owner: str, now: float, limit: int) -> list[dict[str, Any]]:
@@ -66,12 +80,22 @@ def claim_next(store: Store, owner: str, now: float, limit: int) -> list[dict[st
         return []
     with store.transaction():
         rows = store.dicts(
-            f"SELECT id, kind, job, status FROM {TABLE} AS p WHERE claimed_by IS NULL AND done_at IS NULL "
-            f"AND id = (SELECT min(id) FROM {TABLE} WHERE kind = p.kind AND job = p.job AND done_at IS NULL) "
-            "ORDER BY id LIMIT ?", (limit,))
+            f"SELECT id, kind, job, status FROM {TABLE} AS p WHERE {_CLAIMABLE} ORDER BY id LIMIT ?", (limit,))
         for row in rows:
             store.execute(f"UPDATE {TABLE} SET claimed_by = ?, claimed_at = ? WHERE id = ?", (owner, now, row["id"]))
     return rows
+
+
+def release(store: Store, pks: list[int], owner: str) -> int:
+    """Give back ``owner``'s claims of rows ``pks``, unsent (queued again, for whichever poster
+    looks next: a stopping poster's claims it will not send); how many.  A row concluded or
+    claimed by another poster is left alone."""
+    if not pks:
+        return 0
+    marks = ", ".join("?" * len(pks))
+    with store.transaction():
+        return store.execute(f"UPDATE {TABLE} SET claimed_by = NULL, claimed_at = NULL WHERE id IN ({marks}) "
+                             "AND claimed_by = ? AND done_at IS NULL", (*pks, owner)).rowcount
 
 
 def conclude(store: Store, pk: int, owner: str, now: float) -> None:
@@ -85,10 +109,12 @@ def give_up_stale(store: Store, claimed_before: float, recorded_before: float, n
     """Mark done, unsent, the rows claimed before ``claimed_before`` and never concluded (their
     poster died mid-send: the post may have left, so it is not made again) and the rows queued
     since before ``recorded_before`` (a status that old is news to nobody); how many."""
-    with store.transaction():
-        return store.execute(
-            f"UPDATE {TABLE} SET done_at = ? WHERE done_at IS NULL AND (claimed_at < ? "
-            "OR (claimed_by IS NULL AND recorded < ?))", (now, claimed_before, recorded_before)).rowcount
+    with store.transaction():   # two statements: each is served by its partial index
+        claims = store.execute(f"UPDATE {TABLE} SET done_at = ? WHERE done_at IS NULL AND claimed_at < ?",
+                               (now, claimed_before)).rowcount
+        return claims + store.execute(
+            f"UPDATE {TABLE} SET done_at = ? WHERE claimed_by IS NULL AND done_at IS NULL AND recorded < ?",
+            (now, recorded_before)).rowcount
 
 
 def prune(store: Store, done_before: float) -> None:

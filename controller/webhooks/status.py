@@ -37,7 +37,13 @@ Contracts:
   * At most once, best effort (as AWX): each status of a job is recorded once; a post is
     claimed before it is sent and marked done after, sent or failed; a failure is logged and
     never retried, and a claim left by a poster that died mid-send is given up after
-    :data:`STALE_SECONDS`, unsent (it may have left).
+    :data:`STALE_SECONDS`, unsent (it may have left).  A stopping poster sends no post it had
+    not handed to a thread yet: it claims nothing once stopped and gives back (unsent, queued
+    again) a claim it made while the stop came, so the next poster sends it.
+  * Quiet while waiting: the poster polls with a read (is a post claimable now?), takes the
+    write lock only to claim one, and sweeps (gives up stale rows, prunes) at most once per
+    :data:`SWEEP_SECONDS`; a job's post waiting behind its post being sent costs no write
+    (the end of that send rings the poster).
   * The token (decrypted from the credential only to send) is never logged, stored or raised:
     the outbox holds the job and the status only; logs name the service, the host, the job and
     the HTTP status at most.
@@ -74,6 +80,8 @@ TIMEOUT = 10.0                     # seconds: bound of every network wait of one
 WORKERS = 4                        # sending threads of the poster
 POLL = 1.0                         # seconds between the poster's looks when no ring came
 STALE_SECONDS = 300.0              # a claim this old was left by a dead poster (a post takes <= 3 TIMEOUT)
+SWEEP_SECONDS = 60.0               # give-up of stale rows and pruning run at most this often
+STOP_WAIT = 5.0                    # seconds stop() waits for the claiming thread
 KEEP_SECONDS = 86400.0             # done rows (and queued ones never sent) are forgotten after a day
 USER_AGENT = f"Turret {VERSION}"
 
@@ -263,19 +271,23 @@ class Poster:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._swept = 0.0       # time.time() of the last give-up/prune (0: none yet, so at the first look)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turret-webhook-status")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="turret-webhook-status", daemon=True)
         self._thread.start()
 
-    def stop(self, wait: bool = True) -> None:
+    def stop(self, wait: bool = True, timeout: float = STOP_WAIT) -> None:
         """Stop claiming; ``wait``: let posts under way finish first (each is bounded).  Posts
-        still queued stay in the outbox for the next start."""
-        self._stop.set()
+        still queued stay in the outbox for the next start, and so do the claims of a look
+        that outlasts ``timeout`` seconds (waiting for the write lock): that look gives them
+        back (see :meth:`_hand_off`)."""
+        with self._lock:    # with _hand_off's check: a claim is submitted before the pool shuts, or given back
+            self._stop.set()
         wakes.ring_webhook_status()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=timeout)
         self._pool.shutdown(wait=wait)
 
     def _loop(self) -> None:
@@ -285,30 +297,61 @@ class Poster:
             try:
                 # a ring goes straight to the claim (a write transaction), as the ring may come
                 # from inside the recording transaction: the claim waits for its commit
-                if rung or q.has_queued(self.ctx.store):
+                if rung or q.has_queued(self.ctx.store) or self._sweep_wanted():
                     self.dispatch_due()
             except Exception as exc:  # noqa: BLE001 - the poster must outlive a bad moment of the db
                 log.error("webhook status poster: %s", type(exc).__name__)
             rung = doorbell.wait(timeout=self.poll)
             doorbell.clear()
 
+    def _sweep_wanted(self) -> bool:
+        """Whether an idle look should still sweep: :data:`SWEEP_SECONDS` passed since the last
+        sweep and some row is not done (a stale claim may block its job's next posts)."""
+        return time.time() - self._swept >= SWEEP_SECONDS and q.unsettled(self.ctx.store) > 0
+
     def dispatch_due(self) -> list[int]:
-        """Give up stale rows, claim the due posts (as many as free threads) and hand each to a
-        thread; the outbox ids claimed."""
+        """Give up stale rows and prune (at most once per :data:`SWEEP_SECONDS`), claim the
+        due posts (as many as free threads) and hand each to a thread; the outbox ids handed."""
         store, now = self.ctx.store, time.time()
         with self._lock:
             free = 0 if self._stop.is_set() else self.workers - self._busy   # stopping: claim nothing more
+        sweep = now - self._swept >= SWEEP_SECONDS
+        given_up = 0
         with store.transaction():   # one write transaction: waits for a recording one to commit
-            given_up = q.give_up_stale(store, now - STALE_SECONDS, now - KEEP_SECONDS, now)
-            q.prune(store, now - KEEP_SECONDS)
-            rows = q.claim_next(store, self.owner, now, free)
+            if sweep:
+                given_up = q.give_up_stale(store, now - STALE_SECONDS, now - KEEP_SECONDS, now)
+                q.prune(store, now - KEEP_SECONDS)
+            # looked at again once the write lock is held (that wait may last the busy timeout):
+            # a stop that came meanwhile claims nothing
+            rows = [] if self._stop.is_set() else q.claim_next(store, self.owner, now, free)
+        if sweep:
+            self._swept = now
         if given_up:
             log.warning("webhook status: %d post(s) given up unsent (a stale claim or queued too long)", given_up)
-        for row in rows:
-            with self._lock:
+        return self._hand_off(rows)
+
+    def _hand_off(self, rows: list[dict]) -> list[int]:
+        """Submit each claimed row to a sending thread; the ids submitted.  The rows a stop came
+        before (or a shut pool refuses) are given back unsent, for the next poster: a claim
+        never submitted would otherwise be given up unsent when stale."""
+        handed: list[int] = []
+        refused: list[int] = []
+        with self._lock:    # stop() sets its flag under this lock, before it shuts the pool
+            for row in rows:
+                if self._stop.is_set():
+                    refused.append(row["id"])
+                    continue
+                try:
+                    self._pool.submit(self._post, row)
+                except RuntimeError:    # the pool is shut (a stop in between)
+                    refused.append(row["id"])
+                    continue
                 self._busy += 1
-            self._pool.submit(self._post, row)
-        return [row["id"] for row in rows]
+                handed.append(row["id"])
+        if refused:
+            q.release(self.ctx.store, refused, self.owner)
+            log.info("webhook status: %d claimed post(s) given back at stop, for the next start", len(refused))
+        return handed
 
     def _post(self, row: dict) -> None:
         try:
