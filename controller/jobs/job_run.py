@@ -292,13 +292,15 @@ def host_summaries(stats: dict, job_id: int, host_ids: dict[str, int], now: str)
 
 
 def finish(ctx, job: dict, result, run_data: dict) -> dict:
-    """Store host summaries and artifacts; forget prompted passwords."""
+    """Store host summaries and artifacts; forget the credential passwords given at launch (the
+    survey's password answers stay encrypted in ``secret_vars``: a relaunch replays them, as
+    AWX's launch config keeps them)."""
     spec_meta = run_data.get("meta", {})
     for path in spec_meta.get("cleanup", []):
         shutil.rmtree(path, ignore_errors=True)
     rows = host_summaries(run_data.get("stats") or {}, job["id"], spec_meta.get("host_ids", {}), now_iso())
     q.store_host_summaries(ctx.store, job["id"], rows)
-    out = {"artifacts": run_data.get("artifacts") or {}, "credential_passwords": "", "secret_vars": "",
+    out = {"artifacts": run_data.get("artifacts") or {}, "credential_passwords": "",
            "host_counts": count_statuses(rows)}     # lists show it without reading every host's row
     if spec_meta.get("scm_revision"):
         out["scm_revision"] = spec_meta["scm_revision"]      # the commit this job really ran

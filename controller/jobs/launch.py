@@ -22,7 +22,7 @@ from ..store import jobs as q
 from ..store import now_iso
 from . import control, inventory_update, project_update
 
-_COPIED = ("job_type", "inventory", "project", "playbook", "scm_branch", "forks", "limit", "verbosity",
+COPIED = ("job_type", "inventory", "project", "playbook", "scm_branch", "forks", "limit", "verbosity",
            "job_tags", "force_handlers", "skip_tags", "start_at_task", "timeout", "use_fact_cache",
            "organization", "allow_simultaneous", "diff_mode", "become_enabled", "job_slice_count",
            "webhook_service", "webhook_credential")
@@ -240,7 +240,7 @@ def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: 
         raise ValidationError({"scm_branch": ["Project does not allow override of branch."]})
     if q.project_failed(ctx.store, project["id"]) and not project.get("scm_update_on_launch"):
         raise ValidationError({"playbook": ["Missing a revision to run due to failed project update."]})
-    return _create(ctx, jt, project, accepted, runtime, secret_vars, passwords, creds, launch_type,
+    return create_row(ctx, jt, project, accepted, runtime, secret_vars, passwords, creds, launch_type,
                    extra_fields or {}), ignored
 
 
@@ -276,15 +276,19 @@ def _merge_credentials(ctx, current: list[int], given: list[int], trusted: bool)
         raise ValidationError({"credentials": [
             f"Removing {kinds} credential at launch time without replacement is not supported. "
             f"Provided list lacked credential(s): {names}."]})
-    return list(seen.values())
+    # AWX combines the template's credentials with the prompted ones, type by type: a trusted
+    # replay (relaunch, schedule) keeps the template's current credentials of other types
+    return [*missing, *seen.values()]
 
 
-def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_vars: dict,
+def create_row(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_vars: dict,
             passwords: dict, creds: list[int], launch_type: str, extra_fields: dict) -> dict:
+    """The job row of an already validated launch of ``jt`` (a template, or a copy of a job whose
+    template is gone: ``id`` None), its credentials and labels, dependencies, queued."""
     now = now_iso()
     base_vars = parse_vars(jt.get("extra_vars") or "")
     shown_vars = {**base_vars, **runtime, **{k: ENCRYPTED for k in secret_vars}}
-    values: dict[str, Any] = {f: jt.get(f) for f in _COPIED}
+    values: dict[str, Any] = {f: jt.get(f) for f in COPIED}
     values.update({k: v for k, v in accepted.items() if k in values})
     values.update({
         "name": jt["name"], "description": jt.get("description", ""), "job_template": jt["id"],
@@ -294,7 +298,7 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
         "execution_node": "", "controller_node": "", "result_traceback": "", "event_processing_finished": False,
         "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "", "cancel_flag": False,
         "scm_revision": project.get("scm_revision") or "", "job_slice_number": 0,
-        "launch_prompts": {k: v for k, v in {**accepted, "extra_vars": runtime}.items()},
+        "launch_prompts": _prompts_record(ctx, jt["id"], accepted, runtime),
         "secret_vars": ctx.vault.encrypt(json.dumps(secret_vars)) if secret_vars else "",
         "credential_passwords": ctx.vault.encrypt(json.dumps(passwords)) if passwords else "",
         "created": now, "modified": now, "created_by": ctx.user_id, "modified_by": ctx.user_id,
@@ -317,6 +321,22 @@ def _create(ctx, jt: dict, project: dict, accepted: dict, runtime: dict, secret_
     return ctx.store.get("jobs", pk)
 
 
+def _prompts_record(ctx, jt_id: int, accepted: dict, runtime: dict) -> dict:
+    """What a relaunch replays (AWX's JobLaunchConfig): the accepted prompts and runtime vars,
+    credentials and labels only as far as they add to the template's own at launch time, so a
+    relaunch picks up the template's current ones for the rest."""
+    record = {**accepted, "extra_vars": runtime}
+    for key, own in (("credentials", q.template_credentials), ("labels", q.template_labels)):
+        if key not in record:
+            continue
+        added = [pk for pk in record[key] if pk not in own(ctx.store, jt_id)]
+        if added:
+            record[key] = added
+        else:
+            del record[key]
+    return record
+
+
 def _inventory_dependencies(ctx, inventory_id: int) -> list[int]:
     """Updates of the inventory's sources marked update_on_launch (unless fresh enough)."""
     started = []
@@ -332,7 +352,7 @@ def record_failed_launch(ctx, jt: dict, reason: str, extra_fields: dict | None =
     launch nobody waits for (a schedule firing) leaves when the template cannot start (missing
     survey answer, credential password, inventory ...).  Nothing is queued or run."""
     now = now_iso()
-    values: dict[str, Any] = {f: jt.get(f) for f in _COPIED}
+    values: dict[str, Any] = {f: jt.get(f) for f in COPIED}
     values.update({
         "name": jt["name"], "description": jt.get("description", ""), "job_template": jt["id"],
         "unified_job_template": jt["id"], "launch_type": launch_type, "status": "error", "failed": True,

@@ -231,6 +231,11 @@ def failed_hosts(store, job_id: int) -> list[str]:
         "SELECT host_name FROM job_host_summaries WHERE job = ? AND failed = 1 ORDER BY host_name", (job_id,))]
 
 
+def has_stats_event(store, job_id: int) -> bool:
+    """The job recorded its ``playbook_on_stats`` event (a retry by host status needs it)."""
+    return store.exists("job_events", "job = ? AND event = 'playbook_on_stats'", [job_id])
+
+
 def retry_counts(store, job_id: int) -> dict:
     total = store.count("job_host_summaries", "job = ?", [job_id])
     failed = store.count("job_host_summaries", "job = ? AND failed = 1", [job_id])
