@@ -145,13 +145,12 @@ class Relation:
     attach: bool = True        # POST {"id": N} attaches, {"id", "disassociate"} detaches
     read_only: bool = False
     scope_hook: Callable[..., Any] | None = None   # (ctx, parent_row) -> (sql, params): overrides kind
-    # (ctx, parent_row, child_row, on) -> None: raise APIError to refuse an attach (on) or a
-    # detach before anything changes (cycles, cross-inventory links ...)
+    # (ctx, parent_row, child_row, on) -> None: raise APIError to refuse an attach (on) or a detach (cycles...)
     validate_association: Callable[..., Any] | None = None
     # m2m create-and-attach: parent fields copied onto the new child ("inventory" for a group's hosts)
     inherit: tuple[str, ...] = ()
-    # (ctx, parent_row, body) -> child row | None: POST without "id" attaches this existing
-    # child instead of creating one (204), e.g. a group's host named like an existing one
+    # (ctx, parent_row, body) -> child row | None: POST without "id" attaches this existing child
+    # instead of creating one (204), e.g. a group's host named like an existing one
     find_existing: Callable[..., Any] | None = None
     # reverse_fk only: (ctx, child_row) -> None run instead of the target's ``before_delete`` when a
     # disassociation deletes the child (AWX: a group dropped from /inventories/N/groups/ is deleted
@@ -160,13 +159,11 @@ class Relation:
     # (ctx, parent_row) -> None: when set, ``{"disassociate": true}`` without "id" deletes the
     # parent itself, this hook replacing its ``before_delete`` (AWX GroupChildrenList.unattach)
     detach_all_deletes_parent: Callable[..., Any] | None = None
-    # m2m only: a detach that leaves the child in no association table of any resource deletes
-    # the child, without its delete permission being needed (AWX LabelSubListCreateAttachDetachView:
-    # a label attached to nothing is not kept)
+    # m2m only: a detach that leaves the child in no association table of any resource deletes the
+    # child, without its delete permission (AWX's label sub-lists: a label attached to nothing goes)
     detach_deletes_unused: bool = False
-    # m2m only: an attach or create POST is refused (400, "Maximum number of <name> for <parent>
-    # reached.") while the parent already holds more than this many children; 0 = no cap (AWX's
-    # label sub-lists: 100)
+    # m2m only: an attach or create is refused (400, "Maximum number of <name> for <parent> reached.")
+    # while the parent holds more than this many children; 0 = no cap (AWX's label sub-lists: 100)
     max_links: int = 0
     # m2m only: the association keeps the order of attachment (AWX's OrderedManyToManyField, e.g. an
     # organization's galaxy_credentials): the link table gets a ``position`` column and the sub-list
