@@ -36,8 +36,11 @@ def _inventory_deps(job: dict) -> list[int]:
     return json.loads(raw) if isinstance(raw, str) and raw else list(raw or [])
 
 
-def _inherited_vars(script: dict) -> dict[str, list[dict]]:
-    """{host: the vars of every group holding it, through children, and of ``all``}."""
+def _group_vars(script: dict) -> dict[str, dict]:
+    """{host: the vars its groups give it, merged as Ansible merges them}: ``all`` first, then
+    every group holding the host (through children) by depth, ``ansible_group_priority`` and
+    name, a later group's value winning (``ansible.inventory.helpers.sort_groups``).  A group no
+    other group lists is a child of ``all``."""
     parents: dict[str, set[str]] = {}
     direct: dict[str, set[str]] = {}
     for group, body in script.items():
@@ -47,27 +50,48 @@ def _inherited_vars(script: dict) -> dict[str, list[dict]]:
             parents.setdefault(child, set()).add(group)
         for host in body.get("hosts") or []:
             direct.setdefault(host, set()).add(group)
-    out: dict[str, list[dict]] = {}
+    depth: dict[str, int] = {"all": 0}
+
+    def depth_of(group: str, path: frozenset = frozenset()) -> int:
+        if group not in depth:      # a cycle (refused on write) counts as no parent
+            above = [depth_of(p, path | {group}) for p in parents.get(group, ()) if p not in path | {group}]
+            depth[group] = 1 + max(above or [0])
+        return depth[group]
+
+    def vars_of(group: str) -> dict:
+        return (script.get(group) or {}).get("vars") or {}
+
+    out: dict[str, dict] = {}
     for host, groups in direct.items():
-        seen, todo = set(), [*groups, "all"]
+        seen, todo = set(), list(groups)
         while todo:
             group = todo.pop()
             if group not in seen:
                 seen.add(group)
                 todo += parents.get(group, ())
-        out[host] = [(script.get(g) or {}).get("vars") or {} for g in sorted(seen)]
+        seen.discard("all")
+        ordered = sorted(seen, key=lambda g: (depth_of(g), _priority(vars_of(g)), g))
+        merged = dict(vars_of("all"))
+        for group in ordered:
+            merged.update(vars_of(group))
+        out[host] = merged
     return out
 
 
-def _runs_local_without_interpreter(own: dict, inherited: list[dict]) -> bool:
-    """Whether a host connects locally and names no interpreter at any level of the inventory:
-    its own vars, a group's, ``all``'s (an interpreter set anywhere there wins over Turret's
-    default, as a group's would over a host default of ours)."""
-    if any("ansible_python_interpreter" in v for v in (own, *inherited)):
+def _priority(group_vars: dict) -> int:
+    try:
+        return int(group_vars.get("ansible_group_priority", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _runs_local_without_interpreter(own: dict, inherited: dict) -> bool:
+    """Whether a host connects locally (its own ``ansible_connection``, else the one its groups
+    give it) and no level of the inventory names an interpreter for it: one set on the host, a
+    group or ``all`` wins over Turret's default, as it would over any host default of ours."""
+    if "ansible_python_interpreter" in own or "ansible_python_interpreter" in inherited:
         return False
-    if "ansible_connection" in own:
-        return own["ansible_connection"] == "local"
-    return {v["ansible_connection"] for v in inherited if "ansible_connection" in v} == {"local"}
+    return {**inherited, **own}.get("ansible_connection") == "local"
 
 
 def yaml_inventory(script: dict, run: bool = True) -> tuple[dict, dict[str, int]]:
@@ -78,8 +102,8 @@ def yaml_inventory(script: dict, run: bool = True) -> tuple[dict, dict[str, int]
     e.g. a constructed source's input: the default must not become a variable of the hosts it
     imports)."""
     hostvars = dict((script.get("_meta") or {}).get("hostvars") or {})
-    inherited = _inherited_vars(script) if run else {}
-    no_group = [(script.get("all") or {}).get("vars") or {}]     # a host listed in no group: all's vars
+    inherited = _group_vars(script) if run else {}
+    no_group = (script.get("all") or {}).get("vars") or {}     # a host listed in no group: all's vars
     ids: dict[str, int] = {}
     hosts: dict[str, dict] = {}
     for name, hv in hostvars.items():

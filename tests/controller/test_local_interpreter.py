@@ -37,6 +37,24 @@ def test_the_default_goes_only_where_no_level_names_an_interpreter():
     assert set(interpreters(script).values()) == {None, "/x"}
 
 
+def test_the_connection_is_settled_by_ansibles_group_precedence():
+    """Levels that disagree are settled as Ansible does (checked against ansible-inventory): a
+    deeper group over ``all`` and its parents, then ``ansible_group_priority``, then the name."""
+    def connection_is_local(groups: dict, all_vars: dict) -> bool:
+        script = {"_meta": {"hostvars": {"h": {}}}, "all": {"vars": all_vars, "children": list(groups)},
+                  **{name: {"hosts": ["h"], "vars": v} for name, v in groups.items()}}
+        return interpreters(script)["h"] == PLAYBOOK_PYTHON
+
+    assert connection_is_local({"local": {"ansible_connection": "local"}}, {"ansible_connection": "ssh"})
+    assert not connection_is_local({"aa": {"ansible_connection": "local"}, "zz": {"ansible_connection": "ssh"}}, {})
+    assert connection_is_local({"aa": {"ansible_connection": "local", "ansible_group_priority": 10},
+                                "zz": {"ansible_connection": "ssh"}}, {})
+    nested = {"_meta": {"hostvars": {"h": {}}}, "all": {"children": ["parent"]},
+              "parent": {"vars": {"ansible_connection": "ssh"}, "children": ["child"]},
+              "child": {"hosts": ["h"], "vars": {"ansible_connection": "local"}}}
+    assert interpreters(nested)["h"] == PLAYBOOK_PYTHON
+
+
 def test_a_groups_interpreter_and_a_groups_connection_reach_the_job(admin, jobs, app_state, tmp_path):
     org = make_org(admin)
     other = tmp_path / "python-link"
