@@ -315,6 +315,14 @@ def host_summaries(stats: dict, job_id: int, host_ids: dict[str, int], now: str)
     return rows
 
 
+def forget_launch_passwords(ctx, resource: str, pk: int) -> None:
+    """``Registry.job_end_hooks``: whichever way a job ended (run, failed before running,
+    canceled while pending, reaped at start-up, its worker lost), the credential passwords
+    typed at its launch are forgotten; :func:`finish` blanks them with the final fields too."""
+    if resource == "job":
+        q.forget_credential_passwords(ctx.store, pk)
+
+
 def finish(ctx, job: dict, result, run_data: dict) -> dict:
     """Store host summaries and artifacts; forget the credential passwords given at launch (the
     survey's password answers stay encrypted in ``secret_vars``: a relaunch replays them, as

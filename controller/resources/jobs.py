@@ -123,6 +123,7 @@ def declare(reg: Registry) -> None:
         capabilities=("delete", "start"), visibility=_job_visibility, can_delete=_job_can_delete,
         compute=_job_compute, extra_summary=_job_summary,
     ), with_host=True)
+    reg.job_end_hooks.append(job_run.forget_launch_passwords)
     reg["job_template"].relations.append(Relation("jobs", "job", "reverse_fk", key="job_template", read_only=True))
     reg["job_template"].actions = tuple(dict.fromkeys(reg["job_template"].actions + ("launch",)))
     reg["host"].relations.append(Relation("job_host_summaries", "job_host_summary", "reverse_fk", key="host",

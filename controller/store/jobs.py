@@ -40,6 +40,12 @@ def set_fields(store, table: str, pk: int, values: dict) -> None:
         store.update(table, pk, {**values, "modified": now_iso()})
 
 
+def forget_credential_passwords(store, pk: int) -> None:
+    """Blank the launch's credential passwords of job ``pk`` (kept encrypted until it ends)."""
+    with store.transaction():
+        store.execute("UPDATE jobs SET credential_passwords = '' WHERE id = ? AND credential_passwords != ''", (pk,))
+
+
 def cancel_pending(store, table: str, pk: int) -> bool:
     """new/pending -> canceled at once (nothing runs yet)."""
     now = now_iso()
