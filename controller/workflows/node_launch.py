@@ -35,7 +35,6 @@ from ..services import surveys
 from ..services.bootstrap import acting_as_system
 from ..services.variables import VarsError, parse_vars
 from ..store import instances as igq
-from ..store import jobs as jq
 from ..store import workflows as wq
 from ..store.schedules import savepoint
 from . import approvals
@@ -110,14 +109,6 @@ def runtime_vars(ctx, jt: dict, node: dict, artifacts: dict, wf_vars: dict) -> t
     return runtime, secret
 
 
-def merge_credentials(ctx, jt_creds: list[int], node_creds: list[int]) -> list[int]:
-    """The template's credentials with the node's replacing those of the same type."""
-    rows = ctx.store.get_many("credentials", [*jt_creds, *node_creds], "id, credential_type")
-    taken = {rows[c]["credential_type"] for c in node_creds if c in rows}
-    return [c for c in jt_creds if c in rows and rows[c]["credential_type"] not in taken] + \
-        [c for c in node_creds if c in rows]
-
-
 def job_template_body(ctx, jt: dict, node: dict, wj: dict, artifacts: dict) -> tuple[dict, dict]:
     """(launch body, extra fields) of the job a job-template node spawns."""
     wf_vars, wf_secret = workflow_vars(ctx, wj)
@@ -127,10 +118,11 @@ def job_template_body(ctx, jt: dict, node: dict, wj: dict, artifacts: dict) -> t
     secret.update(wf_secret)
     if secret:
         body["secret_vars"] = secret
+    # the node's credentials replace the template's type by type (a vault by its vault id): the
+    # launch's merge of a replayed prompt does it, as AWX's create_unified_job
     node_creds = wq.node_credentials(ctx.store, node["id"])
-    jt_creds = jq.template_credentials(ctx.store, jt["id"])
-    body["credentials"] = merge_credentials(ctx, jt_creds, node_creds) \
-        if node_creds and jt.get("ask_credential_on_launch") else jt_creds
+    if node_creds and jt.get("ask_credential_on_launch"):
+        body["credentials"] = node_creds
     # a node's labels are a prompt too, added to the template's by the launch when it asks
     node_labels = labels_for(ctx, jt, node)
     if node_labels:

@@ -17,8 +17,8 @@ from controller.jobs.scheduler import tick
 from controller.services.bootstrap import system_context
 from controller.workflows import engine
 from controller.workflows.graph import NO_HANDLER
-from tests.support.jobs import (FINISHED, created, make_inventory, make_jt, make_org, make_project, uniq, wait_status,
-                                wait_until)
+from tests.support.jobs import (FINISHED, created, make_credential, make_inventory, make_jt, make_org, make_project,
+                                type_id, uniq, wait_status, wait_until)
 from tests.support.sql_trace import statements
 
 pytestmark = pytest.mark.slow
@@ -596,3 +596,26 @@ def test_cancel_reaches_into_a_nested_workflow(admin, app_state, env):
     assert wait_wf(admin, wj)["status"] == "canceled"
     assert app_state.store.get("workflow_jobs", nested)["status"] == "canceled"
     assert job(app_state, nap)["status"] == "canceled" and nodes_of(admin, nested)["next"]["do_not_run"]
+
+
+def test_a_nodes_credentials_replace_the_templates_type_by_type_vaults_by_vault_id(admin, app_state, env):
+    """AWX's create_unified_job: the node's prompted credentials replace the template's of the
+    same unique type (a vault by its vault id); the template's others stay on the spawned job."""
+    org = env["org"]
+    vault = type_id(admin, "vault")
+    keep = make_credential(admin, org, vault, {"vault_password": "keep-pw", "vault_id": "keep"})
+    old = make_credential(admin, org, vault, {"vault_password": "old-pw", "vault_id": "swap"})
+    new = make_credential(admin, org, vault, {"vault_password": "new-pw", "vault_id": "swap"})
+    jt = make_jt(admin, env["project"], env["inv"], "ok.yml", allow_simultaneous=True, ask_credential_on_launch=True)
+    for cred in (keep, old):
+        assert admin.post(f"/api/v2/job_templates/{jt['id']}/credentials/", {"id": cred["id"]}).status_code == 204
+    wf = build(admin, env, {"v": (jt["id"], {})}, [])
+    node = wf["_nodes"]["v"]
+    assert admin.post(f"/api/v2/workflow_job_template_nodes/{node['id']}/credentials/",
+                      {"id": new["id"]}).status_code == 204
+    resp = admin.post(f"/api/v2/workflow_job_templates/{wf['id']}/launch/", {})
+    assert resp.status_code == 201, resp.json
+    wj = wait_wf(admin, resp.json)
+    spawned = nodes_of(admin, wj)["v"]["job"]
+    got = {c["id"] for c in admin.get(f"/api/v2/jobs/{spawned}/credentials/").json["results"]}
+    assert got == {keep["id"], new["id"]}, (wj["status"], got)
