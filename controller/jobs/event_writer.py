@@ -24,7 +24,9 @@ log = logging.getLogger("turret.events")
 RETRY_PAUSE = 0.2      # seconds before a failed batch is tried whole again (a lock held a moment too long)
 LEDGER_MAX = 10_000        # lost rows remembered per scope (their counters); beyond: that scope cannot tell
 LEDGER_ROWS = 100_000      # ... in all scopes (a few MB); beyond: the scopes that lost rows longest ago cannot tell
-LEDGER_SCOPES = 10_000     # scopes remembered (one that cannot tell: ~0.2 kB); beyond: the oldest is forgotten
+LEDGER_SCOPES = 10_000     # scopes remembered (one that cannot tell: ~0.2 kB); beyond: the oldest is evicted
+LEDGER_EVICTED = 20_000    # evicted scopes' keys kept (~0.2 kB each, ~4 MB); beyond: a watermark (see _Ledger)
+_ANY = object()            # a watermark above every value: a value that is not an int was dropped
 _DATABASE_WIDE = {5, 6, 7, 8, 10, 11, 13, 14, 26}   # SQLite's BUSY LOCKED NOMEM READONLY IOERR CORRUPT FULL ...
 Scope = tuple[str, str, Any]    # (table, column, value): the rows a barrier answers for, e.g. one job's events
 
@@ -45,46 +47,96 @@ def _by_columns(rows: list[dict]) -> list[list[dict]]:
 
 
 class _Ledger:
-    """The counters of the rows the writer gave up on, by scope, in bounded memory: a set per
-    scope, or None once it cannot tell (over ``LEDGER_MAX`` of its rows lost, or its set dropped
-    to keep ``LEDGER_ROWS``, the scopes that lost rows longest ago first); past ``LEDGER_SCOPES``
-    the oldest is forgotten.  One scope's losses never blind another's, and a scope's final
-    barrier (:meth:`forget`) lets it start clean.  The caller holds a lock."""
+    """The counters of the rows the writer gave up on, by scope, in bounded memory, never
+    answering "nothing lost" (``set()``) for a scope that lost rows and was not forgotten by its
+    final barrier (:meth:`forget`, after which it starts clean).  Three tiers:
+
+    * a set per scope (``_scopes``, by last loss), or None once it cannot tell: over
+      ``LEDGER_MAX`` of its rows lost, or its set dropped to keep ``LEDGER_ROWS`` (the scopes
+      that lost rows longest ago first);
+    * past ``LEDGER_SCOPES`` scopes the oldest is *evicted*: only its key is kept
+      (``_evicted``, ~0.2 kB each) and it answers None (a job still running, or one whose
+      final barrier never comes: a worker that crashed, is never wrongly called complete);
+    * past ``LEDGER_EVICTED`` keys the oldest key is dropped too, and only a *watermark* stays
+      per (table, column): the highest value dropped.  Scope values are job ids, which only
+      grow, so an unknown scope above the watermark cannot be a dropped one: it never lost a
+      row (``set()``, exact); one at or below it answers None (it may be a dropped one), and so
+      does every unknown scope of a (table, column) that dropped a value that is not an int.
+
+    So no loss is ever answered ``set()``, and a scope that never lost rows answers ``set()``
+    unless its value is at or below the watermark (a job still running after some
+    ``LEDGER_SCOPES + LEDGER_EVICTED`` later-started scopes lost rows): then None, the safe
+    error (a spurious "cannot tell": stream entries kept, a lost-events note).  A Bloom filter
+    of evicted keys would be as safe, but it only fills: over a long uptime its false positives
+    would grow until every job reads "cannot tell"; the watermark only ever touches jobs older
+    than a dropped one.  The caller holds a lock."""
 
     def __init__(self) -> None:
         self._scopes: OrderedDict[Scope, set[int] | None] = OrderedDict()   # by last loss
+        self._evicted: OrderedDict[Scope, None] = OrderedDict()             # keys only, by eviction
+        self._watermark: dict[tuple[str, str], Any] = {}   # (table, column) -> highest dropped value, or _ANY
         self._rows = 0                          # counters held in all the sets
         self._columns: dict[str, str] = {}      # table -> the column its lost rows are filed by
 
     def note(self, table: str, rows: list[dict]) -> None:
+        """File the loss of ``rows`` of ``table`` by their first column (see ``put``)."""
         for row in rows:
             column = self._columns.setdefault(table, next(iter(row), ""))   # the first (see put)
             scope, counter = (table, column, row.get(column)), row.get("counter")
-            lost = self._scopes.pop(scope, set())
+            lost = self._scopes.pop(scope) if scope in self._scopes else self._unknown(scope)
             if lost is not None and len(lost) >= LEDGER_MAX:
                 self._rows, lost = self._rows - len(lost), None
             elif lost is not None:
                 key = counter if type(counter) is int else -1
                 self._rows += key not in lost
                 lost.add(key)
+            self._evicted.pop(scope, None)      # filed among the scopes again (as None if it was evicted)
             self._scopes[scope] = lost                  # the newest
         for scope, lost in self._scopes.items():
             if self._rows <= LEDGER_ROWS:
                 break
             self._rows, self._scopes[scope] = self._rows - len(lost or ()), None
         while len(self._scopes) > LEDGER_SCOPES:
-            (table, column, value), lost = self._scopes.popitem(last=False)
-            self._rows -= len(lost or ())
-            log.warning("event writer: forgot the losses of %s %s=%s (too many scopes)", table, column, value)
+            self._evict()
+
+    def _evict(self) -> None:
+        """Keep only the key of the scope that lost rows longest ago; past ``LEDGER_EVICTED``
+        keys, raise the watermark over the oldest key's value instead."""
+        scope, lost = self._scopes.popitem(last=False)
+        self._rows -= len(lost or ())
+        self._evicted[scope] = None
+        log.warning("event writer: evicted the losses of %s %s=%s (too many scopes): it cannot tell them now", *scope)
+        while len(self._evicted) > LEDGER_EVICTED:
+            (table, column, value), _ = self._evicted.popitem(last=False)
+            mark = self._watermark.get((table, column))
+            if type(value) is not int or mark is _ANY:
+                self._watermark[(table, column)] = _ANY
+            else:
+                self._watermark[(table, column)] = value if mark is None else max(mark, value)
+
+    def _unknown(self, scope: Scope) -> set[int] | None:
+        """What a scope with no set answers: None when evicted or possibly below the watermark."""
+        if scope in self._evicted:
+            return None
+        mark = self._watermark.get(scope[:2])
+        if mark is None:
+            return set()
+        return set() if mark is not _ANY and type(scope[2]) is int and scope[2] > mark else None
 
     def lost(self, scope: Scope) -> set[int] | None:
+        """The counters of ``scope`` given up on (a copy); None when it cannot tell."""
         if self._columns.get(scope[0], scope[1]) != scope[1]:
             return None     # filed by another column: it cannot tell (never a false "nothing lost")
-        lost = self._scopes.get(scope, set())
-        return None if lost is None else set(lost)
+        if scope in self._scopes:
+            lost = self._scopes[scope]
+            return None if lost is None else set(lost)
+        return self._unknown(scope)
 
     def forget(self, scope: Scope) -> None:
+        """The scope's final barrier: drop its set or evicted key (below a watermark it still
+        answers None: a dropped key cannot be told from it)."""
         self._rows -= len(self._scopes.pop(scope, None) or ())
+        self._evicted.pop(scope, None)
 
 
 class EventWriter:
@@ -124,8 +176,8 @@ class EventWriter:
         """Like :meth:`finish`, but run ``callback(ok)``: True when every row of ``scope`` (the
         rows of ``table`` whose ``column`` is ``value``) queued before this call was committed,
         False when the writer gave up on one (:meth:`given_up` names them) or cannot tell (over
-        ``LEDGER_MAX`` of its rows lost, see ``_Ledger``).  ``final``: the scope's last barrier:
-        its losses are forgotten, a later barrier of it starts clean."""
+        ``LEDGER_MAX`` of its rows lost, or its losses evicted: see ``_Ledger``).  ``final``:
+        the scope's last barrier: its losses are forgotten, a later barrier of it starts clean."""
         self._queue.put((None, (scope, callback, final)))
 
     def wait_settled(self, scope: Scope, timeout: float, *, final: bool = False) -> bool | None:

@@ -175,7 +175,8 @@ def test_an_event_row_names_its_job_first_so_the_ledger_files_its_loss_by_job():
 
 def test_the_ledger_stays_bounded_by_dropping_the_oldest_scopes_only(monkeypatch, caplog):
     """Across scopes: past ``LEDGER_ROWS`` counters the scopes that lost rows longest ago cannot
-    tell; past ``LEDGER_SCOPES`` the oldest is forgotten (logged); newer scopes keep their count."""
+    tell; past ``LEDGER_SCOPES`` the oldest is evicted (logged): it cannot tell either, never
+    "nothing lost"; newer scopes keep their count."""
     monkeypatch.setattr(event_writer, "LEDGER_ROWS", 10)
     monkeypatch.setattr(event_writer, "LEDGER_SCOPES", 3)
     ledger = event_writer._Ledger()
@@ -184,13 +185,62 @@ def test_the_ledger_stays_bounded_by_dropping_the_oldest_scopes_only(monkeypatch
     assert ledger.lost(("ev", "job", 1)) is None
     assert ledger.lost(("ev", "job", 2)) == {1, 2, 3, 4} and ledger.lost(("ev", "job", 3)) == {1, 2, 3, 4}
     ledger.note("ev", [{"job": 2, "counter": 9}] + [{"job": 4, "counter": n} for n in (1, 2)])  # 11 > 10
-    assert ledger.lost(("ev", "job", 1)) == set()                  # the 4th scope pushed it out
+    assert ledger.lost(("ev", "job", 1)) is None                   # the 4th scope evicted it: cannot tell
     assert ledger.lost(("ev", "job", 3)) is None      # the oldest set made room (job 2 lost rows since)
     assert ledger.lost(("ev", "job", 2)) == {1, 2, 3, 4, 9} and ledger.lost(("ev", "job", 4)) == {1, 2}
-    assert "forgot the losses of ev job=1" in caplog.text
+    assert "evicted the losses of ev job=1" in caplog.text
     assert ledger.lost(("ev", "other", 2)) is None      # filed by "job": asked by another column it cannot tell
     ledger.forget(("ev", "job", 2))
     assert ledger.lost(("ev", "job", 2)) == set() and ledger._rows == 2
+
+    assert ledger.lost(("ev", "job", 5)) == set()       # never lost a row: nothing lost
+
+
+def test_past_the_evicted_keys_a_watermark_still_never_says_nothing_lost(monkeypatch):
+    """Once even an evicted key is dropped, a scope at or below the highest dropped value cannot
+    tell (it may be the dropped one); a scope above it never lost a row and says so."""
+    monkeypatch.setattr(event_writer, "LEDGER_SCOPES", 1)
+    monkeypatch.setattr(event_writer, "LEDGER_EVICTED", 1)
+    ledger = event_writer._Ledger()
+    for job in (7, 3, 9):       # 7: evicted, then its key dropped; 3: evicted (key kept); 9: its set
+        ledger.note("ev", [{"job": job, "counter": 1}])
+    assert ledger._evicted == {("ev", "job", 3): None} and ledger._watermark == {("ev", "job"): 7}
+    assert [ledger.lost(("ev", "job", job)) for job in (7, 3, 9)] == [None, None, {1}]
+    assert ledger.lost(("ev", "job", 8)) == set()       # above the watermark: never lost a row
+    assert ledger.lost(("ev", "job", 5)) is None        # below: cannot be told from job 7 (the safe error)
+    ledger.note("ev", [{"job": 3, "counter": 2}])       # an evicted scope losing more: still cannot tell
+    assert ledger.lost(("ev", "job", 3)) is None and ("ev", "job", 3) not in ledger._evicted
+    ledger.forget(("ev", "job", 9))                     # a final barrier: above the watermark, clean
+    assert ledger.lost(("ev", "job", 9)) == set()
+    ledger.note("ev", [{"job": "x", "counter": 1}, {"job": 11, "counter": 1}, {"job": 12, "counter": 1}])
+    assert ledger._watermark == {("ev", "job"): event_writer._ANY}     # "x" has no order: all unknown ones
+    assert ledger.lost(("ev", "job", 100)) is None
+    assert len(ledger._scopes) == 1 and len(ledger._evicted) == 1      # bounded whatever happens
+
+
+def test_a_scope_evicted_while_its_job_runs_keeps_its_stream_and_a_clean_job_stays_ok(db, writer, monkeypatch):
+    """A followed job loses a row, then two other jobs lose rows in the same batch: its losses
+    are evicted before its barrier fires.  It must not read as stored (its stream entries are
+    kept, its end notes lost events); a job that lost nothing still settles ok."""
+    monkeypatch.setattr(event_writer, "LEDGER_SCOPES", 2)
+    monkeypatch.setattr(follower, "TRIM_EVERY", 0)
+    frames = SimpleNamespace(consumed_id="")
+    skip = follower._SkipStored(writer, set(), ("ev", "job", 40))
+    skip.frames = frames
+    _feed(skip, frames, 40, range(1, 6), bad={3})
+    put_job(writer, 41, 3, bad={1: "bad"})
+    put_job(writer, 42, 3, bad={2: "bad"})
+    put_job(writer, 39, 3)                   # an older job that never lost a row
+    skip.seal()
+    assert settle(writer, 40) is False       # fires after the seal's barrier: both saw the eviction
+    assert list(skip._committed) == [[]]     # nothing trimmed: entry 3-0 must stay for a replay
+    assert writer.given_up(("ev", "job", 40), "counter") is None
+    assert counters(db, 40) == [1, 2, 4, 5]
+    assert settle(writer, 39) is True and settle(writer, 43) is True      # never lost a row: ok
+    assert writer.given_up(("ev", "job", 41), "counter") == {1}           # the newer ones keep their count
+    # the job's end (its final barrier) says it lost events, then the scope starts clean
+    assert writer.wait_settled(("ev", "job", 40), 5, final=True) is False
+    assert settle(writer, 40) is True
 
 
 # -- a followed stream's trimmer -------------------------------------------------------------------

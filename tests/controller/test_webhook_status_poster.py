@@ -20,6 +20,7 @@ from typing import Callable
 import pytest
 
 from controller.jobs import wake as wakes
+from controller.store import Store
 from controller.store import webhook_status as q
 from controller.webhooks import status
 from test_webhook_status import CRED_TYPES, PLAYBOOKS, TOKENS, deliver, gitlab_merge_request, webhook_template
@@ -219,3 +220,54 @@ def test_has_queued_and_release_see_only_what_a_claim_would(app_state):
     finally:
         with store.transaction():
             store.execute("DELETE FROM webhook_status_posts WHERE job = ?", (job,))
+
+
+def _claim_plans(store) -> list[str]:
+    """The query plans of the reads :func:`q.has_queued` and :func:`q.claim_next` really run
+    (caught by the connection's trace callback, then explained), one string each."""
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        q.has_queued(store)
+        claimed = q.claim_next(store, "host:1:plan", time.time(), 10)
+        q.release(store, [row["id"] for row in claimed], "host:1:plan")     # no claim left behind
+    finally:
+        store.conn.set_trace_callback(None)
+    reads = [sql for sql in seen if sql.startswith(f"SELECT 1 FROM {q.TABLE}") or sql.startswith("SELECT id, kind")]
+    assert len(reads) == 2, seen
+    return [" | ".join(r["detail"] for r in store.dicts("EXPLAIN QUERY PLAN " + sql)) for sql in reads]
+
+
+def test_the_claim_check_seeks_a_partial_index_of_not_done_rows_also_in_an_older_database(tmp_path):
+    """``_CLAIMABLE``'s per-row subquery (the lowest not-done row of the job) reads the partial
+    index ``(kind, job, id) WHERE done_at IS NULL``; a database made before it (the outbox and
+    its other indexes only) gets it from ``install`` at the next start, which stays idempotent."""
+    store = Store(str(tmp_path / "older.db"))
+    try:
+        with store.transaction():       # an outbox as an older version left it
+            for sql in (q._TABLE, q._QUEUED_INDEX, q._DONE_INDEX, q._CLAIMED_INDEX, q._WAITING_INDEX):
+                store.execute(sql)
+            now = time.time()
+            for job in range(1, 40):
+                for change in ("pending", "running", "successful"):
+                    q.record(store, "job", job, change, now)
+            store.execute(f"UPDATE {q.TABLE} SET claimed_by = 'old', done_at = ? WHERE job < 30 "
+                          "AND status != 'successful'", (now,))
+        before = _claim_plans(store)
+        assert not any(f"{q.TABLE}_pending" in plan for plan in before), before    # the older plan
+        q.install(store)
+        q.install(store)                # idempotent
+        [index] = store.dicts("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                              (f"{q.TABLE}_pending",))
+        assert "(kind, job, id)" in index["sql"] and "WHERE done_at IS NULL" in index["sql"]
+        for plan in _claim_plans(store):
+            subquery = plan.split("CORRELATED SCALAR SUBQUERY")[1]
+            assert f"INDEX {q.TABLE}_pending (kind=? AND job=?)" in subquery, plan
+        # the same answers: jobs 1-29 wait on "successful", 30-39 on "pending", oldest first
+        assert q.has_queued(store)
+        claimed = q.claim_next(store, "host:1:a", time.time(), 100)
+        assert [(r["job"], r["status"]) for r in claimed] == (
+            [(job, "successful") for job in range(1, 30)] + [(job, "pending") for job in range(30, 40)])
+        assert not q.has_queued(store)  # each job's next post waits behind the claimed one
+    finally:
+        store.close()
