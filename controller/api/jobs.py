@@ -59,7 +59,7 @@ launch_view.post_fields = _launch_post_fields  # type: ignore[attr-defined]
 def relaunch_view(ctx, res, row) -> Response:
     if reading():
         return json_response(relaunching.relaunch_info(ctx, row), headers=ALLOW)
-    job, _ignored = relaunching.relaunch(ctx, row, parse_body())
+    job, _ignored = relaunching.relaunch(ctx, row, parse_body)    # read after the access check
     return created({"job": job["id"], **serialize_one(ctx, ctx.registry["job"], job, mode="object")})
 
 

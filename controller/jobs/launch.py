@@ -192,8 +192,9 @@ def launch_job(ctx, jt: dict, body: dict, launch_type: str = "manual", trusted: 
                extra_fields: dict | None = None) -> tuple[dict, dict]:
     """Create and queue a job of ``jt``; returns (job row, ignored_fields).
 
-    ``trusted`` prompts come from the system (relaunch, schedules): applied as given, no
-    ask_* filtering.  Raises ValidationError (400) / PermissionDenied (403) as AWX does.
+    ``trusted`` prompts come from the system (relaunch, workflow nodes, webhooks): applied as
+    given, no ask_* filtering and no use checks (a schedule fires through :func:`start_job`,
+    untrusted).  Raises ValidationError (400) / PermissionDenied (403) as AWX does.
     """
     if not isinstance(body, dict):
         raise APIError({"detail": "JSON parse error - not a JSON object"})
@@ -277,7 +278,8 @@ def _merge_credentials(ctx, current: list[int], given: list[int], trusted: bool)
             f"Removing {kinds} credential at launch time without replacement is not supported. "
             f"Provided list lacked credential(s): {names}."]})
     # AWX combines the template's credentials with the prompted ones, type by type: a trusted
-    # replay (relaunch, schedule) keeps the template's current credentials of other types
+    # replay (relaunch, workflow node, webhook) keeps the template's current credentials of
+    # other types
     return [*missing, *seen.values()]
 
 

@@ -12,11 +12,17 @@ from typing import Any
 
 from .. import access, status
 from ..errors import APIError, ValidationError
-from ..services import crud
+from ..prompts import PROMPTS
+from ..registry import ENCRYPTED
+from ..services import crud, surveys
+from ..services.variables import VarsError, parse_vars
 from ..store import jobs as q
 from . import launch
 
 _HOSTS = ("all", "failed")
+# prompted objects a relaunch drops once deleted: prompt -> table
+_RELATED = {"credentials": "credentials", "labels": "labels", "instance_groups": "instance_groups",
+            "execution_environment": "execution_environments"}
 
 
 def relaunch_info(ctx, job: dict) -> dict:
@@ -43,22 +49,26 @@ def relaunch(ctx, job: dict, body: Any) -> tuple[dict, dict]:
     """A new job replaying ``job`` (AWX's ``JobRelaunch`` / ``copy_unified_job``).
 
     While its template exists: the template as it is now with the prompts ``job`` was launched
-    with (AWX's saved launch config) through :func:`~.launch.launch_job`.  Once the template is
-    deleted: a copy of ``job``'s own fields, credentials and labels.  ``hosts: failed`` limits it
-    to the hosts that failed; the passwords ``job``'s credentials need must be given (in
-    ``credential_passwords`` or as top-level keys).  Raises ValidationError / PermissionDenied.
+    with (AWX's saved launch config, minus the credentials, labels and instance groups deleted
+    since) through :func:`~.launch.launch_job`.  Once the template is deleted: a copy of
+    ``job``'s own fields, credentials and labels.  ``hosts: failed`` limits it to the hosts that
+    failed; the passwords ``job``'s credentials need must be given (in ``credential_passwords``
+    or as top-level keys).  ``body`` is the request body, or a callable reading it: it is read
+    only once the user may relaunch (AWX answers 403 before any 400).  Raises ValidationError /
+    PermissionDenied.
     """
+    jt = ctx.store.get("job_templates", job["job_template"]) if job.get("job_template") else None
+    prompts = _saved_prompts(ctx, job)
+    secret = json.loads(ctx.vault.decrypt(job["secret_vars"])) if job.get("secret_vars") else {}
+    _require_access(ctx, job, jt, prompts, secret)
+    body = body() if callable(body) else body
     if not isinstance(body, dict):
         raise APIError({"detail": "JSON parse error - not a JSON object"})
-    jt = ctx.store.get("job_templates", job["job_template"]) if job.get("job_template") else None
-    _require_access(ctx, job, jt)
     hosts, passwords = _validated(ctx, job, body)
+    _require_secrets(job, secret)
     limit = _retry_limit(ctx, job, hosts) if hosts != "all" else None
-    secret = json.loads(ctx.vault.decrypt(job["secret_vars"])) if job.get("secret_vars") else {}
     if jt is None:
         return _copy_job(ctx, job, limit, secret, passwords), {}
-    prompts = json.loads(job["launch_prompts"]) if isinstance(job.get("launch_prompts"), str) \
-        else dict(job.get("launch_prompts") or {})
     if limit is not None:
         prompts["limit"] = limit
     prompts.update(secret_vars=secret, credential_passwords=passwords)
@@ -72,18 +82,116 @@ def relaunch(ctx, job: dict, body: Any) -> tuple[dict, dict]:
         raise
 
 
-def _require_access(ctx, job: dict, jt: dict | None) -> None:
-    """AWX's ``JobAccess.can_start``: the template's execute role; a job whose template is
-    gone needs its organization's execute role (a system administrator always may)."""
+def _saved_prompts(ctx, job: dict) -> dict:
+    """The prompts ``job`` was launched with, without the credentials, labels, instance groups
+    or execution environment deleted since (AWX's launch config loses them with the object)."""
+    raw = job.get("launch_prompts")
+    prompts = json.loads(raw) if isinstance(raw, str) and raw else dict(raw or {})
+    for key, table in _RELATED.items():
+        if key not in prompts:
+            continue
+        wanted = prompts[key] if isinstance(prompts[key], list) else [prompts[key]]
+        present = ctx.store.get_many(table, [pk for pk in wanted if pk is not None], "id")
+        kept = [pk for pk in wanted if pk in present]
+        if not kept:
+            del prompts[key]
+        elif isinstance(prompts[key], list):
+            prompts[key] = kept
+    return prompts
+
+
+def _require_access(ctx, job: dict, jt: dict | None, prompts: dict, secret: dict) -> None:
+    """AWX's ``JobAccess.can_start``: a system administrator always may.  Otherwise the
+    template's execute role; with saved prompts also the right to use each prompted object, as
+    the template must still ask for each prompted field (else the organization's execute role
+    stands in); survey passwords another user typed are never replayed for someone else; a job
+    whose template is gone needs its organization's execute role."""
+    if ctx.is_superuser:
+        return
     if jt is not None:
         access.require(access.holds(ctx, "job_template", jt["id"], "execute_role"))
-        # survey password answers are replayed: only their author (or a system admin) may
-        if job.get("secret_vars") and job.get("created_by") != ctx.user_id and not ctx.is_superuser:
+        if not _has_prompts(prompts, secret):
+            return
+        # never allowed, not even for an organization's administrator
+        if job.get("created_by") != ctx.user_id and _typed_secrets(ctx, jt, secret):
             access.require(False, "Job was launched with secret prompts provided by another user.")
-    elif not job.get("organization"):
-        access.require(ctx.is_superuser, "Job has been orphaned from its job template and organization.")
-    else:
-        access.require(access.holds(ctx, "organization", job["organization"], "execute_role"))
+        if not _unprompted(job, jt, prompts, secret) and _may_use_prompts(ctx, prompts):
+            return
+    if job.get("organization") and access.holds(ctx, "organization", job["organization"], "execute_role"):
+        return
+    if jt is None and not job.get("organization"):
+        access.require(False, "Job has been orphaned from its job template and organization.")
+    if jt is not None:
+        access.require(False, "Job was launched with prompted fields you do not have access to.")
+    access.require(False)
+
+
+def _has_prompts(prompts: dict, secret: dict) -> bool:
+    """AWX's ``has_user_prompts``: the launch gave anything (an empty list or no variables is
+    nothing)."""
+    return bool(secret) or any(value not in (None, [], {}) for value in prompts.values())
+
+
+def _typed_secrets(ctx, jt: dict, secret: dict) -> list[str]:
+    """The survey passwords of the launch someone typed: those not equal to the template
+    survey's current default (a launch that gave none stores the default, which is no one's
+    answer -- AWX's ``vars_are_encrypted`` looks only at what the launch provided)."""
+    spec = surveys.stored_spec(jt) if jt.get("survey_enabled") else {}
+    defaults = surveys.defaults(spec, ctx.vault.decrypt) if spec else {}
+    return [var for var, value in secret.items() if var not in defaults or defaults[var] != value]
+
+
+def _unprompted(job: dict, jt: dict, prompts: dict, secret: dict) -> bool:
+    """AWX's ``has_unprompted``: the launch gave a field the template no longer asks for (with a
+    survey and no variables prompt, a variable outside the survey)."""
+    given_vars = set(prompts.get("extra_vars") or {}) | set(secret)
+    spec = surveys.stored_spec(jt) if jt.get("survey_enabled") else {}
+    survey_only = bool(spec) and not jt.get("ask_variables_on_launch")
+    if survey_only and given_vars - set(surveys.pivot(spec)):
+        return True
+    for prompt in PROMPTS:
+        if prompt.key == "extra_vars":
+            given = bool(given_vars) and not survey_only
+        else:
+            given = prompts.get(prompt.key) not in (None, [])
+        # a provisioning callback's limit is the calling host, not a prompt
+        callback_limit = prompt.key == "limit" and job.get("launch_type") == "callback"
+        if given and not jt.get(prompt.ask_flag) and not callback_limit:
+            return True
+    return False
+
+
+def _may_use_prompts(ctx, prompts: dict) -> bool:
+    """AWX's ``JobLaunchConfigAccess.can_add`` on the saved prompts: the use role of a prompted
+    inventory, of each credential and instance group; read access to the execution
+    environment and each label."""
+    for key, content_type in (("credentials", "credential"), ("instance_groups", "instance_group")):
+        if not all(access.holds(ctx, content_type, pk, "use_role") for pk in prompts.get(key) or []):
+            return False
+    if prompts.get("inventory") and not access.holds(ctx, "inventory", prompts["inventory"], "use_role"):
+        return False
+    readable = [("label", pk) for pk in prompts.get("labels") or []]
+    if prompts.get("execution_environment"):
+        readable.append(("execution_environment", prompts["execution_environment"]))
+    for name, pk in readable:
+        resource = ctx.registry[name]
+        row = ctx.store.get(resource.table, pk)
+        if row is None or not access.can_read(ctx, resource, row):
+            return False
+    return True
+
+
+def _require_secrets(job: dict, secret: dict) -> None:
+    """Every survey password ``job`` ran with must still be known: a job whose secret answers
+    were forgotten (blanked after its run, before relaunches replayed them) is refused rather
+    than run without them or with the literal ``$encrypted$`` (AWX's survey error shape)."""
+    try:
+        shown = parse_vars(job.get("extra_vars") or "")
+    except VarsError:
+        return
+    lost = [var for var, value in shown.items() if value == ENCRYPTED and var not in secret]
+    if lost:
+        raise ValidationError({"variables_needed_to_start": [f"'{var}' value missing" for var in lost]})
 
 
 def _validated(ctx, job: dict, body: dict) -> tuple[str, dict]:

@@ -238,8 +238,11 @@ def failed_hosts(store, job_id: int) -> list[str]:
 
 
 def has_stats_event(store, job_id: int) -> bool:
-    """The job recorded its ``playbook_on_stats`` event (a retry by host status needs it)."""
-    return store.exists("job_events", "job = ? AND event = 'playbook_on_stats'", [job_id])
+    """The job recorded its ``playbook_on_stats`` event (a retry by host status needs it).
+    The play recap is the playbook's last event, so only the job's highest counters are read
+    (the (job, counter) index), not every event of a long job."""
+    rows = store.query("SELECT event FROM job_events WHERE job = ? ORDER BY counter DESC LIMIT 3", (job_id,))
+    return any(row[0] == "playbook_on_stats" for row in rows)
 
 
 def retry_counts(store, job_id: int) -> dict:
