@@ -20,6 +20,7 @@ from ..store import jobs as q
 from . import launch
 
 _HOSTS = ("all", "failed")
+SECRET_PROMPTS = "Job was launched with secret prompts provided by another user."
 # prompted objects a relaunch drops once deleted: prompt -> table
 _RELATED = {"credentials": "credentials", "labels": "labels", "instance_groups": "instance_groups",
             "execution_environment": "execution_environments"}
@@ -110,13 +111,11 @@ def _require_access(ctx, job: dict, jt: dict | None, prompts: dict, secret: dict
         return
     if jt is not None:
         access.require(access.holds(ctx, "job_template", jt["id"], "execute_role"))
-        if not _has_prompts(prompts, secret):
+        refusal = replay_refusal(ctx, job, jt, prompts, secret)
+        if refusal is None:
             return
-        # never allowed, not even for an organization's administrator
-        if job.get("created_by") != ctx.user_id and _typed_secrets(ctx, jt, secret):
-            access.require(False, "Job was launched with secret prompts provided by another user.")
-        if not _unprompted(job, jt, prompts, secret) and _may_use_prompts(ctx, prompts):
-            return
+        if refusal == "secret":     # never allowed, not even for an organization's administrator
+            access.require(False, SECRET_PROMPTS)
     if job.get("organization") and access.holds(ctx, "organization", job["organization"], "execute_role"):
         return
     if jt is None and not job.get("organization"):
@@ -124,6 +123,23 @@ def _require_access(ctx, job: dict, jt: dict | None, prompts: dict, secret: dict
     if jt is not None:
         access.require(False, "Job was launched with prompted fields you do not have access to.")
     access.require(False)
+
+
+def replay_refusal(ctx, job: dict, template: dict, prompts: dict, secret: dict) -> str | None:
+    """Why the user may not replay ``job``'s saved prompts on ``template`` (a job or workflow
+    job template), as AWX's ``can_start`` checks a launch config: ``"secret"`` (survey passwords
+    another user typed), ``"access"`` (a prompted object the user may not use or read),
+    ``"unprompted"`` (a field the template no longer asks for); None when nothing stands in the
+    way.  The caller has checked the template's execute role."""
+    if not _has_prompts(prompts, secret):
+        return None
+    if job.get("created_by") != ctx.user_id and _typed_secrets(ctx, template, secret):
+        return "secret"
+    if not _may_use_prompts(ctx, prompts):
+        return "access"
+    if _unprompted(job, template, prompts, secret):
+        return "unprompted"
+    return None
 
 
 def _has_prompts(prompts: dict, secret: dict) -> bool:

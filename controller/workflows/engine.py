@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from .. import access, status
 from ..errors import APIError, MethodNotAllowed, ValidationError
 from ..jobs import control
+from ..jobs import relaunch as relaunching
 from ..jobs.launch import job_labels
 from ..services.bootstrap import acting_as_system
 from ..store import workflows as wq
@@ -328,10 +329,18 @@ def tick_hook(ctx, now: datetime) -> None:
 
 
 # -- relaunch ---------------------------------------------------------------------------------
+# AWX's WorkflowJobAccess.can_start messages, by relaunching.replay_refusal's reason
+_REFUSALS = {"secret": relaunching.SECRET_PROMPTS, "access": "Job was launched with prompts you lack access to.",
+             "unprompted": "Job was launched with prompts no longer accepted."}
+
+
 def relaunch(ctx, workflow_job: dict, body: dict) -> dict:
     """A new workflow job of the same template's *current* graph with the original prompts
     (``launch_type`` relaunch).  ``{"nodes": "failed"}`` resumes: nodes whose job succeeded
-    are carried forward (same job, same artifacts), the others run again."""
+    are carried forward (same job, same artifacts), the others run again.  Who may, as AWX's
+    ``WorkflowJobAccess.can_start``: the template's execute role, and with saved prompts the
+    right to use what was prompted while the template still asks for it; survey passwords
+    another user typed are never replayed for someone else."""
     body = body or {}
     which = body.get("nodes", "all")
     if which not in ("all", "failed"):
@@ -341,14 +350,19 @@ def relaunch(ctx, workflow_job: dict, body: dict) -> dict:
     if wfjt is None:
         raise ValidationError({"detail": "Workflow job template is missing or undefined."})
     access.require(access.holds(ctx, "workflow_job_template", wfjt["id"], "execute_role"))
+    prompts = node_launch.as_dict(workflow_job.get("launch_prompts"))
+    secret = json.loads(ctx.vault.decrypt(workflow_job["secret_vars"])) if workflow_job.get("secret_vars") else {}
+    if not ctx.is_superuser:
+        refusal = relaunching.replay_refusal(ctx, workflow_job, wfjt, prompts, secret)
+        if refusal is not None:
+            access.require(False, _REFUSALS[refusal])
     carried = None
     if which == "failed":
         if status.is_active(workflow_job["status"]):
             raise ValidationError({"nodes": ["Wait until the workflow job finishes before relaunching failed nodes."]})
         carried = _succeeded_nodes(ctx, workflow_job["id"])
-    prompts = node_launch.as_dict(workflow_job.get("launch_prompts"))
-    if workflow_job.get("secret_vars"):
-        prompts["secret_vars"] = json.loads(ctx.vault.decrypt(workflow_job["secret_vars"]))
+    if secret:
+        prompts["secret_vars"] = secret
     row, _ignored = launch_workflow(ctx, wfjt, prompts, launch_type="relaunch", trusted=True, carried=carried)
     return row
 

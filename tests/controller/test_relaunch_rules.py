@@ -177,3 +177,26 @@ def test_the_access_check_comes_before_the_body(admin, jobs, stage, make_user):
     resp = admin.post(f"/api/v2/jobs/{first['id']}/relaunch/", [1])
     assert resp.status_code == 400 and resp.json == {"detail": "JSON parse error - not a JSON object"}
     assert job_count(admin) == before
+
+
+def test_a_workflow_relaunch_checks_its_prompts_as_awx(admin, jobs, stage, make_user):
+    """AWX's ``WorkflowJobAccess.can_start``: execute on the workflow template is not enough to
+    replay an inventory another user prompted; with its use role the relaunch goes through;
+    once the workflow stops asking for the inventory the saved prompt is refused."""
+    org = stage["org"]
+    wf = created(admin.post("/api/v2/workflow_job_templates/", {"name": uniq("wf"), "organization": org["id"],
+                                                                 "ask_inventory_on_launch": True}))
+    other_inv = make_inventory(admin, org, ("h1",))
+    first = created(admin.post(f"/api/v2/workflow_job_templates/{wf['id']}/launch/", {"inventory": other_inv["id"]}))
+    uid, user = make_user()
+    grant(admin, uid, wf, "execute_role")
+    count = admin.get(f"/api/v2/workflow_jobs/?workflow_job_template={wf['id']}").json["count"]
+    denied = user.post(f"/api/v2/workflow_jobs/{first['id']}/relaunch/", {})
+    assert denied.status_code == 403 and denied.json == {"detail": "Job was launched with prompts you lack access to."}
+    assert admin.get(f"/api/v2/workflow_jobs/?workflow_job_template={wf['id']}").json["count"] == count
+    grant(admin, uid, other_inv, "use_role")
+    again = created(user.post(f"/api/v2/workflow_jobs/{first['id']}/relaunch/", {}))
+    assert admin.get(f"/api/v2/workflow_jobs/{again['id']}/").json["inventory"] == other_inv["id"]
+    assert admin.patch(wf["url"], {"ask_inventory_on_launch": False}).status_code == 200
+    stale = user.post(f"/api/v2/workflow_jobs/{first['id']}/relaunch/", {})
+    assert stale.status_code == 403 and stale.json == {"detail": "Job was launched with prompts no longer accepted."}
