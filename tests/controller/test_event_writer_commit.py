@@ -14,6 +14,7 @@ import pytest
 from controller.jobs import event_writer
 from controller.jobs.event_writer import EventWriter
 from controller.store import Store
+from tests.support.event_writers import batching_writer
 
 
 @pytest.fixture()
@@ -94,11 +95,8 @@ def test_an_error_in_the_body_still_rolls_back(db):
 # -- the event writer over it -----------------------------------------------------------------------
 @pytest.fixture()
 def writer(db):
-    w = EventWriter(db, max_wait=2.0)      # a long window: everything before a barrier is one batch
-    w.start()
-    yield w
-    w.stop()
-    assert not w._thread.is_alive()
+    with batching_writer(db) as w:
+        yield w
 
 
 def in_writer(writer: EventWriter, work) -> None:

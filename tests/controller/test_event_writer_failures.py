@@ -18,6 +18,7 @@ from controller.jobs import events as ev
 from controller.jobs.event_writer import EventWriter
 from controller.store import Store
 from controller.workers import follower
+from tests.support.event_writers import batching_writer
 
 SECRET = "hunter2-not-for-logs"
 
@@ -35,11 +36,8 @@ def db(tmp_path):
 
 @pytest.fixture()
 def writer(db):
-    w = EventWriter(db, max_wait=2.0)    # a long window: everything before a barrier is one batch
-    w.start()
-    yield w
-    w.stop()
-    assert not w._thread.is_alive()
+    with batching_writer(db) as w:
+        yield w
 
 
 def settle(writer: EventWriter, job: int, timeout: float = 10) -> bool:

@@ -24,9 +24,8 @@ from tests.controller.test_galaxy import (ECHO_MODULE, USE_TINY, _galaxy_credent
                                          _role_tarball)
 from tests.support.galaxy import build_collection
 from tests.support.gitserver import GitServer
-from tests.support.jobs import events, launch, make_inventory, make_jt, make_org, make_project, uniq, wait_job, \
-    wait_until
-from tests.support.workers import scaleout_fixtures, relocated_python, start_worker, wait_registered
+from tests.support.jobs import events, launch, make_inventory, make_jt, make_org, make_project, uniq, wait_job
+from tests.support.workers import instance_group, registered_worker, relocated_python, scaleout_fixtures
 
 from conftest import ADMIN_PASSWORD
 
@@ -67,20 +66,16 @@ def worker_python(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory, broker, worker_python):
-    proc = start_worker(broker.url, "wk-env", GROUP, 2, tmp_path_factory.mktemp("wk") / "data", python=worker_python)
-    try:
-        wait_registered(broker.url, proc)
+    with registered_worker(broker.url, "wk-env", GROUP, 2, tmp_path_factory.mktemp("wk") / "data",
+                           python=worker_python) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
 def setup(admin, app_state, worker):
     app_state.start_jobs(workers=1)
     org = make_org(admin)
-    group = wait_until(lambda: admin.get(f"/api/v2/instance_groups/?name={GROUP}").json["results"], 20,
-                       f"instance group {GROUP}")[0]
+    group = instance_group(admin, GROUP)
     yield {"org": org, "group": group}
     app_state.stop_jobs()
 
@@ -251,13 +246,9 @@ def elsewhere_worker(tmp_path_factory, broker):
     are that folder's."""
     site = _install_elsewhere(tmp_path_factory.mktemp("site"))
     python = relocated_python(tmp_path_factory.mktemp("elsewhere2") / "venv")
-    proc = start_worker(broker.url, "wk-site", ELSEWHERE, 1, tmp_path_factory.mktemp("wks") / "data", python=python,
-                        extra_env={"PYTHONSAFEPATH": "1", "PYTHONPATH": str(site)})
-    try:
-        wait_registered(broker.url, proc)
+    with registered_worker(broker.url, "wk-site", ELSEWHERE, 1, tmp_path_factory.mktemp("wks") / "data",
+                           python=python, extra_env={"PYTHONSAFEPATH": "1", "PYTHONPATH": str(site)}) as proc:
         yield proc, site
-    finally:
-        proc.stop()
 
 
 def test_the_bundled_collection_path_becomes_the_workers(admin, app_state, setup, elsewhere_worker):
@@ -268,8 +259,7 @@ def test_the_bundled_collection_path_becomes_the_workers(admin, app_state, setup
     from controller.collection import collections_path
     assert collections_path() != str(site)
     org = setup["org"]
-    group = wait_until(lambda: admin.get(f"/api/v2/instance_groups/?name={ELSEWHERE}").json["results"], 20,
-                       f"instance group {ELSEWHERE}")[0]
+    group = instance_group(admin, ELSEWHERE)
     project = make_project(admin, app_state.settings.data_dir, org, {"bundled.yml": USE_BUNDLED})
     jt = _to_group(admin, make_jt(admin, project, make_inventory(admin, org, ["localhost"]), "bundled.yml"), group)
     job = wait_job(admin, launch(admin, jt)["job"], timeout=120)

@@ -29,7 +29,7 @@ from tests.support.jobs import (
     make_project, strip_ansi, type_id, uniq, wait_finished, wait_job, wait_status, wait_until,
 )
 from tests.support.redis_server import RedisServer
-from tests.support.workers import distributed_controller, start_worker, wait_registered
+from tests.support.workers import distributed_controller, instance_group, start_worker, wait_registered
 
 from conftest import ADMIN_PASSWORD
 
@@ -176,8 +176,7 @@ def stage(admin, app_state, jobs):
     single = make_inventory(admin, org, ["h1"])
     groups = {}
     for name in ("remote", "edge"):      # made by the fleet monitor from the workers' queues
-        groups[name] = wait_until(lambda n=name: admin.get(f"/api/v2/instance_groups/?name={n}").json["results"],
-                                  20, f"instance group {name}")[0]
+        groups[name] = instance_group(admin, name)
     return {"org": org, "project": project, "inventory": inventory, "single": single, "groups": groups}
 
 
@@ -462,8 +461,7 @@ def test_a_worker_killed_mid_job_leaves_an_error_and_no_process(admin, stage, br
     doomed = start_worker(broker.url, "w3", "doomed", 1, tmp_path / "w3")
     try:
         wait_registered(broker.url, doomed)
-        group = wait_until(lambda: admin.get("/api/v2/instance_groups/?name=doomed").json["results"], 20,
-                           "instance group doomed")[0]
+        group = instance_group(admin, "doomed")
         jt = make_jt(admin, stage["project"], stage["single"], "sleep.yml")
         assert admin.post(f"/api/v2/job_templates/{jt['id']}/instance_groups/", {"id": group["id"]}).status_code == 204
         body = launch(admin, jt)

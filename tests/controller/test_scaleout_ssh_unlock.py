@@ -25,7 +25,7 @@ from tests.support.jobs import (
     attach_credential, launch, make_credential, make_inventory, make_jt, make_org, make_project, strip_ansi,
     type_id, uniq, wait_job, wait_until,
 )
-from tests.support.workers import scaleout_fixtures, start_worker, wait_registered
+from tests.support.workers import instance_group, registered_worker, scaleout_fixtures
 
 from conftest import ADMIN_PASSWORD
 
@@ -44,20 +44,15 @@ def worker(tmp_path_factory, broker):
     """One worker serving ``GROUP``, its data dir path longer than 120 characters."""
     data = tmp_path_factory.mktemp("long-worker-dir-" + "w" * 60) / ("nested-" + "n" * 50)
     assert len(str(data)) > 120
-    proc = start_worker(broker.url, "wk-unlock", GROUP, 2, data)
-    try:
-        wait_registered(broker.url, proc)
+    with registered_worker(broker.url, "wk-unlock", GROUP, 2, data) as proc:
         yield proc
-    finally:
-        proc.stop()
 
 
 @pytest.fixture(scope="module")
 def setup(admin, app_state, worker):
     app_state.start_jobs(workers=1)
     org = make_org(admin)
-    group = wait_until(lambda: admin.get(f"/api/v2/instance_groups/?name={GROUP}").json["results"], 20,
-                       f"instance group {GROUP}")[0]
+    group = instance_group(admin, GROUP)
     yield {"org": org, "group": group, "inv": make_inventory(admin, org, ["h1"]),
            "project": make_project(admin, app_state.settings.data_dir, org, {"play.yml": PLAY})}
     app_state.stop_jobs()

@@ -24,6 +24,7 @@ from controller.config import Settings
 from controller.services.bootstrap import initialize
 from controller.workers import keys
 
+from .jobs import wait_until
 from .redis_server import RedisServer
 
 
@@ -114,6 +115,26 @@ def start_worker(broker_url: str, name: str, queues: str = "default", concurrenc
     if data_dir is None:
         raise ValueError("data_dir is required: every worker gets scratch space of its own")
     return WorkerProcess(broker_url, name, queues, concurrency, data_dir, extra_env, python)
+
+
+@contextmanager
+def registered_worker(broker_url: str, name: str, queues: str = "default", concurrency: int = 2,
+                      data_dir: Path | None = None, **options) -> Iterator[WorkerProcess]:
+    """A ``turret worker`` (:func:`start_worker`, ``options`` its ``extra_env`` / ``python``)
+    registered in the broker for the block, stopped after it."""
+    proc = start_worker(broker_url, name, queues, concurrency, data_dir, **options)
+    try:
+        wait_registered(broker_url, proc)
+        yield proc
+    finally:
+        proc.stop()
+
+
+def instance_group(admin, name: str, timeout: float = 20) -> dict:
+    """The instance group ``name`` once the controller's fleet monitor has made it from a
+    registered worker's queue."""
+    return wait_until(lambda: admin.get(f"/api/v2/instance_groups/?name={name}").json["results"], timeout,
+                      f"instance group {name}")[0]
 
 
 def relocated_python(root: Path) -> str:
