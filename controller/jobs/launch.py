@@ -52,10 +52,10 @@ def passwords_needed(ctx, cred_ids: list[int]) -> list[str]:
     return needed
 
 
-def _type_key(ctx, cred_id: int) -> tuple[str, str]:
-    """What makes two credentials exclusive on one job: the type (and vault_id for vaults)."""
-    cred, ctype, inputs = _cred_info(ctx, cred_id)
-    return str(ctype["id"]), str(inputs.get("vault_id", "")) if ctype["kind"] == "vault" else ""
+def _type_key(ctx, cred_id: int) -> str:
+    """What makes two credentials exclusive on one job (AWX's unique_hash)."""
+    cred, ctype, _inputs = _cred_info(ctx, cred_id)
+    return ci.unique_hash(cred, ctype)[0]
 
 
 def _label_defaults(ctx, jt_id: int) -> list[dict]:
@@ -255,7 +255,7 @@ def _check_instance_groups(ctx, groups: list[int], trusted: bool) -> None:
 
 
 def _merge_credentials(ctx, current: list[int], given: list[int], trusted: bool) -> list[int]:
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[str, int] = {}
     for cid in given:
         cred = ctx.store.get("credentials", cid)
         if cred is None:

@@ -15,11 +15,11 @@ Contracts:
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
+from ..services import credential_inputs as ci
 from ..services import surveys
 from ..services.template_webhooks import check_webhook_credential
 from ..services.project_files import argument_problem, confined, project_dir, project_files
@@ -168,19 +168,6 @@ def _can_create(ctx, values: dict) -> bool:
 
 
 # -- credentials ------------------------------------------------------------------------------
-def _unique_hash(ctx, cred: dict, ctype: dict) -> tuple[str, str]:
-    """AWX Credential.unique_hash: (key, display) - the type, or type + vault_id for vaults."""
-    key, display = str(cred["credential_type"]), ctype.get("name", "")
-    if ctype.get("kind") == "vault":
-        try:
-            vault_id = json.loads(cred.get("inputs") or "{}").get("vault_id")
-        except (ValueError, AttributeError):
-            vault_id = None
-        if vault_id:
-            return f"{key}_{vault_id}", f"{display} (id={vault_id})"
-    return key, display
-
-
 def _credential_association(ctx, jt: dict, cred: dict, on: bool) -> None:
     """Attach rules (AWX JobTemplateCredentialsList.is_valid_relation), after the permission
     check AWX makes first: change on the template and use of the credential."""
@@ -191,9 +178,9 @@ def _credential_association(ctx, jt: dict, cred: dict, on: bool) -> None:
         raise PermissionDenied()
     types = cred_sql.credential_types(ctx.store)
     ctype = types.get(cred["credential_type"], {})
-    key, display = _unique_hash(ctx, cred, ctype)
+    key, display = ci.unique_hash(cred, ctype)
     attached = cred_sql.attached_credentials(ctx.store, CREDENTIALS_TABLE, "job_template_id", jt["id"])
-    if any(_unique_hash(ctx, o, types.get(o["credential_type"], {}))[0] == key for o in attached):
+    if any(ci.unique_hash(o, types.get(o["credential_type"], {}))[0] == key for o in attached):
         raise APIError({"error": f"Cannot assign multiple {display} credentials."})
     if ctype.get("kind") not in CREDENTIAL_KINDS:
         raise APIError({"error": f"Cannot assign a Credential of kind `{ctype.get('kind')}`."})

@@ -45,6 +45,18 @@ def as_dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def unique_hash(cred: dict, cred_type: dict) -> tuple[str, str]:
+    """AWX's ``Credential.unique_hash`` (key, display name): what makes two credentials exclusive
+    on one job or template -- the type, and for a vault its vault id (not a secret input: read
+    as stored)."""
+    key, display = str(cred["credential_type"]), str(cred_type.get("name", ""))
+    if cred_type.get("kind") == "vault":
+        vault_id = as_dict(cred.get("inputs")).get("vault_id")
+        if vault_id:
+            return f"{key}_{vault_id}", f"{display} (id={vault_id})"
+    return key, display
+
+
 def type_fields(cred_type: dict) -> list[dict]:
     """The declared input fields of a credential type row."""
     fields = as_dict(cred_type.get("inputs")).get("fields") or []

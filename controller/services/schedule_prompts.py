@@ -158,15 +158,9 @@ def linked(ctx, key: str, schedule_id: int) -> list[int]:
 
 
 def _unique_hash(ctx, cred: dict) -> tuple[str, str, dict]:
-    """AWX Credential.unique_hash: (key, display, credential type): one credential per type, and
-    per vault id for vaults."""
+    """(key, display) of :func:`~.credential_inputs.unique_hash`, and the credential's type."""
     ctype = ctx.store.get("credential_types", cred["credential_type"]) or {}
-    key, display = str(cred["credential_type"]), str(ctype.get("name", ""))
-    if ctype.get("kind") == "vault":
-        vault_id = ci.decrypt_inputs(ctx.vault, ctype, cred.get("inputs")).get("vault_id")
-        if vault_id:
-            return f"{key}_{vault_id}", f"{display} (id={vault_id})", ctype
-    return key, display, ctype
+    return (*ci.unique_hash(cred, ctype), ctype)
 
 
 def check_credential_attach(ctx, kind: str, ujt: dict, schedule: dict, cred: dict) -> None:
