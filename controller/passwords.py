@@ -7,6 +7,8 @@ import functools
 import hashlib
 import hmac
 import os
+import secrets
+import string
 
 _N, _R, _P = 2 ** 14, 8, 1
 
@@ -41,6 +43,16 @@ def verify_missing(password: str) -> bool:
     usable hash, so the answer's timing does not tell which usernames exist.  Always False."""
     verify_password(password, _decoy_hash())
     return False
+
+
+_TOKEN_CHARS = string.ascii_letters + string.digits
+
+
+def new_token(length: int = 30) -> str:
+    """A new bearer or refresh token as AWX makes them (oauthlib's ``generate_token``): 30
+    letters and digits, about 178 bits.  Only those: a token starting with ``-`` (as URL-safe
+    base64 may) is taken for an option by the awx CLI's ``--conf.token <token>``."""
+    return "".join(secrets.choice(_TOKEN_CHARS) for _ in range(length))
 
 
 def hash_token(token: str) -> str:

@@ -1,12 +1,11 @@
 """Tokens, roles and the activity stream: resources about access and history."""
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta, timezone
 
 from .. import access
 from ..errors import ValidationError
-from ..passwords import hash_token
+from ..passwords import hash_token, new_token
 from ..store import rbac
 from ..registry import Field, Registry, Relation, Resource
 
@@ -25,7 +24,7 @@ def _token_validate(ctx, values: dict, existing: dict | None) -> None:
 def _token_before_save(ctx, values: dict, existing: dict | None) -> dict:
     if existing is None:
         values["user"] = values.get("user") or ctx.user_id
-        plain = secrets.token_urlsafe(30)
+        plain = new_token()
         values["token_hash"] = hash_token(plain)
         values["expires"] = (datetime.now(timezone.utc) + timedelta(days=365 * 1000)).strftime(
             "%Y-%m-%dT%H:%M:%S.%fZ")
@@ -33,7 +32,7 @@ def _token_before_save(ctx, values: dict, existing: dict | None) -> dict:
         values["refresh_token_hash"] = ""
         if values.get("application"):
             # a token of an application also gets a refresh token (AWX), shown once like the token
-            refresh = secrets.token_urlsafe(30)
+            refresh = new_token()
             values["refresh_token_hash"] = hash_token(refresh)
             ctx.cache["pending_refresh"] = refresh
     return values

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from controller.passwords import hash_token
 
@@ -173,3 +174,13 @@ def test_password_grant_refresh_and_revoke(admin, app, make_org, make_user, app_
                                                              redirect_uris="https://x.example/cb")).json
     refused = anon.post("/api/o/token/", data=form, headers=_basic(code_app["client_id"], code_app["client_secret"]))
     assert refused.status_code == 400 and refused.json["error"] == "unauthorized_client"
+
+
+def test_tokens_are_thirty_letters_and_digits_as_awx_makes_them(admin):
+    """oauthlib's generate_token: 30 letters and digits.  A token starting with '-' (URL-safe
+    base64 may) would be taken for an option by ``awx --conf.token <token>``."""
+    for _ in range(40):
+        made = admin.post("/api/v2/tokens/", {"description": "shape", "scope": "read"})
+        assert made.status_code == 201, made.json
+        assert re.fullmatch(r"[A-Za-z0-9]{30}", made.json["token"]), made.json["token"]
+        assert admin.delete(made.json["url"]).status_code == 204
