@@ -54,7 +54,7 @@ def run_inventory(spec: RunSpec, root: Path, on_event: Callable[[dict], object],
     pdd.mkdir(parents=True, mode=0o700)
     venv_bin = os.path.dirname(sys.executable)
     env = {"PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}", "ANSIBLE_LOCAL_TEMP": str(pdd),
-           "ANSIBLE_HOME": str(pdd / "home"), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
+           "TMPDIR": str(pdd), "ANSIBLE_HOME": str(pdd / "home"), "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
            "ANSIBLE_DEPRECATION_WARNINGS": "False", "TURRET_RUN": spec.ident, **spec.envvars}
     # no -v: ansible-inventory would print its messages into the JSON on stdout
     args = ["-i", str(spec.inventory), "--list", "--export"]

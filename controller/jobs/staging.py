@@ -88,6 +88,9 @@ def stage(spec: RunSpec, root: Path) -> tuple[Path, dict, dict[str, Any], str]:
         "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
         "ANSIBLE_LOCAL_TEMP": str(tmp),
         "ANSIBLE_REMOTE_TMP": str(tmp),
+        # a module unpacks its payload under TMPDIR and removes it only if it ends normally:
+        # in the run's own folder, a canceled or timed-out job leaves nothing in the node's /tmp
+        "TMPDIR": str(tmp),
         "ANSIBLE_HOME": str(tmp / "home"),
         "ANSIBLE_FORCE_COLOR": "True",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
@@ -125,6 +128,7 @@ def apply_runtime(spec: RunSpec, env: dict, kwargs: dict) -> str:
                     "has neither podman nor docker to run it. Install one of them, or use an execution environment "
                     "whose image is empty (the controller's Python) or venv:<path> (a local virtual environment).")
         options = {"always": ["--pull=always"], "never": ["--pull=never"], "missing": ["--pull=missing"]}
+        env.pop("TMPDIR", None)         # the host's path is not in the container (whose /tmp goes with it)
         kwargs.update(process_isolation=True, process_isolation_executable=os.path.basename(engine),
                       container_image=spec.container_image, container_options=options.get(spec.container_pull))
     return ""

@@ -511,6 +511,14 @@ def test_cancel_a_running_job_leaves_nothing_behind(admin, jobs, project, inv1, 
     wait_status(admin, job_id, ["running"])
     found = wait_for_process(job_id, data_dir, "sleep 30")
     assert len(found) >= 2            # ansible-playbook and its workers, the module, sleep
+    # the module unpacks its payload in the run's folder, which goes with the run: a killed
+    # module leaves nothing in the node's /tmp
+    module = next(pid for pid, cmd in found if "AnsiballZ_command.py" in cmd)
+    with open(f"/proc/{module}/environ", "rb") as fh:
+        tmpdir = dict(v.split(b"=", 1) for v in fh.read().split(b"\0") if b"=" in v)[b"TMPDIR"].decode()
+    assert Path(tmpdir).parent.name in run_dirs(data_dir, job_id)
+    assert [p.name.startswith("ansible_ansible.legacy.command_payload_") for p in Path(tmpdir).iterdir()] \
+        .count(True) == 1
     assert admin.get(f"/api/v2/jobs/{job_id}/cancel/").json == {"can_cancel": True}
     # a running job can be neither deleted nor retried on failed hosts
     resp = admin.delete(f"/api/v2/jobs/{job_id}/")
