@@ -10,7 +10,7 @@ from ..errors import ValidationError
 from ..prompts import PROMPTS
 from ..resources import workflow_nodes
 from ..services.serializer import serialize_one
-from ..workflows import approvals, engine
+from ..workflows import approvals, engine, relaunch
 from .actions import ALLOW, action, created, reading
 from .jobs import launch_field
 from .web import json_response, parse_body
@@ -46,7 +46,7 @@ def workflow_relaunch_view(ctx, res, row) -> Response:
     "failed"}`` resumes (nodes that succeeded are carried forward)."""
     if reading():
         return json_response({}, headers=ALLOW)
-    return _launched(ctx, engine.relaunch(ctx, row, parse_body()))
+    return _launched(ctx, relaunch.relaunch(ctx, row, parse_body()))
 
 
 def _decide(ctx, row: dict, approve: bool) -> Response:

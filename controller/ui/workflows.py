@@ -19,7 +19,7 @@ from ..services import crud, surveys
 from ..store.approvals import has_voted
 from ..store.workflow_graph import approval_sources, graph_edges, graph_nodes, names_of_referenced
 from ..workflows import approvals as approving
-from ..workflows import engine
+from ..workflows import engine, relaunch
 from .base import ACTIVE, caps, ctx, detail, field_errors, flatten_errors, list_args, listing, page_view, \
     registry, render
 from .blueprint import bp
@@ -151,9 +151,11 @@ def _job_parts(pk: int) -> dict:
     res = registry("workflow_job")
     row, obj = detail(res, pk)
     active = row["status"] in ACTIVE
-    # relaunching is launching the template again: its execute role decides (as the engine does)
-    can_relaunch = not active and bool(row.get("workflow_job_template")) and access.holds(
-        ctx(), "workflow_job_template", row["workflow_job_template"], "execute_role")
+    # relaunching is launching the template again: its execute role decides; a workflow job
+    # without one (a bulk job, its template deleted) is copied, by a system administrator only
+    can_relaunch = not active and (access.holds(ctx(), "workflow_job_template", row["workflow_job_template"],
+                                                "execute_role")
+                                   if row.get("workflow_job_template") else ctx().is_superuser)
     return {"row": row, "wj": obj, "active": active, "can_cancel": active and access.can_change(ctx(), res, row),
             "can_relaunch": can_relaunch}
 
@@ -189,7 +191,7 @@ def workflow_job_relaunch(pk: int):
     """Relaunch the whole graph, or (``nodes=failed``) resume it: what succeeded is carried forward."""
     row = crud.get_row(ctx(), registry("workflow_job"), pk)
     try:
-        new = engine.relaunch(ctx(), row, {"nodes": request.form.get("nodes", "all")})
+        new = relaunch.relaunch(ctx(), row, {"nodes": request.form.get("nodes", "all")})
     except ValidationError as exc:
         return render("workflow_job.html", _code=400, graph=graph_view("job", pk), messages=flatten_errors(exc.body),
                       **_job_parts(pk))

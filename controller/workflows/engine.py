@@ -1,4 +1,4 @@
-"""Workflow jobs: launch, advance, cancel, relaunch -- the only places workflow jobs start,
+"""Workflow jobs: launch, advance, cancel -- the only places workflow jobs start,
 move and stop (orchestration.md §2.2-§2.6).
 
 Contracts:
@@ -21,15 +21,13 @@ Contracts:
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
 
 from .. import access, status
-from ..errors import APIError, MethodNotAllowed, ValidationError
+from ..errors import APIError, MethodNotAllowed
 from ..jobs import control
-from ..jobs import relaunch as relaunching
 from ..jobs.launch import job_labels
 from ..services.bootstrap import acting_as_system
 from ..store import workflows as wq
@@ -37,8 +35,8 @@ from . import graph, node_launch
 from . import workflow_launch as wl
 from .workflow_launch import launch_info  # noqa: F401 - the contract's name for the launch GET
 
-__all__ = ["launch_info", "launch_workflow", "start_workflow", "record_failed_launch", "advance", "job_end_hook",
-           "tick_hook", "cancel", "relaunch"]
+__all__ = ["launch_info", "launch_workflow", "launch_copy", "start_workflow", "record_failed_launch", "advance",
+           "job_end_hook", "tick_hook", "cancel"]
 log = logging.getLogger("turret.workflows")
 _local = threading.local()
 RECURSION = "Workflow Job spawned from workflow could not start because it would result in recursion " \
@@ -106,6 +104,23 @@ def record_failed_launch(ctx, wfjt: dict, reason: str, extra_fields: dict | None
     values = wl.failed_values(ctx, wfjt, reason, launch_type, extra_fields or {}, "error")
     with ctx.store.transaction():
         pk = control.create_job(ctx, "workflow_job", values)
+    return ctx.store.get("workflow_jobs", pk)
+
+
+def launch_copy(ctx, old: dict, carried: dict[str, dict] | None = None) -> dict:
+    """A new workflow job copied from ``old``, one without a template (a bulk job's, or its
+    template deleted): its fields, labels and nodes (AWX's ``create_relaunch_workflow_job``),
+    started at once, since there is no template to wait behind.  ``carried`` as for
+    :func:`workflow_launch.instantiate`."""
+    values = wl.copy_values(ctx, old)
+    with ctx.store.transaction():
+        pk = control.create_job(ctx, "workflow_job", values)
+        wq.link(ctx.store, "workflow_job_labels", "workflow_job_id", "label_id", pk,
+                wq.linked(ctx.store, "workflow_job_labels", "workflow_job_id", "label_id", old["id"]))
+        wl.copy_nodes(ctx, old["id"], pk, carried)
+        _start(ctx, pk, None)
+        advance(ctx, pk)
+    _notify(ctx)
     return ctx.store.get("workflow_jobs", pk)
 
 
@@ -326,51 +341,3 @@ def tick_hook(ctx, now: datetime) -> None:
             advance(ctx, pk, now)
         except Exception:  # noqa: BLE001 - one broken workflow job must not stall the others
             log.exception("advancing workflow job %s failed", pk)
-
-
-# -- relaunch ---------------------------------------------------------------------------------
-# AWX's WorkflowJobAccess.can_start messages, by relaunching.replay_refusal's reason
-_REFUSALS = {"secret": relaunching.SECRET_PROMPTS, "access": "Job was launched with prompts you lack access to.",
-             "unprompted": "Job was launched with prompts no longer accepted."}
-
-
-def relaunch(ctx, workflow_job: dict, body: dict) -> dict:
-    """A new workflow job of the same template's *current* graph with the original prompts
-    (``launch_type`` relaunch).  ``{"nodes": "failed"}`` resumes: nodes whose job succeeded
-    are carried forward (same job, same artifacts), the others run again.  Who may, as AWX's
-    ``WorkflowJobAccess.can_start``: the template's execute role, and with saved prompts the
-    right to use what was prompted while the template still asks for it; survey passwords
-    another user typed are never replayed for someone else."""
-    body = body or {}
-    which = body.get("nodes", "all")
-    if which not in ("all", "failed"):
-        raise ValidationError({"nodes": [f'"{which}" is not a valid choice.']})
-    wfjt = ctx.store.get("workflow_job_templates", workflow_job["workflow_job_template"]) \
-        if workflow_job.get("workflow_job_template") else None
-    if wfjt is None:
-        raise ValidationError({"detail": "Workflow job template is missing or undefined."})
-    access.require(access.holds(ctx, "workflow_job_template", wfjt["id"], "execute_role"))
-    prompts = node_launch.as_dict(workflow_job.get("launch_prompts"))
-    secret = json.loads(ctx.vault.decrypt(workflow_job["secret_vars"])) if workflow_job.get("secret_vars") else {}
-    if not ctx.is_superuser:
-        refusal = relaunching.replay_refusal(ctx, workflow_job, wfjt, prompts, secret)
-        if refusal is not None:
-            access.require(False, _REFUSALS[refusal])
-    carried = None
-    if which == "failed":
-        if status.is_active(workflow_job["status"]):
-            raise ValidationError({"nodes": ["Wait until the workflow job finishes before relaunching failed nodes."]})
-        carried = _succeeded_nodes(ctx, workflow_job["id"])
-    if secret:
-        prompts["secret_vars"] = secret
-    row, _ignored = launch_workflow(ctx, wfjt, prompts, launch_type="relaunch", trusted=True, carried=carried)
-    return row
-
-
-def _succeeded_nodes(ctx, workflow_job_id: int) -> dict[str, dict]:
-    """{identifier: node} of the workflow job's nodes whose job ended successful."""
-    nodes = wq.job_nodes(ctx.store, workflow_job_id)
-    tables = [k.table for k in ctx.registry.unified_jobs()]
-    jobs = wq.spawned_jobs(ctx.store, tables, [n["job"] for n in nodes])
-    return {n["identifier"]: n for n in nodes
-            if n.get("job") and jobs.get(n["job"], {}).get("status") == "successful" and n.get("identifier")}

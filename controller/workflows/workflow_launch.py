@@ -182,6 +182,27 @@ def job_values(ctx, wfjt: dict, accepted: dict, runtime: dict, secret: dict, lau
             and ctx.registry["workflow_job"].field(k).stored}
 
 
+# what a copied workflow job keeps of the original: the fields AWX copies for a relaunch
+# (``_get_unified_job_field_names``), with the launch's own record of its prompts and secrets
+COPIED = ("name", "description", "organization", "extra_vars", "secret_vars", "launch_prompts", "inventory", "limit",
+          "scm_branch", "job_tags", "skip_tags", "allow_simultaneous", "execution_environment", "is_bulk_job")
+
+
+def copy_values(ctx, old: dict) -> dict:
+    """The row of a new (pending) relaunch of workflow job ``old``, which has no template."""
+    now = now_iso()
+    values = defaults_of(ctx, "workflow_job")
+    values.update({k: old.get(k) for k in COPIED if k in values})
+    values.update({"launch_type": "relaunch", "status": "pending", "failed": False,
+                   "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "",
+                   "created": now, "modified": now})
+    for key in ("created_by", "modified_by"):
+        if key in values:
+            values[key] = ctx.user_id
+    return {k: v for k, v in values.items() if ctx.registry["workflow_job"].field(k) is not None
+            and ctx.registry["workflow_job"].field(k).stored}
+
+
 def failed_values(ctx, wfjt: dict, reason: str, launch_type: str, extra_fields: dict, status: str) -> dict:
     """The row of a workflow job that never ran: ended at once with ``reason``."""
     values = job_values(ctx, wfjt, {}, {}, {}, launch_type, extra_fields)
@@ -195,19 +216,37 @@ def instantiate(ctx, wfjt_id: int, workflow_job_id: int, carried: dict[str, dict
     """The workflow job's nodes, edges, node credentials, labels and instance groups, copied from the
     template's current graph.  ``carried`` {identifier: old job node}: those nodes keep the old node's job and
     artifacts (relaunch from failed nodes)."""
+    nodes = wq.template_nodes(ctx.store, wfjt_id)
+    _copy_graph(ctx, "workflow_job_template_node", nodes, wq.template_edges(ctx.store, wfjt_id), workflow_job_id,
+                carried)
+
+
+def copy_nodes(ctx, old_workflow_job_id: int, workflow_job_id: int, carried: dict[str, dict] | None = None) -> None:
+    """The nodes of another workflow job, with their edges, credentials, labels and instance groups
+    (AWX's ``copy_nodes_from_original``: the relaunch of a workflow job that has no template);
+    ``carried`` as for :func:`instantiate`."""
+    nodes = wq.job_nodes(ctx.store, old_workflow_job_id)
+    _copy_graph(ctx, "workflow_job_node", nodes, wq.job_edges(ctx.store, old_workflow_job_id), workflow_job_id,
+                carried)
+
+
+def _copy_graph(ctx, source: str, nodes: list[dict], edges: list[tuple[int, int, str]], workflow_job_id: int,
+                carried: dict[str, dict] | None) -> None:
+    """New job nodes of ``workflow_job_id`` made from ``nodes`` of resource ``source`` (a
+    template's nodes or another job's): what a template node declares is copied, the run state
+    (job, do-not-run, artifacts, attempts) starts afresh unless the node is ``carried``."""
     store = ctx.store
-    nodes = wq.template_nodes(store, wfjt_id)
-    creds = wq.template_node_links(store, "workflow_job_template_node_credentials",
-                                   "workflow_job_template_node_id", [n["id"] for n in nodes])
-    labels = wq.template_node_links(store, "workflow_job_template_node_labels",
-                                    "workflow_job_template_node_id", [n["id"] for n in nodes])
+    ids = [n["id"] for n in nodes]
+    creds = wq.template_node_links(store, f"{source}_credentials", f"{source}_id", ids)
+    labels = wq.template_node_links(store, f"{source}_labels", f"{source}_id", ids)
     job_node = ctx.registry["workflow_job_node"]
     base = defaults_of(ctx, "workflow_job_node")
+    declared = {f.name for f in ctx.registry["workflow_job_template_node"].stored_fields} - _NOT_COPIED
     now = now_iso()
     mapping: dict[int, int] = {}
     for node in nodes:
         values = dict(base)
-        values.update({k: v for k, v in node.items() if k not in _NOT_COPIED and k in base})
+        values.update({k: v for k, v in node.items() if k in declared and k in base})
         values.update({"workflow_job": workflow_job_id, "job": None, "do_not_run": False, "created": now,
                        "modified": now})
         old = (carried or {}).get(node["identifier"])
@@ -221,9 +260,9 @@ def instantiate(ctx, wfjt_id: int, workflow_job_id: int, carried: dict[str, dict
         if labels.get(node["id"]):   # a node's labels are its prompt (AWX create_workflow_job_node)
             wq.link(store, "workflow_job_node_labels", "workflow_job_node_id", "label_id", mapping[node["id"]],
                     labels[node["id"]])
-        igq.copy_groups(store, "workflow_job_template_node", node["id"], "workflow_job_node", mapping[node["id"]])
+        igq.copy_groups(store, source, node["id"], "workflow_job_node", mapping[node["id"]])
     by_kind: dict[str, list[tuple[int, int]]] = {}
-    for parent, child, kind in wq.template_edges(store, wfjt_id):
+    for parent, child, kind in edges:
         if parent in mapping and child in mapping:
             by_kind.setdefault(kind, []).append((mapping[parent], mapping[child]))
     for kind, pairs in by_kind.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from urllib.parse import quote
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -428,6 +429,47 @@ def test_relaunch_failed_nodes_carries_successes(admin, app_state, env):
     assert stored_vars(app_state, after["b"]["job"])["x"] == 1      # a's artifacts carried forward
     full = wait_wf(admin, admin.post(f"/api/v2/workflow_jobs/{old['id']}/relaunch/", {}).json["id"])
     assert nodes_of(admin, full)["a"]["job"] != before["a"]["job"]
+
+
+def test_relaunch_without_its_template_copies_the_job_and_its_nodes(admin, app_state, env, make_user):
+    """AWX's create_relaunch_workflow_job: a workflow job whose template is gone is copied, nodes,
+    edges, node prompts and labels included, by a system administrator only."""
+    wf = build(admin, env, {"a": ("gp", {}), "b": ("echo", {"extra_data": {"probe": "node"}})},
+               [("a", "b", "success")], extra_vars=json.dumps({"x": 9}))
+    label = created(admin.post("/api/v2/labels/", {"name": uniq("lbl"), "organization": env["org"]["id"]}))
+    assert admin.post(f"/api/v2/workflow_job_templates/{wf['id']}/labels/", {"id": label["id"]}).status_code == 204
+    old = wait_wf(admin, launch_wf(admin, wf))
+    assert old["status"] == "successful"
+    assert admin.delete(f"/api/v2/workflow_job_templates/{wf['id']}/").status_code == 204
+    old = admin.get(f"/api/v2/workflow_jobs/{old['id']}/").json
+    assert old["workflow_job_template"] is None
+
+    user_id, org_admin = make_user()       # AWX: not even the organization's admin (nor may they see it)
+    assert admin.post(f"/api/v2/organizations/{env['org']['id']}/admins/", {"id": user_id}).status_code == 204
+    refused = org_admin.post(f"/api/v2/workflow_jobs/{old['id']}/relaunch/", {})
+    assert refused.status_code == 403
+    assert refused.json == {"detail": "You do not have permission to perform this action."}
+    assert admin.get(f"/api/v2/workflow_jobs/?name={quote(old['name'])}").json["count"] == 1
+
+    resp = admin.post(f"/api/v2/workflow_jobs/{old['id']}/relaunch/", {})
+    assert resp.status_code == 201, resp.json
+    new = wait_wf(admin, resp.json["id"])
+    assert new["status"] == "successful" and new["launch_type"] == "relaunch"
+    assert (new["workflow_job_template"], new["name"], new["extra_vars"]) == (None, old["name"], old["extra_vars"])
+    labels = admin.get(f"/api/v2/workflow_jobs/{new['id']}/labels/").json["results"]
+    assert [r["id"] for r in labels] == [label["id"]]
+    before, after = nodes_of(admin, old), nodes_of(admin, new)
+    assert sorted(after) == ["a", "b"]
+    assert all(after[k]["job"] not in (None, before[k]["job"]) for k in after)
+    assert after["a"]["success_nodes"] == [after["b"]["id"]] and after["b"]["extra_data"] == {"probe": "node"}
+    # the copy ran as the original did: b saw its node's prompt and the workflow's variables (which
+    # beat a's artifact x=1)
+    assert artifacts(app_state, after["b"]["job"]) == artifacts(app_state, before["b"]["job"]) \
+        == {"probe_seen": "node", "x_seen": 9}
+    resumed = admin.post(f"/api/v2/workflow_jobs/{new['id']}/relaunch/", {"nodes": "failed"})
+    assert resumed.status_code == 201, resumed.json
+    carried = nodes_of(admin, wait_wf(admin, resumed.json["id"]))
+    assert [carried[k]["job"] for k in ("a", "b")] == [after["a"]["job"], after["b"]["job"]]
 
 
 def test_schedule_fires_a_workflow(admin, app_state, env):
