@@ -130,18 +130,15 @@ def start_server(data_dir: str, log_path: str, threads: int | None = None, cmd: 
     return Server(data_dir, log_path, admin_password=ADMIN_PASSWORD, threads=threads, env=SERVER_ENV, cmd=cmd)
 
 
-def wait_idle(port: int, timeout: float = 60) -> float:
-    """Seconds until the server runs no job (none pending, waiting or running), so that its
-    idle memory is measured idle; ``timeout`` at most."""
-    client, began = Client(port, basic("admin", ADMIN_PASSWORD)), time.monotonic()
-    try:
-        while time.monotonic() - began < timeout:
-            busy = client.json("GET", "/api/v2/unified_jobs/?status__in=pending,waiting,running&page_size=1")
-            if busy.get("count") == 0:
-                break
-            time.sleep(0.2)
-    finally:
-        client.close()
+def wait_idle(server: Server, timeout: float = 60) -> float:
+    """Seconds until the server runs no job: no ansible process left in its process tree (an
+    empty data dir updates its demo project first); ``timeout`` at most.  Watched from /proc,
+    not asked over HTTP: a request would warm a web worker up, and its memory with it."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if not any("ansible" in h.cmdline(p) for p in h.descendants(server.proc.pid)):
+            break
+        time.sleep(0.1)
     return time.monotonic() - began
 
 
@@ -589,7 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             s = start_server(d, os.path.join(work, f"start{n}.log"), args.threads)
             servers.append(s)
             r = {"ready_s": s.ready_seconds, "rss_ready_mb": s.rss_mb()}
-            r["busy_s"] = wait_idle(s.port)     # an empty data dir updates its demo project first
+            r["busy_s"] = wait_idle(s)     # an empty data dir updates its demo project first
             time.sleep(1.0)
             r["rss_idle_mb"] = s.rss_mb()
             s.stop()

@@ -128,6 +128,15 @@ def children(pid: int) -> list[int]:
     return out
 
 
+def cmdline(pid: int) -> str:
+    """The process's command line, its arguments joined by spaces ("" once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
 def rss_kb(pid: int, key: str = "VmRSS") -> int:
     """Sum of the ``/proc/<pid>/status`` figure ``key`` (kB) over the process and its descendants."""
     total = 0
