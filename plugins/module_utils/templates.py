@@ -21,7 +21,7 @@ def template_spec(base=None):
 
 
 def launch_prepare(endpoint, prompts, ids, scope=None):
-    """The ``prepare`` of :func:`module.launch_and_wait` for a template's ``launch`` action.
+    """The ``prepare`` of :func:`jobs.launch_and_wait` for a template's ``launch`` action.
 
     The template is looked up by O(name) at ``endpoint``, narrowed by the ``scope`` options
     (option -> endpoint) that are given; the ``prompts`` given are passed as they are; each of

@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerModule, job_options_spec, launch_and_wait, wait_spec)
+from ansible_collections.turret.controller.plugins.module_utils.module import ControllerModule
+from ansible_collections.turret.controller.plugins.module_utils.jobs import job_options_spec, launch_and_wait, wait_spec
 
 FIELDS = dict(job_options_spec(), module_name=dict(type="str", default="command"), module_args=dict(type="str"),
               extra_vars=dict(type="dict"), become_enabled=dict(type="bool"))

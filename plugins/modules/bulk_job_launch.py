@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerModule, launch_and_wait, wait_spec)
+from ansible_collections.turret.controller.plugins.module_utils.module import ControllerModule
+from ansible_collections.turret.controller.plugins.module_utils.jobs import launch_and_wait, wait_spec
 
 PASSED = ("jobs", "name", "description", "limit", "scm_branch", "job_tags", "skip_tags", "extra_vars")
 

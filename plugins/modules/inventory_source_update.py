@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.turret.controller.plugins.module_utils.module import Update, run_update
+from ansible_collections.turret.controller.plugins.module_utils.jobs import Update, run_update
 
 UPDATE = Update(endpoint="inventory_sources", scope=dict(inventory="inventories"), job_key="inventory_update", jobs="inventory_updates")
 

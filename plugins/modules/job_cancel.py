@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.turret.controller.plugins.module_utils.api import TERMINAL
-from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerError, ControllerModule, job_ref_spec)
+from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule
+from ansible_collections.turret.controller.plugins.module_utils.jobs import job_ref_spec
 
 
 def main():

@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerModule, job_options_spec, launch_and_wait, wait_spec)
+from ansible_collections.turret.controller.plugins.module_utils.module import ControllerModule
+from ansible_collections.turret.controller.plugins.module_utils.jobs import job_options_spec, launch_and_wait, wait_spec
 from ansible_collections.turret.controller.plugins.module_utils.templates import launch_prepare
 
 # The controller's launch prompts (controller/prompts.py) passed as given; inventory and credentials

@@ -7,7 +7,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.turret.controller.plugins.module_utils.module import (
-    Assoc, Resource, job_options_spec, notification_associations, run_resource, sync_survey)
+    Assoc, Resource, notification_associations, run_resource, sync_survey)
+from ansible_collections.turret.controller.plugins.module_utils.jobs import job_options_spec
 from ansible_collections.turret.controller.plugins.module_utils.templates import template_spec
 from ansible_collections.turret.controller.plugins.module_utils.webhook import (
     sync_webhook_key, webhook_fields, webhook_key_spec)

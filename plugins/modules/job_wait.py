@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerError, ControllerModule, job_ref_spec, job_result)
+from ansible_collections.turret.controller.plugins.module_utils.module import ControllerError, ControllerModule
+from ansible_collections.turret.controller.plugins.module_utils.jobs import job_ref_spec, job_result
 
 
 def main():

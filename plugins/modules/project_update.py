@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.turret.controller.plugins.module_utils.module import Update, run_update
+from ansible_collections.turret.controller.plugins.module_utils.jobs import Update, run_update
 
 UPDATE = Update(endpoint="projects", scope=dict(organization="organizations"), job_key="project_update", jobs="project_updates")
 

@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.turret.controller.plugins.module_utils.module import (
-    Assoc, Resource, job_options_spec, run_resource)
+from ansible_collections.turret.controller.plugins.module_utils.module import Assoc, Resource, run_resource
+from ansible_collections.turret.controller.plugins.module_utils.jobs import job_options_spec
 
 RESOURCE = Resource(
     endpoint="schedules",

@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.turret.controller.plugins.module_utils.module import (
-    ControllerModule, launch_and_wait, wait_spec)
+from ansible_collections.turret.controller.plugins.module_utils.module import ControllerModule
+from ansible_collections.turret.controller.plugins.module_utils.jobs import launch_and_wait, wait_spec
 from ansible_collections.turret.controller.plugins.module_utils.templates import launch_prepare
 
 # The workflow launch prompts passed as given (awx-api.md 7.2); inventory and labels are resolved below.
