@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..registry import ENCRYPTED
-from .types import TYPES, NotificationType
+from .types import AWX_TYPES, TYPES, NotificationType
 
 # AWX's serializer type_map: the Python types each kind of configuration field accepts (the
 # check is on the exact type, as AWX's: ``True`` is no int, ``1`` is no bool)
@@ -65,6 +65,8 @@ def check(type_name: str | None, config: Any, has_existing: bool) -> list[str]:
             missing.append(f.name)
             continue
         value = config[f.name]
+        if f.extra and ntype.name in AWX_TYPES:
+            continue   # not one of AWX's init_parameters: AWX checks nothing of it
         if type(value) not in _PY_TYPES.get(f.kind, (object,)):
             wrong.append((f.name, f.kind))
             continue

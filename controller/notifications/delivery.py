@@ -14,21 +14,30 @@ Contracts:
   * No secret in a record or a log: the configuration is decrypted only to call the sender;
     errors are scrubbed of every secret value; an unexpected exception is logged by class only.
   * A send blocks only a pool thread of the sender, never a job or a request.
+  * Quiet while idle (the frame of :class:`controller.services.outbox.OutboxSender`): the
+    sender polls every :data:`POLL` seconds with reads only (is a record due? is a claim
+    stale?) and opens a write transaction only when rung (a record was recorded) or when a
+    read found something: to claim, and to fail stale claims at the same look.  So a stale
+    claim is failed within :data:`STALE_CLAIM_SECONDS` plus a poll, and an idle sender writes
+    nothing.
+  * No more claims than free threads: a look claims at most as many records as the pool has
+    free threads (:data:`POOL_SIZE`); the others stay queued for the next look (the end of a
+    send rings for it), where another process's sender may take them.
+  * A stopping sender sends no record it had not handed to a thread yet: it claims nothing once
+    stopped and gives back a claim made as the stop came (unclaimed again, its attempt not
+    counted), so the next sender sends it; such a claim is never failed as stale.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..registry import ENCRYPTED
-from ..services.bootstrap import system_context
+from ..services.outbox import OutboxSender
 from ..store import notifications as q
 from . import configuration, job_context
 from .types import Message, SendError
@@ -38,7 +47,9 @@ log = logging.getLogger("turret.notifications")
 MAX_ATTEMPTS = 3
 BACKOFF = (10.0, 60.0)          # seconds before the 2nd and the 3rd attempt
 STALE_CLAIM_SECONDS = 600.0     # far beyond any sender's own timeout
-POOL_SIZE = 4
+POOL_SIZE = 4                   # sending threads: a look claims no more records than are free
+POLL = 1.0                      # seconds between the sender's looks (reads) when no ring came
+SWEEP_SECONDS = 0.0             # stale claims are failed at any look once a read found one
 SEND_TIMEOUT = 10.0             # bound of every network wait of one attempt (a type may use less)
 STALE_ERROR = ("Delivery was interrupted (the sending process stopped during the attempt); "
                "not retried, so the message is never sent twice.")
@@ -86,64 +97,50 @@ def _body(value: Any) -> Any:
     return value
 
 
-class Sender:
-    """Claims due send records of the store and sends them; one per process that runs jobs."""
+class Sender(OutboxSender[int]):
+    """Claims due send records of the store and sends them; one per process that runs jobs (the
+    frame: :class:`controller.services.outbox.OutboxSender`).  A claimed item is a record's id."""
 
-    def __init__(self, state: Any, poll: float = 1.0, backoff: tuple[float, ...] = BACKOFF,
+    name = "turret-notifications"
+    pool_name = "turret-notify"
+    label = "notification"
+    sweep_every = SWEEP_SECONDS
+    swept_note = "record(s) concluded failed unsent (a stale claim: its sender stopped mid-send)"
+    log = logging.getLogger("turret.notifications")
+
+    def __init__(self, state: Any, poll: float = POLL, backoff: tuple[float, ...] = BACKOFF,
                  max_attempts: int = MAX_ATTEMPTS, stale_after: float = STALE_CLAIM_SECONDS,
-                 timeout: float = SEND_TIMEOUT) -> None:
-        self.ctx = system_context(state)
-        self.poll, self.backoff, self.max_attempts, self.stale_after = poll, backoff, max_attempts, stale_after
+                 timeout: float = SEND_TIMEOUT, workers: int = POOL_SIZE) -> None:
+        super().__init__(state, _DOORBELL, poll, workers)
+        self.backoff, self.max_attempts, self.stale_after = backoff, max_attempts, stale_after
         self.timeout = timeout
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="turret-notify")
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="turret-notifications", daemon=True)
-        self._thread.start()
+    def has_due(self) -> bool:
+        return q.has_due(self.ctx.store, _iso(datetime.now(timezone.utc)))
 
-    def stop(self, wait: bool = True) -> None:
-        """Stop claiming; ``wait``: let attempts under way finish first."""
-        self._stop.set()
-        wake()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._pool.shutdown(wait=wait)
+    def sweep_needed(self) -> bool:
+        """A claim is stale (a read: the sweep's write is made only then)."""
+        return q.has_stale_claims(self.ctx.store, self._stale_before(time.time()))
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.dispatch_due()
-            except Exception as exc:  # noqa: BLE001 - the sender must outlive a bad moment of the db
-                log.error("notification sender: %s", type(exc).__name__)
-            _DOORBELL.wait(timeout=self.poll)
-            _DOORBELL.clear()
+    def sweep(self, now: float) -> int:
+        """Conclude ``failed`` the stale claims (never sent again: see the module contract)."""
+        return len(q.fail_stale_claims(self.ctx.store, self._stale_before(now), STALE_ERROR))
 
-    def dispatch_due(self) -> list[int]:
-        """Fail stale claims, claim every due record and hand each to the pool; the ids claimed."""
-        store = self.ctx.store
-        now = datetime.now(timezone.utc)
-        # A write transaction first: it waits for the write lock, so a ring that came from inside
-        # the recording transaction (a workflow's launch records its "started" sends before its
-        # commit) is answered only once that transaction has committed, and its records are seen.
-        with store.transaction():
-            q.fail_stale_claims(store, _iso(now - timedelta(seconds=self.stale_after)), STALE_ERROR)
-        claimed = []
-        for pk in q.due_ids(store, _iso(now)):   # unclaimed only: a claimed record is never listed
-            with store.transaction():
-                won = q.claim(store, pk, self.owner, _iso(datetime.now(timezone.utc)))
-            if won:
-                claimed.append(pk)
-                self._pool.submit(self._attempt_safely, pk)
-        return claimed
+    def claim(self, limit: int, now: float) -> list[int]:
+        return q.claim_due(self.ctx.store, self.owner, _iso(datetime.fromtimestamp(now, timezone.utc)), limit)
 
-    def _attempt_safely(self, pk: int) -> None:
-        try:
-            self.attempt(pk)
-        except Exception as exc:  # noqa: BLE001 - keep the pool alive; the claim goes stale
-            log.error("notification %s: delivery crashed (%s)", pk, type(exc).__name__)
+    def release(self, items: list[int]) -> None:
+        """Unclaimed again, the claim's attempt not counted: the next sender sends it."""
+        q.release(self.ctx.store, items, self.owner)
+
+    def ident(self, item: int) -> int:
+        return item
+
+    def send(self, item: int) -> None:
+        self.attempt(item)
+
+    def _stale_before(self, now: float) -> str:
+        return _iso(datetime.fromtimestamp(now - self.stale_after, timezone.utc))
 
     def attempt(self, pk: int) -> None:
         """One attempt at a record this sender has claimed."""

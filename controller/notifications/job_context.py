@@ -10,15 +10,15 @@ encrypted, so they never reach a message).
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from ..services.bootstrap import acting_as_system
 from ..services.serializer import serialize_one
-from ..services.variables import VarsError, parse_vars
 from ..store import notifications as q
 
 FRIENDLY_NAMES = {"job": "Job", "project_update": "Project Update", "inventory_update": "Inventory Update",
-                  "workflow_job": "Workflow Job", "ad_hoc_command": "Ad Hoc Command",
+                  "workflow_job": "Workflow Job", "ad_hoc_command": "AdHoc Command",
                   "workflow_approval": "Workflow Approval", "system_job": "System Job"}
 # pages of the web UI showing a job of each kind (the others link to the API)
 _UI_PAGES = {"job": "/ui/jobs/{}", "workflow_job": "/ui/workflow_jobs/{}"}
@@ -74,10 +74,21 @@ def _allowed(node: dict, fields: dict, allowed: list) -> None:
 
 
 def _extra_vars(text: Any) -> Any:
+    """AWX's ``display_extra_vars()``: the stored text as it is (survey passwords are stored as
+    ``$encrypted$`` there already, as AWX's display shows them)."""
+    return "" if text is None else text
+
+
+def _isoformat(value: Any) -> str | None:
+    """A stored timestamp as AWX's ``datetime.isoformat()`` writes it (``+00:00``, no
+    microseconds when they are 0); None stays None."""
+    if not value:
+        return None
     try:
-        return parse_vars(text)
-    except VarsError:
-        return {}
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def _metadata(ctx, job_type: str, row: dict, serialized: dict) -> dict:
@@ -85,8 +96,9 @@ def _metadata(ctx, job_type: str, row: dict, serialized: dict) -> dict:
     creator = (serialized.get("summary_fields") or {}).get("created_by") or {}
     data: dict[str, Any] = {
         "id": row["id"], "name": row.get("name"), "url": job_url(ctx, job_type, row["id"]),
-        "created_by": creator.get("username") or "None", "started": row.get("started"),
-        "finished": row.get("finished"), "status": row.get("status"), "traceback": row.get("result_traceback") or "",
+        "created_by": creator.get("username") or "None", "started": _isoformat(row.get("started")),
+        "finished": _isoformat(row.get("finished")), "status": row.get("status"),
+        "traceback": row.get("result_traceback") or "",
     }
     summary = serialized.get("summary_fields") or {}
     if job_type == "job":

@@ -3,10 +3,11 @@
 Contracts:
   * :func:`check_messages` returns AWX's error list for a ``messages`` value (structure, subject
     without newline, every template renders in a sandbox with StrictUndefined against
-    :data:`CONTEXT_STUB`, and a JSON-bodied type's body renders to a JSON object).
+    :data:`CONTEXT_STUB`; a webhook body is rendered once more, AWX's second check, which
+    never asks it to be a JSON object: AWX's is disabled).
   * :func:`render` never raises: a template that fails at send time renders AWX's error text
-    (jobs) or ``""`` (approvals); a JSON-bodied type gets a dict body (``{}`` when the rendered
-    text is no JSON object, as AWX's webhook backend).
+    (jobs) or ``""`` (approvals).  Bodies are the rendered text for every type, as AWX stores
+    them (the webhook sender reads a JSON object out of it, see ``channels.webhook``).
   * Templates render in Jinja's ``ImmutableSandboxedEnvironment``: no attribute of a Python
     object beyond plain data, no mutation, no import.
 """
@@ -20,7 +21,6 @@ from jinja2 import ChainableUndefined, StrictUndefined, TemplateSyntaxError, Und
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ..services.variables import json_mapping
 from .types import NotificationType
 
 EVENTS = ("started", "success", "error", "workflow_approval")
@@ -165,19 +165,6 @@ def _strict_env() -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(undefined=_DescriptiveUndefined)
 
 
-def _json_bodies(messages: dict) -> list[tuple[str, str]]:
-    """(event, body template) of every body given, approval sub-events included."""
-    out = []
-    for event, value in messages.items():
-        if not isinstance(value, dict):
-            continue
-        subs = value.items() if event == "workflow_approval" else [(event, value)]
-        for name, sub in subs:
-            if isinstance(sub, dict) and isinstance(sub.get("body"), str) and sub["body"]:
-                out.append((name, sub["body"]))
-    return out
-
-
 def check_messages(messages: Any, ntype: NotificationType | None) -> list[str]:
     """AWX's validation of ``messages`` for a template of type ``ntype``; the error list."""
     if messages is None:
@@ -192,20 +179,17 @@ def check_messages(messages: Any, ntype: NotificationType | None) -> list[str]:
             errors.append(f"Field '{exc.message}' unavailable")
         except SecurityError as exc:
             errors.append(f"Security error due to field '{exc.message}'")
-    if ntype is not None and ntype.body_is_json and isinstance(messages, dict) and not errors:
-        for event, body in _json_bodies(messages):
-            try:
-                rendered = _strict_env().from_string(body).render(CONTEXT_STUB)
-            except Exception as exc:  # noqa: BLE001 - any failure is the user's template's
-                errors.append(f"Webhook body for '{event}' is not valid. The following gave an error ({exc}).")
+    if ntype is not None and ntype.body_is_json and isinstance(messages, dict):
+        # AWX checks only that a webhook body renders (its JSON-object check is disabled: AWX
+        # issue 14410); it looks at each event's own "body" key, so approval bodies are not checked
+        for event, value in messages.items():
+            body = value.get("body") if isinstance(value, dict) else None
+            if not body:
                 continue
             try:
-                value = json.loads(rendered)
-            except ValueError:
-                value = rendered
-            if not isinstance(value, dict):
-                errors.append(f"Webhook body for '{event}' should be a json dictionary. "
-                              f"Found type '{type(value).__name__}'.")
+                _strict_env().from_string(body).render(CONTEXT_STUB)
+            except Exception as exc:  # noqa: BLE001 - any failure is the user's template's
+                errors.append(f"Webhook body for '{event}' is not valid. The following gave an error ({exc}).")
     return errors
 
 
@@ -270,18 +254,11 @@ def _render_one(template: str, context: dict, approval: bool) -> str:
 
 def render(messages: Any, ntype: NotificationType | None, event: str, context: dict,
            sub: str = "") -> tuple[str, Any]:
-    """(subject, body) of one send.  The body is a dict for JSON-bodied types."""
+    """(subject, body) of one send, both text."""
     subject_t, body_t = templates_for(messages, ntype, event, sub)
     approval = event == "workflow_approval"
     subject = _render_one(subject_t, context, approval) if subject_t else ""
     body = _render_one(body_t, context, approval) if body_t else ""
-    if ntype is not None and ntype.body_is_json:
-        return subject, as_json_object(body)
     if not approval and len(body.strip().splitlines()) < 1:
         body = BLANK_BODY
     return subject, body
-
-
-def as_json_object(text: Any) -> dict:
-    """A rendered JSON body as the object it must be (``{}`` otherwise, as AWX's webhook)."""
-    return json_mapping(text)

@@ -5,7 +5,8 @@ Contracts:
   * :func:`on_job_created` (a ``job_create_hook``, inside the job's creating transaction) stores
     the job's routing: the notification templates attached to its template, project, source
     and organization, per event group, as AWX's inheritance says.  Attaching or detaching
-    later changes what new jobs notify, never what a created job does.
+    later changes what new jobs notify, never what a created job does.  An ad hoc command is
+    the exception: AWX routes it by the hosts it ran on, read when each event comes.
   * :func:`on_job_started` / :func:`on_job_ended` (start and end hooks) create one pending send
     record per template and event, rendered now (INSERT OR IGNORE on the unique key: an event
     announced twice records once), then ring the sender's doorbell (:func:`delivery.wake`
@@ -36,6 +37,11 @@ ATTACH_POINTS: dict[str, tuple[str, ...]] = {
 }
 
 
+# kinds routed when each event comes, never snapshot: an ad hoc command's routing follows the
+# hosts it ran on (AWX reads them at each send)
+_LIVE_ROUTES = ("ad_hoc_command",)
+
+
 def attach_table(owner: str, group: str) -> tuple[str, str, str]:
     """(table, owner column, template column) of the association of ``owner`` resources with the
     notification templates of event group ``group``."""
@@ -45,7 +51,8 @@ def attach_table(owner: str, group: str) -> tuple[str, str, str]:
 def _owners(ctx, job_type: str, row: dict) -> list[tuple[str, Any]]:
     """(resource, id) of everything whose attached templates a job of ``job_type`` inherits
     (AWX: template ∪ project ∪ organization; updates: source/project ∪ organization; workflow
-    jobs and their approvals: workflow job template ∪ organization; ad hoc commands: none)."""
+    jobs and their approvals: workflow job template ∪ organization; ad hoc commands: the
+    organizations of the hosts it has events of, as AWX's, so none before it ran on a host)."""
     store = ctx.store
     if job_type == "job":
         jt = store.get("job_templates", row["job_template"]) if row.get("job_template") else None
@@ -59,6 +66,8 @@ def _owners(ctx, job_type: str, row: dict) -> list[tuple[str, Any]]:
         inventory = store.get("inventories", source["inventory"]) if source and source.get("inventory") else None
         return [("inventory_source", row.get("inventory_source")),
                 ("organization", (inventory or {}).get("organization"))]
+    if job_type == "ad_hoc_command":
+        return [("organization", org) for org in q.ad_hoc_host_organizations(store, row["id"])]
     if job_type in ("workflow_job", "workflow_approval"):
         wj = row if job_type == "workflow_job" else _workflow_job_row(ctx, row)
         wfjt_id = (wj or {}).get("workflow_job_template")
@@ -93,17 +102,21 @@ def compute_routes(ctx, job_type: str, row: dict) -> dict[str, list[int]]:
 
 def on_job_created(ctx, job_type: str, pk: int) -> None:
     """``job_create_hook``: snapshot the job's routing (in the creating transaction).  A job
-    created already ended (a launch that could not start: a schedule's or a workflow node's)
-    has its end recorded here, as no worker will ever announce it."""
+    created already ended (a launch that could not start) has its end recorded here, as no
+    worker will ever announce it, when a workflow node launched it; a schedule's such launch
+    notifies nobody (AWX: its task manager sends ``failed`` for the workflow node, the
+    scheduler nothing)."""
     row = ctx.store.get(ctx.registry[job_type].table, pk)
-    if row is None:
+    if row is None or job_type in _LIVE_ROUTES:
         return
     q.save_routing(ctx.store, job_type, pk, compute_routes(ctx, job_type, row))
-    if row.get("status") in ENDED and job_type != "workflow_approval":
+    if row.get("status") in ENDED and job_type != "workflow_approval" and row.get("launch_type") != "scheduled":
         _record_event(ctx, job_type, pk, started=False)
 
 
 def _routes(ctx, job_type: str, row: dict) -> dict[str, list[int]]:
+    if job_type in _LIVE_ROUTES:
+        return compute_routes(ctx, job_type, row)
     routes = q.routing_of(ctx.store, job_type, row["id"])
     if routes is None:
         routes = compute_routes(ctx, job_type, row)
@@ -128,7 +141,13 @@ def on_job_started(ctx, job_type: str, pk: int) -> None:
 
 def on_job_ended(ctx, job_type: str, pk: int) -> None:
     """``job_end_hook``: record the ``success`` sends of a successful job, the ``error`` sends of
-    any other end (failed, error, canceled, never started, reaped); an approval's sub-event."""
+    any other end (failed, error, canceled while running, reaped); an approval's sub-event.  A
+    job canceled before it started sends nothing (AWX: only a job's run, or the task manager
+    failing it, notifies; cancelling a pending job only sets its status)."""
+    row = ctx.store.get(ctx.registry[job_type].table, pk)
+    if row is not None and row.get("status") == "canceled" and not row.get("started") \
+            and job_type != "workflow_approval":
+        return
     _record_event(ctx, job_type, pk, started=False)
 
 
@@ -192,7 +211,7 @@ def test_message(ctx, template: dict) -> tuple[str, Any]:
     text = f"Test Notification {template['id']} {base}"
     ntype = configuration.type_of(template["notification_type"])
     if ntype is not None and ntype.body_is_json:
-        return subject, {"body": text}
+        return subject, json.dumps({"body": text})   # AWX's webhook test: that JSON text
     return subject, text
 
 

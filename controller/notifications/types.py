@@ -47,6 +47,8 @@ class ConfigField:
     default: Any = None
     required: bool = True
     help_text: str = ""
+    # a key Turret reads beyond AWX's ``init_parameters`` of the type (``_opt``)
+    extra: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,13 @@ def _messages(body: str | None, approval_body: Callable[[str], str | None]) -> d
 SUBJECT_ONLY = _messages(None, lambda event: None)
 EMAIL_MESSAGES = _messages(DEFAULT_BODY, lambda event: _APPROVAL_TEXT[event][1] + "\n\n{{ job_metadata }}")
 METADATA_MESSAGES = _messages("{{ job_metadata }}", lambda event: _APPROVAL_TEXT[event][1] + "\n\n{{ job_metadata }}")
-JSON_MESSAGES = _messages("{{ job_metadata }}", lambda event: '{"body": "' + _APPROVAL_TEXT[event][0].replace(
-    '"{{ approval_node_name }}"', '\\"{{ approval_node_name }}\\"') + '"}')
+# AWX's ``job_metadata_messages`` (webhook, awssns): bodies only, no subject (a send's subject is "")
+_QUOTED_NODE = ('"{{ approval_node_name }}"', '\\"{{ approval_node_name }}\\"')
+JSON_MESSAGES = {
+    **{event: {"body": "{{ job_metadata }}"} for event in ("started", "success", "error")},
+    "workflow_approval": {event: {"body": '{"body": "' + msg.replace(*_QUOTED_NODE) + '"}'}
+                          for event, (msg, _) in _APPROVAL_TEXT.items()},
+}
 CHAT_MESSAGES = _messages(CHAT_BODY, lambda event: CHAT_APPROVAL_BODY)
 
 
@@ -148,7 +155,13 @@ def _type(name: str, label: str, fields: tuple[ConfigField, ...], messages: dict
 
 def _opt(name: str, kind: str, label: str, help_text: str = "", default: Any = None) -> ConfigField:
     """An optional field (filled with ``default`` on save only when that is not None)."""
-    return ConfigField(name, kind, label, default=default, required=False, help_text=help_text)
+    return ConfigField(name, kind, label, default=default, required=False, help_text=help_text, extra=True)
+
+
+# the types AWX has: on these only AWX's own fields are type-checked on save (AWX passes any other
+# key to its backend as given, and its grafana backend int()s the dashboard and panel ids at send)
+AWX_TYPES = frozenset(("email", "slack", "webhook", "mattermost", "rocketchat", "pagerduty", "grafana", "irc",
+                       "twilio", "awssns"))
 
 
 API_URL_HELP = "Base URL of the service's API (default: the public service); for a proxy or a test receiver."

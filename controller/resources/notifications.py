@@ -17,13 +17,15 @@ Contracts:
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import access
-from ..errors import ValidationError
+from ..errors import APIError, ValidationError
 from ..notifications import configuration, messages, routing
 from ..notifications.types import TYPES
-from ..registry import Field, Registry, Relation, Resource
+from ..registry import OMIT, Field, Registry, Relation, Resource
+from ..store import notifications as q
 from ..store import rbac
 
 STATUS = [("pending", "Pending"), ("successful", "Successful"), ("failed", "Failed")]
@@ -68,7 +70,8 @@ def _validate(ctx, values: dict, existing: dict | None) -> None:
         if errors:
             raise configuration.validation_error(errors)
     if existing is not None:
-        # a kept secret must not follow a changed endpoint (credentials ask for re-entry alike)
+        # a kept secret must not follow a changed endpoint (credentials ask for re-entry alike):
+        # a Turret hardening, where AWX swaps $encrypted$ back whatever else changes
         errors = configuration.kept_secret_conflicts(type_name, existing.get("notification_type"),
                                                      values.get("notification_configuration"),
                                                      existing.get("notification_configuration"))
@@ -85,6 +88,17 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
     if existing is not None and "messages" in values:
         values["messages"] = messages.merge_messages(routing.template_messages(existing), values["messages"])
     return values
+
+
+# AWX refuses to delete a template while a send of it younger than this is pending
+_PENDING_GUARD = timedelta(hours=8)
+
+
+def _before_delete(ctx, row: dict) -> None:
+    """AWX's refusal (405) to delete a template with a pending send under eight hours old."""
+    since = (datetime.now(timezone.utc) - _PENDING_GUARD).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if q.has_pending_since(ctx.store, row["id"], since):
+        raise APIError({"error": "Delete not allowed while there are pending notifications"}, status=405)
 
 
 def _compute(ctx, rows: list[dict]) -> dict[int, dict]:
@@ -108,14 +122,50 @@ def _recent(ctx, rows: list[dict]) -> dict[int, dict]:
     return out
 
 
+# AWX's NotificationSerializer: the types whose records show a subject / a body at all
+_NO_SUBJECT = ("webhook", "awssns")
+_WITH_BODY = ("email", "webhook", "pagerduty", "awssns")
+
+
+def _stored_body(raw: Any) -> Any:
+    """A record's body as stored (its column holds JSON text of a str or a dict)."""
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _shown_body(ntype: str, body: Any) -> Any:
+    """AWX's ``get_body``: for webhook, pagerduty and awssns a dict body with a "body" key
+    shows that value, a text body that parses to a JSON object shows the object; otherwise
+    the body as stored."""
+    if ntype in ("webhook", "pagerduty", "awssns"):
+        if isinstance(body, dict):
+            if "body" in body:
+                return body["body"]
+        elif isinstance(body, str):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                return parsed
+    return body
+
+
 def _notification_compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    """AWX's presentation of a body: a JSON-bodied send's ``{"body": ...}`` shows its text."""
+    """A send record as AWX shows it: the body by :func:`_shown_body`; no ``subject`` for
+    webhook and awssns, no ``body`` but for email, webhook, pagerduty and awssns."""
     out: dict[int, dict] = {}
     for r in rows:
-        if r.get("notification_type") in ("webhook", "pagerduty", "awssns"):
-            body = messages.as_json_object(r.get("body"))
-            if isinstance(body.get("body"), str):
-                out[r["id"]] = {"body": body["body"]}
+        ntype = str(r.get("notification_type") or "")
+        shown: dict[str, Any] = {"body": _shown_body(ntype, _stored_body(r.get("body")))
+                                 if ntype in _WITH_BODY else OMIT}
+        if ntype in _NO_SUBJECT:
+            shown["subject"] = OMIT
+        out[r["id"]] = shown
     return out
 
 
@@ -126,12 +176,34 @@ def _job_notifications_scope(job_type: str):
     return scope
 
 
+# AWX's ``notification_attach_roles``: the roles on the owner that allow an attach (any of them);
+# owners not named here need only read access to the owner
+_ATTACH_ROLES: dict[str, tuple[str, ...]] = {"organization": ("admin_role", "auditor_role"),
+                                             "project": ("admin_role",)}
+
+
+def _attach_rule(owner: str):
+    """AWX's rule for (de)attaching a notification template to an ``owner`` (the same both ways):
+    change on the template (a notification admin of its organization), and a role of
+    :data:`_ATTACH_ROLES` on the owner, else read access to it."""
+    roles = _ATTACH_ROLES.get(owner)
+
+    def may_attach(ctx, parent: dict, template: dict) -> bool:
+        if not _can_change(ctx, template):
+            return False
+        if roles is None:
+            return access.can_read(ctx, ctx.registry[owner], parent)
+        return any(access.holds(ctx, owner, parent["id"], role) for role in roles)
+    may_attach.__name__ = f"may_attach_to_{owner}"
+    return may_attach
+
+
 def _attach_relations(owner: str) -> list[Relation]:
     rels = []
     for group in routing.ATTACH_POINTS[owner]:
         table, left, right = routing.attach_table(owner, group)
         rels.append(Relation(f"notification_templates_{group}", "notification_template", "m2m",
-                             key=f"{table}:{left}:{right}"))
+                             key=f"{table}:{left}:{right}", may_attach=_attach_rule(owner)))
     return rels
 
 
@@ -168,7 +240,8 @@ def declare(reg: Registry) -> None:
                             read_only=True)],
         create_role="organization.notification_admin_role", visibility=_template_visibility,
         can_change=_can_change, capabilities=("edit", "delete", "copy"), actions=("test", "copy"),
-        validate=_validate, before_save=_before_save, compute=_compute, redact=_redact, extra_summary=_recent,
+        validate=_validate, before_save=_before_save, before_delete=_before_delete, compute=_compute,
+        redact=_redact, extra_summary=_recent,
     ))
     reg.add(Resource(
         name="notification", plural="notifications", common_fields=False,
@@ -194,7 +267,7 @@ def declare(reg: Registry) -> None:
             Field("destination", "string", null=True, default=None, hidden=True),
             Field("sent_at", "datetime", null=True, default=None, hidden=True),
         ],
-        ordering=("id",), search_fields=("subject", "recipients"),
+        ordering=("id",), search_fields=("subject", "notification_type", "body"),
         summary_keys=("id", "status", "notification_type"),
         creatable=False, updatable=False, deletable=False, capabilities=(),
         visibility=_notification_visibility, compute=_notification_compute,

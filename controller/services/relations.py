@@ -116,7 +116,8 @@ def _apply(ctx: Context, parent_res: Resource, parent: dict, rel: Relation, targ
         _require_role_admin(ctx, role)
         return (rbac.add_member if on else rbac.remove_member)(store, role["id"], child["id"]), None
     if kind == "m2m":
-        access.require(access.can_change(ctx, parent_res, parent) and access.can_read(ctx, target, child))
+        access.require(rel.may_attach(ctx, parent, child) if rel.may_attach is not None else
+                       access.can_change(ctx, parent_res, parent) and access.can_read(ctx, target, child))
         table, left, right = rel.key.split(":")
         if on:
             return links.link(store, table, left, right, parent["id"], child["id"], ordered=rel.ordered), None

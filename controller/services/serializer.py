@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import access
-from ..registry import ENCRYPTED, Field
+from ..registry import ENCRYPTED, OMIT, Field
 from ..store import rbac
 from . import named_urls
 
@@ -34,12 +34,14 @@ def decode(field: Field, value: Any) -> Any:
         if value is None or value == "":
             return {} if value == "" else None
         return json.loads(value) if isinstance(value, str) else value
+    if field.kind == "datetime" and isinstance(value, str) and value.endswith(".000000Z"):
+        return value[:-8] + "Z"   # DRF's isoformat() leaves out zero microseconds
     return value
 
 
 def _decoder(field: Field) -> Callable[[Any], Any] | None:
     """``decode`` bound to ``field``, or None where it returns the stored value unchanged."""
-    if field.kind in ("password", "boolean", "json") or field.secret:
+    if field.kind in ("password", "boolean", "json", "datetime") or field.secret:
         return lambda value: decode(field, value)
     return None
 
@@ -187,7 +189,8 @@ def serialize(ctx, resource, rows: list[dict], detail: bool = False, mode: str |
         values = computed.get(pk)
         for name, stored, dec in shown:
             if values and name in values:
-                obj[name] = values[name]
+                if values[name] is not OMIT:
+                    obj[name] = values[name]
             elif not stored:
                 obj[name] = None
             else:

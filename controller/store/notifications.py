@@ -182,3 +182,58 @@ def workflow_job_of_approval(store, approval: dict) -> int | None:
     if approval.get("launched_by_type") == "workflow_job" and approval.get("launched_by_id"):
         return approval["launched_by_id"]
     return store.scalar("SELECT workflow_job FROM workflow_job_nodes WHERE job = ? LIMIT 1", (approval["id"],))
+
+
+# -- the sender's outbox looks (controller.notifications.delivery.Sender) ----------------------
+def has_due(store, now: str) -> bool:
+    """Whether a pending, unclaimed record is due at ``now`` (what :func:`claim_due` would
+    take): a read, for the sender's idle poll."""
+    return store.one(f'SELECT 1 FROM "{NOTIFICATIONS}" WHERE status = \'pending\' AND claimed_at IS NULL '
+                     "AND (next_attempt IS NULL OR next_attempt <= ?) LIMIT 1", (now,)) is not None
+
+
+def has_stale_claims(store, before: str) -> bool:
+    """Whether a pending record was claimed before ``before`` and never concluded (what
+    :func:`fail_stale_claims` would fail): a read, for the sender's idle poll."""
+    return store.one(f'SELECT 1 FROM "{NOTIFICATIONS}" WHERE status = \'pending\' AND claimed_at IS NOT NULL '
+                     "AND claimed_at < ? LIMIT 1", (before,)) is not None
+
+
+def claim_due(store, owner: str, now: str, limit: int) -> list[int]:
+    """Claim for ``owner`` up to ``limit`` due records (:func:`due_ids` order), each by the
+    compare-and-set of :func:`claim`, in one transaction; the ids claimed."""
+    if limit <= 0:
+        return []
+    with store.transaction():
+        return [pk for pk in due_ids(store, now, limit) if claim(store, pk, owner, now)]
+
+
+def release(store, pks: list[int], owner: str) -> int:
+    """Give back ``owner``'s claims of records ``pks``, unsent: unclaimed again, the claim's
+    attempt not counted (a stopping sender's claims it will not send, for the next sender);
+    how many.  A record concluded or claimed by another sender is left alone."""
+    if not pks:
+        return 0
+    marks = ",".join("?" * len(pks))
+    with store.transaction():
+        return store.execute(
+            f'UPDATE "{NOTIFICATIONS}" SET claimed_at = NULL, claimed_by = NULL, '
+            "attempts = max(attempts - 1, 0), modified = ? "
+            f"WHERE id IN ({marks}) AND claimed_by = ? AND status = 'pending'", (now_iso(), *pks, owner)).rowcount
+
+
+# -- deleting a template (controller.resources.notifications) --------------------------------
+def has_pending_since(store, template_id: int, since: str) -> bool:
+    """Whether template ``template_id`` has a pending send record created after ``since`` (an
+    ISO timestamp as :func:`now_iso` writes them)."""
+    return store.one(f'SELECT 1 FROM "{NOTIFICATIONS}" WHERE notification_template = ? AND status = \'pending\' '
+                     "AND created > ? LIMIT 1", (template_id, since)) is not None
+
+
+def ad_hoc_host_organizations(store, command_id: int) -> list[int]:
+    """Organizations of the inventories of the hosts ad hoc command ``command_id`` has events
+    of (AWX's ``AdHocCommand.hosts`` goes through its events), sorted."""
+    return [r[0] for r in store.query(
+        "SELECT DISTINCT i.organization FROM ad_hoc_command_events e JOIN hosts h ON h.id = e.host "
+        "JOIN inventories i ON i.id = h.inventory WHERE e.ad_hoc_command = ? AND i.organization IS NOT NULL "
+        "ORDER BY i.organization", (command_id,))]

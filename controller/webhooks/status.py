@@ -41,9 +41,12 @@ Contracts:
     not handed to a thread yet: it claims nothing once stopped and gives back (unsent, queued
     again) a claim it made while the stop came, so the next poster sends it.
   * Quiet while waiting: the poster polls with a read (is a post claimable now?), takes the
-    write lock only to claim one, and sweeps (gives up stale rows, prunes) at most once per
-    :data:`SWEEP_SECONDS`; a job's post waiting behind its post being sent costs no write
-    (the end of that send rings the poster).
+    write lock only to claim one (never while all its threads are busy: it claims no more
+    posts than it has free threads), and sweeps (gives up stale rows, prunes) at most once
+    per :data:`SWEEP_SECONDS`; a job's post waiting behind its post being sent costs no write
+    (the end of that send rings the poster).  The claiming loop, the hand-off and the stop
+    are the frame it shares with the notification sender
+    (:class:`controller.services.outbox.OutboxSender`).
   * The token (decrypted from the credential only to send) is never logged, stored or raised:
     the outbox holds the job and the status only; logs name the service, the host, the job and
     the HTTP status at most.
@@ -52,12 +55,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
-import threading
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,7 +65,7 @@ from ..context import Context
 from ..jobs import wake as wakes
 from ..notifications.channels.base import SendError, host_of, request
 from ..notifications.job_context import job_url
-from ..services.bootstrap import system_context
+from ..services.outbox import OutboxSender
 from ..services import credential_inputs as ci
 from ..services.variables import json_mapping
 from ..store import webhook_status as q
@@ -258,110 +256,55 @@ def settled(store, kind: str | None = None, pk: int | None = None) -> bool:
     return q.unsettled(store, kind, pk) == 0
 
 
-class Poster:
+class Poster(OutboxSender[dict]):
     """The post-back sender of the process running the job stack: claims the outbox's due posts
     (see the module contract) and sends each on one of :data:`WORKERS` threads; rung by
-    :func:`wake`, else polling every :data:`POLL` seconds."""
+    :func:`wake`, else polling every :data:`POLL` seconds (the frame:
+    :class:`controller.services.outbox.OutboxSender`).  A claimed item is an outbox row
+    (``id``, ``kind``, ``job``, ``status``)."""
+
+    name = "turret-webhook-status"
+    pool_name = "turret-webhook-status"
+    label = "webhook status"
+    sweep_every = SWEEP_SECONDS
+    swept_note = "post(s) given up unsent (a stale claim or queued too long)"
+    log = logging.getLogger("turret.webhooks")
 
     def __init__(self, state: Any, poll: float = POLL, workers: int = WORKERS) -> None:
-        self.ctx = system_context(state)
-        self.poll, self.workers = poll, workers
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._busy = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._swept = 0.0       # time.time() of the last give-up/prune (0: none yet, so at the first look)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turret-webhook-status")
+        super().__init__(state, wakes.WEBHOOK_STATUS_DOORBELL, poll, workers, stop_wait=STOP_WAIT)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="turret-webhook-status", daemon=True)
-        self._thread.start()
+    def has_due(self) -> bool:
+        """A post is claimable now (one waiting behind its job's post being sent is not: the
+        end of that send rings the poster)."""
+        return q.has_queued(self.ctx.store)
 
-    def stop(self, wait: bool = True, timeout: float = STOP_WAIT) -> None:
-        """Stop claiming; ``wait``: let posts under way finish first (each is bounded).  Posts
-        still queued stay in the outbox for the next start, and so do the claims of a look
-        that outlasts ``timeout`` seconds (waiting for the write lock): that look gives them
-        back (see :meth:`_hand_off`)."""
-        with self._lock:    # with _hand_off's check: a claim is submitted before the pool shuts, or given back
-            self._stop.set()
-        wakes.ring_webhook_status()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-        self._pool.shutdown(wait=wait)
+    def sweep_needed(self) -> bool:
+        """Some row is not done (a stale claim may block its job's next posts)."""
+        return q.unsettled(self.ctx.store) > 0
 
-    def _loop(self) -> None:
-        doorbell = wakes.WEBHOOK_STATUS_DOORBELL
-        rung = True     # first look at once: posts recorded while no poster ran
-        while not self._stop.is_set():
-            try:
-                # a ring goes straight to the claim (a write transaction), as the ring may come
-                # from inside the recording transaction: the claim waits for its commit
-                if rung or q.has_queued(self.ctx.store) or self._sweep_wanted():
-                    self.dispatch_due()
-            except Exception as exc:  # noqa: BLE001 - the poster must outlive a bad moment of the db
-                log.error("webhook status poster: %s", type(exc).__name__)
-            rung = doorbell.wait(timeout=self.poll)
-            doorbell.clear()
+    def sweep(self, now: float) -> int:
+        """Give up stale claims and posts queued too long, prune the old done rows."""
+        store = self.ctx.store
+        given_up = q.give_up_stale(store, now - STALE_SECONDS, now - KEEP_SECONDS, now)
+        q.prune(store, now - KEEP_SECONDS)
+        return given_up
 
-    def _sweep_wanted(self) -> bool:
-        """Whether an idle look should still sweep: :data:`SWEEP_SECONDS` passed since the last
-        sweep and some row is not done (a stale claim may block its job's next posts)."""
-        return time.time() - self._swept >= SWEEP_SECONDS and q.unsettled(self.ctx.store) > 0
+    def claim(self, limit: int, now: float) -> list[dict]:
+        return q.claim_next(self.ctx.store, self.owner, now, limit)
 
-    def dispatch_due(self) -> list[int]:
-        """Give up stale rows and prune (at most once per :data:`SWEEP_SECONDS`), claim the
-        due posts (as many as free threads) and hand each to a thread; the outbox ids handed."""
-        store, now = self.ctx.store, time.time()
-        with self._lock:
-            free = 0 if self._stop.is_set() else self.workers - self._busy   # stopping: claim nothing more
-        sweep = now - self._swept >= SWEEP_SECONDS
-        given_up = 0
-        with store.transaction():   # one write transaction: waits for a recording one to commit
-            if sweep:
-                given_up = q.give_up_stale(store, now - STALE_SECONDS, now - KEEP_SECONDS, now)
-                q.prune(store, now - KEEP_SECONDS)
-            # looked at again once the write lock is held (that wait may last the busy timeout):
-            # a stop that came meanwhile claims nothing
-            rows = [] if self._stop.is_set() else q.claim_next(store, self.owner, now, free)
-        if sweep:
-            self._swept = now
-        if given_up:
-            log.warning("webhook status: %d post(s) given up unsent (a stale claim or queued too long)", given_up)
-        return self._hand_off(rows)
+    def release(self, items: list[dict]) -> None:
+        q.release(self.ctx.store, [row["id"] for row in items], self.owner)
 
-    def _hand_off(self, rows: list[dict]) -> list[int]:
-        """Submit each claimed row to a sending thread; the ids submitted.  The rows a stop came
-        before (or a shut pool refuses) are given back unsent, for the next poster: a claim
-        never submitted would otherwise be given up unsent when stale."""
-        handed: list[int] = []
-        refused: list[int] = []
-        with self._lock:    # stop() sets its flag under this lock, before it shuts the pool
-            for row in rows:
-                if self._stop.is_set():
-                    refused.append(row["id"])
-                    continue
-                try:
-                    self._pool.submit(self._post, row)
-                except RuntimeError:    # the pool is shut (a stop in between)
-                    refused.append(row["id"])
-                    continue
-                self._busy += 1
-                handed.append(row["id"])
-        if refused:
-            q.release(self.ctx.store, refused, self.owner)
-            log.info("webhook status: %d claimed post(s) given back at stop, for the next start", len(refused))
-        return handed
+    def ident(self, item: dict) -> int:
+        return item["id"]
 
-    def _post(self, row: dict) -> None:
+    def send(self, item: dict) -> None:
+        """Deliver one post, then mark it done, sent or failed (never sent again)."""
         try:
-            deliver(self.ctx, row["kind"], row["job"], row["status"])
+            deliver(self.ctx, item["kind"], item["job"], item["status"])
         finally:
             try:
-                q.conclude(self.ctx.store, row["id"], self.owner, time.time())
+                q.conclude(self.ctx.store, item["id"], self.owner, time.time())
             except Exception as exc:  # noqa: BLE001 - the claim goes stale and is given up later
-                log.error("webhook status of %s %s: concluding failed (%s)", row["kind"], row["job"],
+                log.error("webhook status of %s %s: concluding failed (%s)", item["kind"], item["job"],
                           type(exc).__name__)
-            with self._lock:
-                self._busy -= 1
-            wakes.ring_webhook_status()     # the job's next post (or another job's) may go now

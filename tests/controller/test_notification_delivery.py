@@ -2,8 +2,10 @@
 inheritance, the routing snapshot taken at creation, AWX's default messages and context
 (job_metadata, approval fields and the approval's own URL) received by a local HTTP sink and a
 local SMTP server, a dead endpoint that never delays a job, a restart during a send that never
-sends twice, one record per (template, job, event) whoever announces or claims, and
-per-destination rate limits."""
+sends twice, one record per (template, job, event) whoever announces or claims,
+per-destination rate limits, and the sender's own conduct (session 26, O1): an idle sender only
+reads, a sender claims no more than its free threads, and a claim made as it stops is given back
+to the next sender."""
 from __future__ import annotations
 
 import json
@@ -20,7 +22,7 @@ import pytest
 from controller.jobs import control
 from controller.jobs import launch as launch_module
 from controller.notifications import routing
-from controller.notifications.delivery import STALE_ERROR, Sender
+from controller.notifications.delivery import POOL_SIZE, STALE_ERROR, Sender
 from controller.services.bootstrap import system_context
 from controller.services.cleanup import cleanup
 from controller.store import notifications as notification_store
@@ -86,7 +88,7 @@ def requests_to(sink: HttpSink, path: str) -> list:
     return [r for r in sink.requests if r.path == path]
 
 
-def test_a_job_notifies_its_template_project_and_organization(admin, scene, sink):
+def test_a_job_notifies_its_template_project_and_organization(admin, app_state, scene, sink):
     hook = f"/{uniq('h')}"
     nt_jt, nt_project, nt_org = (webhook(admin, scene["org"], f"{sink.url}{hook}/{p}") for p in ("jt", "pr", "org"))
     jt = scene["hello"]
@@ -115,8 +117,9 @@ def test_a_job_notifies_its_template_project_and_organization(admin, scene, sink
     assert meta["hosts"] == {"h1": {"failed": False, "changed": 0, "dark": 0, "failures": 0, "ok": 1,
                                     "processed": 1, "skipped": 0, "rescued": 0, "ignored": 0}}
     assert meta["finished"] and started.json()["status"] == "running" and started.json()["finished"] is None
-    subject = next(r for r in records if r["event"] == "success")["subject"]
-    assert subject == f"Job #{job['id']} '{jt['name']}' successful: {meta['url']}"
+    # the stored subject (AWX's API shows none for a webhook send)
+    subject = app_state.store.get("notifications", next(r for r in records if r["event"] == "success")["id"])["subject"]
+    assert subject == ""   # AWX's webhook defaults have a body only (job_metadata_messages)
 
 
 def test_a_failed_job_emails_the_organization_s_error_template(admin, scene, sink):
@@ -210,14 +213,14 @@ def test_a_job_reaped_at_start_up_notifies_its_error(admin, app_state, scene, si
 
 
 def test_a_launch_that_could_not_start_notifies_its_error(admin, app_state, scene, sink):
-    """A schedule's launch that fails leaves a job created in ``error`` (no worker ever runs or
-    announces it): its error notification goes out all the same."""
+    """A workflow node's launch that fails leaves a job created in ``error`` (no worker ever runs
+    or announces it): its error notification goes out all the same (a schedule's: none, as AWX)."""
     path = f"/{uniq('nostart')}"
     nt = webhook(admin, scene["org"], sink.url + path)
     attach(admin, "organizations", scene["org"]["id"], "error", nt)
     ctx = system_context(app_state)
     template = app_state.store.get("job_templates", scene["hello"]["id"])
-    job = launch_module.record_failed_launch(ctx, template, "Missing inventory.")
+    job = launch_module.record_failed_launch(ctx, template, "Missing inventory.", launch_type="workflow")
     (record,) = settled(admin, f"/api/v2/jobs/{job['id']}/", 1)
     assert (record["notification_template"], record["event"], record["status"]) == (nt, "error", "successful")
     meta = requests_to(sink, path)[0].json()
@@ -336,7 +339,7 @@ time.sleep(120)
 """
 
 
-def test_approvals_notify_their_workflow_s_approval_templates(admin, scene, sink):
+def test_approvals_notify_their_workflow_s_approval_templates(admin, app_state, scene, sink):
     path = f"/{uniq('gate')}"
     body = '{"node": "{{ approval_node_name }}", "status": "{{ approval_status }}", ' \
            '"approve": "{{ approval_url }}approve/", "workflow": "{{ workflow_url }}"}'
@@ -361,7 +364,8 @@ def test_approvals_notify_their_workflow_s_approval_templates(admin, scene, sink
     running = settled(admin, f"/api/v2/workflow_approvals/{approval_id}/", 2)
     assert sorted((r["notification_template"], r["event"]) for r in running) == [(nt, "running"),
                                                                                  (nt_default, "running")]
-    assert next(r for r in running if r["notification_template"] == nt)["subject"] == "review Ship it?"
+    mine = next(r for r in running if r["notification_template"] == nt)
+    assert app_state.store.get("notifications", mine["id"])["subject"] == "review Ship it?"    # stored, not shown
     assert admin.post(f"/api/v2/workflow_approvals/{approval_id}/approve/", {}).status_code == 204
     settled(admin, f"/api/v2/workflow_approvals/{approval_id}/", 4)
     wait_until(lambda: admin.get(f"/api/v2/workflow_jobs/{wj}/").json["status"] == "successful", 20, "the workflow")
@@ -385,3 +389,140 @@ def test_approvals_notify_their_workflow_s_approval_templates(admin, scene, sink
     assert sorted(r["event"] for r in denied) == ["denied", "denied", "running", "running"]
     url = f"{first['workflow'].rsplit('/', 1)[0]}/{wj}"
     assert requests_to(sink, path)[-1].json() == {"body": f'The approval node "Ship it?" was denied. {url}'}
+
+
+# -- the sender's own conduct (session 26, O1): no job stack sender runs meanwhile ------------------
+LOOP = "turret-notifications"       # a sender's claiming thread (its sending threads: "turret-notify_<n>")
+
+
+@pytest.fixture
+def quiet(app_state, jobs):
+    """The module's sender stopped (only the test's senders claim), the records earlier tests
+    left pending concluded (none becomes due meanwhile); a tuned sender again afterwards."""
+    app_state.notifier.stop()
+    store = app_state.store
+    for row in store.dicts("SELECT id FROM notifications WHERE status = 'pending'"):
+        store.update("notifications", row["id"], {"status": "failed", "claimed_at": None, "claimed_by": None})
+    yield store
+    app_state.notifier = Sender(app_state, poll=0.1, backoff=(0.3,), max_attempts=2, timeout=3.0)
+    app_state.notifier.start()
+
+
+def loop_statements(store, seconds: float) -> list[str]:
+    """The statements a running sender's claiming thread runs during ``seconds``, read from the
+    trace callback of every connection the store has opened (the loop's included)."""
+    seen: list[str] = []
+
+    def keep(sql: str) -> None:
+        if threading.current_thread().name == LOOP:
+            seen.append(sql)
+    with store._lock:
+        conns = list(store._all)
+    for conn in conns:
+        conn.set_trace_callback(keep)
+    try:
+        time.sleep(seconds)
+    finally:
+        for conn in conns:
+            conn.set_trace_callback(None)
+    return seen
+
+
+def writes(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if sql.startswith(("BEGIN", "UPDATE", "INSERT", "DELETE"))]
+
+
+def record_claimed_elsewhere(app_state, nt: int) -> int:
+    """A test send claimed by a sender of another (dead) process, recorded without a ring."""
+    store = app_state.store
+    ctx = system_context(app_state)
+    template = store.get("notification_templates", nt)
+    with store.transaction():
+        pk = routing.record(ctx, template, "subject", "body", None, None, "test")
+        assert pk is not None
+        stamp = store.get("notifications", pk)["created"]
+        assert notification_store.claim(store, pk, "elsewhere:1:dead", stamp)
+    return pk
+
+
+def test_an_idle_sender_only_reads_and_still_fails_a_stale_claim(admin, app_state, scene, sink, quiet):
+    path = f"/{uniq('stale')}"
+    nt = webhook(admin, scene["org"], sink.url + path)
+    sender = Sender(app_state, poll=0.05, stale_after=0.5)
+    sender.start()
+    try:
+        wait_until(lambda: sender._swept, 5, "its first look")   # a claim (rows left while none ran): past
+        seen = loop_statements(quiet, 1.0)      # some 20 polls, nothing pending
+        assert len([sql for sql in seen if sql.startswith('SELECT 1 FROM "notifications"')]) >= 10, seen
+        assert writes(seen) == []               # no write transaction while idle
+        pk = record_claimed_elsewhere(app_state, nt)
+        assert quiet.get("notifications", pk)["status"] == "pending"
+        # stale after 0.5 s: a poll's read finds it, and that look fails it (unsent)
+        wait_until(lambda: quiet.get("notifications", pk)["status"] == "failed", 5, "the stale claim to fail")
+        time.sleep(0.3)
+        assert writes(loop_statements(quiet, 0.5)) == []    # idle again
+    finally:
+        sender.stop()
+    row = quiet.get("notifications", pk)
+    assert (row["error"], row["attempts"], row["claimed_by"]) == (STALE_ERROR, 1, None)
+    assert requests_to(sink, path) == []
+
+
+def test_a_claim_made_as_the_sender_stops_is_given_back_to_the_next_sender(admin, app_state, scene, sink, quiet):
+    path = f"/{uniq('handback')}"
+    nt = webhook(admin, scene["org"], sink.url + path)
+    pk = admin.post(f"/api/v2/notification_templates/{nt}/test/").json["notification"]
+    stopping = Sender(app_state)            # not started: its look runs on this thread
+    claimed: list[str] = []
+
+    def stop_at_the_claim_s_commit(sql: str) -> None:
+        if sql.startswith('UPDATE "notifications" SET claimed_at'):
+            claimed.append(sql)
+        elif sql == "COMMIT" and claimed and not stopping._stop.is_set():
+            stopping.stop()                 # the stop comes as the claim commits: the pool shuts first
+    quiet.conn.set_trace_callback(stop_at_the_claim_s_commit)
+    try:
+        handed = stopping.dispatch_due()
+    finally:
+        quiet.conn.set_trace_callback(None)
+    assert claimed and handed == []
+    row = quiet.get("notifications", pk)
+    assert (row["status"], row["claimed_by"], row["claimed_at"], row["attempts"]) == ("pending", None, None, 0)
+    # a release gives back only its owner's claim
+    assert notification_store.claim(quiet, pk, "host:2:other", row["created"])
+    assert notification_store.release(quiet, [pk], stopping.owner) == 0
+    assert quiet.get("notifications", pk)["claimed_by"] == "host:2:other"
+    assert notification_store.release(quiet, [pk], "host:2:other") == 1
+    after = Sender(app_state, poll=0.1)
+    after.start()
+    try:
+        wait_until(lambda: quiet.get("notifications", pk)["status"] == "successful", 10, "the next sender's send")
+    finally:
+        after.stop()
+    row = quiet.get("notifications", pk)
+    assert (row["attempts"], row["error"], row["notifications_sent"]) == (1, "", 1)
+    assert len(requests_to(sink, path)) == 1
+
+
+def test_a_sender_claims_no_more_records_than_it_has_free_threads(admin, app_state, scene, quiet):
+    with HttpSink(Answer(delay=1.0)) as slow:
+        nt = webhook(admin, scene["org"], slow.url + "/slow")
+        ids = [admin.post(f"/api/v2/notification_templates/{nt}/test/").json["notification"]
+               for _ in range(POOL_SIZE + 2)]
+        sender = Sender(app_state, timeout=5.0)    # not started: its looks run on this thread
+        try:
+            assert sender.dispatch_due() == ids[:POOL_SIZE]     # oldest first, one per thread
+            rows = [quiet.get("notifications", i) for i in ids]
+            assert [(r["claimed_by"], r["attempts"]) for r in rows] == (
+                [(sender.owner, 1)] * POOL_SIZE + [(None, 0)] * 2)
+            assert sender.dispatch_due() == []                  # every thread busy: the others wait
+            wait_until(lambda: all(quiet.get("notifications", i)["status"] == "successful" for i in ids[:POOL_SIZE]),
+                       10, "the first sends")
+            time.sleep(0.3)                                     # their threads are free again
+            assert sender.dispatch_due() == ids[POOL_SIZE:]
+            wait_until(lambda: all(quiet.get("notifications", i)["status"] == "successful" for i in ids),
+                       10, "every send")
+        finally:
+            sender.stop()
+    assert len(slow.requests) == POOL_SIZE + 2
+    assert all(quiet.get("notifications", i)["attempts"] == 1 for i in ids)

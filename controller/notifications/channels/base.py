@@ -33,7 +33,8 @@ class Message:
     """One rendered notification.
 
     ``subject`` is the rendered ``message`` template (one line); ``body`` the rendered body
-    template: a ``str``, or a ``dict`` for the types whose body is JSON (``body_is_json``).
+    template, a ``str`` (a ``dict`` in records stored before bodies were kept as text, and in a
+    test send of some types).
     ``url`` is the job's (or approval's) UI address and ``status`` the job status the event is
     about; ``context`` the template context (for senders that want more facts).  ``timeout``
     bounds every network wait of one send, in seconds (connect, each read).

@@ -20,8 +20,22 @@ def json_object(body: Any) -> dict:
     return json_mapping(body)
 
 
+def webhook_payload(body: Any) -> Any:
+    """What AWX's webhook backend sends of a body: the JSON object it parses to; ``{}`` when it is
+    not JSON (or empty); any other JSON value (``"{{ job.id }}"`` renders ``42``) leaves the
+    text as it is, sent as a JSON string."""
+    if isinstance(body, str):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return {}
+        if isinstance(parsed, dict):
+            return parsed
+    return body or {}
+
+
 def send_webhook(config: dict[str, Any], message: Message) -> int:
-    """AWX's webhook: POST or PUT the body (a JSON object, else ``{}``) as UTF-8 JSON with
+    """AWX's webhook: POST or PUT the body (:func:`webhook_payload`) as UTF-8 JSON with
     ``Content-Type: application/json``, a User-Agent and the configured ``headers`` on top;
     Basic auth when a username or password is set; 301/307 followed up to 5 times (same method
     and body); 4xx/5xx raise ``Error sending webhook notification: <status>``."""
@@ -32,7 +46,7 @@ def send_webhook(config: dict[str, Any], message: Message) -> int:
                **{str(k): str(v) for k, v in (config.get("headers") or {}).items()}}
     if config.get("username") or config.get("password"):
         headers["Authorization"] = basic_auth(str(config.get("username") or ""), str(config.get("password") or ""))
-    data = json.dumps(json_object(message.body), ensure_ascii=False).encode("utf-8")
+    data = json.dumps(webhook_payload(message.body), ensure_ascii=False).encode("utf-8")
     url = str(config.get("url") or "")
     verify = not config.get("disable_ssl_verification")
     for _ in range(MAX_REDIRECTS):
