@@ -1,4 +1,6 @@
-"""List-level schedule routes: ``POST /schedules/preview/`` and ``GET /schedules/zoneinfo/``.
+"""Schedule routes beside the generic ones: ``POST /schedules/preview/``, ``GET
+/schedules/zoneinfo/`` and ``GET /schedules/N/unified_jobs/`` (every kind of run the schedule
+launched: jobs, project and inventory updates, workflow jobs; a generic sub-list has one target).
 
 Registered before the generic blueprint (static segments also outrank ``<ident>`` in
 Werkzeug's routing).  Views parse, call :mod:`controller.services.rrules`, render.
@@ -7,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
-from ..services import rrules, schedule_forms
-from .web import one_verb_view, options_body, parse_body
+from ..services import crud, rrules, schedule_forms, unified
+from .unified import list_options as unified_options
+from .web import one_verb_view, options_body, parse_body, query_args, resolve_pk
 
 bp = Blueprint("schedules", __name__)
 _PREVIEW_NAME = "Schedule Recurrence Rule Preview"
@@ -45,3 +48,18 @@ def _preview(data) -> dict:
 def zoneinfo() -> Response:
     return one_verb_view("GET", lambda ctx: options_body("Schedule Zone Info", {"GET": {}}),
                          lambda ctx: rrules.zoneinfo_listing())
+
+
+@bp.route("/api/v2/schedules/<ident>/unified_jobs/", methods=_METHODS, provide_automatic_options=False,
+          strict_slashes=False)
+def unified_jobs(ident: str) -> Response:
+    """The runs the schedule launched, of every kind, as ``/unified_jobs/?schedule=N`` lists them
+    (404/403 for a schedule the user cannot see)."""
+    def run(ctx) -> dict:
+        res = ctx.registry["schedule"]
+        row = crud.get_row(ctx, res, resolve_pk(ctx, res, ident))
+        return unified.list_page(ctx, unified.job_members(ctx), [*query_args(), ("schedule", str(row["id"]))],
+                                 request.path, True)
+    def options(ctx) -> dict:
+        return unified_options(ctx, unified.job_members(ctx), "Schedule Unified Jobs List")
+    return one_verb_view("GET", options, run)

@@ -9,7 +9,7 @@ from .web import one_verb_view, options_body, query_args
 bp = Blueprint("unified", __name__)
 
 
-def _options(ctx, names: tuple[str, ...], title: str) -> dict:
+def list_options(ctx, names: tuple[str, ...], title: str) -> dict:
     members = unified.members(ctx, names)
     get: dict[str, dict] = {}
     for res in members:
@@ -25,7 +25,7 @@ def _options(ctx, names: tuple[str, ...], title: str) -> dict:
 def _view(title: str, jobs: bool) -> Response:
     def members(ctx) -> tuple[str, ...]:
         return unified.job_members(ctx) if jobs else unified.template_members(ctx)
-    return one_verb_view("GET", lambda ctx: _options(ctx, members(ctx), title),
+    return one_verb_view("GET", lambda ctx: list_options(ctx, members(ctx), title),
                          lambda ctx: unified.list_page(ctx, members(ctx), query_args(), request.path, jobs))
 
 

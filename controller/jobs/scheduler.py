@@ -71,15 +71,16 @@ def _launch(ctx, row: dict) -> tuple[str, dict | None]:
 
 
 def _fire(ctx, row: dict, now: datetime, node: str, grace: float) -> dict | None:
-    fire_time = row["next_run"]
+    due_at = row["next_run"]                          # the stored form: the compare-and-set's value
+    fire_time = rrules.iso_z(rrules.parse_z(due_at))  # the ledger's and the caller's (AWX's rendering)
     try:
-        following = rrules.iso_z(rrules.next_after(rrules.parse(row["rrule"]), now))
+        following = rrules.stored_z(rrules.next_after(rrules.parse(row["rrule"]), now))
     except ValidationError:
         log.error("schedule %s has an invalid rule %r; it will not run again", row["id"], row["rrule"])
         following = None
     late = (now - rrules.parse_z(fire_time)).total_seconds()
     with ctx.store.transaction():
-        if not sq.advance(ctx.store, row["id"], fire_time, following):
+        if not sq.advance(ctx.store, row["id"], due_at, following):
             return None                                  # another process moved it on
         if late > grace:
             log.warning("schedule %s: occurrence %s missed by %.0fs (controller down?) is skipped; next run %s",
@@ -96,7 +97,8 @@ def _fire(ctx, row: dict, now: datetime, node: str, grace: float) -> dict | None
     metrics.count_schedule_fire()    # after the commit: a rolled-back fire is not counted
     if ctx.jobs is not None:
         ctx.jobs.notify()
-    return {"schedule": row["id"], "fire_time": fire_time, "next_run": following, "job_type": job_type,
+    return {"schedule": row["id"], "fire_time": fire_time, "next_run": rrules.iso_z(rrules.parse_z(following))
+            if following else None, "job_type": job_type,
             "job": job["id"] if job else None, "status": job["status"] if job else "error"}
 
 
@@ -104,7 +106,7 @@ def tick(ctx, now: datetime, node: str = "", grace: float = 90.0) -> list[dict]:
     """Fire every enabled schedule whose ``next_run`` is at or before ``now``; returns one
     ``{schedule, fire_time, next_run, job_type, job, status}`` per occurrence fired."""
     fired = []
-    for row in sq.due(ctx.store, rrules.iso_z(now)):
+    for row in sq.due(ctx.store, rrules.stored_z(now)):
         try:
             result = _fire(ctx, row, now, node, grace)
         except Exception:  # noqa: BLE001 - one bad schedule must not block the others

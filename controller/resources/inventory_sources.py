@@ -201,6 +201,8 @@ def declare(reg: Registry) -> None:
         ] + [
             Field("inventory", "id", fk="inventory", on_delete="cascade", **ro),
             Field("inventory_source", "id", fk="inventory_source", on_delete="cascade", **ro),
+            Field("schedule", "id", fk="schedule", null=True, default=None, on_delete="set_null",
+                  help_text="The schedule that launched this update, if any.", index=True, **ro),
             Field("source_project", "integer", null=True, default=None, **ro),
             Field("source_project_update", "integer", null=True, default=None, **ro),
             Field("license_error", "boolean", default=False, **ro),

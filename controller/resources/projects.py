@@ -253,6 +253,8 @@ def declare(reg: Registry) -> None:
         name="project_update", plural="project_updates", id_group="unified_job", unified_job=PROJECT_UPDATE,
         fields=unified_job_fields() + [
             Field("project", "id", fk="project", read_only=True, on_delete="cascade"),
+            Field("schedule", "id", fk="schedule", null=True, default=None, on_delete="set_null",
+                  help_text="The schedule that launched this update, if any.", read_only=True, index=True),
             *[Field(f.name, f.kind, read_only=True, default=f.default, null=f.null, choices=f.choices,
                     fk=f.fk, on_delete="set_null" if f.kind == "id" else "cascade") for f in scm],
             Field("job_type", "choice", read_only=True, default="check", choices=[("run", "Run"), ("check", "Check")]),

@@ -18,8 +18,14 @@ Contracts:
     existing label by name + organization is attached, as on templates) and
     ``instance_groups/`` (declared with the instance groups).
     ``PATCH {"enabled": false}`` skips every other check.
-  * ``dtstart``, ``dtend`` and ``next_run`` (UTC ``…Z`` text) are recomputed whenever the rule
-    or ``enabled`` changes; the scheduler (:mod:`controller.jobs.scheduler`) moves ``next_run``.
+  * ``dtstart``, ``dtend`` and ``next_run`` are recomputed whenever the rule or ``enabled``
+    changes; the scheduler (:mod:`controller.jobs.scheduler`) moves ``next_run``.  They are
+    stored as every datetime is (``…:SS.ffffffZ``, so filters compare them exactly) and read
+    as AWX renders them (``…:SSZ``).
+  * Saving needs use of the inventory and read of the execution environment a save names or
+    replaces (:func:`~controller.services.schedule_prompts.check_prompt_access`), checked before
+    anything else.  What a schedule shows of its template, and templates of their schedules
+    (``next_job_run``), is :mod:`controller.resources.schedule_links`.
 """
 from __future__ import annotations
 
@@ -31,9 +37,10 @@ from .. import access
 from ..errors import PermissionDenied, ValidationError
 from ..services import rrules, schedule_forms
 from ..services.schedule_prompts import (CREDENTIALS_KEY, LABELS_KEY, check_credential_attach,
-                                         check_prompts, masked, touches_prompts)
+                                         check_prompt_access, check_prompts, masked, touches_prompts)
 from ..registry import Field, Registry, Relation, Resource
 from .labels import labels_relation
+from .schedule_links import attach_next_run, schedule_related, schedule_summaries
 from .unified import VERBOSITY
 
 
@@ -68,6 +75,9 @@ def _kinds(ctx) -> dict[str, TemplateKind]:
 FORM_KEYS = {"cron": ("cron",), "interval": ("interval", "interval_type"), "date": ("date",)}
 ALT_KEYS = ("cron", "interval", "interval_type", "date", "start_time", "end_time")
 UNIQUE = "Schedule with this Unified job template and Name already exists."
+# AWX CLOUD_INVENTORY_SOURCES: the cloud providers and scm (not file, not constructed)
+CLOUD_INVENTORY_SOURCES = frozenset({"azure_rm", "ec2", "gce", "vmware", "openstack", "rhv", "satellite6",
+                                     "controller", "insights", "terraform", "openshift_virtualization", "scm"})
 
 
 def _now() -> datetime:
@@ -109,7 +119,7 @@ def resolve(ctx, values: dict, existing: dict | None) -> tuple[str, dict]:
 def _check_template(kind: str, ujt: dict) -> None:
     if kind == "project" and not ujt.get("scm_type"):
         raise ValidationError({"unified_job_template": ["Manual Project cannot have a schedule set."]})
-    if kind == "inventory_source" and ujt.get("source") != "scm":
+    if kind == "inventory_source" and ujt.get("source") not in CLOUD_INVENTORY_SOURCES:
         raise ValidationError({"unified_job_template": ["Inventory Source must be a cloud resource."]})
 
 
@@ -189,6 +199,7 @@ def _before_save(ctx, values: dict, existing: dict | None) -> dict:
     if existing is not None and values == {"enabled": False}:
         values["next_run"] = None      # AWX: disabling skips every other validation
         return values
+    check_prompt_access(ctx, values, existing)
     kind, ujt = resolve(ctx, values, existing)
     moved = existing is None or (kind, ujt["id"]) != (existing.get("unified_job_template_type"),
                                                        existing.get("unified_job_template"))
@@ -273,43 +284,13 @@ def _redact(row: dict) -> dict:
     return {**row, "extra_data": masked(row.get("extra_data"))}
 
 
-def _templates(ctx, rows: list[dict]) -> dict[tuple[str, int], dict]:
-    out = {}
-    for kind in _kinds(ctx).values():
-        ids = [r["unified_job_template"] for r in rows if r.get("unified_job_template_type") == kind.resource]
-        for pk, t in ctx.store.get_many(kind.table, ids).items():
-            out[(kind.resource, pk)] = t
-    return out
-
-
 def _summary(ctx, rows: list[dict]) -> dict[int, dict]:
-    found = _templates(ctx, rows)
-    inventories = ctx.store.get_many("inventories", [t.get("inventory") for t in found.values()
-                                                     if t.get("inventory")], "id, name, description")
-    out = {}
-    for r in rows:
-        kind = r.get("unified_job_template_type") or "job_template"
-        t = found.get((kind, r["unified_job_template"]))
-        s = {}
-        if t is not None:
-            s["unified_job_template"] = {"id": t["id"], "name": t["name"], "description": t.get("description", ""),
-                                         "unified_job_type": _kinds(ctx)[kind].job_type}
-            if r.get("inventory") is None and kind == "job_template" and t.get("inventory") in inventories:
-                s["inventory"] = inventories[t["inventory"]]
-        out[r["id"]] = s
-    return out
+    return schedule_summaries(ctx, _kinds(ctx), rows)
 
 
 def _related(ctx, row: dict, detail: bool) -> dict:
     kind, t = _template_row(ctx, row)
-    if t is None:
-        return {}
-    rel = {"unified_job_template": f"/api/v2/{_kinds(ctx)[kind].table}/{t['id']}/"}
-    if kind == "job_template" and t.get("project"):
-        rel["project"] = f"/api/v2/projects/{t['project']}/"
-    if row.get("inventory") is None and kind == "job_template" and t.get("inventory"):
-        rel["inventory"] = f"/api/v2/inventories/{t['inventory']}/"
-    return rel
+    return schedule_related(_kinds(ctx)[kind], row, t) if t is not None else {}
 
 
 def _fields(reg: Registry) -> list[Field]:
@@ -386,3 +367,4 @@ def declare(reg: Registry) -> None:
                                            attach=False))
         # one id sequence for the three template tables: /unified_job_templates/ ids name one template
         template.id_group = template.id_group or "unified_job_template"
+        attach_next_run(reg, kind.resource, kind.column)

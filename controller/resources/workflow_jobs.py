@@ -212,6 +212,8 @@ def _workflow_job_fields() -> list[Field]:
     null: dict[str, Any] = dict(null=True, default=None, read_only=True)
     return unified_job_fields() + [
         Field("workflow_job_template", "id", fk="workflow_job_template", on_delete="set_null", **null),
+        Field("schedule", "id", fk="schedule", on_delete="set_null",
+              help_text="The schedule that launched this workflow job, if any.", index=True, **null),
         Field("extra_vars", "text", default="", prevent_search=True, **ro),
         Field("allow_simultaneous", "boolean", default=False, **ro),
         Field("job_template", "integer", help_text="If automatically created for a sliced job run, the job template "

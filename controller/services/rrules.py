@@ -115,6 +115,8 @@ def _parse_dtstart(token: str) -> tuple[datetime, str]:
     tzname = m.group("tz")
     if tzname and m.group("z"):
         raise ValueError("a DTSTART with TZID must be a local time (no trailing Z)")
+    if not tzname and not m.group("z"):
+        raise ValueError(MSG_TZID)     # AWX: a naive DTSTART has no zone to read it in
     try:
         tz = get_zone(tzname or "UTC")
     except ValueError:
@@ -277,12 +279,14 @@ def last(rule: Rule) -> datetime | None:
 
 
 def until_local(rule: Rule) -> str:
-    """AWX ``until``: the first UNTIL as a naive local ISO time in the DTSTART's zone, or ""."""
-    m = _UNTIL.search(rule.text)
-    if not m:
-        return ""
-    at = datetime.strptime(m.group("at"), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    return at.astimezone(rule.tz).replace(tzinfo=None).isoformat()
+    """AWX ``until``: the UNTIL of the first RRULE that has one (an EXRULE's end is not the
+    schedule's), as a naive local ISO time in the DTSTART's zone, or ""."""
+    for line in rule.lines:
+        m = _UNTIL.search(line) if line.upper().startswith("RRULE:") else None
+        if m:
+            at = datetime.strptime(m.group("at"), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+            return at.astimezone(rule.tz).replace(tzinfo=None).isoformat()
+    return ""
 
 
 # -- rendering ---------------------------------------------------------------------------------------
@@ -301,6 +305,23 @@ def iso_z(at: datetime | None) -> str | None:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@overload
+def stored_z(at: datetime) -> str: ...
+
+
+@overload
+def stored_z(at: None) -> None: ...
+
+
+def stored_z(at: datetime | None) -> str | None:
+    """UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``: how every datetime is stored (``created`` of a job,
+    the values filters are normalised to), so text comparison orders and matches them; the
+    serializer renders it as DRF does (``…:SSZ`` when the microseconds are zero)."""
+    if at is None:
+        return None
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def drf_iso(at: datetime) -> str:
     """DRF's DateTimeField output: isoformat with ``+00:00`` written ``Z``."""
     text = at.isoformat()
@@ -308,7 +329,8 @@ def drf_iso(at: datetime) -> str:
 
 
 def parse_z(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """A UTC ``…Z`` text, with or without microseconds (:func:`iso_z`, :func:`stored_z`)."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ" if "." in text else "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 def format_dtstart(at: datetime, tzname: str) -> str:
@@ -325,6 +347,6 @@ def preview(rule: Rule, now: datetime, count: int = 10) -> dict:
 
 
 def computed(rule: Rule, enabled: bool, now: datetime) -> dict:
-    """The derived (read-only) columns of a schedule: dtstart, dtend, next_run."""
-    return {"dtstart": iso_z(first(rule)), "dtend": iso_z(last(rule)),
-            "next_run": iso_z(next_after(rule, now)) if enabled else None}
+    """The derived (read-only) columns of a schedule: dtstart, dtend, next_run (stored form)."""
+    return {"dtstart": stored_z(first(rule)), "dtend": stored_z(last(rule)),
+            "next_run": stored_z(next_after(rule, now)) if enabled else None}

@@ -9,13 +9,17 @@ Contracts:
     over the prompts it has (inventory, limit, branch, tags, skip tags, extra variables and its
     survey; AWX's ``get_ask_mapping``): a field it has no prompt for is ignored, as AWX does.
     Projects and inventory sources take no prompt.
-  * Survey password answers are stored vault-encrypted; ``$encrypted$`` on update keeps the
-    stored answer.  :func:`masked` shows them as ``$encrypted$``; :func:`launch_body` decrypts.
+  * Survey password answers are stored vault-encrypted; ``$encrypted$`` keeps the stored
+    answer, else takes the question's default, else is a 400 (AWX); beside a password answer,
+    ``$encrypted$`` for any other variable is refused as a reserved keyword.  :func:`masked`
+    shows them as ``$encrypted$``; :func:`launch_body` decrypts.
   * The list prompts live in the schedule's sub-lists (``credentials/``, ``labels/``,
     ``instance_groups/``).  :func:`check_credential_attach` holds AWX's attach rules of a saved
     launch configuration (LaunchConfigCredentialsBase); labels and instance groups take any
     readable object (AWX checks nothing more), a template that does not ask for them ignores
-    them when the schedule fires, as a launch does.
+    them when the schedule fires, as a launch does.  :func:`check_prompt_access` holds AWX's
+    permission rule of the object prompts (use of the inventory, read of the execution
+    environment), checked before any validation.
   * :func:`launch_body` gives the launch what a person would post: the template's credentials
     with the schedule's replacing them type by type (AWX's ``create_unified_job``), the
     schedule's labels and instance groups; empty sub-lists leave the template's own.
@@ -59,8 +63,13 @@ def _loads_vars(text) -> dict:
         return {}
 
 
-def _plain_extra(ctx, values: dict, existing: dict | None, passwords: list[str]) -> dict:
-    """extra_data with ``$encrypted$`` answers replaced by the stored secret (or dropped)."""
+def _plain_extra(ctx, values: dict, existing: dict | None, spec: dict) -> tuple[dict, list[str]]:
+    """(extra_data with ``$encrypted$`` answers replaced by the stored secret or dropped for the
+    question's default, AWX's refusals of ``$encrypted$`` to add to the ``extra_data`` errors).
+
+    AWX (LaunchConfigurationBaseSerializer): a posted ``$encrypted$`` for a password question
+    with no stored answer and no default is a 400 at once; once a posted extra_data holds a
+    password question, ``$encrypted$`` for any other variable is a reserved keyword."""
     given = values["extra_data"] if "extra_data" in values else loads((existing or {}).get("extra_data"))
     if given in (None, ""):
         given = {}
@@ -69,24 +78,34 @@ def _plain_extra(ctx, values: dict, existing: dict | None, passwords: list[str])
         raise ValidationError({"extra_data": [f'Expected a dictionary of items but got type "{kind}".']})
     extra = dict(given)
     stored = loads((existing or {}).get("extra_data"))
+    passwords = surveys.password_variables(spec) if spec else []
+    questions = surveys.pivot(spec) if spec else {}
     for var in passwords:
         if extra.get(var) == ENCRYPTED:
             if Vault.is_encrypted(stored.get(var)):
                 extra[var] = ctx.vault.decrypt(stored[var])
+            elif "extra_data" in values and var not in stored and not questions[var].get("default"):
+                raise ValidationError({"extra_data": [f"Provided variable {var} has no database value to replace "
+                                                      "with."]})
             else:
                 extra.pop(var)
         elif Vault.is_encrypted(extra.get(var)):
             extra[var] = ctx.vault.decrypt(extra[var])
-    return extra
+    reserved = []
+    if "extra_data" in values and any(var in given for var in passwords):
+        reserved = [f'"$encrypted$ is a reserved keyword, may not be used for {var}."'
+                    for var, value in extra.items() if value == ENCRYPTED and var not in passwords]
+    return extra, reserved
 
 
 # AWX's model names in the extra variables refusal (``verbose_name.title()``)
 _MODEL_NAMES = {"job_template": "Job Template", "workflow_job_template": "Workflow Job Template"}
 
 
-def _check_template_prompts(ctx, kind: str, jt: dict, merged: dict, extra: dict) -> None:
+def _check_template_prompts(ctx, kind: str, jt: dict, merged: dict, extra: dict, reserved: list[str]) -> None:
     """AWX's ``_accept_or_ignore_job_kwargs`` of a job or workflow job template over a saved
-    launch configuration: only the prompts the template has (its row holds their ask flag)."""
+    launch configuration: only the prompts the template has (its row holds their ask flag);
+    ``reserved`` (refusals of ``$encrypted$``) follow the other ``extra_data`` errors."""
     errors: dict[str, list[str]] = {}
     for prompt in SCHEDULABLE:
         key = prompt.key
@@ -117,8 +136,35 @@ def _check_template_prompts(ctx, kind: str, jt: dict, merged: dict, extra: dict)
             errors["variables_needed_to_start"] = problems
     if kind == "job_template" and merged.get("inventory") is None and jt.get("inventory") is None:
         errors.setdefault("inventory", ["Job Template inventory is missing or undefined."])
+    if reserved:
+        errors.setdefault("extra_data", []).extend(reserved)
     if errors:
         raise ValidationError(errors)
+
+
+def _may_use(ctx, field: str, pk: int) -> bool:
+    """Use of an inventory, read of an execution environment (AWX JobLaunchConfigAccess)."""
+    if field == "inventory":
+        return access.holds(ctx, "inventory", pk, "use_role")
+    return access.can_read(ctx, ctx.registry["execution_environment"], {"id": pk})
+
+
+def check_prompt_access(ctx, values: dict, existing: dict | None) -> None:
+    """403 unless the user may use each object prompt the save changes: the new inventory (use)
+    or execution environment (read), and the one it replaces (AWX ``check_related``: a value
+    given unchanged, as a PUT repeats it, is not checked).  Runs before any validation, as AWX
+    checks permissions before the serializer; whatever the template asks for.  The list prompts
+    are checked when attached (credentials: use; labels, instance groups: read)."""
+    if ctx.is_superuser:
+        return
+    for field in ("inventory", "execution_environment"):
+        if field not in values:
+            continue
+        new, current = values[field], (existing or {}).get(field)
+        if new == current:
+            continue
+        if any(pk is not None and not _may_use(ctx, field, pk) for pk in (new, current)):
+            raise PermissionDenied()
 
 
 def touches_prompts(ujt: dict, values: dict) -> bool:
@@ -136,7 +182,7 @@ def check_prompts(ctx, kind: str, ujt: dict, values: dict, existing: dict | None
     templates = tuple(_MODEL_NAMES)
     spec = surveys.stored_spec(ujt) if kind in templates and ujt.get("survey_enabled") else {}
     passwords = surveys.password_variables(spec) if spec else []
-    extra = _plain_extra(ctx, values, existing, passwords)
+    extra, reserved = _plain_extra(ctx, values, existing, spec)
     if kind not in templates:
         errors = {k: ["Field is not allowed on launch."] for k in PROMPTS if merged.get(k) is not None}
         if extra:
@@ -144,10 +190,7 @@ def check_prompts(ctx, kind: str, ujt: dict, values: dict, existing: dict | None
         if errors:
             raise ValidationError(errors)
     else:
-        _check_template_prompts(ctx, kind, ujt, merged, extra)
-    if "inventory" in values and values["inventory"] is not None \
-            and not access.holds(ctx, "inventory", values["inventory"], "use_role"):
-        raise PermissionDenied()
+        _check_template_prompts(ctx, kind, ujt, merged, extra, reserved)
     return {k: ctx.vault.encrypt(str(v)) if k in passwords else v for k, v in extra.items()}
 
 

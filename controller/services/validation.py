@@ -134,6 +134,10 @@ def coerce(ctx, field: Field, value: Any) -> Any:
         _bounds(field, real)
         return real
     if kind == "id":
+        if value == "":    # DRF's RelatedField reads "" as null (clients clear an FK with it)
+            if field.null:
+                return None
+            raise FieldError("This field may not be null.")
         if isinstance(value, bool) or isinstance(value, (dict, list, float)):
             raise FieldError(f"Incorrect type. Expected pk value, received {type(value).__name__}.")
         try:        # ids are ASCII digits, as in URLs: "١" is no pk

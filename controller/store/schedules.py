@@ -23,15 +23,25 @@ _TABLES = (
 
 
 def install(store) -> None:
-    """Create the scheduler's internal tables (idempotent, cheap: runs at every start)."""
+    """Create the scheduler's internal tables and bring older rows' times to the stored form
+    (idempotent, cheap: runs at every start)."""
     with store.transaction():
         for sql in _TABLES:
             store.execute(sql)
+        store_times_canonically(store)
+
+
+def store_times_canonically(store) -> None:
+    """``dtstart``, ``dtend`` and ``next_run`` written ``…:SSZ`` by older versions become
+    ``…:SS.000000Z``, the form of every stored datetime (filters compare text with it)."""
+    for column in ("dtstart", "dtend", "next_run"):
+        store.execute(f"UPDATE schedules SET \"{column}\" = substr(\"{column}\", 1, 19) || '.000000Z' "
+                      f"WHERE length(\"{column}\") = 20 AND \"{column}\" LIKE '%Z'")
 
 
 # -- firing ----------------------------------------------------------------------------------------
 def due(store, now: str, limit: int = 100) -> list[dict]:
-    """Enabled schedules whose ``next_run`` (UTC ``…Z`` text) is at or before ``now``."""
+    """Enabled schedules whose ``next_run`` (stored UTC text, ``…:SS.ffffffZ``) is at or before ``now``."""
     return [dict(r) for r in store.query(
         "SELECT * FROM schedules WHERE enabled = 1 AND next_run IS NOT NULL AND next_run <= ? "
         "ORDER BY next_run, id LIMIT ?", (now, limit))]
@@ -63,6 +73,30 @@ def fires(store, pk: int | None = None) -> list[dict]:
     where, params = ("WHERE schedule = ?", (pk,)) if pk is not None else ("", ())
     return [dict(r) for r in store.query(f'SELECT * FROM "schedule_fires" {where} ORDER BY fire_time, schedule',
                                          params)]
+
+
+# -- templates' next run ------------------------------------------------------------------------------
+def next_schedules(store, column: str, template_ids: list[int]) -> dict[int, dict]:
+    """{template id: {"id", "next_run"}} of the enabled schedule that runs next, for each of the
+    templates (``column``: the schedules' hidden FK to their kind); earliest ``next_run`` first,
+    the lowest id on a tie.  One statement for a page of templates."""
+    ids = sorted({int(i) for i in template_ids if i is not None})
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    out: dict[int, dict] = {}
+    for row in store.query(f'SELECT "{column}" AS template, id, next_run FROM schedules WHERE "{column}" IN ({marks}) '
+                           "AND enabled = 1 AND next_run IS NOT NULL ORDER BY next_run DESC, id DESC", ids):
+        out[row["template"]] = {"id": row["id"], "next_run": row["next_run"]}   # the last written wins
+    return out
+
+
+def next_run_sql(table: str, column: str) -> str:
+    """A scalar SQL expression, inside a query over ``table``: the earliest ``next_run`` of the
+    row's enabled schedules (NULL without one), in the stored form of datetimes (microseconds,
+    ``Z``) so it compares with normalised filter values."""
+    return (f"(SELECT substr(min(next_run), 1, 19) || '.000000Z' FROM schedules WHERE "
+            f'"{column}" = "{table}".id AND enabled = 1 AND next_run IS NOT NULL)')
 
 
 def names(store, ids: list[int]) -> dict[int, str]:

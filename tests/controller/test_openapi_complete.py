@@ -57,6 +57,9 @@ def _served_routes(app, admin) -> dict[str, set[str]]:
             for res in registry.endpoints():
                 for sub in [rel.name for rel in res.relations] + list(res.actions):
                     served[f"/api/v2/{res.plural}/{{id}}/{sub}/"] = _allow(admin, f"/api/v2/{res.plural}/1/{sub}/")
+        elif rule.arguments == {"ident"} and rule.rule.startswith("/api/v2/"):
+            # a declared sub-list served by a view of its own (a schedule's runs of every kind)
+            served[rule.rule.replace("<ident>", "{id}")] = _allow(admin, rule.rule.replace("<ident>", "1"))
         elif rule.arguments == {"slug"} and rule.rule == "/api/v2/settings/<slug>/":
             served["/api/v2/settings/{slug}/"] = _allow(admin, "/api/v2/settings/all/")
         else:
