@@ -227,11 +227,26 @@ def capabilities(ctx: Context, resource, rows: list[dict]) -> dict[int, dict[str
                 caps[cap] = can_delete(ctx, resource, row)
             elif cap == "copy":
                 caps[cap] = edit and can_create(ctx, resource, row)
+            elif not resource.has_roles:
+                caps[cap] = _held_through_jobs(ctx, resource, row, cap, edit)
             else:
-                role = _CAP_ROLES.get(cap, "admin_role")
-                caps[cap] = holds(ctx, resource.name, row["id"], role) if resource.has_roles else edit
+                caps[cap] = holds(ctx, resource.name, row["id"], _CAP_ROLES.get(cap, "admin_role"))
         out[row["id"]] = caps
     return out
+
+
+def _held_through_jobs(ctx: Context, resource, row: dict, cap: str, edit: bool) -> bool:
+    """``start`` of a template without roles of its own (an inventory source): the run role its
+    job kind declares, held on the object whose admin administers those jobs, named by the
+    same column on the template (AWX ``InventorySourceAccess.can_start``: update_role of the
+    inventory).  Any other capability of a role-less resource follows ``edit``."""
+    if cap != "start":
+        return edit
+    for kind in ctx.registry.unified_jobs():
+        target, column = kind.admin
+        if kind.template == resource.name and target and column in row:
+            return holds(ctx, target, row[column], kind.run_role)
+    return edit
 
 
 def _prefetch_holds(ctx: Context, resource, rows: list[dict]) -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Protocol, cast
 
+import yaml
 from flask import Response, g, request
 
-from ..errors import MethodNotAllowed
+from ..errors import MethodNotAllowed, ParseError
 from ..jobs import control, inventory_update, project_update
 from ..registry import Resource
 from ..services import crud, inventory_script, metadata, stdout, surveys
@@ -89,12 +90,16 @@ def allow_header(view: ActionView) -> str:
 
 def options(ctx, res: Resource, view: ActionView) -> Response:
     """OPTIONS of an action.  The awx CLI reads actions.POST of some action endpoints (launch/,
-    update/) to build flags, and crashes on a 2xx answer without it: always send a POST section."""
+    update/) to build flags, and crashes on a 2xx answer without it: a POST section is sent, unless
+    the view has no POST and declares its sections (``options_sections(ctx, res)``)."""
     fields_of = getattr(view, "post_fields", None)
     fields = fields_of(ctx, res) if fields_of else {}
-    return json_response({"name": view.__name__.replace("_view", "").title(), "description": "",
+    sections_of = getattr(view, "options_sections", None)    # views without POST declare theirs
+    sections = sections_of(ctx, res) if sections_of else {"POST": fields}
+    name = getattr(view, "view_name", "") or view.__name__.replace("_view", "").title()
+    return json_response({"name": name, "description": "",
                           "renders": metadata.RENDERS,
-                          "parses": metadata.PARSES, "actions": {"POST": fields}},
+                          "parses": metadata.PARSES, "actions": sections},
                          headers={"Allow": allow_header(view)})
 
 
@@ -171,16 +176,56 @@ def stdout_view(ctx, res, row) -> Response:
 
 
 # -- inventories, hosts, groups ----------------------------------------------------------------
+# AWX's variable_data views also parse and render YAML (djangorestframework-yaml)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+
+
+def _variables_body() -> dict:
+    """The PUT/PATCH body of ``variable_data``: a JSON object, or a YAML mapping when sent as
+    YAML (parsed by the bounded variables loader)."""
+    if request.mimetype not in YAML_TYPES:
+        return parse_body()
+    text = request.get_data(cache=True, as_text=True)
+    try:
+        return parse_vars(text)
+    except VarsError as exc:
+        raise ParseError(f"YAML parse error - {exc}") from None
+
+
+def _wants_yaml() -> bool:
+    if request.args.get("format") == "yaml":
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", *YAML_TYPES], default="application/json")
+    return best in YAML_TYPES
+
+
+def _variables_sections(ctx, res) -> dict:
+    """OPTIONS ``actions`` of variable_data: ``variables`` to read and to PUT (AWX lists GET
+    and PUT of its ``variables`` serializer; the object is not resolved for OPTIONS)."""
+    field = res.field("variables")
+    return {"GET": {"variables": metadata.field_info(field, "GET")},
+            "PUT": {"variables": metadata.field_info(field, "PUT")}}
+
+
 @action("variable_data", methods=("GET", "PUT", "PATCH"))
 def variable_data_view(ctx, res, row) -> Response:
-    """GET the parsed ``variables``; PUT/PATCH replace them with the body (stored as JSON)."""
+    """GET the parsed ``variables``; PUT/PATCH replace them with the body (stored as JSON).
+    Bodies and answers are JSON, or YAML (``Content-Type`` / ``Accept: application/yaml``,
+    ``?format=yaml``)."""
     if request.method in ("PUT", "PATCH"):
-        row = crud.update(ctx, res, row, {"variables": json.dumps(parse_body())}, partial=True)
+        row = crud.update(ctx, res, row, {"variables": json.dumps(_variables_body())}, partial=True)
     try:
         data = parse_vars(row.get("variables"))
     except VarsError:
         data = {}
-    return json_response(data, headers={"Allow": "GET, PUT, PATCH, HEAD, OPTIONS"})
+    headers = {"Allow": "GET, PUT, PATCH, HEAD, OPTIONS"}
+    if _wants_yaml():
+        text = yaml.safe_dump(data, default_flow_style=False, allow_unicode=True, sort_keys=False)
+        return Response(text, mimetype="application/yaml", headers=headers)
+    return json_response(data, headers=headers)
+
+
+variable_data_view.options_sections = _variables_sections  # type: ignore[attr-defined]
 
 
 @action("script", resource="inventory", methods=("GET",))
@@ -193,6 +238,10 @@ def inventory_script_view(ctx, res, row) -> Response:
     return json_response(inventory_script.script_data(
         ctx, row, hostvars=bool(args.get("hostvars", "")), towervars=bool(args.get("towervars", "")),
         show_all=bool(args.get("all", "")), subset=args.get("subset", "")), headers=_READ_ONLY)
+
+
+# AWX's script view reads only (its serializer has no fields): no POST section
+inventory_script_view.options_sections = lambda ctx, res: {"GET": {}}  # type: ignore[attr-defined]
 
 
 # -- job templates and workflow job templates -------------------------------------------------

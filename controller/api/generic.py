@@ -97,7 +97,8 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     if request.method in ("GET", "HEAD"):
         page = crud.list_page(ctx, target, query_args(), request.path,
                               scope=relations.scope(ctx, res, parent, rel),
-                              first_order=relations.order(ctx, parent, rel))
+                              first_order=relations.order(ctx, parent, rel),
+                              every_member=bool(rel.lists_all and rel.lists_all(parent)))
         return json_response(page, headers={**allow, **target.list_headers})
     if request.method == "POST":
         status, row = relations.post(ctx, res, parent, rel, parse_body())

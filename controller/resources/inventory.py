@@ -5,26 +5,30 @@ An inventory is ``""`` (hosts and groups of its own), ``"smart"`` (the hosts mat
 one auto-created ``constructed`` source imports from its ``input_inventories``; also served as
 ``/constructed_inventories/``, see ``constructed.py``).  Hosts and groups have no roles: they
 are visible when their inventory is, and changeable by whoever holds the inventory's
-``admin_role``.  The SQL lives in ``store/inventory.py``, whole-inventory logic (smart
-hosts, counters, bulk deletion, copies) in ``services/inventory_contents.py``, the filter grammar in
-``services/host_filter.py``, the Ansible JSON rendering in ``services/inventory_script.py``.
+``admin_role``; changing a ``host_filter`` needs the organization's ``inventory_admin_role``.
+The hosts' hooks (and what hosts and groups share) live in ``hosts.py``, the SQL in
+``store/inventory.py`` and ``store/host_jobs.py``, whole-inventory logic (smart hosts, counters,
+bulk deletion, copies) in ``services/inventory_contents.py``, filtering on the counters in
+``services/inventory_filters.py``, the filter grammar in ``services/host_filter.py``, the Ansible
+JSON rendering in ``services/inventory_script.py``.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .. import access
-from ..errors import APIError, ValidationError
+from ..errors import APIError, PermissionDenied, ValidationError
+from ..jobs import summaries
 from ..jobs.inventory_plugins import INPUT_INVENTORIES
-from ..services import crud, groups, inventory_contents
+from ..services import crud, groups, inventory_contents, inventory_filters
 from ..services.host_filter import HostFilterError, compile_filter
-from ..services.variables import VarsError, parse_vars
 from ..registry import Field, Registry, Relation, Resource, RoleSpec
+from ..store import host_jobs
 from ..store import inventory as inv_sql
 from ..store import now_iso
+from ..store.imports import SOURCE_GROUPS, SOURCE_HOSTS
+from . import hosts
 
-_SMART_REFUSED = "Cannot create {model} for Smart or Constructed Inventories"
 # AWX Inventory._enforce_constructed_source: the name of a constructed inventory's one source
 AUTO_SOURCE_NAME = "Auto-created source for: {name}"
 _CROSS_INVENTORY = "Cannot associate two items from different inventories."
@@ -40,6 +44,7 @@ def _inventory_validate(ctx, values: dict, existing: dict | None) -> None:
                                      '"constructed" inventory.'}, status=405)
     kind = values.get("kind") or (existing or {}).get("kind") or ""
     host_filter = values["host_filter"] if "host_filter" in values else (existing or {}).get("host_filter")
+    _require_filter_admin(ctx, values, existing)
     if host_filter:
         try:
             compile_filter(ctx.registry, host_filter)
@@ -47,6 +52,20 @@ def _inventory_validate(ctx, values: dict, existing: dict | None) -> None:
             raise ValidationError({"host_filter": [exc.message]}) from None
     if kind == "smart" and not host_filter:
         raise ValidationError({"host_filter": ["Smart inventories must specify host_filter"]})
+
+
+def _require_filter_admin(ctx, values: dict, existing: dict | None) -> None:
+    """AWX ``InventoryAccess.can_admin``: a new, non-empty ``host_filter`` chooses which hosts
+    of the organization's inventories the inventory shows, so it needs the organization's
+    ``inventory_admin_role`` - the inventory's own admin role is not enough (403).  A create
+    already needs that role (``create_role``)."""
+    if existing is None or ctx.is_superuser:
+        return
+    new = values.get("host_filter")
+    if not new or new == existing.get("host_filter") or existing.get("organization") is None:
+        return
+    if not access.holds(ctx, "organization", existing["organization"], "inventory_admin_role"):
+        raise PermissionDenied()
 
 
 def _inventory_before_save(ctx, values: dict, existing: dict | None) -> dict:
@@ -101,10 +120,6 @@ def _input_inventory(ctx, inventory: dict, source: dict, on: bool) -> None:
         raise ValidationError({"detail": ["An input inventory must be another inventory."]})
 
 
-def _inventory_hosts_scope(ctx, inventory: dict) -> tuple[str, list]:
-    return inventory_contents.inventory_hosts_sql(ctx.registry, inventory)
-
-
 def _own_children(ctx, inventory: dict, child: dict, on: bool) -> None:
     """/inventories/N/hosts|groups/: no links into smart inventories, no moves between
     inventories, and no deleting another inventory's object through this list."""
@@ -114,95 +129,9 @@ def _own_children(ctx, inventory: dict, child: dict, on: bool) -> None:
         raise APIError({"detail": _CROSS_INVENTORY})
 
 
-# -- hosts and groups: access derived from the inventory ---------------------------------------
-def _inventory_visibility(ctx):
-    """(sql, params) over hosts/groups: rows whose inventory the user can read."""
-    vis = access.visibility(ctx, ctx.registry["inventory"])
-    if vis is None:
-        return None
-    return f'inventory IN (SELECT id FROM "inventories" WHERE {vis[0]})', list(vis[1])
-
-
-def _inventory_admin(ctx, row: dict) -> bool:
-    return access.holds(ctx, "inventory", row.get("inventory"), "admin_role")
-
-
-def _refuse_smart(ctx, values: dict, model: str, as_detail: bool) -> None:
-    inv = ctx.store.get("inventories", values["inventory"]) if values.get("inventory") else None
-    if inv is not None and inv.get("kind") in ("smart", "constructed"):
-        msg = _SMART_REFUSED.format(model=model)
-        raise ValidationError({"inventory": {"detail": msg} if as_detail else [msg]})
-
-
-def _split_port(name: str) -> tuple[str, int | None]:
-    """AWX: ``host:port`` (exactly one colon, so not IPv6) names carry an ssh port."""
-    if name.count(":") != 1:
-        return name, None
-    host, port_text = name.split(":")
-    try:
-        port = int(port_text)
-        if not 1 <= port <= 65535:
-            raise ValueError
-    except ValueError:
-        raise ValidationError({"name": [f"Invalid port specification: {port_text}"]}) from None
-    return host, port
-
-
-def _host_validate(ctx, values: dict, existing: dict | None) -> None:
-    if existing is None:
-        _refuse_smart(ctx, values, "Host", as_detail=True)
-    merged = {**(existing or {}), **values}
-    name, port = _split_port(merged.get("name") or "")
-    inventory = merged.get("inventory")
-    if port is not None and ctx.store.exists("hosts", 'name = ? AND inventory = ? AND id != ?',
-                                             [name, inventory, (existing or {}).get("id", 0)]):
-        raise ValidationError({"__all__": ["Host with this Name and Inventory already exists."]})
-    if ctx.store.exists("groups", "name = ? AND inventory = ?", [name, inventory]):
-        raise ValidationError({"__all__": ["A Group with that name already exists."]})
-
-
-def _host_before_save(ctx, values: dict, existing: dict | None) -> dict:
-    if "name" not in values:
-        return values
-    name, port = _split_port(values["name"])
-    if port is not None:
-        text = values["variables"] if "variables" in values else (existing or {}).get("variables")
-        try:
-            variables = parse_vars(text)
-        except VarsError:
-            variables = {}
-        values["name"] = name
-        values["variables"] = json.dumps({**variables, "ansible_ssh_port": port})
-    return values
-
-
-def _host_compute(ctx, rows: list[dict]) -> dict[int, dict]:
-    sources, _ = inventory_contents.source_counts(ctx, sorted({r["inventory"] for r in rows}))
-    with_sources = {pk for pk, n in sources.items() if n}
-    return {r["id"]: {"has_active_failures": False, "has_inventory_sources": r.get("inventory") in with_sources,
-                      "last_job": None, "last_job_host_summary": None, "ansible_facts_modified": None}
-            for r in rows}
-
-
-def _host_summary(ctx, rows: list[dict]) -> dict[int, dict]:
-    groups = inv_sql.host_groups_summary(ctx.store, [r["id"] for r in rows])
-    return {pk: {"groups": g, "recent_jobs": []} for pk, g in groups.items()}
-
-
-def _host_list_filter(ctx, args: list[tuple[str, str]]):
-    """``?host_filter=<smart filter>`` on host lists; errors as AWX's ``{"error": ...}``."""
-    texts = [v for k, v in args if k == "host_filter" and v.strip()]
-    if not texts:
-        return None
-    try:
-        return compile_filter(ctx.registry, texts[-1])
-    except HostFilterError as exc:
-        raise APIError({"error": exc.message}) from None
-
-
 def _group_validate(ctx, values: dict, existing: dict | None) -> None:
     if existing is None:
-        _refuse_smart(ctx, values, "Group", as_detail=False)
+        hosts.refuse_smart(ctx, values, "Group", as_detail=False)
     merged = {**(existing or {}), **values}
     if merged.get("name") in ("all", "_meta"):
         raise ValidationError({"name": ["Invalid group name."]})
@@ -237,6 +166,10 @@ def _existing_host(ctx, group: dict, body: dict) -> dict | None:
     if body.get("variables", "") not in ("", "{}", "---", None):
         return None
     return inv_sql.host_named(ctx.store, group["inventory"], body.get("name", ""))
+
+
+# AWX: a group dropped from an inventory's (root) groups is deleted alone, not recursively
+_detach_group = hosts.guarded(groups.move_contents_to_parents)
 
 
 def _scope(fn):
@@ -307,26 +240,31 @@ def declare(reg: Registry) -> None:
         capabilities=("edit", "delete", "copy", "adhoc"),
         relations=[
             Relation("hosts", "host", "reverse_fk", key="inventory", create=True,
-                     scope_hook=_inventory_hosts_scope, validate_association=_own_children),
+                     scope_hook=hosts.inventory_hosts_scope, lists_all=hosts.is_smart,
+                     validate_association=_own_children),
             # AWX InventoryGroupsList: disassociating deletes the group alone (not recursively)
             Relation("groups", "group", "reverse_fk", key="inventory", create=True,
-                     validate_association=_own_children, detach_delete=groups.move_contents_to_parents),
-            Relation("root_groups", "group", "derived", read_only=True,
-                     scope_hook=_scope(inv_sql.root_groups_sql)),
+                     validate_association=_own_children, detach_delete=_detach_group),
+            # AWX InventoryRootGroupsList: creates, attaches and detaches as the groups list does
+            Relation("root_groups", "group", "reverse_fk", key="inventory", create=True,
+                     scope_hook=_scope(inv_sql.root_groups_sql), validate_association=_own_children,
+                     detach_delete=_detach_group),
             # what a "constructed" inventory source reads (AWX's constructed inventories' inputs)
             Relation("input_inventories", "inventory", "m2m", key=INPUT_INVENTORIES, ordered=True,
                      validate_association=_input_inventory),
+            Relation("job_templates", "job_template", "reverse_fk", key="inventory", read_only=True),
         ],
         actions=("variable_data", "script", "copy"),
         validate=_inventory_validate, before_save=_inventory_before_save, compute=_inventory_compute,
+        list_filter=inventory_filters.counters_filter,
         after_save=_inventory_after_save, extra_related=_inventory_related,
         before_delete=_inventory_before_delete, after_copy=_inventory_after_copy, delete_status=202,
     ))
     reg["organization"].relations.append(
         Relation("inventories", "inventory", "reverse_fk", key="organization", read_only=True))
 
-    host_access: dict[str, Any] = dict(visibility=_inventory_visibility, can_change=_inventory_admin,
-                                       can_create=_inventory_admin, capabilities=("edit", "delete"))
+    host_access: dict[str, Any] = dict(can_change=hosts.inventory_admin, can_create=hosts.inventory_admin,
+                                       capabilities=("edit", "delete"))
     reg.add(Resource(
         name="host", plural="hosts",
         fields=[
@@ -338,8 +276,11 @@ def declare(reg: Registry) -> None:
             _vars("Host"),
             Field("has_active_failures", "boolean", stored=False, read_only=True, default=False),
             Field("has_inventory_sources", "boolean", stored=False, read_only=True, default=False),
-            Field("last_job", "integer", stored=False, read_only=True, null=True, default=None),
-            Field("last_job_host_summary", "integer", stored=False, read_only=True, null=True, default=None),
+            # written when a job's host summaries are (jobs/summaries.record_last_job)
+            Field("last_job", "id", fk="job", read_only=True, null=True, default=None, on_delete="set_null",
+                  index=True),
+            Field("last_job_host_summary", "id", fk="job_host_summary", read_only=True, null=True, default=None,
+                  on_delete="set_null", index=True),
             Field("ansible_facts_modified", "datetime", stored=False, read_only=True, null=True, default=None,
                   help_text="The date and time ansible_facts was last modified."),
         ],
@@ -351,11 +292,19 @@ def declare(reg: Registry) -> None:
                      create=True, inherit=("inventory",), validate_association=_same_inventory),
             Relation("all_groups", "group", "derived", read_only=True,
                      scope_hook=_scope(inv_sql.all_groups_sql)),
+            # the sources that imported it, what ran on it (AWX's host sub-lists)
+            Relation("inventory_sources", "inventory_source", "m2m", key=f"{SOURCE_HOSTS}:host_id:source_id",
+                     read_only=True),
+            Relation("ad_hoc_commands", "ad_hoc_command", "derived", read_only=True,
+                     scope_hook=_scope(host_jobs.host_ad_hoc_commands_sql)),
+            Relation("ad_hoc_command_events", "ad_hoc_command_event", "reverse_fk", key="host", read_only=True),
         ],
         actions=("variable_data",),
-        validate=_host_validate, before_save=_host_before_save, compute=_host_compute,
-        extra_summary=_host_summary, list_filter=_host_list_filter, **host_access,
+        validate=hosts.host_validate, before_save=hosts.host_before_save, compute=hosts.host_compute,
+        extra_summary=hosts.host_summary, list_filter=hosts.host_list_filter, visibility=hosts.inventory_visibility,
+        before_delete=hosts.refuse_while_running, **host_access,
     ))
+    reg.job_end_hooks.append(summaries.record_last_job)
 
     reg.add(Resource(
         name="group", plural="groups",
@@ -373,12 +322,22 @@ def declare(reg: Registry) -> None:
             # AWX GroupChildrenList: {"disassociate": true} without "id" deletes this group alone
             Relation("children", "group", "m2m", key=f"{inv_sql.GROUP_CHILDREN}:parent_id:child_id",
                      create=True, inherit=("inventory",), validate_association=_no_cycle,
-                     detach_all_deletes_parent=groups.move_contents_to_parents),
+                     detach_all_deletes_parent=_detach_group),
             Relation("all_hosts", "host", "derived", read_only=True,
                      scope_hook=_scope(inv_sql.all_hosts_sql)),
             Relation("potential_children", "group", "derived", read_only=True,
                      scope_hook=lambda ctx, parent: inv_sql.potential_children_sql(parent)),
+            # AWX's group sub-lists: its sources, and what ran on its hosts (all_hosts)
+            Relation("inventory_sources", "inventory_source", "m2m", key=f"{SOURCE_GROUPS}:group_id:source_id",
+                     read_only=True),
+            Relation("job_host_summaries", "job_host_summary", "derived", read_only=True,
+                     scope_hook=lambda ctx, parent: host_jobs.of_group_hosts_sql("host", parent["id"])),
+            Relation("job_events", "job_event", "derived", read_only=True,
+                     scope_hook=lambda ctx, parent: host_jobs.of_group_hosts_sql("host", parent["id"])),
+            Relation("ad_hoc_commands", "ad_hoc_command", "derived", read_only=True,
+                     scope_hook=_scope(host_jobs.group_ad_hoc_commands_sql)),
         ],
         actions=("variable_data",),
-        validate=_group_validate, before_delete=_group_before_delete, **host_access,
+        validate=_group_validate, before_delete=hosts.guarded(_group_before_delete),
+        visibility=hosts.inventory_visibility, **host_access,
     ))

@@ -84,7 +84,7 @@ def declare(reg: Registry) -> None:
         fields=unified_job_fields() + job_option_fields() + [
             Field("job_template", "id", fk="job_template", null=True, default=None, on_delete="set_null", **ro),
             Field("schedule", "id", fk="schedule", null=True, default=None, on_delete="set_null",
-                  help_text="The schedule that launched this job, if any.", **ro),
+                  help_text="The schedule that launched this job, if any.", index=True, **ro),
             Field("passwords_needed_to_start", "json", stored=False, **ro),
             Field("allow_simultaneous", "boolean", default=False, **ro),
             Field("artifacts", "json", default={}, **ro),
@@ -141,5 +141,5 @@ def declare(reg: Registry) -> None:
             Field("failed", "boolean", default=False, **ro),
         ],
         ordering=("host_name", "id"), creatable=False, updatable=False, deletable=False, capabilities=(),
-        visibility=nested_visibility("job", "job"),
+        visibility=nested_visibility("job", "job"), summary_keys=("id", "failed"),   # a host's last_job_host_summary
     ))

@@ -54,15 +54,17 @@ def list_filter_keys(resource) -> set[str]:
 
 def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
               scope: tuple[str, list] | None = None, extra_reserved: frozenset = frozenset(),
-              first_order: str | None = None) -> dict:
+              first_order: str | None = None, every_member: bool = False) -> dict:
     """One page of ``resource`` visible to ctx.user, filtered by the AWX query language.
 
     ``scope`` restricts to a sub-list (SQL over the resource's table); ``first_order`` is the
-    sub-list's own order (an ORDER BY item), used unless the request gives ``order_by``.
+    sub-list's own order (an ORDER BY item), used unless the request gives ``order_by``;
+    ``every_member``: the scope's rows are shown whatever the user may read of each
+    (``Relation.lists_all``: the parent's read check stands for them).
     The page is read first; the count needs a statement of its own only when the page is full
     (a short page, or an empty one past the first, already says how many rows there are).
     """
-    compiled, where, params = _matching(ctx, resource, args, scope, extra_reserved)
+    compiled, where, params = _matching(ctx, resource, args, scope, extra_reserved, every_member)
     page, size = _page_args(args)
     count_disabled = dict(args).get("count_disabled") in ("1", "true", "True")
     offset = (page - 1) * size
@@ -90,14 +92,15 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
 
 
 def _matching(ctx, resource, args: list[tuple[str, str]], scope: tuple[str, list] | None,
-              extra_reserved: frozenset = frozenset()):
+              extra_reserved: frozenset = frozenset(), every_member: bool = False):
     """(compiled query, WHERE, params) of what ctx.user sees of ``resource`` that ``args`` select."""
     compiled = query.compile_query(ctx.registry, resource, args,
                                    role_level_sql=access.role_level_sql(ctx, resource),
                                    extra_reserved=set(extra_reserved) | list_filter_keys(resource),
                                    text_index=getattr(ctx.store, "text_indexes", None))
     extra = resource.list_filter(ctx, args) if resource.list_filter else None
-    where, params = all_of(access.visibility(ctx, resource), scope, extra, (compiled.where, compiled.params))
+    visible = None if every_member and scope is not None else access.visibility(ctx, resource)
+    where, params = all_of(visible, scope, extra, (compiled.where, compiled.params))
     return compiled, where, params
 
 
@@ -268,8 +271,12 @@ def remove(ctx, resource, row: dict) -> None:
             ctx.store.clear_references(child.table, fk.name, pk)
         elif fk.on_delete == "cascade":
             if _is_leaf(ctx.registry, child):
-                # events and summaries: nothing hangs off them, one statement deletes them all
-                ctx.store.delete_where(child.table, f'"{fk.name}" = ?', [pk])
+                # events and summaries: nothing hangs off them but references that become null (a
+                # host's last_job_host_summary): a statement per referrer, one to delete them all
+                where = f'"{fk.name}" = ?'
+                for referrer, ref in ctx.registry.reverse_fks(child.name):
+                    ctx.store.clear_references_in(referrer.table, ref.name, child.table, where, [pk])
+                ctx.store.delete_where(child.table, where, [pk])
                 continue
             for sub in ctx.store.rows_referencing(child.table, fk.name, pk):
                 remove(ctx, child, sub)
@@ -284,7 +291,10 @@ def remove(ctx, resource, row: dict) -> None:
 
 
 def _is_leaf(registry, resource) -> bool:
-    return (not resource.has_roles and resource.name != "user" and not registry.reverse_fks(resource.name)
+    """Whether nothing hangs off ``resource``'s rows but nullable references (its rows can go
+    in bulk): no roles, links or children that go with them."""
+    return (not resource.has_roles and resource.name != "user"
+            and all(f.on_delete == "set_null" for _r, f in registry.reverse_fks(resource.name))
             and not m2m_columns(registry, resource.name))
 
 

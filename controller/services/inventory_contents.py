@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..store import host_jobs
 from ..store import inventory as inv_sql
 from ..store.counts import count_by
 from . import crud, host_filter
@@ -28,14 +29,15 @@ if TYPE_CHECKING:
 # -- which hosts --------------------------------------------------------------------------------
 def smart_hosts_sql(registry: Registry, inventory: dict) -> tuple[str, list]:
     """Hosts (over ``hosts``) a smart inventory holds: those matching its host_filter in the
-    regular inventories of its organization (AWX ``HostManager``).  A filter that no longer
-    compiles matches nothing."""
+    regular inventories of its organization, the lowest id of each name (AWX ``HostManager``).
+    A filter that no longer compiles matches nothing."""
     try:
         sql, params = host_filter.compile_filter(registry, inventory.get("host_filter") or "")
     except HostFilterError:
         return "0", []
     scope_sql, scope_params = inv_sql.in_regular_inventories_sql(inventory.get("organization"))
-    return f"({sql}) AND {scope_sql}", [*params, *scope_params]
+    # AWX keeps one host per name (the lowest id): a name is one host to Ansible
+    return inv_sql.first_per_name_sql(f"({sql}) AND {scope_sql}"), [*params, *scope_params]
 
 
 def inventory_hosts_sql(registry: Registry, inventory: dict) -> tuple[str, list]:
@@ -47,34 +49,36 @@ def inventory_hosts_sql(registry: Registry, inventory: dict) -> tuple[str, list]
 
 # -- counters -----------------------------------------------------------------------------------
 def source_counts(ctx: Context, inventory_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
-    """Inventory sources per inventory, and failed ones, once inventory sources exist."""
+    """Inventory sources per inventory, and those whose newest ended update failed (AWX's
+    ``last_job_failed``), once inventory sources exist."""
     source_res = ctx.registry.get("inventory_source")
     if source_res is None or source_res.field("inventory") is None:
         return {}, {}
     sources = count_by(ctx.store, source_res.table, "inventory", inventory_ids)
-    failed = source_res.field("last_job_failed")
-    if failed is None or not failed.stored:
-        return sources, {}
-    return sources, count_by(ctx.store, source_res.table, "inventory", inventory_ids, '"last_job_failed" = 1')
+    return sources, host_jobs.failed_sources_by_inventory(ctx.store, [pk for pk in inventory_ids if sources.get(pk)])
 
 
 def counters(ctx: Context, inventories: list[dict]) -> dict[int, dict]:
-    """AWX's computed inventory fields for many inventories with a few grouped queries."""
+    """AWX's computed inventory fields for many inventories with a few grouped queries (AWX
+    ``Inventory.update_computed_fields``: failed hosts are those whose last summary failed)."""
     ids = [r["id"] for r in inventories]
     hosts = count_by(ctx.store, "hosts", "inventory", ids)
+    failed_sql, _ = host_jobs.failed_hosts_sql()
+    failed_hosts = count_by(ctx.store, "hosts", "inventory", ids, failed_sql)
     groups = count_by(ctx.store, "groups", "inventory", ids)
     sources, failed_sources = source_counts(ctx, ids)
     out = {}
     for inv in inventories:
         pk = inv["id"]
-        total = hosts.get(pk, 0)
+        total, failed = hosts.get(pk, 0), failed_hosts.get(pk, 0)
         if inv.get("kind") == "smart":
             sql, params = smart_hosts_sql(ctx.registry, inv)
             total = ctx.store.count("hosts", sql, params)
+            failed = host_jobs.count_failed_hosts(ctx.store, sql, params) if total else 0
         out[pk] = {
-            "has_active_failures": False,
+            "has_active_failures": bool(failed),
             "total_hosts": total,
-            "hosts_with_active_failures": 0,
+            "hosts_with_active_failures": failed,
             "total_groups": groups.get(pk, 0),
             "has_inventory_sources": bool(sources.get(pk, 0)),
             "total_inventory_sources": sources.get(pk, 0),

@@ -278,6 +278,12 @@ class Store:
         """``ON DELETE SET NULL`` by hand: rows of ``table`` naming ``pk`` in ``column`` lose it."""
         self.execute(f'UPDATE "{table}" SET "{column}" = NULL WHERE "{column}" = ?', (pk,))
 
+    def clear_references_in(self, table: str, column: str, target: str, where: str, params: Sequence[Any]) -> None:
+        """``ON DELETE SET NULL`` for many rows at once: rows of ``table`` naming, in ``column``,
+        a row of ``target`` that ``where`` selects lose it."""
+        self.execute(f'UPDATE "{table}" SET "{column}" = NULL WHERE "{column}" IN '
+                     f'(SELECT id FROM "{target}" WHERE {where})', tuple(params))
+
     def copy_links(self, table: str, left: str, right: str, source: int, target: int) -> None:
         """Give ``target`` every link ``source`` has in association table ``table``
         (``left`` names the owner, ``right`` the linked object)."""

@@ -74,6 +74,11 @@ def in_regular_inventories_sql(organization: int | None) -> tuple[str, list]:
     return f"inventory IN ({scope})", params
 
 
+def first_per_name_sql(where: str) -> str:
+    """Hosts (over ``hosts``) matching ``where``, one per name: the lowest id."""
+    return f'id IN (SELECT min(id) FROM "hosts" WHERE {where} GROUP BY name)'
+
+
 def creates_cycle(store: Store, parent_id: int, child_id: int) -> bool:
     """Would making ``child_id`` a child of ``parent_id`` close a loop?"""
     if parent_id == child_id:

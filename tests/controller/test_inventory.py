@@ -348,14 +348,21 @@ def test_smart_inventory_rules(admin, fleet, make_inv, org):
     assert bad.status_code == 400 and set(bad.json) == {"error"}
 
 
-def test_smart_inventory_respects_visibility(admin, make_user, fleet, make_inv):
+def test_smart_inventory_readers_see_its_hosts_and_no_more(admin, make_user, fleet, make_inv):
+    """AWX InventoryHostsList.filter_read_permission = False: a smart inventory's reader lists
+    every host it matches; the hosts themselves and /hosts/ stay as their inventories allow."""
     smart = make_inv(kind="smart", host_filter="name__startswith=web", organization=fleet["org"]["id"])
     uid, user = make_user()
     _grant(admin, uid, smart, "read_role")
-    assert _names(user, f"{smart['url']}hosts/") == []
+    assert _names(user, f"{smart['url']}hosts/") == ["web1", "web2", "web3"]
+    assert user.get(f"{smart['url']}hosts/?name=web1").json["count"] == 1
+    web1 = fleet["hosts"]["web1"]["id"]
+    assert user.get(f"{V2}/hosts/{web1}/").status_code in (403, 404)
+    assert _names(user, f"{V2}/hosts/?host_filter=name__startswith=web") == []
     _grant(admin, uid, fleet["west"], "read_role")
-    assert _names(user, f"{smart['url']}hosts/") == ["web3"]
     assert _names(user, f"{V2}/hosts/?host_filter=name__startswith=web") == ["web3"]
+    _, stranger = make_user()
+    assert stranger.get(f"{smart['url']}hosts/").status_code == 403
 
 
 # -- script ----------------------------------------------------------------------------------------

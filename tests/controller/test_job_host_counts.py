@@ -37,7 +37,8 @@ def test_finished_jobs_keep_their_counts_and_lists_do_not_recount(app_state, adm
     assert "host_counts" not in job                            # not an API field
 
     listed = statements(app_state.store, lambda: admin.get(f"/api/v2/jobs/{job['id']}/"))
-    assert not [s for s in listed if "job_host_summaries" in s], listed
+    # (the inventory's hosts_with_active_failures looks up its hosts' last summaries, by id)
+    assert not [s for s in listed if "job_host_summaries WHERE job" in s], listed
 
     # a job from before the column: counted from its summaries, as before
     app_state.store.execute("UPDATE jobs SET host_counts = NULL WHERE id = ?", (job["id"],))

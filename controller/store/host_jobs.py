@@ -1,0 +1,152 @@
+"""SQL of hosts' job history and of what an inventory's sources and hosts say about failures.
+
+``hosts.last_job`` and ``hosts.last_job_host_summary`` are columns (AWX keeps them on the host
+row too), written once per job when its host summaries are stored; everything else here reads.
+Every ``*_sql`` function returns ``(sql, params)`` usable as a WHERE over the named table.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .imports import SOURCE_HOSTS
+from .inventory import all_hosts_sql
+
+if TYPE_CHECKING:
+    from . import Store
+
+# the statuses an update ends in: only an ended update says whether its source failed
+_ENDED = ("successful", "failed", "error", "canceled")
+
+
+def mark_last_job(store: Store, job_id: int) -> int:
+    """Point every host the job summarized at the job and at its summary row (AWX sets both
+    when a job's summaries are saved); returns how many hosts changed."""
+    with store.transaction():
+        cursor = store.execute(
+            'UPDATE "hosts" SET last_job = ?, last_job_host_summary = '
+            '(SELECT max(s.id) FROM job_host_summaries s WHERE s.job = ? AND s.host = "hosts".id) '
+            'WHERE id IN (SELECT host FROM job_host_summaries WHERE job = ? AND host IS NOT NULL)',
+            (job_id, job_id, job_id))
+    return cursor.rowcount
+
+
+def failed_hosts_sql() -> tuple[str, list]:
+    """Hosts (over ``hosts``) whose last job host summary failed (AWX
+    ``last_job_host_summary__failed=True``)."""
+    # one primary-key lookup per host (not a scan of every failed summary ever stored)
+    return ('EXISTS (SELECT 1 FROM job_host_summaries s WHERE s.id = "hosts".last_job_host_summary'
+            ' AND s.failed = 1)'), []
+
+
+def failed_summaries(store: Store, summary_ids: list[int]) -> set[int]:
+    """Which of these job host summaries failed."""
+    if not summary_ids:
+        return set()
+    marks = ",".join("?" * len(summary_ids))
+    return {r[0] for r in store.query(
+        f"SELECT id FROM job_host_summaries WHERE failed = 1 AND id IN ({marks})", summary_ids)}
+
+
+def recent_jobs(store: Store, host_ids: list[int], limit: int = 5) -> dict[int, list[dict]]:
+    """``{host id: [{id, name, type, status, finished}]}``: the jobs of each host's newest
+    ``limit`` summaries, newest first (AWX ``summary_fields.recent_jobs``; the name is the job
+    template's, "" once it is gone)."""
+    if not host_ids:
+        return {}
+    marks = ",".join("?" * len(host_ids))
+    rows = store.query(
+        "SELECT host, job, name, status, finished FROM ("
+        " SELECT s.host, s.job, coalesce(t.name, '') AS name, j.status, j.finished,"
+        "  row_number() OVER (PARTITION BY s.host ORDER BY s.created DESC, s.id DESC) AS n"
+        " FROM job_host_summaries s JOIN jobs j ON j.id = s.job"
+        " LEFT JOIN job_templates t ON t.id = j.job_template"
+        f" WHERE s.host IN ({marks})) WHERE n <= ? ORDER BY host, n", [*host_ids, limit])
+    out: dict[int, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r["host"], []).append(
+            {"id": r["job"], "name": r["name"], "type": "job", "status": r["status"], "finished": r["finished"]})
+    return out
+
+
+def hosts_with_sources(store: Store, host_ids: list[int]) -> set[int]:
+    """Which of these hosts an inventory source imported (AWX ``host.inventory_sources``)."""
+    if not host_ids:
+        return set()
+    marks = ",".join("?" * len(host_ids))
+    return {r[0] for r in store.query(f"SELECT DISTINCT host_id FROM {SOURCE_HOSTS} WHERE host_id IN ({marks})",
+                                      host_ids)}
+
+
+def imported_hosts_sql() -> tuple[str, list]:
+    """Hosts (over ``hosts``) some inventory source imported."""
+    return f"id IN (SELECT host_id FROM {SOURCE_HOSTS})", []
+
+
+def failed_sources_by_inventory(store: Store, inventory_ids: list[int]) -> dict[int, int]:
+    """``{inventory id: sources whose newest ended update failed}`` (AWX counts the sources
+    whose ``last_job_failed`` is set, which is that update's ``failed``)."""
+    if not inventory_ids:
+        return {}
+    marks = ",".join("?" * len(inventory_ids))
+    params: list[Any] = [*_ENDED, *inventory_ids]
+    return {r[0]: r[1] for r in store.query(
+        "SELECT src.inventory, count(*) FROM inventory_sources src JOIN inventory_updates u"
+        " ON u.id = (SELECT max(id) FROM inventory_updates"
+        f"  WHERE inventory_source = src.id AND status IN ({','.join('?' * len(_ENDED))}))"
+        f" WHERE u.failed = 1 AND src.inventory IN ({marks}) GROUP BY src.inventory", params)}
+
+
+def count_failed_hosts(store: Store, where: str, params: list) -> int:
+    """Hosts matching ``where`` (a compiled fragment over ``hosts``) whose last summary failed."""
+    failed, extra = failed_hosts_sql()
+    return store.count("hosts", f"({where}) AND {failed}", [*params, *extra])
+
+
+# -- sub-list scopes (compilers) ----------------------------------------------------------------
+def host_ad_hoc_commands_sql(host_id: int) -> tuple[str, list]:
+    """Ad hoc commands (over ``ad_hoc_commands``) that ran on the host (AWX: through their
+    events)."""
+    return "id IN (SELECT ad_hoc_command FROM ad_hoc_command_events WHERE host = ?)", [host_id]
+
+
+def of_group_hosts_sql(column: str, group_id: int) -> tuple[str, list]:
+    """Rows whose ``column`` names a host of the group or of its descendants (AWX
+    ``Group.job_host_summaries`` / ``job_events``: over the group's ``all_hosts``)."""
+    hosts_sql, params = all_hosts_sql(group_id)
+    return f'"{column}" IN (SELECT id FROM "hosts" WHERE {hosts_sql})', params
+
+
+def group_ad_hoc_commands_sql(group_id: int) -> tuple[str, list]:
+    """Ad hoc commands (over ``ad_hoc_commands``) that ran on a host of the group."""
+    events_sql, params = of_group_hosts_sql("host", group_id)
+    return f"id IN (SELECT ad_hoc_command FROM ad_hoc_command_events WHERE {events_sql})", params
+
+
+# -- inventories' counters as SQL (regular inventories) -----------------------------------------
+def inventory_counter_sql(name: str) -> str:
+    """A scalar expression (over ``inventories``) of the computed field ``name`` of a regular
+    inventory, as ``services/inventory_contents.counters`` computes it; "" for an unknown name."""
+    failed_hosts = failed_hosts_sql()[0]
+    ended = ", ".join(f"'{s}'" for s in _ENDED)
+    counts = {
+        "total_hosts": 'SELECT count(*) FROM "hosts" WHERE "hosts".inventory = "inventories".id',
+        "hosts_with_active_failures": 'SELECT count(*) FROM "hosts" WHERE "hosts".inventory = "inventories".id'
+                                      f" AND {failed_hosts}",
+        "total_groups": 'SELECT count(*) FROM "groups" WHERE "groups".inventory = "inventories".id',
+        "total_inventory_sources": 'SELECT count(*) FROM inventory_sources src WHERE src.inventory = "inventories".id',
+        "inventory_sources_with_failures": (
+            'SELECT count(*) FROM inventory_sources src WHERE src.inventory = "inventories".id AND EXISTS ('
+            "SELECT 1 FROM inventory_updates u WHERE u.failed = 1 AND u.id = (SELECT max(id) FROM inventory_updates"
+            f" WHERE inventory_source = src.id AND status IN ({ended})))"),
+    }
+    flags = {"has_active_failures": "hosts_with_active_failures", "has_inventory_sources": "total_inventory_sources"}
+    if name in counts:
+        return f"({counts[name]})"
+    if name in flags:
+        return f"(({counts[flags[name]]}) > 0)"
+    return "0" if name == "pending_deletion" else ""
+
+
+def smart_inventories(store: Store) -> list[dict]:
+    """Every smart inventory (their counters are their filters' matches: computed, not SQL)."""
+    return store.dicts("SELECT * FROM inventories WHERE kind = 'smart' ORDER BY id")
