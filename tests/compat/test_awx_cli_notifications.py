@@ -95,13 +95,12 @@ def test_cli_creates_tests_and_attaches_a_notification_template(awx, api, contro
     awx.json("notification_templates", "modify", str(made["id"]), "--notification_configuration",
              json.dumps(config_back))
 
-    # ... also when it now goes somewhere else (AWX swaps it back whatever else changes)
-    awx.json("notification_templates", "modify", str(made["id"]), "--notification_configuration",
-             json.dumps(dict(config_back, url=sink.url + "/elsewhere")))
+    # ... but not when it would now go somewhere else
+    moved = awx.fails("notification_templates", "modify", str(made["id"]), "--notification_configuration",
+                      json.dumps(dict(config_back, url=sink.url + "/elsewhere")))
+    assert "Enter the secret again" in moved.stdout + moved.stderr
     assert expect(api.get(f"/api/v2/notification_templates/{made['id']}/"), 200)[
-        "notification_configuration"]["url"] == sink.url + "/elsewhere"
-    awx.json("notification_templates", "modify", str(made["id"]), "--notification_configuration",
-             json.dumps(config_back))
+        "notification_configuration"]["url"] == sink.url + "/cli"
 
     # test: awxkit posts related.test (202 {"notification": id}) and reads it back
     tested = awxkit_test(controller, made["id"])
