@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-from ..store import host_jobs
 from ..store import jobs as q
 
 
@@ -65,11 +64,3 @@ def job_summary_fields(ctx, rows: list[dict]) -> dict[int, dict]:
         }
     return out
 
-
-def record_last_job(ctx, resource: str, pk: int) -> None:
-    """``Registry.job_end_hooks``: a playbook job has ended with its host summaries stored;
-    every host it summarized now names it and its summary as its last (``hosts.last_job``,
-    ``hosts.last_job_host_summary``; AWX sets them as it saves the summaries).  Other kinds
-    have no host summaries."""
-    if resource == "job":
-        host_jobs.mark_last_job(ctx.store, pk)

@@ -4,9 +4,9 @@ deletion while a job runs on it.
 
 A host's job state is stored on its row as AWX keeps it: ``last_job`` and
 ``last_job_host_summary`` (foreign keys, nulled when the job or summary goes) are written by
-``jobs/summaries.record_last_job`` when a job ends; ``has_active_failures`` (its last summary failed),
-``has_inventory_sources`` (a source imported it) and ``summary_fields.recent_jobs`` are read
-from them.  The SQL lives in ``store/host_jobs.py``.
+``store.jobs.store_host_summaries`` with the job's host summaries; ``has_active_failures``
+(its last summary failed), ``has_inventory_sources`` (a source imported it) and
+``summary_fields.recent_jobs`` are read from them.  The SQL lives in ``store/host_jobs.py``.
 """
 from __future__ import annotations
 
@@ -55,18 +55,36 @@ def refuse_smart(ctx, values: dict, model: str, as_detail: bool) -> None:
         raise ValidationError({"inventory": {"detail": msg} if as_detail else [msg]})
 
 
-def refuse_while_running(ctx, row: dict) -> None:
-    """A host or group is in use while a job of its inventory has not ended (AWX: their
-    related jobs are the inventory's): 409 with those jobs."""
-    running = crud.active_jobs(ctx, "inventory", row["inventory"]) if row.get("inventory") else []
+# AWX Host._get_related_jobs: the jobs, inventory updates and ad hoc commands of its inventory
+_HOST_JOBS = ("job", "inventory_update", "ad_hoc_command")
+
+
+def _refuse(running: list[dict]) -> None:
     if running:
         raise APIError({"error": "Resource is being used by running jobs.", "active_jobs": running}, status=409)
 
 
+def refuse_while_running(ctx, row: dict) -> None:
+    """A host is in use while a job, an inventory update or an ad hoc command of its inventory
+    has not ended (AWX ``Host._get_related_jobs``): 409 with those."""
+    running = crud.active_jobs(ctx, "inventory", row["inventory"]) if row.get("inventory") else []
+    _refuse([j for j in running if j["type"] in _HOST_JOBS])
+
+
+def refuse_group_while_running(ctx, row: dict) -> None:
+    """A group is in use while a job of its inventory, or an update of a source that imported
+    it, has not ended (AWX ``Group._get_related_jobs``): 409 with those."""
+    running = crud.active_jobs(ctx, "inventory", row["inventory"]) if row.get("inventory") else []
+    sources = host_jobs.sources_importing_group(ctx.store, row["id"])
+    updates = [j for s in sources for j in crud.active_jobs(ctx, "inventory_source", s)
+               if j["type"] == "inventory_update"]
+    _refuse([j for j in running if j["type"] == "job"] + updates)
+
+
 def guarded(hook):
-    """``hook`` (a delete hook of a group) preceded by :func:`refuse_while_running`."""
+    """``hook`` (a delete hook of a group) preceded by :func:`refuse_group_while_running`."""
     def run(ctx, row: dict) -> None:
-        refuse_while_running(ctx, row)
+        refuse_group_while_running(ctx, row)
         hook(ctx, row)
     return run
 

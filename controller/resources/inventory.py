@@ -18,7 +18,6 @@ from typing import Any
 
 from .. import access
 from ..errors import APIError, PermissionDenied, ValidationError
-from ..jobs import summaries
 from ..jobs.inventory_plugins import INPUT_INVENTORIES
 from ..services import crud, groups, inventory_contents, inventory_filters
 from ..services.host_filter import HostFilterError, compile_filter
@@ -276,7 +275,7 @@ def declare(reg: Registry) -> None:
             _vars("Host"),
             Field("has_active_failures", "boolean", stored=False, read_only=True, default=False),
             Field("has_inventory_sources", "boolean", stored=False, read_only=True, default=False),
-            # written when a job's host summaries are (jobs/summaries.record_last_job)
+            # written with a job's host summaries (store.jobs.store_host_summaries)
             Field("last_job", "id", fk="job", read_only=True, null=True, default=None, on_delete="set_null",
                   index=True),
             Field("last_job_host_summary", "id", fk="job_host_summary", read_only=True, null=True, default=None,
@@ -304,7 +303,6 @@ def declare(reg: Registry) -> None:
         extra_summary=hosts.host_summary, list_filter=hosts.host_list_filter, visibility=hosts.inventory_visibility,
         before_delete=hosts.refuse_while_running, **host_access,
     ))
-    reg.job_end_hooks.append(summaries.record_last_job)
 
     reg.add(Resource(
         name="group", plural="groups",

@@ -7,8 +7,10 @@ Contracts:
     ``unified_job_type``), the project (a job template's; a project schedule's own project) and
     the inventory: its own prompt, else its template's (a job template's, an inventory source's,
     a workflow's) with the inventory summary every object shows (AWX ScheduleSerializer).
-  * AWX (``UnifiedJobTemplate.update_computed_fields``) keeps on every template the schedule
-    that runs next among its enabled schedules and that schedule's ``next_run``.  Here both are
+  * AWX (``UnifiedJobTemplate.update_computed_fields``) keeps on every template one of its
+    enabled schedules and its ``next_run``: the one whose ``next_run`` is the latest
+    (``order_by('-next_run')``), which reads as a slip; Turret shows the one that runs next
+    (README, Schedules).  Here both are
     computed when a page of templates is rendered (one statement per page,
     :func:`~controller.store.schedules.next_schedules`), so they never go stale.
   * ``next_job_run`` is filterable as AWX's model field is: ``next_job_run``,
@@ -32,14 +34,19 @@ FILTER_KEYS = ("next_job_run__isnull", *(f"next_job_run{suffix}" for suffix in _
 
 
 def _next(ctx, column: str, rows: list[dict], fresh: bool) -> dict[int, dict]:
-    """The next schedule of each row.  Kept in the context for the related links rendered right
-    after the computed fields (``fresh``: read again, as a long-lived context must)."""
+    """The next schedule of each row.  The computed fields keep theirs in the context for the
+    related links rendered right after them (``fresh``: read again); those take their entry
+    out (``fresh`` False), so a long-lived context keeps none."""
     cache = ctx.cache.setdefault("next_schedule", {})
     missing = [r["id"] for r in rows if fresh or (column, r["id"]) not in cache]
     if missing:
         found = sq.next_schedules(ctx.store, column, missing)
         cache.update({(column, pk): found.get(pk) for pk in missing})
-    return {r["id"]: cache[(column, r["id"])] for r in rows if cache[(column, r["id"])] is not None}
+    got = {r["id"]: cache[(column, r["id"])] for r in rows}
+    if not fresh:
+        for r in rows:
+            cache.pop((column, r["id"]), None)
+    return {pk: nxt for pk, nxt in got.items() if nxt is not None}
 
 
 def _rendered(value: str) -> str:
@@ -49,18 +56,17 @@ def _rendered(value: str) -> str:
 
 def _filter(table: str, column: str, own: Callable[..., Any] | None) -> Callable[..., Any]:
     def list_filter(ctx, args: list[tuple[str, str]]) -> tuple[str, list] | None:
-        expr = sq.next_run_sql(table, column)
         parts: list[tuple[str, list] | None] = []
         for key, value in args:
             if key == "next_job_run__isnull":
-                parts.append((f"{expr} IS {'' if to_bool(value) else 'NOT '}NULL", []))
+                parts.append(sq.next_run_term(table, column, "null" if to_bool(value) else "not null"))
             elif key.startswith("next_job_run") and key[len("next_job_run"):] in _LOOKUPS:
                 if value.lower() in ("none", "null") and key[len("next_job_run"):] in ("", "__exact"):
-                    parts.append((f"{expr} IS NULL", []))
+                    parts.append(sq.next_run_term(table, column, "null"))
                     continue
                 if value.lower() in ("none", "null"):
                     raise QueryError("Cannot use None as a query value")
-                parts.append((f"{expr} {_LOOKUPS[key[len('next_job_run'):]]} ?", [to_datetime(value)]))
+                parts.append(sq.next_run_term(table, column, _LOOKUPS[key[len("next_job_run"):]], to_datetime(value)))
         if own is not None:
             parts.append(own(ctx, args))
         return all_of(*parts) if parts else None

@@ -39,6 +39,7 @@ from ..services import rrules, schedule_forms
 from ..services.schedule_prompts import (CREDENTIALS_KEY, LABELS_KEY, check_credential_attach,
                                          check_prompt_access, check_prompts, masked, touches_prompts)
 from ..registry import Field, Registry, Relation, Resource
+from .inventory_sources import SOURCES
 from .labels import labels_relation
 from .schedule_links import attach_next_run, schedule_related, schedule_summaries
 from .unified import VERBOSITY
@@ -75,9 +76,8 @@ def _kinds(ctx) -> dict[str, TemplateKind]:
 FORM_KEYS = {"cron": ("cron",), "interval": ("interval", "interval_type"), "date": ("date",)}
 ALT_KEYS = ("cron", "interval", "interval_type", "date", "start_time", "end_time")
 UNIQUE = "Schedule with this Unified job template and Name already exists."
-# AWX CLOUD_INVENTORY_SOURCES: the cloud providers and scm (not file, not constructed)
-CLOUD_INVENTORY_SOURCES = frozenset({"azure_rm", "ec2", "gce", "vmware", "openstack", "rhv", "satellite6",
-                                     "controller", "insights", "terraform", "openshift_virtualization", "scm"})
+# AWX CLOUD_INVENTORY_SOURCES: the cloud providers and scm (every source but file and constructed)
+CLOUD_INVENTORY_SOURCES = frozenset(name for name, _label in SOURCES) - {"file", "constructed"}
 
 
 def _now() -> datetime:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import operator
 from typing import TYPE_CHECKING, Any, Callable
 
+from .. import access
 from ..query.values import QueryError, parse_int64, to_bool
 from ..store import host_jobs
 from . import inventory_contents
@@ -55,7 +56,8 @@ def counters_filter(ctx: Context, args: list[tuple[str, str]]) -> tuple[str, lis
     wanted = [(key, value) for key, value in args if key in KEYS]
     if not wanted:
         return None
-    smart = host_jobs.smart_inventories(ctx.store)
+    # a smart inventory's counters are its filter's matches: computed for the ones the user sees
+    smart = host_jobs.smart_inventories(ctx.store, access.visibility(ctx, ctx.registry["inventory"]))
     smart_counts = inventory_contents.counters(ctx, smart) if smart else {}
     terms, params = [], []
     for key, text in wanted:
@@ -63,11 +65,9 @@ def counters_filter(ctx: Context, args: list[tuple[str, str]]) -> tuple[str, lis
         value = _value(name, text)
         sql_op, test = _OPS[op]
         matching = [pk for pk, counts in smart_counts.items() if test(counts[name], value)]
-        marks = ",".join("?" * len(matching)) or "NULL"
-        term = (f"((kind != 'smart' AND {host_jobs.inventory_counter_sql(name)} {sql_op} ?)"
-                f" OR id IN ({marks}))")
+        term, term_params = host_jobs.counter_term(name, sql_op, int(value), matching)
         terms.append(f"NOT {term}" if negate else term)
-        params += [int(value), *matching]
+        params += term_params
     return " AND ".join(terms), params
 
 

@@ -6,9 +6,10 @@ Every ``*_sql`` function returns ``(sql, params)`` usable as a WHERE over the na
 """
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from .imports import SOURCE_HOSTS
+from .imports import SOURCE_GROUPS, SOURCE_HOSTS
 from .inventory import all_hosts_sql
 
 if TYPE_CHECKING:
@@ -19,14 +20,14 @@ _ENDED = ("successful", "failed", "error", "canceled")
 
 
 def mark_last_job(store: Store, job_id: int) -> int:
-    """Point every host the job summarized at the job and at its summary row (AWX sets both
-    when a job's summaries are saved); returns how many hosts changed."""
+    """Point every host the job summarized at the job and at its summary row, as AWX does when
+    it saves a job's summaries (called in the transaction that stores them: the job whose
+    summaries were stored last is every host's last); returns how many hosts changed."""
     with store.transaction():
         cursor = store.execute(
-            'UPDATE "hosts" SET last_job = ?, last_job_host_summary = '
-            '(SELECT max(s.id) FROM job_host_summaries s WHERE s.job = ? AND s.host = "hosts".id) '
-            'WHERE id IN (SELECT host FROM job_host_summaries WHERE job = ? AND host IS NOT NULL)',
-            (job_id, job_id, job_id))
+            'UPDATE "hosts" SET last_job = ?, last_job_host_summary = s.id '
+            'FROM (SELECT host, max(id) AS id FROM job_host_summaries WHERE job = ? AND host IS NOT NULL '
+            'GROUP BY host) AS s WHERE "hosts".id = s.host', (job_id, job_id))
     return cursor.rowcount
 
 
@@ -53,14 +54,14 @@ def recent_jobs(store: Store, host_ids: list[int], limit: int = 5) -> dict[int, 
     template's, "" once it is gone)."""
     if not host_ids:
         return {}
-    marks = ",".join("?" * len(host_ids))
+    # each host's newest summaries through the host index, ``limit`` rows each: the cost does
+    # not grow with a host's history (summary ids grow with time, as AWX orders by created)
     rows = store.query(
-        "SELECT host, job, name, status, finished FROM ("
-        " SELECT s.host, s.job, coalesce(t.name, '') AS name, j.status, j.finished,"
-        "  row_number() OVER (PARTITION BY s.host ORDER BY s.created DESC, s.id DESC) AS n"
-        " FROM job_host_summaries s JOIN jobs j ON j.id = s.job"
-        " LEFT JOIN job_templates t ON t.id = j.job_template"
-        f" WHERE s.host IN ({marks})) WHERE n <= ? ORDER BY host, n", [*host_ids, limit])
+        "SELECT s.host, s.job, coalesce(t.name, '') AS name, j.status, j.finished FROM json_each(?) h"
+        " JOIN job_host_summaries s ON s.id IN"
+        "  (SELECT id FROM job_host_summaries WHERE host = h.value ORDER BY id DESC LIMIT ?)"
+        " JOIN jobs j ON j.id = s.job LEFT JOIN job_templates t ON t.id = j.job_template"
+        " ORDER BY s.host, s.id DESC", [json.dumps(host_ids), limit])
     out: dict[int, list[dict]] = {}
     for r in rows:
         out.setdefault(r["host"], []).append(
@@ -147,6 +148,21 @@ def inventory_counter_sql(name: str) -> str:
     return "0" if name == "pending_deletion" else ""
 
 
-def smart_inventories(store: Store) -> list[dict]:
-    """Every smart inventory (their counters are their filters' matches: computed, not SQL)."""
-    return store.dicts("SELECT * FROM inventories WHERE kind = 'smart' ORDER BY id")
+def sources_importing_group(store: Store, group_id: int) -> set[int]:
+    """The inventory sources whose imports brought group ``group_id``."""
+    return {r[0] for r in store.query(f"SELECT source_id FROM {SOURCE_GROUPS} WHERE group_id = ?", (group_id,))}
+
+
+def smart_inventories(store: Store, visible: tuple[str, list] | None = None) -> list[dict]:
+    """The smart inventories ``visible`` (SQL over ``inventories``; None: all) selects: their
+    counters are their filters' matches, computed, not SQL."""
+    where, params = visible or ("1", [])
+    return store.dicts(f"SELECT * FROM inventories WHERE kind = 'smart' AND ({where}) ORDER BY id", params)
+
+
+def counter_term(name: str, sql_op: str, value: int, smart_ids: list[int]) -> tuple[str, list]:
+    """(sql, params) over ``inventories``: a regular inventory whose counter ``name`` compares
+    with ``sql_op`` to ``value``, or one of the smart inventories ``smart_ids`` (whose counters
+    were computed and compared by the caller)."""
+    return (f"((kind != 'smart' AND {inventory_counter_sql(name)} {sql_op} ?)"
+            " OR id IN (SELECT value FROM json_each(?)))"), [value, json.dumps(smart_ids)]

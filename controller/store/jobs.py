@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from ..status import ACTIVE, FAILED, FINISHED, QUEUED, STARTED
-from . import now_iso
+from . import host_jobs, now_iso
 
 
 def _status_in(statuses: tuple[str, ...]) -> str:
@@ -167,9 +167,13 @@ def job_credentials(store, job_id: int) -> list[dict]:
 
 
 def store_host_summaries(store, job_id: int, rows: list[dict]) -> None:
+    """The job's host summaries (in place of any it had), and each host's ``last_job`` /
+    ``last_job_host_summary`` pointed at them in the same transaction, as AWX saves both."""
     with store.transaction():
+        store.clear_references_in("hosts", "last_job_host_summary", "job_host_summaries", "job = ?", [job_id])
         store.delete_where("job_host_summaries", "job = ?", [job_id])
         store.insert_many("job_host_summaries", rows)
+        host_jobs.mark_last_job(store, job_id)
 
 
 def host_count(store, inventory_id: int | None) -> int:

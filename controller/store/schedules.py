@@ -99,6 +99,20 @@ def next_run_sql(table: str, column: str) -> str:
             f'"{column}" = "{table}".id AND enabled = 1 AND next_run IS NOT NULL)')
 
 
+_COMPARISONS = ("=", ">", ">=", "<", "<=")
+
+
+def next_run_term(table: str, column: str, op: str, value: str | None = None) -> tuple[str, list]:
+    """(sql, params) over ``table``: its next run (:func:`next_run_sql`) is null (``op``
+    "null"), is not ("not null"), or compares with ``op`` (=, >, >=, <, <=) to ``value``."""
+    expr = next_run_sql(table, column)
+    if op in ("null", "not null"):
+        return f"{expr} IS {op.upper()}", []
+    if op not in _COMPARISONS:
+        raise ValueError(op)
+    return f"{expr} {op} ?", [value]
+
+
 def names(store, ids: list[int]) -> dict[int, str]:
     return {pk: row["name"] for pk, row in store.get_many("schedules", ids, "id, name").items()}
 

@@ -173,3 +173,44 @@ def test_inventories_filter_on_their_counters(admin, make_org):
     bad = admin.get(f"{V2}/inventories/?total_hosts__gt=many")
     assert bad.status_code == 400 and "detail" in bad.json
     assert admin.get(f"{V2}/inventories/?has_inventory_sources=maybe").status_code == 400
+
+
+def _unified(app_state, table: str, **fields) -> int:
+    stamp = "2025-01-01T00:00:00.000000Z"
+    return app_state.store.insert(table, {"name": unique("run"), "launch_type": "manual", "failed": False,
+                                          "created": stamp, "modified": stamp, **fields})
+
+
+def test_deletes_wait_only_for_the_runs_awx_relates_to_hosts_and_groups(admin, app_state, org):
+    """AWX Host._get_related_jobs: the inventory's jobs, inventory updates and ad hoc commands;
+    Group._get_related_jobs: its inventory's jobs and updates of sources that imported it.  A
+    workflow job prompted with the inventory holds neither."""
+    inv = _inv(admin, org)
+    host = _host(admin, inv, "busy-h")
+    group = admin.post(f"{V2}/groups/", {"name": unique("busy-g"), "inventory": inv["id"]}).json
+    _unified(app_state, "workflow_jobs", status="running", inventory=inv["id"])
+    adhoc = _unified(app_state, "ad_hoc_commands", status="running", inventory=inv["id"])
+    refused = admin.delete(f"{V2}/hosts/{host['id']}/")
+    assert refused.status_code == 409
+    assert refused.json == {"error": "Resource is being used by running jobs.",
+                            "active_jobs": [{"id": adhoc, "type": "ad_hoc_command"}]}
+    assert admin.delete(f"{V2}/groups/{group['id']}/").status_code == 204      # ad hoc commands hold no group
+    assert app_state.store.get("groups", group["id"]) is None
+    app_state.store.update("ad_hoc_commands", adhoc, {"status": "successful"})
+    assert admin.delete(f"{V2}/hosts/{host['id']}/").status_code == 204
+    assert app_state.store.get("hosts", host["id"]) is None
+
+
+def test_recent_jobs_are_each_host_s_newest_five(admin, app_state, org):
+    inv = _inv(admin, org)
+    busy, quiet = _host(admin, inv, "many-runs"), _host(admin, inv, "two-runs")
+    made: dict[int, list[int]] = {busy["id"]: [], quiet["id"]: []}
+    for n in range(7):
+        for host in (busy, quiet) if n < 2 else (busy,):
+            job = _unified(app_state, "jobs", status="successful", finished=f"2025-01-01T00:00:0{n}.000000Z")
+            app_state.store.insert("job_host_summaries", {"job": job, "host": host["id"], "host_name": host["name"],
+                                                          "failed": False, "created": f"2025-01-01T00:00:0{n}Z"})
+            made[host["id"]].append(job)
+    listed = admin.get(f"{V2}/inventories/{inv['id']}/hosts/?order_by=id").json["results"]
+    recent = {h["id"]: [j["id"] for j in h["summary_fields"]["recent_jobs"]] for h in listed}
+    assert recent == {busy["id"]: made[busy["id"]][::-1][:5], quiet["id"]: made[quiet["id"]][::-1]}
