@@ -12,8 +12,8 @@ import pytest
 from controller.jobs.scheduler import tick
 from controller.store import schedules as sq
 from tests.controller.conftest import unique
-from tests.support.jobs import make_inventory, make_jt, make_org, make_project, set_survey
-from tests.support.schedules import created, scheduler_fixtures
+from tests.support.jobs import make_inventory, make_jt, make_org, set_survey
+from tests.support.schedules import created, scheduler_fixtures, world_fixtures
 
 RULE = "DTSTART:20300101T000000Z RRULE:FREQ=DAILY;INTERVAL=1"
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks: []\n"
@@ -21,19 +21,7 @@ PLAY = "- hosts: all\n  gather_facts: false\n  tasks: []\n"
 ctx, quiet_schedules = scheduler_fixtures()
 
 
-@pytest.fixture(scope="module")
-def org(admin):
-    return make_org(admin)
-
-
-@pytest.fixture(scope="module")
-def project(admin, app_state, org):
-    return make_project(admin, app_state.settings.data_dir, org, {"play.yml": PLAY})
-
-
-@pytest.fixture(scope="module")
-def inventory(admin, org):
-    return make_inventory(admin, org)
+org, project, inventory = world_fixtures(PLAY)
 
 
 def at(text: str) -> datetime:

@@ -10,8 +10,8 @@ import pytest
 
 from controller.jobs.scheduler import tick
 from tests.controller.conftest import unique
-from tests.support.jobs import make_credential, make_inventory, make_jt, make_org, make_project, type_id, wait_job
-from tests.support.schedules import created, scheduler_fixtures
+from tests.support.jobs import make_credential, make_jt, type_id, wait_job
+from tests.support.schedules import created, scheduler_fixtures, world_fixtures
 
 PLAY = ("- hosts: all\n  gather_facts: false\n  tasks:\n"
         "    - debug: msg=\"one={{ lookup('env', 'WHO_ONE') }} two={{ lookup('env', 'WHO_TWO') }}\"\n")
@@ -21,19 +21,7 @@ RULE = "DTSTART:{} RRULE:FREQ=DAILY;INTERVAL=1"
 ctx, quiet_schedules = scheduler_fixtures()
 
 
-@pytest.fixture(scope="module")
-def org(admin):
-    return make_org(admin)
-
-
-@pytest.fixture(scope="module")
-def project(admin, app_state, org):
-    return make_project(admin, app_state.settings.data_dir, org, {"play.yml": PLAY})
-
-
-@pytest.fixture(scope="module")
-def inventory(admin, org):
-    return make_inventory(admin, org, hosts=("h1",))
+org, project, inventory = world_fixtures(PLAY, hosts=("h1",))
 
 
 def env_type(admin, var: str) -> dict:

@@ -19,7 +19,7 @@ from controller.services.bootstrap import initialize
 from controller.store import schedules as sq
 from tests.controller.conftest import ADMIN_PASSWORD, Client, unique
 from tests.support.jobs import make_inventory, make_jt, make_org, make_project, set_survey, wait_job
-from tests.support.schedules import created, scheduler_fixtures
+from tests.support.schedules import created, scheduler_fixtures, world_fixtures
 
 UTC = timezone.utc
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=\"who={{ who | default('nobody') }}\"\n"
@@ -42,19 +42,7 @@ def run_ticks(ctx, start: str, end: str, step: timedelta) -> list[dict]:
 ctx, quiet_schedules = scheduler_fixtures()
 
 
-@pytest.fixture(scope="module")
-def org(admin):
-    return make_org(admin)
-
-
-@pytest.fixture(scope="module")
-def project(admin, app_state, org):
-    return make_project(admin, app_state.settings.data_dir, org, {"play.yml": PLAY})
-
-
-@pytest.fixture(scope="module")
-def inventory(admin, org):
-    return make_inventory(admin, org, hosts=("h1", "h2"))
+org, project, inventory = world_fixtures(PLAY, hosts=("h1", "h2"))
 
 
 @pytest.fixture

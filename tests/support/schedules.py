@@ -7,6 +7,7 @@ import pytest
 
 from controller.services.bootstrap import system_context
 from tests.support.jobs import created  # noqa: F401 - the schedule modules import it from here
+from tests.support.jobs import make_inventory, make_org, make_project
 
 
 def scheduler_fixtures():
@@ -24,3 +25,22 @@ def scheduler_fixtures():
             app_state.store.execute("UPDATE schedules SET enabled = 0, next_run = NULL")
 
     return ctx, quiet_schedules
+
+
+def world_fixtures(playbook: str, hosts: tuple[str, ...] = ()):
+    """``(org, project, inventory)`` module fixtures: an organization, a project holding
+    ``play.yml`` = ``playbook``, an inventory with ``hosts``; assign them to those names."""
+
+    @pytest.fixture(scope="module")
+    def org(admin):
+        return make_org(admin)
+
+    @pytest.fixture(scope="module")
+    def project(admin, app_state, org):
+        return make_project(admin, app_state.settings.data_dir, org, {"play.yml": playbook})
+
+    @pytest.fixture(scope="module")
+    def inventory(admin, org):
+        return make_inventory(admin, org, hosts=hosts) if hosts else make_inventory(admin, org)
+
+    return org, project, inventory
