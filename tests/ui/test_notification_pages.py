@@ -92,6 +92,7 @@ def test_create_edit_and_test_a_webhook_template(new_page, api, sink):
     page.get_by_role("button", name="Send a test message").click()
     row = page.locator("tr.tested")
     row.locator("[data-status='successful']").wait_for(timeout=30_000)
+    assert "Test Notification" in row.inner_text()     # a webhook send has no subject: its body is shown
     got = received(sink, "/ui-one")
     assert got.method == "PUT" and got.headers["x-ui"] == "two"
     assert got.headers["authorization"] == "Basic " + base64.b64encode(f"bot:{SECRET}".encode()).decode()
