@@ -7,16 +7,20 @@ Every ``*_sql`` function returns ``(sql, params)`` usable as a WHERE over the na
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..status import FINISHED
 from .imports import SOURCE_GROUPS, SOURCE_HOSTS
 from .inventory import all_hosts_sql
 
 if TYPE_CHECKING:
     from . import Store
 
-# the statuses an update ends in: only an ended update says whether its source failed
-_ENDED = ("successful", "failed", "error", "canceled")
+# over ``inventory_sources src``: the source's newest ended update failed (AWX's
+# ``last_job_failed``; only an ended update says whether its source failed)
+_SOURCE_FAILED = ("EXISTS (SELECT 1 FROM inventory_updates u WHERE u.failed = 1 AND u.id = (SELECT max(id)"
+                  " FROM inventory_updates WHERE inventory_source = src.id AND status IN ("
+                  + ", ".join(f"'{s}'" for s in FINISHED) + ")))")
 
 
 def mark_last_job(store: Store, job_id: int) -> int:
@@ -89,12 +93,9 @@ def failed_sources_by_inventory(store: Store, inventory_ids: list[int]) -> dict[
     if not inventory_ids:
         return {}
     marks = ",".join("?" * len(inventory_ids))
-    params: list[Any] = [*_ENDED, *inventory_ids]
     return {r[0]: r[1] for r in store.query(
-        "SELECT src.inventory, count(*) FROM inventory_sources src JOIN inventory_updates u"
-        " ON u.id = (SELECT max(id) FROM inventory_updates"
-        f"  WHERE inventory_source = src.id AND status IN ({','.join('?' * len(_ENDED))}))"
-        f" WHERE u.failed = 1 AND src.inventory IN ({marks}) GROUP BY src.inventory", params)}
+        f"SELECT src.inventory, count(*) FROM inventory_sources src WHERE src.inventory IN ({marks})"
+        f" AND {_SOURCE_FAILED} GROUP BY src.inventory", inventory_ids)}
 
 
 def count_failed_hosts(store: Store, where: str, params: list) -> int:
@@ -128,17 +129,14 @@ def inventory_counter_sql(name: str) -> str:
     """A scalar expression (over ``inventories``) of the computed field ``name`` of a regular
     inventory, as ``services/inventory_contents.counters`` computes it; "" for an unknown name."""
     failed_hosts = failed_hosts_sql()[0]
-    ended = ", ".join(f"'{s}'" for s in _ENDED)
     counts = {
         "total_hosts": 'SELECT count(*) FROM "hosts" WHERE "hosts".inventory = "inventories".id',
         "hosts_with_active_failures": 'SELECT count(*) FROM "hosts" WHERE "hosts".inventory = "inventories".id'
                                       f" AND {failed_hosts}",
         "total_groups": 'SELECT count(*) FROM "groups" WHERE "groups".inventory = "inventories".id',
         "total_inventory_sources": 'SELECT count(*) FROM inventory_sources src WHERE src.inventory = "inventories".id',
-        "inventory_sources_with_failures": (
-            'SELECT count(*) FROM inventory_sources src WHERE src.inventory = "inventories".id AND EXISTS ('
-            "SELECT 1 FROM inventory_updates u WHERE u.failed = 1 AND u.id = (SELECT max(id) FROM inventory_updates"
-            f" WHERE inventory_source = src.id AND status IN ({ended})))"),
+        "inventory_sources_with_failures": ('SELECT count(*) FROM inventory_sources src'
+                                            f' WHERE src.inventory = "inventories".id AND {_SOURCE_FAILED}'),
     }
     flags = {"has_active_failures": "hosts_with_active_failures", "has_inventory_sources": "total_inventory_sources"}
     if name in counts:
