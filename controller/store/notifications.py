@@ -86,17 +86,16 @@ def insert_pending(store, values: dict[str, Any]) -> int | None:
     return cur.lastrowid if cur.rowcount == 1 else None
 
 
+# pending, unclaimed and due at ``?``: what a sender claims
+_DUE = "status = 'pending' AND claimed_at IS NULL AND (next_attempt IS NULL OR next_attempt <= ?)"
+# pending and claimed before ``?``, never concluded: a claim whose sender stopped mid-send
+_STALE = "status = 'pending' AND claimed_at IS NOT NULL AND claimed_at < ?"
+
+
 def due_ids(store, now: str, limit: int = 20) -> list[int]:
     """Pending, unclaimed records whose next attempt is due, oldest first."""
     return [r[0] for r in store.query(
-        f'SELECT id FROM "{NOTIFICATIONS}" WHERE status = \'pending\' AND claimed_at IS NULL '
-        "AND (next_attempt IS NULL OR next_attempt <= ?) ORDER BY next_attempt, id LIMIT ?", (now, limit))]
-
-
-def next_due(store) -> str | None:
-    """The earliest ``next_attempt`` of an unclaimed pending record (None: nothing waits)."""
-    return store.scalar(f'SELECT min(coalesce(next_attempt, \'\')) FROM "{NOTIFICATIONS}" '
-                        "WHERE status = 'pending' AND claimed_at IS NULL")
+        f'SELECT id FROM "{NOTIFICATIONS}" WHERE {_DUE} ORDER BY next_attempt, id LIMIT ?', (now, limit))]
 
 
 def claim(store, pk: int, owner: str, now: str) -> bool:
@@ -145,9 +144,7 @@ def fail_stale_claims(store, before: str, error: str) -> list[int]:
     """Records claimed before ``before`` and never concluded (their sender died mid-send) end
     ``failed`` with ``error``: whether the message went out is unknown, and sending it again
     could send it twice."""
-    ids = [r[0] for r in store.query(
-        f'SELECT id FROM "{NOTIFICATIONS}" WHERE status = \'pending\' AND claimed_at IS NOT NULL '
-        "AND claimed_at < ?", (before,))]
+    ids = [r[0] for r in store.query(f'SELECT id FROM "{NOTIFICATIONS}" WHERE {_STALE}', (before,))]
     for pk in ids:
         store.execute(f'UPDATE "{NOTIFICATIONS}" SET status = \'failed\', error = ?, claimed_at = NULL, '
                       "claimed_by = NULL, modified = ? WHERE id = ? AND status = 'pending' "
@@ -188,15 +185,13 @@ def workflow_job_of_approval(store, approval: dict) -> int | None:
 def has_due(store, now: str) -> bool:
     """Whether a pending, unclaimed record is due at ``now`` (what :func:`claim_due` would
     take): a read, for the sender's idle poll."""
-    return store.one(f'SELECT 1 FROM "{NOTIFICATIONS}" WHERE status = \'pending\' AND claimed_at IS NULL '
-                     "AND (next_attempt IS NULL OR next_attempt <= ?) LIMIT 1", (now,)) is not None
+    return store.exists(NOTIFICATIONS, _DUE, (now,))
 
 
 def has_stale_claims(store, before: str) -> bool:
     """Whether a pending record was claimed before ``before`` and never concluded (what
     :func:`fail_stale_claims` would fail): a read, for the sender's idle poll."""
-    return store.one(f'SELECT 1 FROM "{NOTIFICATIONS}" WHERE status = \'pending\' AND claimed_at IS NOT NULL '
-                     "AND claimed_at < ? LIMIT 1", (before,)) is not None
+    return store.exists(NOTIFICATIONS, _STALE, (before,))
 
 
 def claim_due(store, owner: str, now: str, limit: int) -> list[int]:
