@@ -72,7 +72,7 @@ def _launch(ctx, row: dict) -> tuple[str, dict | None]:
 
 def _fire(ctx, row: dict, now: datetime, node: str, grace: float) -> dict | None:
     due_at = row["next_run"]                          # the stored form: the compare-and-set's value
-    fire_time = rrules.iso_z(rrules.parse_z(due_at))  # the ledger's and the caller's (AWX's rendering)
+    fire_time = rrules.rendered_z(due_at)  # the ledger's and the caller's (AWX's rendering)
     try:
         following = rrules.stored_z(rrules.next_after(rrules.parse(row["rrule"]), now))
     except ValidationError:
@@ -97,8 +97,8 @@ def _fire(ctx, row: dict, now: datetime, node: str, grace: float) -> dict | None
     metrics.count_schedule_fire()    # after the commit: a rolled-back fire is not counted
     if ctx.jobs is not None:
         ctx.jobs.notify()
-    return {"schedule": row["id"], "fire_time": fire_time, "next_run": rrules.iso_z(rrules.parse_z(following))
-            if following else None, "job_type": job_type,
+    return {"schedule": row["id"], "fire_time": fire_time,
+            "next_run": rrules.rendered_z(following) if following else None, "job_type": job_type,
             "job": job["id"] if job else None, "status": job["status"] if job else "error"}
 
 

@@ -49,11 +49,6 @@ def _next(ctx, column: str, rows: list[dict], fresh: bool) -> dict[int, dict]:
     return {pk: nxt for pk, nxt in got.items() if nxt is not None}
 
 
-def _rendered(value: str) -> str:
-    """A stored schedule time as AWX renders it (``…:SSZ``)."""
-    return rrules.iso_z(rrules.parse_z(value[:19] + "Z"))
-
-
 def _filter(table: str, column: str, own: Callable[..., Any] | None) -> Callable[..., Any]:
     def list_filter(ctx, args: list[tuple[str, str]]) -> tuple[str, list] | None:
         parts: list[tuple[str, list] | None] = []
@@ -85,7 +80,7 @@ def attach_next_run(reg: Registry, template: str, column: str) -> None:
         found = _next(ctx, column, rows, fresh=True)
         for r in rows:
             nxt = found.get(r["id"])
-            out.setdefault(r["id"], {})["next_job_run"] = _rendered(nxt["next_run"]) if nxt else None
+            out.setdefault(r["id"], {})["next_job_run"] = rrules.rendered_z(nxt["next_run"]) if nxt else None
         return out
 
     def related(ctx, row: dict, detail: bool) -> dict:

@@ -333,6 +333,11 @@ def parse_z(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ" if "." in text else "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
+def rendered_z(stored: str) -> str:
+    """A stored schedule time (:func:`stored_z`) as AWX renders it (``…:SSZ``, :func:`iso_z`)."""
+    return iso_z(parse_z(stored))
+
+
 def format_dtstart(at: datetime, tzname: str) -> str:
     """``DTSTART:…Z`` for UTC, ``DTSTART;TZID=Zone:…`` (local wall time) otherwise."""
     if tzname == "UTC":
