@@ -127,6 +127,22 @@ def can_read(ctx: Context, resource, row: dict) -> bool:
     return ctx.store.exists(resource.table, f"id = ? AND ({sql})", [row["id"], *params])
 
 
+# AWX JobLaunchConfigAccess: the role a prompted object needs, by its resource ("read": read access)
+_PROMPT_ROLES = {"inventory": "use_role", "credential": "use_role", "instance_group": "use_role",
+                 "execution_environment": "read", "label": "read"}
+
+
+def may_use_prompt(ctx: Context, resource: str, pk: int) -> bool:
+    """May the user prompt object ``pk`` of ``resource`` into a launch or a saved launch
+    configuration (a schedule, a relaunch)?  AWX ``JobLaunchConfigAccess``: the use role of an
+    inventory, a credential or an instance group; read access to an execution environment or
+    a label (a missing object is neither)."""
+    role = _PROMPT_ROLES[resource]
+    if role == "read":
+        return can_read(ctx, ctx.registry[resource], {"id": pk})
+    return holds(ctx, resource, pk, role)
+
+
 def holds(ctx: Context, content_type: str, object_id: int | None, role_field: str) -> bool:
     """Does the user hold ``role_field`` of that object (effectively)?  Answers are kept for
     the request (:func:`capabilities` fills them for a whole page in one query)."""

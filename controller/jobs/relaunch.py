@@ -181,20 +181,10 @@ def _may_use_prompts(ctx, prompts: dict) -> bool:
     """AWX's ``JobLaunchConfigAccess.can_add`` on the saved prompts: the use role of a prompted
     inventory, of each credential and instance group; read access to the execution
     environment and each label."""
-    for key, content_type in (("credentials", "credential"), ("instance_groups", "instance_group")):
-        if not all(access.holds(ctx, content_type, pk, "use_role") for pk in prompts.get(key) or []):
-            return False
-    if prompts.get("inventory") and not access.holds(ctx, "inventory", prompts["inventory"], "use_role"):
-        return False
-    readable = [("label", pk) for pk in prompts.get("labels") or []]
-    if prompts.get("execution_environment"):
-        readable.append(("execution_environment", prompts["execution_environment"]))
-    for name, pk in readable:
-        resource = ctx.registry[name]
-        row = ctx.store.get(resource.table, pk)
-        if row is None or not access.can_read(ctx, resource, row):
-            return False
-    return True
+    wanted = [(resource, pk) for key, resource in (("credentials", "credential"), ("instance_groups", "instance_group"),
+                                                   ("labels", "label")) for pk in prompts.get(key) or []]
+    wanted += [(key, prompts[key]) for key in ("inventory", "execution_environment") if prompts.get(key)]
+    return all(access.may_use_prompt(ctx, resource, pk) for resource, pk in wanted)
 
 
 def _require_secrets(job: dict, secret: dict) -> None:

@@ -142,13 +142,6 @@ def _check_template_prompts(ctx, kind: str, jt: dict, merged: dict, extra: dict,
         raise ValidationError(errors)
 
 
-def _may_use(ctx, field: str, pk: int) -> bool:
-    """Use of an inventory, read of an execution environment (AWX JobLaunchConfigAccess)."""
-    if field == "inventory":
-        return access.holds(ctx, "inventory", pk, "use_role")
-    return access.can_read(ctx, ctx.registry["execution_environment"], {"id": pk})
-
-
 def check_prompt_access(ctx, values: dict, existing: dict | None) -> None:
     """403 unless the user may use each object prompt the save changes: the new inventory (use)
     or execution environment (read), and the one it replaces (AWX ``check_related``: a value
@@ -163,7 +156,7 @@ def check_prompt_access(ctx, values: dict, existing: dict | None) -> None:
         new, current = values[field], (existing or {}).get(field)
         if new == current:
             continue
-        if any(pk is not None and not _may_use(ctx, field, pk) for pk in (new, current)):
+        if any(pk is not None and not access.may_use_prompt(ctx, field, pk) for pk in (new, current)):
             raise PermissionDenied()
 
 
