@@ -16,7 +16,7 @@ Contracts:
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from .. import access
 from ..errors import PermissionDenied, ValidationError
@@ -155,31 +155,41 @@ def split_vars(ctx, wfjt: dict, body: dict, trusted: bool) -> tuple[dict, dict, 
     return runtime, secret, ignored
 
 
-def job_values(ctx, wfjt: dict, accepted: dict, runtime: dict, secret: dict, launch_type: str,
-               extra_fields: dict) -> dict:
-    """The row of a new (pending) workflow job of ``wfjt``."""
+def _pending_row(ctx, launch_type: str, fill: Callable[[dict], None], extra_fields: dict | None = None) -> dict:
+    """A new (pending) workflow job's row launched by ctx's user: the declared defaults,
+    ``fill(values)`` applied to them, then the launch's own fields and ``extra_fields`` (who
+    or what launched it, its schedule ...); only stored fields."""
     now = now_iso()
-    base = parse_vars(wfjt.get("extra_vars") or "") if wfjt.get("extra_vars") else {}
-    shown = {**base, **runtime, **{k: ENCRYPTED for k in secret}}
     values = defaults_of(ctx, "workflow_job")
-    values.update({k: wfjt.get(k) for k in ("inventory", "limit", "scm_branch", "job_tags", "skip_tags",
-                                            "allow_simultaneous", "webhook_service", "webhook_credential")
-                   if k in values})
-    values.update({k: v for k, v in accepted.items() if k in values and k != "labels"})
-    values.update({
-        "name": wfjt["name"], "description": wfjt.get("description", ""), "workflow_job_template": wfjt["id"],
-        "unified_job_template": wfjt["id"], "launch_type": launch_type, "status": "pending", "failed": False,
-        "extra_vars": json.dumps(shown) if shown else "",
-        "launch_prompts": {**accepted, "extra_vars": runtime},
-        "secret_vars": ctx.vault.encrypt(json.dumps(secret)) if secret else "",
-        "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "",
-        "created": now, "modified": now, **extra_fields,
-    })
+    fill(values)
+    values.update({"launch_type": launch_type, "status": "pending", "failed": False,
+                   "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "",
+                   "created": now, "modified": now, **(extra_fields or {})})
     for key in ("created_by", "modified_by"):
         if key in values:
             values[key] = ctx.user_id
-    return {k: v for k, v in values.items() if ctx.registry["workflow_job"].field(k) is not None
-            and ctx.registry["workflow_job"].field(k).stored}
+    res = ctx.registry["workflow_job"]
+    return {k: v for k, v in values.items() if res.field(k) is not None and res.field(k).stored}
+
+
+def job_values(ctx, wfjt: dict, accepted: dict, runtime: dict, secret: dict, launch_type: str,
+               extra_fields: dict) -> dict:
+    """The row of a new (pending) workflow job of ``wfjt``."""
+    base = parse_vars(wfjt.get("extra_vars") or "") if wfjt.get("extra_vars") else {}
+    shown = {**base, **runtime, **{k: ENCRYPTED for k in secret}}
+
+    def fill(values: dict) -> None:
+        values.update({k: wfjt.get(k) for k in ("inventory", "limit", "scm_branch", "job_tags", "skip_tags",
+                                                "allow_simultaneous", "webhook_service", "webhook_credential")
+                       if k in values})
+        values.update({k: v for k, v in accepted.items() if k in values and k != "labels"})
+        values.update({
+            "name": wfjt["name"], "description": wfjt.get("description", ""), "workflow_job_template": wfjt["id"],
+            "unified_job_template": wfjt["id"], "extra_vars": json.dumps(shown) if shown else "",
+            "launch_prompts": {**accepted, "extra_vars": runtime},
+            "secret_vars": ctx.vault.encrypt(json.dumps(secret)) if secret else "",
+        })
+    return _pending_row(ctx, launch_type, fill, extra_fields)
 
 
 # what a copied workflow job keeps of the original: the fields AWX copies for a relaunch
@@ -190,17 +200,8 @@ COPIED = ("name", "description", "organization", "extra_vars", "secret_vars", "l
 
 def copy_values(ctx, old: dict) -> dict:
     """The row of a new (pending) relaunch of workflow job ``old``, which has no template."""
-    now = now_iso()
-    values = defaults_of(ctx, "workflow_job")
-    values.update({k: old.get(k) for k in COPIED if k in values})
-    values.update({"launch_type": "relaunch", "status": "pending", "failed": False,
-                   "launched_by_id": ctx.user_id, "launched_by_type": "user" if ctx.user_id else "",
-                   "created": now, "modified": now})
-    for key in ("created_by", "modified_by"):
-        if key in values:
-            values[key] = ctx.user_id
-    return {k: v for k, v in values.items() if ctx.registry["workflow_job"].field(k) is not None
-            and ctx.registry["workflow_job"].field(k).stored}
+    return _pending_row(ctx, "relaunch", lambda values: values.update(
+        {k: old.get(k) for k in COPIED if k in values}))
 
 
 def failed_values(ctx, wfjt: dict, reason: str, launch_type: str, extra_fields: dict, status: str) -> dict:
