@@ -99,6 +99,7 @@ def open_state(settings: Settings) -> AppState:
     install_webhook_rejections(store)   # the cross-process cap on recorded forged deliveries
     from .store.webhook_status import install as install_webhook_status
     install_webhook_status(store)   # the outbox of webhook status posts (web workers record into it)
+    store.keep_counts(settings.KEEP_COUNTS)   # last: its triggers go on every table created above
     from .services.settings import StoredSettings
     settings.attach(StoredSettings(store, vault))   # stored values win, seen without restart
     state_args: dict[str, Any] = dict(settings=settings, store=store, registry=registry, vault=vault)

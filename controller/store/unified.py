@@ -24,7 +24,7 @@ def member_sql(table: str, columns: Sequence[str], where: str) -> str:
 
 def union_count(store: Store, members: Sequence[str], params: Sequence[Any]) -> int:
     """How many rows the union of ``members`` (see :func:`member_sql`) holds."""
-    return store.scalar(f"SELECT count(*) FROM ({' UNION ALL '.join(members)})", params)
+    return store.kept_count(f"SELECT count(*) FROM ({' UNION ALL '.join(members)})", params)
 
 
 def union_page(store: Store, members: Sequence[str], params: Sequence[Any], order_by: str,

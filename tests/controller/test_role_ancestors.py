@@ -167,7 +167,10 @@ def test_capabilities_of_a_page_cost_the_same_for_5_rows_as_for_40(app_state, ad
         assert len(body["results"]) == size
         assert all(r["summary_fields"]["user_capabilities"] == {"edit": False, "delete": False}
                    for r in body["results"])
-        costs[size] = len(count_statements)
+        # the list's count is left out: the page of 40 is the whole list, so its count may be
+        # the one kept from the page of 5 (test_kept_counts)
+        costs[size] = len([s for s in count_statements if not s.startswith("SELECT count(*)")
+                           and s != 'SELECT n FROM "turret_generation"'])
     assert costs[5] == costs[40], costs
 
 

@@ -1,0 +1,175 @@
+"""Kept list counts (controller.store.generation): a list's count is served again only while
+no table it could read was written, by this process or any other; every answer stays what a
+fresh count gives."""
+from __future__ import annotations
+
+import pytest
+
+from controller.store import Store, generation
+from tests.support.sql_trace import traced
+
+GENERATION_READ = 'SELECT n FROM "turret_generation"'
+
+
+@pytest.fixture(scope="module")
+def org(make_org):
+    return make_org()
+
+
+def _list(app_state, client, path: str) -> tuple[list[str], dict]:
+    with traced(app_state.store) as seen:
+        resp = client.get(path)
+    assert resp.status_code == 200, resp.json
+    return [s for s in seen if s.startswith("SELECT count(*)")], resp.json
+
+
+def _team(admin, org, name: str) -> dict:
+    resp = admin.post("/api/v2/teams/", {"name": name, "organization": org["id"]})
+    assert resp.status_code == 201, resp.json
+    return resp.json
+
+
+def test_every_table_but_the_volatile_ones_counts_its_writes(app_state):
+    store = app_state.store
+    tables = generation._tables(store)
+    assert {"teams", "roles", "role_members", "jobs", "hosts", generation.TABLE} <= set(tables)
+    assert not any(t.startswith(("sqlite_", "turret_search_")) for t in tables)
+    triggered = {r["tbl_name"] for r in store.query(
+        "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'turret_gen_%'")}
+    assert triggered == set(tables) - generation.VOLATILE - {generation.TABLE}
+    assert "job_events" in tables and "job_events" not in triggered
+    before = generation.read(store)
+    with store.transaction():
+        store.execute("INSERT INTO login_failures (client, username, at) VALUES ('127.0.0.1', 'kept', 0)")
+        store.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('kept-counts', '1')")
+        store.execute("DELETE FROM login_failures WHERE username = 'kept'")
+    assert generation.read(store) == before      # a volatile table's write ends no kept count
+
+
+def test_a_repeated_count_is_kept_until_a_write(app_state, admin, org):
+    for n in range(3):
+        _team(admin, org, f"kept-a-{n}")
+    path = "/api/v2/teams/?name__startswith=kept-a-&page_size=2"
+    counts, body = _list(app_state, admin, path)
+    assert len(counts) == 1 and body["count"] == 3
+    counts, body = _list(app_state, admin, path + "&page=2")       # the next page: same count
+    assert counts == [] and body["count"] == 3 and len(body["results"]) == 1
+    _team(admin, org, "kept-a-3")
+    counts, body = _list(app_state, admin, path)
+    assert len(counts) == 1 and body["count"] == 4
+    assert admin.delete(f"/api/v2/teams/{body['results'][0]['id']}/").status_code == 204
+    counts, body = _list(app_state, admin, path)
+    assert len(counts) == 1 and body["count"] == 3
+
+
+def test_another_connections_write_ends_a_kept_count(app_state, admin, org):
+    """A second Store on the same file is what another process (a web worker, a job worker)
+    has: its commit moves the counter every process reads."""
+    for n in range(3):
+        _team(admin, org, f"kept-b-{n}")
+    path = "/api/v2/teams/?name__startswith=kept-b-&page_size=2"
+    assert _list(app_state, admin, path)[1]["count"] == 3
+    other = Store(app_state.store.path)
+    try:
+        with other.transaction():
+            other.execute("INSERT INTO teams (name, description, organization) VALUES ('kept-b-x', '', ?)",
+                          (org["id"],))
+    finally:
+        other.close()
+    counts, body = _list(app_state, admin, path)
+    assert len(counts) == 1 and body["count"] == 4
+
+
+def test_a_rolled_back_write_changes_nothing(app_state, admin, org):
+    for n in range(3):
+        _team(admin, org, f"kept-c-{n}")
+    path = "/api/v2/teams/?name__startswith=kept-c-&page_size=2"
+    assert _list(app_state, admin, path)[1]["count"] == 3
+    store, before = app_state.store, generation.read(app_state.store)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.execute("INSERT INTO teams (name, description, organization) VALUES ('kept-c-x', '', ?)", (org["id"],))
+        # inside the transaction nothing is kept: this count sees a row that will not be
+        assert store.count("teams", "name LIKE 'kept-c-%'") == 4
+        raise RuntimeError("roll back")
+    assert generation.read(store) == before
+    counts, body = _list(app_state, admin, path)
+    assert counts == [] and body["count"] == 3
+
+
+def test_each_user_gets_the_count_of_what_they_see(app_state, admin, org, make_user):
+    """The same URL by two users: the member's visibility is in the statement, so the admin's
+    kept count is never theirs."""
+    teams = [_team(admin, org, f"kept-d-{n}") for n in range(3)]
+    uid, member = make_user()
+    role = teams[0]["summary_fields"]["object_roles"]["read_role"]["id"]
+    assert admin.post(f"/api/v2/users/{uid}/roles/", {"id": role}).status_code == 204
+    member.get("/api/v2/me/")      # a first sign-in writes; done before the counts are kept
+    path = "/api/v2/teams/?name__startswith=kept-d-&page_size=1"
+    assert len(_list(app_state, admin, path)[0]) == 1
+    assert _list(app_state, member, path)[1]["count"] == 1
+    for _ in range(2):
+        assert _list(app_state, admin, path)[1]["count"] == 3
+        counts, body = _list(app_state, member, path)
+        assert counts == [] and body["count"] == 1
+    # the member loses the role: a write to the role tables, so their next count is fresh
+    assert admin.post(f"/api/v2/users/{uid}/roles/", {"id": role, "disassociate": True}).status_code == 204
+    counts, body = _list(app_state, member, path)
+    assert body["count"] == 0 and body["results"] == []
+
+
+def test_volatile_statements_and_transactions_are_never_kept(app_state):
+    store = app_state.store
+    with traced(store) as seen:
+        store.count("job_events", "job = ?", (-1,))
+        store.count("job_events", "job = ?", (-1,))
+    assert [s for s in seen if s.startswith("SELECT count(*)")] == ['SELECT count(*) FROM "job_events" WHERE job = -1'] * 2
+    assert GENERATION_READ not in seen
+    with store.transaction(), traced(store) as seen:
+        store.count("teams", "id = ?", (-1,))
+        store.count("teams", "id = ?", (-1,))
+    assert len([s for s in seen if s.startswith("SELECT count(*)")]) == 2
+
+
+def test_kept_counts_are_bounded(app_state, monkeypatch):
+    monkeypatch.setattr(generation, "KEPT", 3)
+    counts = generation.Counts()
+    computed = []
+    for n in range(5):
+        counts.count(app_state.store, f"SELECT count(*) FROM teams WHERE id > {n}", (), False,
+                     lambda n=n: computed.append(n) or n)
+    assert len(counts._kept) == 3
+    counts.count(app_state.store, "SELECT count(*) FROM teams WHERE id > 4", (), False, lambda: computed.append(-1) or -1)
+    counts.count(app_state.store, "SELECT count(*) FROM teams WHERE id > 0", (), False, lambda: computed.append(0) or 0)
+    assert computed == [0, 1, 2, 3, 4, 0]     # 4 was kept; 0 had been dropped first
+
+
+def test_a_missing_trigger_is_put_back_on_start(app_state):
+    store = app_state.store
+    with store.transaction():
+        store.execute('DROP TRIGGER "turret_gen_insert_teams"')
+    before = generation.read(store)
+    store.keep_counts()
+    with store.transaction():
+        store.execute("INSERT INTO teams (name, description, organization) VALUES ('kept-e', '', NULL)")
+    assert generation.read(store) == before + 1
+    with traced(store) as seen:
+        store.keep_counts()        # all in place: no trigger written again
+    assert not [s for s in seen if s.startswith(("CREATE TRIGGER", "DROP TRIGGER"))]
+
+
+def test_the_unified_lists_keep_their_count_too(app_state, admin, org):
+    """/unified_job_templates/ counts a union over every template table, each with its trigger."""
+    def made(name: str) -> None:
+        resp = admin.post("/api/v2/workflow_job_templates/", {"name": name, "organization": org["id"]})
+        assert resp.status_code == 201, resp.json
+    for n in range(3):
+        made(f"kept-u-{n}")
+    path = "/api/v2/unified_job_templates/?name__startswith=kept-u-&page_size=2"
+    counts, body = _list(app_state, admin, path)
+    assert len(counts) == 1 and body["count"] == 3
+    counts, body = _list(app_state, admin, path)
+    assert counts == [] and body["count"] == 3
+    made("kept-u-3")
+    counts, body = _list(app_state, admin, path)
+    assert len(counts) == 1 and body["count"] == 4
+    assert {r["name"] for r in body["results"]} <= {f"kept-u-{n}" for n in range(4)}
