@@ -20,7 +20,9 @@ What it does (all against 127.0.0.1, nothing else):
    a sequential phase (concurrency 1, every query kind interleaved with ``/api/v2/ping/``
    so their ratio survives machine noise) and throughput phases at ``--concurrency``, as the
    admin and as a non-superuser who sees the rows through roles; every response is checked
-   (status 200, expected ``count`` and number of results);
+   (status 200, expected ``count`` and number of results); then the admin's mix once more on a
+   server started with ``TURRET_KEEP_COUNTS=false``, which counts on every request (the mix
+   repeats its queries, so the first server serves their counts from the ones it kept);
 4. runs the same client against a bare waitress app and a one-route Flask app (the ceiling of
    the HTTP stack on this machine), prints a table and optionally writes JSON.
 
@@ -41,14 +43,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-import orjson  # the load generator shares the server's 2 cores: its own parsing should cost little
-
 BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
 import harness as h  # noqa: E402  (bench/harness.py: server, client, /proc figures, percentiles)
-from harness import Client, Server, basic, loadavg, git_describe, pct  # noqa: E402
+from harness import Client, Server, loadavg, git_describe  # noqa: E402
+from api_load import check, sequential, throughput  # noqa: E402
+from api_profile import import_profile, profile  # noqa: E402
+from api_report import goals, report  # noqa: E402
 
 ADMIN_PASSWORD = "bench-admin-pw-1"
 MEMBER_USERNAME = "bench_member"
@@ -125,9 +128,11 @@ def build_queries(teams: list[dict], rows: int) -> dict[str, dict]:
     }
 
 
-def start_server(data_dir: str, log_path: str, threads: int | None = None, cmd: list[str] | None = None) -> Server:
-    """``python -m controller serve`` (or ``cmd``) with the bench's admin and ``SERVER_ENV``."""
-    return Server(data_dir, log_path, admin_password=ADMIN_PASSWORD, threads=threads, env=SERVER_ENV, cmd=cmd)
+def start_server(data_dir: str, log_path: str, threads: int | None = None, cmd: list[str] | None = None,
+                 env: dict[str, str | None] | None = None) -> Server:
+    """``python -m controller serve`` (or ``cmd``) with the bench's admin, ``SERVER_ENV`` and ``env``."""
+    return Server(data_dir, log_path, admin_password=ADMIN_PASSWORD, threads=threads,
+                  env={**SERVER_ENV, **(env or {})}, cmd=cmd)
 
 
 def wait_idle(server: Server, timeout: float = 60) -> float:
@@ -140,105 +145,6 @@ def wait_idle(server: Server, timeout: float = 60) -> float:
             break
         time.sleep(0.1)
     return time.monotonic() - began
-
-
-# -- checking answers -------------------------------------------------------------------------
-def check(kind: str, expected: dict | None, status: int, payload: bytes, strict: bool = False) -> str | None:
-    """None when the response is right; else a short reason."""
-    if status != 200:
-        return f"{kind}: HTTP {status}"
-    if expected is None:
-        return None
-    try:
-        body = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return f"{kind}: bad JSON"
-    if body.get("count") != expected["count"]:
-        return f"{kind}: count {body.get('count')} != {expected['count']}"
-    results = body.get("results") or []
-    if len(results) != len(expected["ids"]):
-        return f"{kind}: {len(results)} results != {len(expected['ids'])}"
-    if strict and [r["id"] for r in results] != expected["ids"]:
-        return f"{kind}: wrong rows/order"
-    return None
-
-
-# -- statistics -------------------------------------------------------------------------------
-def summary(lat: list[float], seconds: float | None = None, errors: int = 0) -> dict:
-    out = {"n": len(lat), "errors": errors,
-           "p50_ms": pct(lat, 50) * 1000, "p90_ms": pct(lat, 90) * 1000, "p99_ms": pct(lat, 99) * 1000,
-           "mean_ms": (statistics.fmean(lat) * 1000) if lat else float("nan")}
-    if seconds:
-        out["seconds"] = seconds
-        out["req_per_s"] = len(lat) / seconds
-    return out
-
-
-# -- load phases ------------------------------------------------------------------------------
-def sequential(port: int, plan: list[tuple[str, str, str, dict | None]], seconds: float) -> dict:
-    """Concurrency 1: round-robin over the plan (kind, auth, path, expected) for ``seconds``."""
-    clients: dict[str, Client] = {}
-    lat: dict[str, list[float]] = {kind: [] for kind, *_ in plan}
-    errors: dict[str, int] = {kind: 0 for kind, *_ in plan}
-    first_error: list[str] = []
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        for kind, auth, path, expected in plan:
-            c = clients.get(auth) or clients.setdefault(auth, Client(port, auth))
-            status, payload, elapsed = c.request("GET", path)
-            why = check(kind, expected, status, payload)
-            if why:
-                errors[kind] += 1
-                first_error[:1] = first_error[:1] or [why]
-            else:
-                lat[kind].append(elapsed)
-    for c in clients.values():
-        c.close()
-    out = {kind: summary(lat[kind], errors=errors[kind]) for kind in lat}
-    if first_error:
-        out["first_error"] = first_error[0]
-    return out
-
-
-def throughput(port: int, mix: list[tuple[str, str, str, dict | None]], seconds: float,
-               concurrency: int, server: Server | None = None) -> dict:
-    """``concurrency`` threads, each with its own keep-alive connection, cycling over ``mix``."""
-    lat: list[list[tuple[str, float]]] = [[] for _ in range(concurrency)]
-    errs = [0] * concurrency
-    first_error: list[str] = []
-
-    def worker(n: int, go) -> None:
-        clients = {auth: Client(port, auth) for _, auth, _, _ in mix}
-        i = n
-        stop = go()
-        while time.perf_counter() < stop:
-            kind, auth, path, expected = mix[i % len(mix)]
-            i += 1
-            status, payload, elapsed = clients[auth].request("GET", path)
-            why = check(kind, expected, status, payload)
-            if why:
-                errs[n] += 1
-                first_error[:1] = first_error[:1] or [why]
-            else:
-                lat[n].append((kind, elapsed))
-        for c in clients.values():
-            c.close()
-
-    phase = h.drive(worker, concurrency, seconds, server)
-    every = [e for per in lat for _, e in per]
-    out = summary(every, phase["seconds"], sum(errs))
-    out["concurrency"] = concurrency
-    done = max(1, len(every) + sum(errs))
-    out["server_cpu_ms_per_req"] = phase["server_cpu_s"] / done * 1000
-    out["client_cpu_ms_per_req"] = phase["client_cpu_s"] / done * 1000
-    by_kind: dict[str, list[float]] = {}
-    for per in lat:
-        for kind, e in per:
-            by_kind.setdefault(kind, []).append(e)
-    out["by_kind"] = {k: summary(v) for k, v in by_kind.items()}
-    if first_error:
-        out["first_error"] = first_error[0]
-    return out
 
 
 # -- setup through the API --------------------------------------------------------------------
@@ -308,231 +214,6 @@ def floors(work: str, log: str, threads: int | None, seconds: float, concurrency
         finally:
             srv.stop()
     return out
-
-
-# -- profiling --------------------------------------------------------------------------------
-def import_profile(data_dir: str, work: str, top: int = 20) -> str:
-    """One extra server start under ``-X importtime``: the slowest imports (cumulative)."""
-    log = os.path.join(work, "importtime.log")
-    srv = start_server(data_dir, log, cmd=[sys.executable, "-X", "importtime",
-                                           *h.serve_command(data_dir, "{port}")[1:]])
-    ready = srv.ready_seconds
-    srv.stop()
-    rows = []
-    with open(log, errors="replace") as fh:
-        for line in fh:
-            # "import time:   self [us] | cumulative | imported package"
-            if line.startswith("import time:") and "self [us]" not in line and line.count("|") == 2:
-                own, cum, name = line[len("import time:"):].split("|")
-                rows.append((int(cum), int(own), name.rstrip()))
-    total = sum(r[1] for r in rows)
-    out = [f"\n=== server start under -X importtime: ready in {ready:.2f}s (importtime adds overhead); "
-           f"{len(rows)} modules, {total / 1e6:.2f}s importing in total ===",
-           "cumulative ms  self ms  module"]
-    for cum, own, name in sorted(rows, reverse=True)[:top]:
-        out.append(f"{cum / 1000:13.1f}  {own / 1000:7.1f}  {name}")
-    return "\n".join(out) + "\n"
-
-
-def profile(data_dir: str, queries: dict, repeat: int, top: int) -> str:
-    """cProfile of the list requests, then the slowest SQL statements of one request per kind."""
-    import cProfile
-    import io
-    import pstats
-
-    from controller import create_app, open_state
-    from controller.config import Settings
-    from controller.store import Store
-
-    state = open_state(Settings({"DATA_DIR": data_dir}, environ={}))
-    app = create_app(state=state)
-    client = app.test_client()
-    r = client.post("/api/v2/tokens/", json={"description": "profile"},
-                    headers={"Authorization": basic("admin", ADMIN_PASSWORD)})
-    admin = {"Authorization": f"Bearer {r.get_json()['token']}"}
-    r = client.post("/api/v2/tokens/", json={"description": "profile", "scope": "read"},
-                    headers={"Authorization": basic(MEMBER_USERNAME, MEMBER_PASSWORD)})
-    member = {"Authorization": f"Bearer {r.get_json()['token']}"}
-    out = io.StringIO()
-    for who, headers in (("admin", admin), ("member", member)):
-        for q in queries.values():  # warm
-            assert client.get(q["path"], headers=headers).status_code == 200
-        prof = cProfile.Profile()
-        n = max(1, repeat if who == "admin" else repeat // 5)
-        t0 = time.perf_counter()
-        prof.enable()
-        for _ in range(n):
-            for q in queries.values():
-                client.get(q["path"], headers=headers)
-        prof.disable()
-        wall = time.perf_counter() - t0
-        n *= len(queries)
-        out.write(f"\n=== cProfile, {who}: {n} list requests in-process, {wall / n * 1000:.2f} ms/request "
-                  f"(profiler overhead included) ===\n")
-        for order in ("tottime", "cumulative"):
-            s = io.StringIO()
-            pstats.Stats(prof, stream=s).strip_dirs().sort_stats(order).print_stats(top)
-            text = s.getvalue()
-            out.write(f"--- by {order} ---\n" + text[text.find("   ncalls"):])
-
-    # Time every statement the store runs (wrapping the class in this process only).
-    log: list[tuple[float, str, list]] = []
-    originals = {name: getattr(Store, name) for name in ("query", "one", "scalar", "dicts", "tuples")}
-
-    def timed(fn):
-        def wrapper(self, sql, params=()):
-            t = time.perf_counter()
-            try:
-                return fn(self, sql, params)
-            finally:
-                log.append((time.perf_counter() - t, sql, list(params)))
-        return wrapper
-
-    for name, fn in originals.items():
-        setattr(Store, name, timed(fn))
-    try:
-        out.write("\n=== SQL per request (median of 5 requests; 3 slowest statements) ===\n")
-        for who, headers in (("admin", admin), ("member", member)):
-            for kind, q in queries.items():
-                runs = []
-                for _ in range(5):
-                    log.clear()
-                    t0 = time.perf_counter()
-                    client.get(q["path"], headers=headers)
-                    runs.append((time.perf_counter() - t0, sum(x[0] for x in log), list(log)))
-                runs.sort(key=lambda r: r[0])
-                total, sql_total, stmts = runs[len(runs) // 2]
-                out.write(f"\n{who} {kind}: {total * 1000:.1f} ms total, {len(stmts)} statements, "
-                          f"SQL {sql_total * 1000:.1f} ms, other {(total - sql_total) * 1000:.1f} ms\n")
-                for dt, sql, params in sorted(stmts, key=lambda x: -x[0])[:3]:
-                    short = sql if len(sql) <= 400 else sql[:400] + " ..."
-                    out.write(f"  {dt * 1000:7.2f} ms  {short}  {params[:4]}\n")
-    finally:
-        for name, fn in originals.items():
-            setattr(Store, name, fn)
-    state.store.close()
-    return out.getvalue()
-
-
-# -- report -----------------------------------------------------------------------------------
-def fmt_table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, r in enumerate(rows):
-        lines.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def report(res: dict) -> str:
-    out = []
-    m = res["machine"]
-    out.append(f"Turret API benchmark - {res['date']} - {m['cpus']} CPUs, Python {m['python']}, "
-               f"SQLite {m['sqlite']}, tree {res['tree'] or '?'}")
-    out.append(f"load average at start {res['loadavg_start']}, at end {res['loadavg_end']}; "
-               f"{res['rows']} teams seeded through crud.create in {res['seed']['create_seconds']:.2f}s "
-               f"({res['seed']['create_per_row_ms']:.3f} ms/row)")
-    out.append("")
-    st = res["startup"]
-    def own(r: dict) -> str:
-        return "?" if r.get("self_reported_s") is None else f"{r['self_reported_s']:.2f}"
-
-    rows = [["start-to-ready", "seconds", "server's own 'ready in'", "PSS at ready MB", "PSS idle MB (1 s after its jobs)"]]
-    cold = st["empty_cold_bytecode"]
-    rows.append(["empty, no .pyc yet", f"{cold['ready_s']:.3f}", own(cold),
-                 f"{cold['rss_ready_mb']:.1f}", f"{cold['rss_idle_mb']:.1f}"])
-    rows.append(["empty data dir", f"{st['empty']['ready_s']:.3f}", own(st["empty"]),
-                 f"{st['empty']['rss_ready_mb']:.1f}", f"{st['empty']['rss_idle_mb']:.1f}"])
-    for i, r in enumerate(st["migrated"]):
-        rows.append([f"migrated #{i + 1}", f"{r['ready_s']:.3f}", own(r), f"{r['rss_ready_mb']:.1f}",
-                     f"{r['rss_idle_mb']:.1f}"])
-    rows.append(["migrated median", f"{st['migrated_median_s']:.3f}", "", "",
-                 f"{st['migrated_rss_idle_median_mb']:.1f}"])
-    out.append(fmt_table(rows))
-    out.append("")
-    rows = [["concurrency 1", "n", "p50 ms", "p90 ms", "p99 ms", "p50 / ping p50", "errors"]]
-    for who, seq in res["sequential"].items():
-        floor = seq["ping"]["p50_ms"]
-        for kind, s in seq.items():
-            if kind == "first_error":
-                continue
-            rows.append([f"{who}: {kind}", str(s["n"]), f"{s['p50_ms']:.2f}", f"{s['p90_ms']:.2f}",
-                         f"{s['p99_ms']:.2f}", f"{s['p50_ms'] / floor:.1f}x", str(s["errors"])])
-    out.append(fmt_table(rows))
-    out.append("")
-    ping_rps = res["throughput"]["ping"]["req_per_s"]
-    rows = [["throughput", "conc", "req/s", "p50 ms", "p90 ms", "p99 ms", "errors", "vs ping",
-             "srv CPU ms/req", "client CPU ms/req"]]
-    for name, t in res["throughput"].items():
-        rows.append([name, str(t["concurrency"]), f"{t['req_per_s']:.0f}", f"{t['p50_ms']:.2f}",
-                     f"{t['p90_ms']:.2f}", f"{t['p99_ms']:.2f}", str(t["errors"]),
-                     f"{t['req_per_s'] / ping_rps:.3f}", f"{t['server_cpu_ms_per_req']:.2f}",
-                     f"{t['client_cpu_ms_per_req']:.2f}"])
-        if len(t.get("by_kind", {})) > 1:
-            for kind, k in t["by_kind"].items():
-                rows.append([f"  {kind}", "", f"({k['n']})", f"{k['p50_ms']:.2f}", f"{k['p90_ms']:.2f}",
-                             f"{k['p99_ms']:.2f}", "", "", "", ""])
-    out.append(fmt_table(rows))
-    if res.get("floors"):
-        out.append("")
-        rows = [["reference servers (no Turret)", "start-to-ready s", "PSS at ready MB", "c1 p50 ms",
-                 f"c{res['concurrency']} req/s", "srv CPU ms/req", "client CPU ms/req"]]
-        for name, f in res["floors"].items():
-            rows.append([name, f"{f['ready_s']:.3f}", f"{f['rss_mb']:.1f}", f"{f['c1_p50_ms']:.2f}",
-                         f"{f['req_per_s']:.0f}",
-                         f"{f['server_cpu_ms_per_req']:.2f}", f"{f['client_cpu_ms_per_req']:.2f}"])
-        out.append(fmt_table(rows))
-    out.append("")
-    out.append(f"Server PSS after the load phases: {res['rss_after_load_mb']:.1f} MB "
-               f"(peak VmHWM {res['rss_peak_mb']:.1f} MB)")
-    out.append("")
-    out.append("Goals:")
-    for g in res["goals"]:
-        out.append(f"  [{'met' if g['met'] else 'NOT met'}] {g['goal']}: {g['value']}")
-    return "\n".join(out)
-
-
-def goals(res: dict) -> list[dict]:
-    seq = res["sequential"]["admin"]
-    kinds = ("filter", "search", "page")
-    worst = max(kinds, key=lambda k: seq[k]["p50_ms"])
-    rps = res["throughput"]["list mix (admin)"]["req_per_s"]
-    cpu = res["throughput"]["list mix (admin)"]["server_cpu_ms_per_req"]
-    st = res["startup"]
-    rss = max(st["migrated_rss_idle_median_mb"], st["empty"]["rss_idle_mb"])
-    flask = res.get("floors", {}).get("waitress + Flask")
-    member = res["sequential"]["member"]
-    member_ratio = {k: member[k]["p50_ms"] / seq[k]["p50_ms"] for k in kinds}
-
-    def vs_flask(value: float, key: str, unit: str) -> str:
-        if not flask:
-            return ""
-        ref = f"{flask[key]:.0f}" if flask[key] >= 100 else f"{flask[key]:.2f}"
-        return f" ({value / flask[key]:.2f}x the one-route Flask app's {ref} {unit} in this run)"
-
-    return [
-        {"goal": "list p50 <= 10 ms (slowest of the 3 list queries, admin, concurrency 1)",
-         "value": f"{seq[worst]['p50_ms']:.2f} ms ({worst}); "
-                  + ", ".join(f"{k} {seq[k]['p50_ms']:.2f}" for k in kinds),
-         "met": seq[worst]["p50_ms"] <= 10},
-        {"goal": f"list >= 1000 req/s (admin mix, concurrency {res['concurrency']})",
-         "value": f"{rps:.0f} req/s" + vs_flask(rps, "req_per_s", "req/s"), "met": rps >= 1000},
-        {"goal": "admin list mix >= 0.5x the one-route Flask app's req/s (same server, same run)",
-         "value": f"{rps / flask['req_per_s']:.2f}x" if flask else "no reference run (--no-floor)",
-         "met": bool(flask) and rps / flask["req_per_s"] >= 0.5},
-        {"goal": "server CPU <= 1.8 ms per admin list request (list mix)",
-         "value": f"{cpu:.2f} ms" + vs_flask(cpu, "server_cpu_ms_per_req", "ms"), "met": cpu <= 1.8},
-        {"goal": "start-to-ready <= 1 s (migrated data dir, median)",
-         "value": f"{st['migrated_median_s']:.3f} s" + vs_flask(st["migrated_median_s"], "ready_s", "s"),
-         "met": st["migrated_median_s"] <= 1},
-        {"goal": "start-to-ready <= 1 s (empty data dir)",
-         "value": f"{st['empty']['ready_s']:.3f} s", "met": st["empty"]["ready_s"] <= 1},
-        {"goal": "idle memory (PSS) <= 100 MB (after start, no job running)", "value": f"{rss:.1f} MB", "met": rss <= 100},
-        {"goal": "member p50 / admin p50 <= 1.5x (each of filter, search, page; concurrency 1)",
-         "value": ", ".join(f"{k} {member_ratio[k]:.2f}x" for k in kinds),
-         "met": max(member_ratio.values()) <= 1.5},
-    ]
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -630,6 +311,16 @@ def main(argv: list[str] | None = None) -> int:
         res["rss_after_load_mb"] = server.rss_mb()
         res["rss_peak_mb"] = server.rss_mb("VmHWM")
         server.stop()
+        # The mix repeats its three queries, so the server above answers their counts from the
+        # ones it kept (controller.store.generation).  The same mix on a server that counts on
+        # every request is what a first visit to each page costs.
+        name = "list mix (admin), counts not kept"
+        progress(f"throughput {name} {args.seconds}s x{args.concurrency} ...")
+        server = start_server(data_dir, log, args.threads, env={"TURRET_KEEP_COUNTS": "false"})
+        servers.append(server)
+        res["throughput"][name] = throughput(server.port, plans["admin"][1:], args.seconds,
+                                             args.concurrency, server)
+        server.stop()
 
         if not args.no_floor:
             progress("reference servers ...")
@@ -647,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.profile:
             progress("profiling in-process ...")
-            res["profile"] = (profile(data_dir, queries, args.profile_repeat, 25)
-                              + import_profile(data_dir, work))
+            logins = {"admin": ("admin", ADMIN_PASSWORD), "member": (MEMBER_USERNAME, MEMBER_PASSWORD)}
+            res["profile"] = (profile(data_dir, queries, args.profile_repeat, 25, logins)
+                              + import_profile(data_dir, work, start_server))
             print(res["profile"])
         if args.json:
             with open(args.json, "w") as fh:

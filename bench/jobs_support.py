@@ -1,6 +1,7 @@
-"""Helpers of ``bench/jobs_bench.py``: seeding a data dir through the service layer, waiting
-for jobs, load generation, runner-shaped events.  The server, the HTTP client and the /proc
-figures are ``bench/harness.py``'s, shared with the other benchmarks."""
+"""Helpers of ``bench/jobs_bench.py`` and its phase modules (``jobs_e2e.py``, ``jobs_launch.py``,
+``jobs_ingest.py``): seeding a data dir through the service layer, bare ansible-runner runs,
+waiting for jobs, load generation, runner-shaped events.  The server, the HTTP client and the
+/proc figures are ``bench/harness.py``'s, shared with the other benchmarks."""
 from __future__ import annotations
 
 import cProfile
@@ -9,7 +10,9 @@ import json
 import os
 import pstats
 import shutil
+import statistics
 import sys
+import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
@@ -28,6 +31,12 @@ LOCAL_VARS = {"ansible_connection": "local", "ansible_python_interpreter": sys.e
 
 
 # -- small things ------------------------------------------------------------------------------
+def median(values):
+    """The median of ``values`` that are not None; NaN when none are."""
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
 def local_inventory() -> dict:
     """The inventory Turret renders for the 1-host inventory (hosts.json), for bare runs."""
     return {"all": {"hosts": {"local1": dict(LOCAL_VARS)}}}
@@ -70,6 +79,40 @@ def profile_call(fn, top: int) -> str:
     buf.write("\n--- by own time ---\n")
     stats.sort_stats("tottime").print_stats(top)
     return buf.getvalue()
+
+
+# -- bare runs ---------------------------------------------------------------------------------
+def bare_run(work: Path, playbook: str, extravars: dict | None = None, handler=None) -> dict:
+    """``ansible_runner.run()`` in a fresh private data dir of this warm process."""
+    import ansible_runner
+    pdd = Path(tempfile.mkdtemp(prefix="bare-", dir=work))
+    cpu0 = own_cpu()
+    t0_wall = time.time()
+    t0 = time.perf_counter()
+    kwargs = dict(private_data_dir=str(pdd), playbook=playbook, project_dir=str(PLAYBOOKS),
+                  inventory=local_inventory(), quiet=True, envvars=runner_env(), extravars=extravars)
+    if handler is not None:
+        kwargs["event_handler"] = handler
+    split0 = cpu_split()
+    r = ansible_runner.run(**kwargs)
+    wall = time.perf_counter() - t0
+    cpu = own_cpu() - cpu0
+    split1 = cpu_split()
+    out = {"wall_s": wall, "cpu_s": cpu, "events": None, "own_cpu_s": split1[0] - split0[0],
+           "children_cpu_s": split1[1] - split0[1]}
+    if handler is None:      # runner's default: one job_events/*.json per event; their timestamps
+        created = []
+        for f in (pdd / "artifacts").glob("*/job_events/*.json"):
+            with open(f) as fh:
+                created.append(ts(json.load(fh)["created"]))
+        out["events"] = len(created)
+        if created:
+            out["first_event_s"] = min(created) - t0_wall
+            out["last_event_s"] = max(created) - t0_wall
+    shutil.rmtree(pdd, ignore_errors=True)
+    if r.status != "successful":
+        raise RuntimeError(f"bare run of {playbook} ended {r.status} rc={r.rc}")
+    return out
 
 
 # -- seeding -----------------------------------------------------------------------------------
