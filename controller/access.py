@@ -116,7 +116,47 @@ def holds_any(ctx: Context, content_type: str, role_field: str) -> bool:
     admin or auditor anywhere)?  Superusers do."""
     if ctx.is_superuser:
         return True
+    if content_type != "organization":      # objects can be many: one indexed look-up instead
+        return ctx.user_id is not None and ctx.store.one(*rbac.holds_any_sql(content_type, role_field,
+                                                                            ctx.user_id)) is not None
     return any(field == role_field for _, field in _roles_held_of(ctx, content_type))
+
+
+def organizations_held(ctx: Context, role_field: str) -> list[int]:
+    """The organizations on which the user holds ``role_field`` (effectively)."""
+    return _targets_held(ctx, "organization", (role_field,))
+
+
+def holds_some(*refs: str):
+    """A ``may_add`` hook: the user holds one of ``refs`` ("project.use_role") on some object."""
+    pairs = [ref.split(".", 1) for ref in refs]
+    return lambda ctx: any(holds_any(ctx, ctype, role) for ctype, role in pairs)
+
+
+def anyone(ctx: Context) -> bool:
+    """A ``may_add`` hook: every user may create some (AWX's ``if not data: return True``)."""
+    return ctx.user is not None
+
+
+def may_add(ctx: Context, resource) -> bool:
+    """May the user create some object of ``resource``: AWX's ``can_add({})``, which decides
+    whether a list's OPTIONS offers POST.  The resource's ``may_add`` hook, else its
+    ``create_role`` held on some object ("organization.inventory_admin_role": an inventory
+    admin of some organization); superusers always."""
+    if ctx.is_superuser:
+        return True
+    if ctx.user is None:
+        return False
+    if resource.may_add is not None:
+        return bool(resource.may_add(ctx))
+    ref = resource.create_role
+    if ref == "authenticated":
+        return True
+    if not ref or "." not in ref:
+        return False
+    fk_name, role_field = ref.split(".", 1)
+    fk = resource.field(fk_name)
+    return fk is not None and fk.fk is not None and holds_any(ctx, fk.fk, role_field)
 
 
 def can_read(ctx: Context, resource, row: dict) -> bool:

@@ -119,6 +119,10 @@ class Compiler:
                               and r.target == child.name and r.key == cfld.name), child.plural)
                 if named == name:
                     return _Step("rev", name, target=child, column=cfld.name)
+            for owner, rel in self.registry.reverse_m2m(res.name):
+                if rel.reverse_name == name:     # the association read backwards (a group's parents)
+                    table, left, right = rel.key.split(":")
+                    return _Step("m2m", name, target=owner, table=table, left=right, right=left)
         raise QueryError(f"{res.model_name} has no field named '{name}'")
 
     # -- SQL building -----------------------------------------------------------------

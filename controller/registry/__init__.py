@@ -65,6 +65,9 @@ class Resource:
                                           # (e.g. hosts' host_filter), applied to lists and sub-lists
     can_change: Hook | None = None        # (ctx, row) -> bool, replaces role checks
     can_create: Hook | None = None        # (ctx, data) -> bool
+    # (ctx) -> bool: may a (non-superuser) user create some object at all?  AWX's ``can_add({})``,
+    # which decides whether list OPTIONS offers POST; None = derived from ``create_role``
+    may_add: Hook | None = None
     can_delete: Hook | None = None        # (ctx, row) -> bool, replaces every other delete check
     delete_status: int = 204
     indexes: tuple[tuple[str, ...], ...] = ()
@@ -205,3 +208,9 @@ class Registry:
     def reverse_fks(self, target: str) -> list[tuple[Resource, Field]]:
         """Every (resource, field) whose FK points at ``target``: the reverse relations."""
         return [(r, f) for r in self for f in r.fk_fields if f.fk == target]
+
+    def reverse_m2m(self, target: str) -> list[tuple[Resource, Relation]]:
+        """Every (resource, m2m relation) to ``target`` with a ``reverse_name``: the names
+        ``target`` filters those associations by, read backwards (a group's ``parents``)."""
+        return [(r, rel) for r in self for rel in r.relations
+                if rel.kind == "m2m" and rel.reverse_name and rel.target == target]

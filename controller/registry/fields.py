@@ -61,6 +61,8 @@ class Field:
     shown: str = "always"          # "always" | "not_list" (omitted from lists) | "detail" (detail GET only)
     options: dict | None = None    # extra keys of its OPTIONS metadata (AWX: notification_configuration's
                                    # per-type fields, messages' per-type defaults)
+    summary_keys: tuple[str, ...] = ()  # FKs: its summary_fields keys when not the target's (AWX
+                                        # SUMMARIZABLE_FK_FIELDS by FK name: a host's last_job)
 
     def __post_init__(self) -> None:
         if self.kind not in FIELD_KINDS:

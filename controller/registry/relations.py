@@ -59,6 +59,9 @@ class Relation:
     # m2m only: (ctx, parent_row, child_row) -> bool decides an attach or detach instead of the
     # default rule (change on the parent, read on the child), e.g. AWX's notification attach rules
     may_attach: Callable[..., Any] | None = None
+    # m2m only: the filter name of the association read the other way, on the target (Django's
+    # related_name: ``parents`` of a group, its ``children`` read backwards); no sub-list
+    reverse_name: str = ""
 
     @property
     def writable(self) -> bool:

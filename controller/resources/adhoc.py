@@ -115,7 +115,7 @@ def declare(reg: Registry) -> None:
         relations=[Relation("events", "ad_hoc_command_event", "reverse_fk", key="ad_hoc_command",
                             read_only=True)],
         actions=("cancel", "stdout", "relaunch"), updatable=False,
-        capabilities=("delete", "start"), validate=_validate, can_create=_can_create,
+        capabilities=("delete", "start"), validate=_validate, can_create=_can_create, may_add=access.anyone,
         before_save=_before_save, after_save=_after_save, visibility=_visibility,
         can_delete=_can_delete, compute=_compute,
     ), with_host=True)

@@ -106,6 +106,7 @@ def declare(reg: Registry) -> None:
         unique_together=(("target_credential", "input_field_name"),),
         summary_keys=("id", "description", "input_field_name"),
         create_role=None, visibility=_visibility, can_create=lambda ctx, values: _may_link(ctx, values),
+        may_add=access.anyone,
         can_change=_may_link, can_delete=_can_delete, capabilities=("delete",),
         validate=_validate, before_save=_before_save,
     ))

@@ -334,6 +334,7 @@ def declare(reg: Registry) -> None:
         create_role="organization.credential_admin_role", capabilities=("edit", "delete", "copy", "use"),
         actions=("copy",), validate=_cred_validate, before_save=_cred_before_save,
         after_save=_cred_after_save, before_delete=_cred_before_delete, can_create=_cred_can_create,
+        may_add=access.anyone,
         compute=_cred_compute, redact=_redact, extra_summary=_owners,
     ))
 

@@ -192,6 +192,7 @@ def declare(reg: Registry) -> None:
             Relation("personal_tokens", "o_auth2_access_token", "reverse_fk", key="user", create=True, attach=False),
         ],
         visibility=_user_visibility, can_change=_user_can_change, can_create=_user_can_create,
+        may_add=access.holds_some("organization.admin_role"),   # AWX UserPermission: admin of some org
         can_delete=_user_can_delete,
         validate=_user_validate, before_save=_user_before_save, before_delete=_user_before_delete,
     ))

@@ -263,6 +263,7 @@ def declare(reg: Registry) -> None:
         Relation("inventories", "inventory", "reverse_fk", key="organization", read_only=True))
 
     host_access: dict[str, Any] = dict(can_change=hosts.inventory_admin, can_create=hosts.inventory_admin,
+                                       may_add=access.holds_some("inventory.admin_role"),
                                        capabilities=("edit", "delete"))
     reg.add(Resource(
         name="host", plural="hosts",
@@ -276,8 +277,11 @@ def declare(reg: Registry) -> None:
             Field("has_active_failures", "boolean", stored=False, read_only=True, default=False),
             Field("has_inventory_sources", "boolean", stored=False, read_only=True, default=False),
             # written with a job's host summaries (store.jobs.store_host_summaries)
+            # AWX SUMMARIZABLE_FK_FIELDS["last_job"] (a job has no license_error) + HostSerializer's
+            # job_template_id/name
             Field("last_job", "id", fk="job", read_only=True, null=True, default=None, on_delete="set_null",
-                  index=True),
+                  index=True, summary_keys=("id", "name", "description", "finished", "status", "failed",
+                                            "canceled_on", "job_template_id", "job_template_name")),
             Field("last_job_host_summary", "id", fk="job_host_summary", read_only=True, null=True, default=None,
                   on_delete="set_null", index=True),
             Field("ansible_facts_modified", "datetime", stored=False, read_only=True, null=True, default=None,
@@ -320,7 +324,7 @@ def declare(reg: Registry) -> None:
             # AWX GroupChildrenList: {"disassociate": true} without "id" deletes this group alone
             Relation("children", "group", "m2m", key=f"{inv_sql.GROUP_CHILDREN}:parent_id:child_id",
                      create=True, inherit=("inventory",), validate_association=_no_cycle,
-                     detach_all_deletes_parent=_detach_group),
+                     detach_all_deletes_parent=_detach_group, reverse_name="parents"),
             Relation("all_hosts", "host", "derived", read_only=True,
                      scope_hook=_scope(inv_sql.all_hosts_sql)),
             Relation("potential_children", "group", "derived", read_only=True,

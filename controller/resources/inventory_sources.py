@@ -187,6 +187,7 @@ def declare(reg: Registry) -> None:
         ],
         actions=("update",), capabilities=("edit", "delete", "start", "schedule"),
         visibility=_inventory_vis_sql, can_change=_can_admin, can_create=_can_admin,
+        may_add=access.holds_some("inventory.admin_role"),
         validate=_validate, compute=_compute,
     ))
     reg["inventory"].relations.append(Relation("inventory_sources", "inventory_source", "reverse_fk",

@@ -38,7 +38,8 @@ def _job_compute(ctx, rows: list[dict]) -> dict[int, dict]:
             "passwords_needed_to_start": [],
             "custom_virtualenv": None,
             # for other objects' summary_fields.job
-            "type": "job", "job_template_id": r.get("job_template"), "job_template_name": r.get("name"),
+            "type": "job", "job_template_id": r.get("job_template"),
+            "job_template_name": r.get("name") if r.get("job_template") else None,   # AWX: none without one
         })
     return out
 

@@ -90,6 +90,6 @@ def declare(reg: Registry) -> None:
         ],
         ordering=("organization", "name"), search_fields=("name",),
         named_url=(("name",), ("organization.name",)), unique_together=(("name", "organization"),),
-        create_role="organization.member_role", visibility=_visibility, can_change=_can_change,
+        create_role="organization.member_role", may_add=access.anyone, visibility=_visibility, can_change=_can_change,
         validate=_validate, deletable=False, capabilities=(),
     ))

@@ -232,6 +232,13 @@ def _can_create(ctx, data: dict) -> bool:
     return _role_holds(ctx, kind, ujt, _kinds(ctx)[kind].run_role)
 
 
+# AWX ScheduleAccess.can_add({}) (ANSIBLE_BASE_ROLE_SYSTEM_ACTIVATED): a role that grants
+# execute_jobtemplate, update_project or update_inventory, on an object or organization-wide
+_may_add = access.holds_some(
+    "job_template.execute_role", "project.update_role", "inventory.update_role", "organization.execute_role",
+    "organization.job_template_admin_role", "organization.project_admin_role", "organization.inventory_admin_role")
+
+
 def _template_row(ctx, row: dict) -> tuple[str, dict | None]:
     kind = row.get("unified_job_template_type") or "job_template"
     return kind, ctx.store.get(_kinds(ctx)[kind].table, row["unified_job_template"])
@@ -357,7 +364,7 @@ def declare(reg: Registry) -> None:
                    Relation("credentials", "credential", "m2m", key=CREDENTIALS_KEY,
                             validate_association=_credential_association),
                    labels_relation(LABELS_KEY)],
-        create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility,
+        create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility, may_add=_may_add,
         before_save=_before_save, compute=_compute, redact=_redact, extra_summary=_summary,
         extra_related=_related, capabilities=("edit", "delete"),
     ))

@@ -197,7 +197,7 @@ def declare(reg: Registry) -> None:
         ],
         search_fields=("description",), capabilities=("edit", "delete"),
         validate=_token_validate, before_save=_token_before_save, after_save=_token_after_save,
-        compute=_token_compute, visibility=_token_visibility, can_create=_token_can_create,
+        compute=_token_compute, visibility=_token_visibility, can_create=_token_can_create, may_add=access.anyone,
         can_change=_token_can_change,
     ))
 

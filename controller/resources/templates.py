@@ -60,6 +60,14 @@ def _may_use_project(ctx, project: dict) -> bool:
         access.holds(ctx, "organization", project.get("organization"), "job_template_admin_role")
 
 
+def _may_add(ctx) -> bool:
+    """AWX JobTemplateAccess.can_add({}): some project the user may use (:func:`_may_use_project`)."""
+    if access.holds_any(ctx, "project", "use_role"):
+        return True
+    orgs = access.organizations_held(ctx, "job_template_admin_role")
+    return bool(orgs) and ctx.store.exists("projects", f"organization IN ({','.join('?' * len(orgs))})", orgs)
+
+
 def _check_changes_allowed(ctx, values: dict, existing: dict) -> None:
     """AWX JobTemplateAccess.can_change: sensitive changes need use of the (new or current)
     project and inventory; a new webhook credential needs its use."""
@@ -322,6 +330,7 @@ def declare(reg: Registry) -> None:
         ],
         actions=("copy", "survey_spec", *webhook_fields.TEMPLATE_ACTIONS),
         create_role="organization.job_template_admin_role", can_create=_can_create,
+        may_add=_may_add,
         capabilities=("edit", "delete", "start", "schedule", "copy"),
         validate=_validate, before_save=_before_save, compute=_compute, extra_summary=_summary,
         extra_related=_related,

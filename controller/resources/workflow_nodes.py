@@ -327,7 +327,7 @@ def declare(reg: Registry) -> None:
             labels_relation("workflow_job_template_node_labels:workflow_job_template_node_id:label_id"),
         ],
         actions=("create_approval_template",),
-        create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility,
+        create_role=None, can_create=_can_create, can_change=_can_change, visibility=_visibility, may_add=access.anyone,
         validate=_validate, compute=node_compute(NODE), extra_summary=node_summary, extra_related=node_related,
         capabilities=("edit", "delete"),
     ))

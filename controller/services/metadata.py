@@ -83,15 +83,10 @@ def _write_section(resource, method: str) -> dict[str, dict]:
     return {f.name: field_info(f, method) for f in resource.fields if f.writable}
 
 
-def _may_create(ctx, resource) -> bool:
-    if ctx.is_superuser:
-        return True
-    return resource.create_role is not None or resource.can_create is not None
-
-
-def _common(resource, name: str) -> dict[str, Any]:
+def _common(ctx, resource, name: str) -> dict[str, Any]:
     related = sorted({f"{f.name}__search" for f in resource.fk_fields if f.visible}
-                     | {f"{r.name}__search" for r in resource.relations if r.kind in ("reverse_fk", "m2m")})
+                     | {f"{r.name}__search" for r in resource.relations if r.kind in ("reverse_fk", "m2m")}
+                     | {f"{r.reverse_name}__search" for _owner, r in ctx.registry.reverse_m2m(resource.name)})
     return {
         "name": name,
         "description": "",
@@ -107,10 +102,10 @@ def _common(resource, name: str) -> dict[str, Any]:
 def list_options(ctx, resource, relation=None) -> dict[str, Any]:
     """OPTIONS for a list or sub-list: actions GET and (when allowed) POST."""
     title = resource.verbose_name.title()
-    meta = _common(resource, f"{title} List")
+    meta = _common(ctx, resource, f"{title} List")
     actions: dict[str, Any] = {"GET": _get_section(resource)}
     if relation is None:
-        if resource.creatable and _may_create(ctx, resource):
+        if resource.creatable and access.may_add(ctx, resource):
             actions["POST"] = _write_section(resource, "POST")
     elif relation.writable:
         creates = relation.create and resource.creatable
@@ -132,7 +127,7 @@ def list_options(ctx, resource, relation=None) -> dict[str, Any]:
 
 def detail_options(ctx, resource, row: dict | None) -> dict[str, Any]:
     """OPTIONS for a detail URL: GET always, PUT when the object exists and may be changed."""
-    meta = _common(resource, resource.verbose_name.title())
+    meta = _common(ctx, resource, resource.verbose_name.title())
     actions: dict[str, Any] = {"GET": _get_section(resource)}
     if row is not None and resource.updatable and access.can_change(ctx, resource, row):
         actions["PUT"] = _write_section(resource, "PUT")

@@ -56,8 +56,13 @@ class _Plan:
     key: tuple                                   # what the plan was built from (rebuilt if it changes)
     fields: dict[str, list[tuple[str, bool, Callable[[Any], Any] | None]]]   # mode -> (name, stored, decoder)
     fks: list[tuple[str, str, str]]              # visible FK columns: (column, target resource, its URL prefix)
+    fk_keys: dict[str, tuple[str, ...]]          # column -> its own summary keys (Field.summary_keys)
     links: list[str]                             # sub-paths under the object's URL: relations, then actions
     roles: list[tuple[str, str, str, bool]]      # (role field, description, name, user_only)
+
+    def summary_keys(self) -> list[tuple[str, tuple]]:
+        """``(column, (target resource, its own summary keys or ()))`` of every visible FK."""
+        return [(name, (target, self.fk_keys.get(name, ()))) for name, target, _prefix in self.fks]
 
 
 _PLANS: dict[int, tuple[Any, _Plan]] = {}
@@ -77,18 +82,20 @@ def _plan(ctx, resource) -> _Plan:
     fks = [(f.name, str(f.fk), f"/api/v2/{ctx.registry[f.fk].plural}/") for f in resource.fk_fields if f.visible]
     roles = [(spec.field, spec.description.format(model=resource.verbose_name), spec.name, spec.user_only)
              for spec in resource.roles]
-    plan = _Plan(_shape(resource), fields, fks, [r.name for r in resource.relations] + list(resource.actions),
-                 roles)
+    fk_keys = {f.name: f.summary_keys for f in resource.fk_fields if f.visible and f.summary_keys}
+    plan = _Plan(_shape(resource), fields, fks, fk_keys,
+                 [r.name for r in resource.relations] + list(resource.actions), roles)
     if len(_PLANS) > 4096:   # registries come and go in tests: keep the cache bounded
         _PLANS.clear()
     _PLANS[id(resource)] = (resource, plan)   # the reference keeps the id from being reused
     return plan
 
 
-def _summaries(ctx, target, ids: set[int]) -> dict[int, dict]:
-    """``summary_fields`` entries for FK targets; summary keys that are not columns (an
-    inventory's ``total_hosts``) come from the target's ``compute`` hook, batched."""
-    keys = USER_SUMMARY if target.name == "user" else target.summary_keys
+def _summaries(ctx, target, ids: set[int], keys: tuple[str, ...] = ()) -> dict[int, dict]:
+    """``summary_fields`` entries for FK targets (``keys``: an FK's own, else the target's);
+    summary keys that are not columns (an inventory's ``total_hosts``) come from the target's
+    ``compute`` hook, batched."""
+    keys = keys or (USER_SUMMARY if target.name == "user" else target.summary_keys)
     rows = ctx.store.get_many(target.table, ids)
     computed: dict[int, dict] = {}
     if rows and target.compute and any(k not in next(iter(rows.values())) for k in keys):
@@ -96,8 +103,9 @@ def _summaries(ctx, target, ids: set[int]) -> dict[int, dict]:
     out = {}
     for pk, row in rows.items():
         extra = computed.get(pk, {})
-        out[pk] = {k: (decode(target.field(k), row[k]) if target.field(k) else row[k]) if k in row
-                   else extra[k] for k in keys if k in row or k in extra}
+        values = {k: (decode(target.field(k), row[k]) if target.field(k) else row[k]) if k in row
+                  else extra[k] for k in keys if k in row or k in extra}
+        out[pk] = {k: v for k, v in values.items() if v is not None}   # AWX leaves out None values
     return out
 
 
@@ -128,17 +136,18 @@ def _related(ctx, resource, plan: _Plan, row: dict, detail: bool) -> dict[str, s
     return rel
 
 
-def _fk_summaries(ctx, resource, plan: _Plan, rows: list[dict]) -> dict[str, dict[int, dict]]:
-    """``{target resource: {id: summary}}`` for every FK target the rows name (and the users
-    of created_by/modified_by): one query per target resource, whatever the columns."""
-    wanted: dict[str, set[int]] = {}
-    for name, target, _prefix in plan.fks:
-        wanted.setdefault(target, set()).update(r[name] for r in rows if r.get(name) is not None)
+def _fk_summaries(ctx, resource, plan: _Plan, rows: list[dict]) -> dict[tuple, dict[int, dict]]:
+    """``{(target resource, own keys): {id: summary}}`` for every FK target the rows name (and
+    the users of created_by/modified_by): one query per target resource and set of keys (an FK
+    declaring its own ``summary_keys``, a host's ``last_job``, is summarized apart)."""
+    wanted: dict[tuple, set[int]] = {}
+    for name, key in plan.summary_keys():
+        wanted.setdefault(key, set()).update(r[name] for r in rows if r.get(name) is not None)
     if resource.timestamps:
         people = {r[k] for r in rows for k in ("created_by", "modified_by") if r.get(k)}
         if people:
-            wanted.setdefault("user", set()).update(people)
-    return {target: _summaries(ctx, ctx.registry[target], ids) for target, ids in wanted.items() if ids}
+            wanted.setdefault(("user", ()), set()).update(people)
+    return {key: _summaries(ctx, ctx.registry[key[0]], ids, key[1]) for key, ids in wanted.items() if ids}
 
 
 def serialize(ctx, resource, rows: list[dict], detail: bool = False, mode: str | None = None) -> list[dict]:
@@ -152,8 +161,8 @@ def serialize(ctx, resource, rows: list[dict], detail: bool = False, mode: str |
     shown = plan.fields[mode or ("detail" if detail else "list")]
     computed = resource.compute(ctx, rows) if resource.compute else {}
     by_target = _fk_summaries(ctx, resource, plan, rows)
-    fk_summary = [(name, by_target[target]) for name, target, _prefix in plan.fks if target in by_target]
-    people = by_target.get("user", {}) if resource.timestamps else {}
+    fk_summary = [(name, by_target[key]) for name, key in plan.summary_keys() if key in by_target]
+    people = by_target.get(("user", ()), {}) if resource.timestamps else {}
     roles = rbac.roles_of(ctx.store, resource.name, [r["id"] for r in rows]) if resource.has_roles else {}
     caps = access.capabilities(ctx, resource, rows) if resource.capabilities and ctx.user else {}
     extra = resource.extra_summary(ctx, rows) if resource.extra_summary else {}

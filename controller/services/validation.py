@@ -75,9 +75,13 @@ def check_json_value(value: Any) -> None:
 def coerce(ctx, field: Field, value: Any) -> Any:
     """One field's input -> stored value, or FieldError with DRF's message."""
     kind = field.kind
+    if value is None and kind == "choice" and not field.null:
+        if any(not isinstance(key, str) for key, _label in field.choices or []):
+            raise FieldError("This field may not be null.")   # an integer ChoiceField (verbosity)
+        value = ""             # AWX's ChoiceNullField: null -> "", then checked as a choice
     if value is None:
-        if kind in ("string", "text", "choice", "email", "password") and not field.null:
-            return ""          # AWX's CharNullField / ChoiceNullField
+        if kind in ("string", "text", "email", "password") and not field.null:
+            return ""          # AWX's CharNullField
         if kind == "boolean":
             return None if field.null else False   # BooleanNullField; null=True keeps null
         if kind == "vars":
