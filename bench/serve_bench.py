@@ -31,7 +31,9 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-import api_bench as ab  # noqa: E402  (seeding, queries, checks, load phases)
+import api_bench as ab  # noqa: E402  (seeding, queries)
+import api_load  # noqa: E402  (checks, load phases)
+import api_report  # noqa: E402
 import harness as h  # noqa: E402
 import jobs_bench as jb  # noqa: E402  (launch_to_start)
 import jobs_support as js  # noqa: E402
@@ -59,17 +61,17 @@ def bench_lists(name: str, env: dict, work: str, data_dir: str, queries: dict, a
         c = h.Client(server.port, auth)
         for kind, q in queries.items():   # exact rows and order before any load
             status, payload, _ = c.request("GET", q["path"])
-            why = ab.check(kind, q, status, payload, strict=True)
+            why = api_load.check(kind, q, status, payload, strict=True)
             if why:
                 raise RuntimeError(f"{name}: {why}")
         c.close()
         ping = [("ping", auth, "/api/v2/ping/", None)]
         mix = [(k, auth, q["path"], q) for k, q in queries.items()]
-        ab.throughput(server.port, ping + mix, 1.0, args.concurrency, server)   # warm every worker
+        api_load.throughput(server.port, ping + mix, 1.0, args.concurrency, server)   # warm every worker
         out = {"ready_s": server.ready_seconds, "rss_mb": server.rss_mb(),
                "processes": len(h.descendants(server.proc.pid))}
-        out["ping"] = ab.throughput(server.port, ping, args.seconds / 2, args.concurrency, server)
-        out["list mix"] = ab.throughput(server.port, mix, args.seconds, args.concurrency, server)
+        out["ping"] = api_load.throughput(server.port, ping, args.seconds / 2, args.concurrency, server)
+        out["list mix"] = api_load.throughput(server.port, mix, args.seconds, args.concurrency, server)
     finally:
         server.stop()
     out["database_locked"] = locked_lines(log)
@@ -126,7 +128,7 @@ def report(res: dict) -> str:
             f"{res['seconds']:g} s per list phase; {res['launches']} launches per dispatch figure; "
             f"median of {len(next(iter(res['rounds'].values()), []))} rounds\n"
             f"command: {res['command']}\n")
-    return head + "\n" + ab.fmt_table(rows)
+    return head + "\n" + api_report.fmt_table(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
