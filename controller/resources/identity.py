@@ -192,7 +192,8 @@ def declare(reg: Registry) -> None:
             Relation("personal_tokens", "o_auth2_access_token", "reverse_fk", key="user", create=True, attach=False),
         ],
         visibility=_user_visibility, can_change=_user_can_change, can_create=_user_can_create,
-        may_add=access.holds_some("organization.admin_role"),   # AWX UserPermission: admin of some org
+        # AWX UserAccess.can_add({}): MANAGE_ORGANIZATION_AUTH and admin of some organization
+        may_add=lambda ctx: _user_can_create(ctx, {}),
         can_delete=_user_can_delete,
         validate=_user_validate, before_save=_user_before_save, before_delete=_user_before_delete,
     ))

@@ -12,8 +12,13 @@ reads the same, in any process: a worker's write is seen by every web process.
 
 Tables written per job event, per request or per heartbeat (:data:`VOLATILE`) get no trigger,
 so their writes stay as cheap as they were; a count whose statement names one of them is
-never kept.  Neither is a count inside a write transaction (it may see writes that are then
-rolled back, and a rolled-back counter value is reused by the next writer).
+never kept.  Neither is a count inside a transaction (it may see writes that are then rolled
+back, and a rolled-back counter value is reused by the next writer), nor one whose statement and
+values are long (the memory kept stays bounded).
+
+A table created after :meth:`Store.keep_counts` (on start, after every table's install) has no
+trigger until the next start: such a table must be in :data:`VOLATILE` (``oauth_codes``,
+``login_failures``).
 """
 from __future__ import annotations
 
@@ -36,7 +41,9 @@ VOLATILE = frozenset({
 })
 _NAMES_VOLATILE = re.compile(r"\b(?:" + "|".join(sorted(VOLATILE)) + r")\b")
 
-KEPT = 1024         # counts kept per store (each a key and an int)
+KEPT = 1024         # counts kept per store
+KEY_CHARS = 8192    # a count whose statement and text values are longer is not kept (a filter's
+                    # values have no length limit: 1024 keys must stay a few MB at most)
 
 
 class Store(Protocol):
@@ -104,6 +111,10 @@ def read(store: Store) -> int:
     return store.scalar(f'SELECT n FROM "{TABLE}"')
 
 
+def _size(sql: str, params: Sequence[Any]) -> int:
+    return len(sql) + sum(len(p) for p in params if isinstance(p, (str, bytes)))
+
+
 class Counts:
     """Counts kept while the generation stands: at most :data:`KEPT`, least recently used
     dropped first.  Shared by a store's threads."""
@@ -116,9 +127,10 @@ class Counts:
               compute: Callable[[], int]) -> int:
         """``compute()`` (the count of ``sql`` with ``params``), or the kept answer of the same
         statement when the generation has not moved since it was computed."""
-        if in_transaction or _NAMES_VOLATILE.search(sql):
+        if in_transaction or _NAMES_VOLATILE.search(sql) or _size(sql, params) > KEY_CHARS:
             return compute()
-        key = (sql, tuple(params))
+        # typed: 1, 1.0 and True are equal keys in Python, not equal values to SQLite ('1.0' as text)
+        key = (sql, tuple((type(p), p) for p in params))
         generation = read(store)        # before counting: a count is never newer than its label's
         with self._lock:
             kept = self._kept.get(key)

@@ -173,3 +173,34 @@ def test_the_unified_lists_keep_their_count_too(app_state, admin, org):
     counts, body = _list(app_state, admin, path)
     assert len(counts) == 1 and body["count"] == 4
     assert {r["name"] for r in body["results"]} <= {f"kept-u-{n}" for n in range(4)}
+
+
+def test_long_statements_are_not_kept_and_values_keep_their_type(app_state, admin, org):
+    """A filter's values have no length limit: a long one is counted, never kept (1024 of them
+    would otherwise hold their text); and 1 and 1.0 are one key to Python but not one value to
+    SQLite, where a text column compares '1' and '1.0' apart."""
+    long_value = "x" * (generation.KEY_CHARS + 1)
+    store = app_state.store
+    with traced(store) as seen:
+        for _ in range(2):
+            assert store.count("teams", "name != ?", (long_value,)) >= 1
+    assert len([s for s in seen if s.startswith("SELECT count(*)")]) == 2
+    _team(admin, org, "1")
+    assert store.count("teams", "name = ?", (1,)) == 1
+    assert store.count("teams", "name = ?", (1.0,)) == 0        # '1.0' is no team's name
+    assert store.count("teams", "name = ?", (True,)) == 1
+
+
+def test_tables_created_after_the_triggers_are_volatile(app_state):
+    """A table its module creates on first use (after keep_counts put the triggers in place on
+    start) would have its writes unseen until the next start: it must be volatile."""
+    import re
+    from pathlib import Path
+
+    import controller
+    existing = set(generation._tables(app_state.store))
+    named = set()
+    for path in Path(controller.__file__).parent.rglob("*.py"):
+        named |= set(re.findall(r'CREATE TABLE IF NOT EXISTS "?(\w+)"?', path.read_text()))
+    assert {"oauth_codes", "login_failures", "settings"} <= named
+    assert named - existing <= generation.VOLATILE, named - existing

@@ -185,6 +185,7 @@ def test_manage_organization_auth_off_leaves_memberships_to_superusers(admin, ma
     member_id, _ = make_user()
     assert org_admin.post(f"/api/v2/organizations/{org['id']}/users/", {"id": member_id}).status_code == 204
     other_id, _ = make_user()
+    assert "POST" in org_admin.options("/api/v2/users/").json["actions"]
     _set(admin, "system", MANAGE_ORGANIZATION_AUTH=False)
     resp = org_admin.post(f"/api/v2/organizations/{org['id']}/users/", {"id": other_id})
     assert resp.status_code == 403 and resp.json == FORBIDDEN
@@ -192,6 +193,9 @@ def test_manage_organization_auth_off_leaves_memberships_to_superusers(admin, ma
     assert member_id in members and other_id not in members
     assert org_admin.patch(f"/api/v2/users/{member_id}/", {"first_name": "X"}).status_code == 403
     assert org_admin.post("/api/v2/users/", {"username": uniq("u"), "password": "pw-12345"}).status_code == 403
+    # and OPTIONS no longer offers the POST it would refuse (AWX UserAccess.can_add({}))
+    assert "POST" not in org_admin.options("/api/v2/users/").json["actions"]
+    assert "POST" in admin.options("/api/v2/users/").json["actions"]
     assert admin.post(f"/api/v2/organizations/{org['id']}/users/", {"id": other_id}).status_code == 204
 
 
