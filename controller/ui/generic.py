@@ -111,20 +111,9 @@ def object_name(page: Page, obj: dict) -> str:
 
 
 def may_create(resource) -> bool:
-    """Whether to offer a "new" form (the service decides for real on submit): superusers, an
-    organization-scoped create the user may do in some organization, or the resource's own rule."""
-    if ctx().is_superuser:
-        return True
-    role = str(resource.create_role or "")
-    if "." in role:
-        fk, _, role_field = role.partition(".")
-        target = resource.field(fk).fk if resource.field(fk) else fk
-        args = [("page_size", "1"), ("role_level", role_field)]
-        return bool(crud.list_page(ctx(), registry(target), args, "/").get("count"))
-    if resource.name in ("host", "group", "inventory_source"):      # admin of some inventory
-        return bool(crud.list_page(ctx(), registry("inventory"), [("page_size", "1"), ("role_level", "admin_role")],
-                                   "/").get("count"))
-    return access.can_create(ctx(), resource, {})
+    """Whether to offer a "new" form (the service decides for real on submit): what a list's
+    OPTIONS decides for ``POST``, AWX's ``can_add({})`` (:func:`access.may_add`)."""
+    return resource.creatable and access.may_add(ctx(), resource)
 
 
 # -- per-resource form hooks ---------------------------------------------------------------

@@ -121,14 +121,17 @@ def test_relaunch_failed_hosts(new_page, api, controller):
     assert "failed" in (page.locator("#host-summary tr[data-host='ui-bad']").get_attribute("class") or "")
     # events filter: failed only
     page.get_by_label("Failed only").check()
-    page.get_by_role("button", name="Show events").click()
+    with page.expect_navigation():     # a GET form: read the table of the new page, not the old one
+        page.get_by_role("button", name="Show events").click()
     texts = page.locator("#events tbody tr").all_inner_texts()
     assert any("ui-bad" in t for t in texts) and not any("ui-good" in t for t in texts)
     page.get_by_label("Events of host").fill("ui-good")
-    page.get_by_role("button", name="Show events").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show events").click()
     assert "No events match." in page.locator("#events").inner_text()   # ui-good failed nothing
     page.get_by_label("Failed only").uncheck()
-    page.get_by_role("button", name="Show events").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show events").click()
     texts = page.locator("#events tbody tr").all_inner_texts()
     assert texts and all("ui-good" in t for t in texts)
     page.get_by_role("button", name=re.compile(r"Relaunch failed hosts")).click()
