@@ -56,13 +56,11 @@ class _Plan:
     key: tuple                                   # what the plan was built from (rebuilt if it changes)
     fields: dict[str, list[tuple[str, bool, Callable[[Any], Any] | None]]]   # mode -> (name, stored, decoder)
     fks: list[tuple[str, str, str]]              # visible FK columns: (column, target resource, its URL prefix)
-    fk_keys: dict[str, tuple[str, ...]]          # column -> its own summary keys (Field.summary_keys)
+    # visible FK columns and how each is summarized: (column, (target resource, the FK's own
+    # summary keys (Field.summary_keys) or () for the target's)); FKs sharing a pair share a query
+    summarized: list[tuple[str, tuple[str, tuple[str, ...]]]]
     links: list[str]                             # sub-paths under the object's URL: relations, then actions
     roles: list[tuple[str, str, str, bool]]      # (role field, description, name, user_only)
-
-    def summary_keys(self) -> list[tuple[str, tuple]]:
-        """``(column, (target resource, its own summary keys or ()))`` of every visible FK."""
-        return [(name, (target, self.fk_keys.get(name, ()))) for name, target, _prefix in self.fks]
 
 
 _PLANS: dict[int, tuple[Any, _Plan]] = {}
@@ -82,8 +80,8 @@ def _plan(ctx, resource) -> _Plan:
     fks = [(f.name, str(f.fk), f"/api/v2/{ctx.registry[f.fk].plural}/") for f in resource.fk_fields if f.visible]
     roles = [(spec.field, spec.description.format(model=resource.verbose_name), spec.name, spec.user_only)
              for spec in resource.roles]
-    fk_keys = {f.name: f.summary_keys for f in resource.fk_fields if f.visible and f.summary_keys}
-    plan = _Plan(_shape(resource), fields, fks, fk_keys,
+    summarized = [(f.name, (str(f.fk), f.summary_keys)) for f in resource.fk_fields if f.visible]
+    plan = _Plan(_shape(resource), fields, fks, summarized,
                  [r.name for r in resource.relations] + list(resource.actions), roles)
     if len(_PLANS) > 4096:   # registries come and go in tests: keep the cache bounded
         _PLANS.clear()
@@ -141,7 +139,7 @@ def _fk_summaries(ctx, resource, plan: _Plan, rows: list[dict]) -> dict[tuple, d
     the users of created_by/modified_by): one query per target resource and set of keys (an FK
     declaring its own ``summary_keys``, a host's ``last_job``, is summarized apart)."""
     wanted: dict[tuple, set[int]] = {}
-    for name, key in plan.summary_keys():
+    for name, key in plan.summarized:
         wanted.setdefault(key, set()).update(r[name] for r in rows if r.get(name) is not None)
     if resource.timestamps:
         people = {r[k] for r in rows for k in ("created_by", "modified_by") if r.get(k)}
@@ -161,7 +159,7 @@ def serialize(ctx, resource, rows: list[dict], detail: bool = False, mode: str |
     shown = plan.fields[mode or ("detail" if detail else "list")]
     computed = resource.compute(ctx, rows) if resource.compute else {}
     by_target = _fk_summaries(ctx, resource, plan, rows)
-    fk_summary = [(name, by_target[key]) for name, key in plan.summary_keys() if key in by_target]
+    fk_summary = [(name, by_target[key]) for name, key in plan.summarized if key in by_target]
     people = by_target.get(("user", ()), {}) if resource.timestamps else {}
     roles = rbac.roles_of(ctx.store, resource.name, [r["id"] for r in rows]) if resource.has_roles else {}
     caps = access.capabilities(ctx, resource, rows) if resource.capabilities and ctx.user else {}
