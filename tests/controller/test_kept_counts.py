@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from controller.store import Store, generation
-from tests.support.sql_trace import traced
-
-GENERATION_READ = 'SELECT n FROM "turret_generation"'
+from tests.support.sql_trace import GENERATION_READ, traced
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +120,8 @@ def test_volatile_statements_and_transactions_are_never_kept(app_state):
     with traced(store) as seen:
         store.count("job_events", "job = ?", (-1,))
         store.count("job_events", "job = ?", (-1,))
-    assert [s for s in seen if s.startswith("SELECT count(*)")] == ['SELECT count(*) FROM "job_events" WHERE job = -1'] * 2
+    assert [s for s in seen if s.startswith("SELECT count(*)")] == \
+        ['SELECT count(*) FROM "job_events" WHERE job = -1'] * 2
     assert GENERATION_READ not in seen
     with store.transaction(), traced(store) as seen:
         store.count("teams", "id = ?", (-1,))
@@ -138,7 +137,8 @@ def test_kept_counts_are_bounded(app_state, monkeypatch):
         counts.count(app_state.store, f"SELECT count(*) FROM teams WHERE id > {n}", (), False,
                      lambda n=n: computed.append(n) or n)
     assert len(counts._kept) == 3
-    counts.count(app_state.store, "SELECT count(*) FROM teams WHERE id > 4", (), False, lambda: computed.append(-1) or -1)
+    counts.count(app_state.store, "SELECT count(*) FROM teams WHERE id > 4", (), False,
+                 lambda: computed.append(-1) or -1)
     counts.count(app_state.store, "SELECT count(*) FROM teams WHERE id > 0", (), False, lambda: computed.append(0) or 0)
     assert computed == [0, 1, 2, 3, 4, 0]     # 4 was kept; 0 had been dropped first
 

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from tests.support.jobs import make_inventory
-from tests.support.sql_trace import traced
+from tests.support.sql_trace import counting, traced
 
 TEAMS = 12
 
@@ -92,19 +92,13 @@ def test_the_shape_of_a_per_row_query_repeats():
     assert shape('SELECT * FROM "users" WHERE id IN (1,2, 3)') == shape('SELECT * FROM "users" WHERE id IN (4)')
 
 
-def _counting(sql: str) -> bool:
-    """The statements of a list's count: the count itself and the read of the write
-    generation that decides whether a kept count still holds (controller.store.generation)."""
-    return sql.startswith("SELECT count(*)") or sql == 'SELECT n FROM "turret_generation"'
-
-
 def test_team_page_statements_are_few_and_count_is_skipped_on_a_short_page(app_state, admin, seeded):
     full_seen, full = _run(app_state, admin, "/api/v2/teams/?name__startswith=perf-team&page_size=5")
     assert full["count"] == TEAMS and len(full["results"]) == 5
     assert len([s for s in full_seen if s.startswith("SELECT count(*)")]) == 1
     # the page, the count, the organizations and users of summary_fields, the object roles:
     # what authentication and the request's bookkeeping add stays the same for any list
-    rest = Counter(shape(s) for s in full_seen if not _counting(s))
+    rest = Counter(shape(s) for s in full_seen if not counting(s))
     short_seen, short = _run(app_state, admin, "/api/v2/teams/?name__startswith=perf-team&page_size=50")
     assert short["count"] == TEAMS and len(short["results"]) == TEAMS and short["next"] is None
     assert Counter(shape(s) for s in short_seen) == rest       # a short page is its own count

@@ -25,3 +25,12 @@ def statements(store, action: Callable[[], Any]) -> list[str]:
     with traced(store) as seen:
         action()
     return seen
+
+
+GENERATION_READ = 'SELECT n FROM "turret_generation"'
+
+
+def counting(sql: str) -> bool:
+    """Whether ``sql`` is part of a list's count: the count itself, or the read of the write
+    generation that decides whether a kept count still holds (controller.store.generation)."""
+    return sql.startswith("SELECT count(*)") or sql == GENERATION_READ
