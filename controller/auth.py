@@ -123,11 +123,13 @@ class Authenticator:
     # -- tokens ----------------------------------------------------------------------------
     def bearer(self, token: str) -> tuple[dict, str] | None:
         """(user, scope) for a valid, unexpired token; None otherwise."""
-        row = sessions.token_grant(self.store, hash_token(token))
-        if row is None or (row["expires"] and row["expires"] < now_iso()):
+        grant = sessions.token_grant(self.store, hash_token(token))
+        if grant is None:
             return None
-        user = self.store.get("users", row["user"])
-        return (user, row["scope"] or "write") if user else None
+        user, scope, expires = grant
+        if expires and expires < now_iso():
+            return None
+        return user, scope or "write"
 
     # -- sessions --------------------------------------------------------------------------
     def start_session(self, user_id: int) -> str:

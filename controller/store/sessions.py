@@ -20,9 +20,16 @@ def user_named(store: Store, username: str) -> dict | None:
     return store.one_dict("SELECT * FROM users WHERE username = ?", (username,))
 
 
-def token_grant(store: Store, token_hash: str) -> dict | None:
-    """``{"user", "scope", "expires"}`` of the token with that digest, expired or not."""
-    return store.one_dict("SELECT user, scope, expires FROM tokens WHERE token_hash = ?", (token_hash,))
+def token_grant(store: Store, token_hash: str) -> tuple[dict, str | None, str | None] | None:
+    """``(user row, scope, expires)`` of the token with that digest, expired or not; None when
+    no token has it or its user is gone.  One statement: every API request signed with a token
+    asks it."""
+    row = store.one("SELECT t.scope, t.expires, u.* FROM tokens t JOIN users u ON u.id = t.user"
+                    " WHERE t.token_hash = ?", (token_hash,))
+    if row is None:
+        return None
+    values = tuple(row)
+    return dict(zip(row.keys()[2:], values[2:])), values[0], values[1]
 
 
 def start_session(store: Store, key_hash: str, user_id: int, expires: float) -> None:

@@ -56,6 +56,10 @@ def _rows(app, sql: str, params=()) -> list[sqlite3.Row]:
         conn.close()
 
 
+def user_name(app, uid: int) -> str:
+    return _rows(app, "SELECT username FROM users WHERE id = ?", (uid,))[0]["username"]
+
+
 def _assert_401(resp, body=None) -> None:
     assert resp.status_code == 401, resp.get_json()
     assert resp.get_json() == (body or NOT_PROVIDED)
@@ -176,6 +180,23 @@ def test_delete_token_revokes_it(app, make_user):
     assert _rows(app, "SELECT id FROM tokens WHERE id = ?", (created["id"],)) == []
 
 
+def test_expired_token_or_gone_user_is_not_authenticated(app, admin, make_user):
+    """The token and its user are read in one statement: an expired token, and a token whose
+    user was deleted, both answer 401, while an unexpired one still signs its user in."""
+    uid, user = make_user()
+    kept = user.post("/api/v2/tokens/", MODULE_TOKEN_BODY).get_json()
+    old = user.post("/api/v2/tokens/", MODULE_TOKEN_BODY).get_json()
+    conn = sqlite3.connect(_db_path(app))
+    with conn:
+        conn.execute("UPDATE tokens SET expires = ? WHERE id = ?", ("2000-01-01T00:00:00.000000Z", old["id"]))
+    conn.close()
+    me = Client(app, token=kept["token"]).get("/api/v2/me/").get_json()["results"][0]
+    assert me["id"] == uid and me["username"] == user_name(app, uid)
+    _assert_401(Client(app, token=old["token"]).get("/api/v2/me/"))
+    assert admin.delete(f"/api/v2/users/{uid}/").status_code == 204
+    _assert_401(Client(app, token=kept["token"]).get("/api/v2/me/"))
+
+
 def test_bearer_unknown_token_is_not_authenticated(app):
     for header in ("Bearer nope", "Bearer ", "Bearer " + "x" * 5000):
         resp = Client(app).get("/api/v2/me/", headers={"Authorization": header})
@@ -226,7 +247,8 @@ def test_personal_tokens_for_someone_else_are_refused(app, admin, make_user):
 def test_gateway_token_endpoint_is_404(app, admin):
     for client in (admin, Client(app)):
         for method in ("GET", "POST"):
-            resp = client.request(method, "/api/gateway/v1/tokens/", json=MODULE_TOKEN_BODY if method == "POST" else None)
+            body = MODULE_TOKEN_BODY if method == "POST" else None
+            resp = client.request(method, "/api/gateway/v1/tokens/", json=body)
             assert resp.status_code == 404, (method, resp.get_json())
     # so the collection falls back to /api/v2/tokens/
     assert admin.post("/api/v2/tokens/", MODULE_TOKEN_BODY).status_code == 201

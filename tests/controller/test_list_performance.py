@@ -3,10 +3,14 @@ objects, summary_fields and capabilities are read in batches, never per row), an
 costs no statement when the page already tells it."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 
 import pytest
+
+from controller import access
+from controller.services.bootstrap import system_context
 
 from tests.support.jobs import make_inventory
 from tests.support.sql_trace import counting, traced
@@ -155,3 +159,25 @@ def _org_admin(admin, make_user, seeded):
     role = admin.get(f"/api/v2/organizations/{org['id']}/").json["summary_fields"]["object_roles"]["admin_role"]["id"]
     assert admin.post(f"/api/v2/users/{uid}/roles/", {"id": role}).status_code == 204
     return client
+
+
+def test_superuser_capabilities_answer_as_the_per_row_checks_do(app_state):
+    """A superuser's ``user_capabilities`` are answered once per page for a resource whose
+    hooks do not decide for them; they must equal what the per-row checks answer.  The per-row
+    path is forced by giving the resource a ``can_delete`` hook that decides as it would have."""
+    ctx = system_context(app_state)
+    assert ctx.is_superuser
+    rows = [{"id": n, "organization": 1, "inventory": 1, "project": 1, "credential": 1}
+            for n in (1, 2, 3)]
+    checked = 0
+    for resource in app_state.registry:
+        if not resource.capabilities or resource.can_delete or resource.can_create:
+            continue
+        forced = dataclasses.replace(
+            resource, can_delete=lambda c, row, r=resource: access._may(c, r, row, r.delete_role))
+        fast = access.capabilities(dataclasses.replace(ctx, cache={}), resource, rows)
+        slow = access.capabilities(dataclasses.replace(ctx, cache={}), forced, rows)
+        assert fast == slow, resource.name
+        assert fast[1] == dict.fromkeys(resource.capabilities, True), resource.name
+        checked += 1
+    assert checked >= 10
