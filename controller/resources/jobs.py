@@ -31,6 +31,8 @@ def _job_compute(ctx, rows: list[dict]) -> dict[int, dict]:
     stored = {r["id"]: stored_counts(r) for r in rows}
     counts = host_status_counts(ctx, [pk for pk, c in stored.items() if not c])   # older jobs only
     plays = playbook_counts(ctx, [r["id"] for r in rows])
+    # AWX names the template as it is now (job.job_template.name), not as the job was named
+    templates = ctx.store.get_many("job_templates", [r.get("job_template") for r in rows], columns="id, name")
     for r in rows:
         out[r["id"]].update({
             "host_status_counts": stored[r["id"]] or counts.get(r["id"], {}),
@@ -39,7 +41,7 @@ def _job_compute(ctx, rows: list[dict]) -> dict[int, dict]:
             "custom_virtualenv": None,
             # for other objects' summary_fields.job
             "type": "job", "job_template_id": r.get("job_template"),
-            "job_template_name": r.get("name") if r.get("job_template") else None,   # AWX: none without one
+            "job_template_name": templates.get(r.get("job_template"), {}).get("name"),   # AWX: none without one
         })
     return out
 

@@ -141,6 +141,13 @@ def test_host_last_job_summary_has_awx_keys(admin, make_org, app_state):
     assert got["finished"] == admin.get(f"{V2}/jobs/{done}/").json["finished"]
     assert app_state.store.get("hosts", host["id"])["last_job"] == done
 
+    # the template's name as it is now, not the job's (AWX: obj.last_job.job_template.name)
+    renamed = unique("renamed")
+    assert admin.patch(jt["url"], {"name": renamed}).status_code == 200
+    got = admin.get(host["url"]).json["summary_fields"]["last_job"]
+    assert (got["name"], got["job_template_name"]) == (jt["name"], renamed)
+    assert admin.get(f"{V2}/jobs/{done}/").json["name"] == jt["name"]
+
     running = _job(app_state, "running", "running", None)
     app_state.store.update("hosts", host["id"], {"last_job": running})
     listed = admin.get(f"{V2}/hosts/?id={host['id']}").json["results"][0]["summary_fields"]["last_job"]
