@@ -125,8 +125,8 @@ class Store:
         """Put the write generation's triggers on every table there is (after every table's
         install, on every start: other processes may keep counts even if this one does not)
         and, if ``keep``, keep filtered counts from then on (:mod:`.generation`)."""
-        generation.install(self)
-        self._counts = (self._counts or generation.Counts()) if keep else None
+        counted = generation.install(self)
+        self._counts = generation.Counts(counted) if keep else None
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager

@@ -1,14 +1,19 @@
-"""A write generation, and the list counts that are kept while it stands.
+"""Write generations, one per table, and the list counts that are kept while theirs stand.
 
 A list's ``count`` is its costliest statement (bench/README.md: 0.6 ms of a 1.7 ms request
 for a one-character ``icontains`` over 10,000 rows), and the same count is asked again and
 again: each page of a list, each poll of a page, repeats its filter.  So a count is kept,
-keyed by its exact statement and parameters, for as long as nothing it could read changed.
+keyed by its exact statement and parameters, for as long as no table it reads was written.
 
-"Nothing changed" is a counter in the database, ``turret_generation``, that a trigger on
-every table raises in the transaction of every row a statement writes.  A count is kept
-with the counter as it read it *before* counting, and served only while the counter still
-reads the same, in any process: a worker's write is seen by every web process.
+"Written" is a counter per table in the database, a row of ``turret_generation``, that a
+trigger on the table raises in the transaction of every row a statement writes there.  The
+tables a count reads are the tables its statement names (a word of the SQL that is a table's
+name: a column that happens to share a table's name only adds a table to watch; an FTS5
+index ``turret_search_<table>`` stands for its table, whose trigger counts its changes).  A
+count is kept with the sum of those tables' counters as read *before* counting (counters only
+grow, so any write to any of them moves the sum), and served only while the sum still reads
+the same, in any process: a worker's write is seen by every web process.  So a job changing
+state ends the kept counts of the job lists, not those of teams or inventories.
 
 Tables written per job event, per request or per heartbeat (:data:`VOLATILE`) get no trigger,
 so their writes stay as cheap as they were; a count whose statement names one of them is
@@ -28,8 +33,11 @@ from collections import OrderedDict
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Protocol, Sequence
 
-TABLE = "turret_generation"
+from .search import PREFIX as FTS_PREFIX
+
+TABLE = "turret_generation"        # (tbl, n): a write counter per table
 _TRIGGER = "turret_gen_"
+_WORD = re.compile(r"\w+")
 
 # Written per job event, per request, per heartbeat or per send: a trigger there would add a
 # write to the hottest paths and end every kept count at once.
@@ -44,6 +52,7 @@ _NAMES_VOLATILE = re.compile(r"\b(?:" + "|".join(sorted(VOLATILE)) + r")\b")
 KEPT = 1024         # counts kept per store
 KEY_CHARS = 8192    # a count whose statement and text values are longer is not kept (a filter's
                     # values have no length limit: 1024 keys must stay a few MB at most)
+_SHAPE = f'CREATE TABLE "{TABLE}" (tbl TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID'
 
 
 class Store(Protocol):
@@ -58,13 +67,16 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager: ...
 
 
+def _counted(tables: list[str]) -> list[str]:
+    """The tables whose writes are counted: every ordinary one but the volatile ones."""
+    return [t for t in tables if t not in VOLATILE and t != TABLE]
+
+
 def _wanted(tables: list[str]) -> dict[str, str]:
-    """``{trigger name: CREATE statement}``: three per ordinary table that is not volatile."""
-    bump = f'UPDATE "{TABLE}" SET n = n + 1;'
+    """``{trigger name: CREATE statement}``: three per counted table, each raising its row."""
     plan = {}
-    for table in tables:
-        if table in VOLATILE or table == TABLE:
-            continue
+    for table in _counted(tables):
+        bump = f'UPDATE "{TABLE}" SET n = n + 1 WHERE tbl = \'{table}\';'
         for op in ("INSERT", "UPDATE", "DELETE"):
             name = f"{_TRIGGER}{op.lower()}_{table}"
             plan[name] = f'CREATE TRIGGER "{name}" AFTER {op} ON "{table}" BEGIN {bump} END'
@@ -86,29 +98,62 @@ def _ours(store: Store) -> dict[str, str]:
     return {r["name"]: r["sql"] for r in rows}
 
 
-def install(store: Store) -> None:
-    """Create the counter and every missing trigger, drop triggers no table wants any more;
-    on every start (a migration may have added or re-created tables).  Cheap when all is in
-    place: two looks at the schema."""
+def _in_place(store: Store, tables: list[str]) -> bool:
+    shape = store.scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,))
+    if shape != _SHAPE:
+        return False
+    rows = {r[0] for r in store.query(f'SELECT tbl FROM "{TABLE}"')}
+    return rows == set(_counted(tables)) and _ours(store) == _wanted(tables)
+
+
+def install(store: Store) -> frozenset[str]:
+    """Create the counters and every missing trigger, drop triggers and counters no table
+    wants any more (and the one counter for the whole database an earlier version kept); on
+    every start, since a migration may have added or re-created tables.  Cheap when all is in
+    place: three looks at the schema.  Returns the counted tables."""
     tables = _tables(store)
-    if TABLE in tables and _ours(store) == _wanted(tables):
-        return
+    if _in_place(store, tables):
+        return frozenset(_counted(tables))
     with store.transaction():
-        store.execute(f'CREATE TABLE IF NOT EXISTS "{TABLE}" (n INTEGER NOT NULL)')
-        if store.scalar(f'SELECT count(*) FROM "{TABLE}"') == 0:
-            store.execute(f'INSERT INTO "{TABLE}" (n) VALUES (0)')
-        plan, current = _wanted(_tables(store)), _ours(store)
+        shape = store.scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,))
+        if shape is not None and shape != _SHAPE:
+            store.execute(f'DROP TABLE "{TABLE}"')      # counters only label kept counts: none survive a start
+        store.execute(_SHAPE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
+        tables = _tables(store)
+        counted = _counted(tables)
+        have = {r[0] for r in store.query(f'SELECT tbl FROM "{TABLE}"')}
+        for table in have - set(counted):
+            store.execute(f'DELETE FROM "{TABLE}" WHERE tbl = ?', (table,))
+        for table in set(counted) - have:
+            store.execute(f'INSERT INTO "{TABLE}" (tbl, n) VALUES (?, 0)', (table,))
+        plan, current = _wanted(tables), _ours(store)
         for name, sql in current.items():
             if plan.get(name) != sql:
                 store.execute(f'DROP TRIGGER "{name}"')
         for name, sql in plan.items():
             if current.get(name) != sql:
                 store.execute(sql)
+    return frozenset(counted)
 
 
-def read(store: Store) -> int:
-    """The counter now (as this connection's next statement sees it)."""
-    return store.scalar(f'SELECT n FROM "{TABLE}"')
+def read(store: Store, tables: Sequence[str] | None = None) -> int:
+    """The sum of the counters of ``tables`` (of every counted table when None), as this
+    connection's next statement sees them."""
+    if tables is None:
+        return store.scalar(f'SELECT coalesce(sum(n), 0) FROM "{TABLE}"')
+    marks = ",".join("?" * len(tables))
+    return store.scalar(f'SELECT coalesce(sum(n), 0) FROM "{TABLE}" WHERE tbl IN ({marks})', tuple(tables))
+
+
+def reads(sql: str, counted: frozenset[str]) -> tuple[str, ...]:
+    """The counted tables ``sql`` names (an FTS5 index standing for its table), sorted."""
+    found = set()
+    for word in set(_WORD.findall(sql)):
+        if word in counted:
+            found.add(word)
+        elif word.startswith(FTS_PREFIX) and word[len(FTS_PREFIX):] in counted:
+            found.add(word[len(FTS_PREFIX):])
+    return tuple(sorted(found))
 
 
 def _size(sql: str, params: Sequence[Any]) -> int:
@@ -116,22 +161,34 @@ def _size(sql: str, params: Sequence[Any]) -> int:
 
 
 class Counts:
-    """Counts kept while the generation stands: at most :data:`KEPT`, least recently used
-    dropped first.  Shared by a store's threads."""
+    """Counts kept while the tables they read are not written: at most :data:`KEPT`, least
+    recently used dropped first.  Shared by a store's threads.  ``counted``: the tables with a
+    counter (what :func:`install` returned)."""
 
-    def __init__(self) -> None:
+    def __init__(self, counted: frozenset[str]) -> None:
+        self.counted = counted
         self._kept: OrderedDict[tuple, tuple[int, int]] = OrderedDict()
+        self._reads: dict[str, tuple[str, ...]] = {}     # statement -> the tables it reads
         self._lock = threading.Lock()
 
     def count(self, store: Store, sql: str, params: Sequence[Any], in_transaction: bool,
               compute: Callable[[], int]) -> int:
         """``compute()`` (the count of ``sql`` with ``params``), or the kept answer of the same
-        statement when the generation has not moved since it was computed."""
+        statement when none of the tables it reads was written since it was computed."""
         if in_transaction or _NAMES_VOLATILE.search(sql) or _size(sql, params) > KEY_CHARS:
             return compute()
+        tables = self._reads.get(sql)
+        if tables is None:
+            tables = reads(sql, self.counted)
+            with self._lock:
+                if len(self._reads) >= 4 * KEPT:
+                    self._reads.clear()
+                self._reads[sql] = tables
+        if not tables:
+            return compute()        # it reads no table a counter watches: nothing says it is still right
         # typed: 1, 1.0 and True are equal keys in Python, not equal values to SQLite ('1.0' as text)
         key = (sql, tuple((type(p), p) for p in params))
-        generation = read(store)        # before counting: a count is never newer than its label's
+        generation = read(store, tables)    # before counting: a count is never newer than its label's
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == generation:

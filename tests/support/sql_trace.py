@@ -27,10 +27,10 @@ def statements(store, action: Callable[[], Any]) -> list[str]:
     return seen
 
 
-GENERATION_READ = 'SELECT n FROM "turret_generation"'
+GENERATION_READ = 'SELECT coalesce(sum(n), 0) FROM "turret_generation"'   # a prefix: the tables follow
 
 
 def counting(sql: str) -> bool:
     """Whether ``sql`` is part of a list's count: the count itself, or the read of the write
     generation that decides whether a kept count still holds (controller.store.generation)."""
-    return sql.startswith("SELECT count(*)") or sql == GENERATION_READ
+    return sql.startswith(("SELECT count(*)", GENERATION_READ))
