@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import Context
-from .errors import PermissionDenied
+from .errors import APIError, PermissionDenied
 from .store import rbac
 
 # Past this many target objects (organizations) the foreign-key shortcut is left out: the
@@ -157,6 +157,27 @@ def may_add(ctx: Context, resource) -> bool:
     fk_name, role_field = ref.split(".", 1)
     fk = resource.field(fk_name)
     return fk is not None and fk.fk is not None and holds_any(ctx, fk.fk, role_field)
+
+
+def may_add_under(ctx: Context, resource, relation, parent: dict) -> bool:
+    """May the user be offered POST on the writable sub-list ``relation`` of ``parent`` (a row
+    they read), listing ``resource``: AWX's ``ModelAccessPermission.check_post_permissions``.
+
+    A sub-list that creates children through the parent's key (AWX's views with a
+    ``parent_key``) asks the child's ``can_add({parent_key: parent})``, here :func:`can_create`
+    with that key alone; any other (attach lists, role members, m2m) needs only the parent's
+    read access, which the caller checked.  Superusers always.  An error the check raises
+    hides POST, as AWX's metadata skips a method whose check raises."""
+    if ctx.is_superuser:
+        return True
+    if ctx.user is None:
+        return False
+    if relation.kind != "reverse_fk" or not relation.create or not relation.checks_add:
+        return True
+    try:
+        return can_create(ctx, resource, {relation.key: parent["id"]})
+    except APIError:
+        return False
 
 
 def can_read(ctx: Context, resource, row: dict) -> bool:

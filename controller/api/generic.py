@@ -92,7 +92,10 @@ def sub_view(plural: str, ident: str, sub: str) -> Response:
     allow = {"Allow": metadata.list_allow(target, rel)}
     g.allow = allow["Allow"]
     if request.method == "OPTIONS":
-        return json_response(metadata.list_options(ctx, target, rel), headers=allow)
+        # AWX checks a non-superuser's read access to the parent first (404, 403 as GET), then
+        # offers POST by the parent (access.may_add_under); a superuser is not looked up
+        parent = None if ctx.is_superuser else crud.get_row(ctx, res, resolve_pk(ctx, res, ident))
+        return json_response(metadata.list_options(ctx, target, rel, parent), headers=allow)
     parent = crud.get_row(ctx, res, resolve_pk(ctx, res, ident))
     if request.method in ("GET", "HEAD"):
         page = crud.list_page(ctx, target, query_args(), request.path,

@@ -62,6 +62,11 @@ class Relation:
     # m2m only: the filter name of the association read the other way, on the target (Django's
     # related_name: ``parents`` of a group, its ``children`` read backwards); no sub-list
     reverse_name: str = ""
+    # reverse_fk with create only: OPTIONS offers POST to whom the target's ``can_create`` allows
+    # with the parent's key alone (AWX's sub-list views that declare a ``parent_key`` ask
+    # ``can_add({parent_key: parent})``); False where AWX's view declares none (a credential
+    # type's credentials), which offers POST to every reader of the parent
+    checks_add: bool = True
 
     @property
     def writable(self) -> bool:

@@ -35,6 +35,15 @@ def _may_link(ctx, values: dict) -> bool:
         access.holds(ctx, "credential", values.get("source_credential"), "use_role")
 
 
+def _can_add(ctx, values: dict) -> bool:
+    """AWX CredentialInputSourceAccess.can_add: admin of the target and use of the source, each
+    asked only when given (both are required, so a create names both; the OPTIONS of
+    ``/credentials/N/input_sources/`` asks with the target alone)."""
+    needs = (("target_credential", "admin_role"), ("source_credential", "use_role"))
+    return all(access.holds(ctx, "credential", values[name], role)
+               for name, role in needs if values.get(name) is not None)
+
+
 def _can_delete(ctx, row: dict) -> bool:
     return access.holds(ctx, "credential", row.get("target_credential"), "admin_role")
 
@@ -105,7 +114,7 @@ def declare(reg: Registry) -> None:
         search_fields=("description", "input_field_name"),
         unique_together=(("target_credential", "input_field_name"),),
         summary_keys=("id", "description", "input_field_name"),
-        create_role=None, visibility=_visibility, can_create=lambda ctx, values: _may_link(ctx, values),
+        create_role=None, visibility=_visibility, can_create=_can_add,
         may_add=access.anyone,
         can_change=_may_link, can_delete=_can_delete, capabilities=("delete",),
         validate=_validate, before_save=_before_save,

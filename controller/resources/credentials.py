@@ -286,8 +286,9 @@ def declare(reg: Registry) -> None:
         ],
         ordering=("kind", "name"), search_fields=("name", "description"),
         named_url=(("name", "kind"),), unique_together=(("name", "kind"),),
+        # AWX's CredentialTypeCredentialList has no parent_key: POST is offered to every reader
         relations=[Relation("credentials", "credential", "reverse_fk", key="credential_type",
-                            create=True, attach=False)],
+                            create=True, attach=False, checks_add=False)],
         create_role=None, validate=_type_validate, before_save=_type_before_save,
         before_delete=_type_before_delete,
     ))

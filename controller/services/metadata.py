@@ -99,15 +99,19 @@ def _common(ctx, resource, name: str) -> dict[str, Any]:
     }
 
 
-def list_options(ctx, resource, relation=None) -> dict[str, Any]:
-    """OPTIONS for a list or sub-list: actions GET and (when allowed) POST."""
+def list_options(ctx, resource, relation=None, parent: dict | None = None) -> dict[str, Any]:
+    """OPTIONS for a list or sub-list: actions GET and (when allowed) POST.
+
+    A sub-list's ``parent`` is the row the user reads (None only for a superuser, who is
+    answered without looking it up, as AWX's ``always_allow_superuser``)."""
     title = resource.verbose_name.title()
     meta = _common(ctx, resource, f"{title} List")
     actions: dict[str, Any] = {"GET": _get_section(resource)}
     if relation is None:
         if resource.creatable and access.may_add(ctx, resource):
             actions["POST"] = _write_section(resource, "POST")
-    elif relation.writable:
+    elif relation.writable and (ctx.is_superuser or
+                                (parent is not None and access.may_add_under(ctx, resource, relation, parent))):
         creates = relation.create and resource.creatable
         post = _write_section(resource, "POST") if creates else {}
         if relation.attach and (not creates or relation.kind == "m2m"):
