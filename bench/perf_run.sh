@@ -12,6 +12,6 @@ PY=.venv/bin/python
 echo "load before: $(cat /proc/loadavg)" | tee "$OUT/load.txt"
 $PY bench/api_bench.py --rows 10000 --seconds 8 --starts 3 --json "$OUT/api.json" | tee "$OUT/api.txt"
 $PY bench/serve_bench.py --rounds 3 --seconds 6 --launches 10 --json "$OUT/serve.json" | tee "$OUT/serve.txt"
-$PY bench/jobs_bench.py --only e2e,ingest,dispatch --rounds 3 --json "$OUT/jobs.json" | tee "$OUT/jobs.txt"
+$PY bench/jobs_bench.py --only e2e,ingest,dispatch --rounds 5 --json "$OUT/jobs.json" | tee "$OUT/jobs.txt"
 echo "load after: $(cat /proc/loadavg)" | tee -a "$OUT/load.txt"
 echo "results in $OUT"

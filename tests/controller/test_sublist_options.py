@@ -31,6 +31,13 @@ def grant(admin, uid: int, obj: dict, role: str) -> None:
     assert admin.post(f"{V2}/users/{uid}/roles/", {"id": role_of(admin, obj, role)}).status_code == 204
 
 
+def ids(client, url: str) -> set[int]:
+    """The ids a list shows ``client`` (up to 200)."""
+    resp = client.get(f"{url}?page_size=200")
+    assert resp.status_code == 200, resp.json
+    return {r["id"] for r in resp.json["results"]}
+
+
 def offers_post(client, url: str) -> bool:
     resp = client.options(url)
     assert resp.status_code == 200, resp.json
@@ -62,34 +69,38 @@ def person(admin, make_user, world):
 
 
 # -- parent-key lists: can_add({parent_key: parent}) ----------------------------------------------
-def test_organization_teams_need_the_organization_admin(world, person):
-    url = f"{V2}/organizations/{world['org']['id']}/teams/"
-    _uid, member = person(("org", "member_role"))
-    assert not offers_post(member, url)
-    assert member.post(url, {"name": unique("team")}).status_code == 403
-    _uid, org_admin = person(("org", "admin_role"))
-    assert offers_post(org_admin, url)
-    assert org_admin.post(url, {"name": unique("team")}).status_code == 201
+NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
+PARENT_KEY_LISTS = {
+    # case: (parent in world, parent's plural, sub-list, child's key, refused role, allowed role, body)
+    "organization teams need the organization admin": (
+        "org", "organizations", "teams", "organization", ("org", "member_role"), ("org", "admin_role"),
+        lambda: {"name": unique("team")}),
+    "inventory hosts need the inventory admin": (
+        "inventory", "inventories", "hosts", "inventory", ("inventory", "read_role"), ("inventory", "admin_role"),
+        lambda: {"name": unique("host")}),
+    "job template schedules need execute": (
+        "jt", "job_templates", "schedules", "unified_job_template", ("jt", "read_role"), ("jt", "execute_role"),
+        lambda: {"name": unique("s"), "rrule": RULE}),
+}
 
 
-def test_inventory_hosts_need_the_inventory_admin(world, person):
-    url = f"{V2}/inventories/{world['inventory']['id']}/hosts/"
-    _uid, reader = person(("inventory", "read_role"))
-    assert not offers_post(reader, url)
-    assert reader.post(url, {"name": unique("host")}).status_code == 403
-    _uid, inv_admin = person(("inventory", "admin_role"))
-    assert offers_post(inv_admin, url)
-    assert inv_admin.post(url, {"name": unique("host")}).status_code == 201
-
-
-def test_job_template_schedules_need_execute(world, person):
-    url = f"{V2}/job_templates/{world['jt']['id']}/schedules/"
-    _uid, reader = person(("jt", "read_role"))
-    assert not offers_post(reader, url)
-    assert reader.post(url, {"name": unique("s"), "rrule": RULE}).status_code == 403
-    _uid, runner = person(("jt", "execute_role"))
-    assert offers_post(runner, url)
-    assert runner.post(url, {"name": unique("s"), "rrule": RULE}).status_code == 201
+@pytest.mark.parametrize("case", list(PARENT_KEY_LISTS))
+def test_parent_key_lists_offer_post_by_can_add(admin, world, person, case):
+    parent, plural, sub, key, refused_role, allowed_role, body = PARENT_KEY_LISTS[case]
+    url = f"{V2}/{plural}/{world[parent]['id']}/{sub}/"
+    _uid, refused = person(refused_role)
+    kept_out = body()
+    assert not offers_post(refused, url)
+    resp = refused.post(url, kept_out)
+    assert (resp.status_code, resp.json) == (403, NO_PERMISSION)
+    _uid, allowed = person(allowed_role)
+    made = body()
+    assert offers_post(allowed, url)
+    resp = allowed.post(url, made)
+    assert resp.status_code == 201, resp.json
+    assert resp.json[key] == world[parent]["id"] and resp.json["name"] == made["name"]
+    stored = {r["name"] for r in admin.get(f"{url}?page_size=200").json["results"]}
+    assert made["name"] in stored and kept_out["name"] not in stored
 
 
 def test_input_sources_need_the_target_admin_only(admin, world, person):
@@ -114,7 +125,7 @@ def test_input_sources_need_the_target_admin_only(admin, world, person):
 
 
 # -- lists without a parent key: every reader of the parent is offered POST ------------------------
-def test_attach_lists_offer_post_to_every_reader(world, person):
+def test_attach_lists_offer_post_to_every_reader(admin, world, person):
     """AWX's JobTemplateCredentialsList and OrganizationUsersList declare no ``parent_key``:
     POST is offered to whoever reads the parent, though only an admin's attach succeeds."""
     jt_url = f"{V2}/job_templates/{world['jt']['id']}/credentials/"
@@ -122,18 +133,22 @@ def test_attach_lists_offer_post_to_every_reader(world, person):
     _uid, runner = person(("jt", "execute_role"), ("cred", "use_role"))
     assert offers_post(runner, jt_url)
     assert runner.post(jt_url, cred).status_code == 403
+    assert cred["id"] not in ids(admin, jt_url)
     _uid, jt_admin = person(("jt", "admin_role"), ("cred", "use_role"))
     assert offers_post(jt_admin, jt_url)
     assert jt_admin.post(jt_url, cred).status_code == 204
+    assert cred["id"] in ids(admin, jt_url)
 
     users_url = f"{V2}/organizations/{world['org']['id']}/users/"
     newcomer, _client = person()
     _uid, member = person(("org", "member_role"))
     assert offers_post(member, users_url)
     assert member.post(users_url, {"id": newcomer}).status_code == 403
+    assert newcomer not in ids(admin, users_url)
     _uid, org_admin = person(("org", "admin_role"))
     assert offers_post(org_admin, users_url)
     assert org_admin.post(users_url, {"id": newcomer}).status_code == 204
+    assert newcomer in ids(admin, users_url)
 
 
 def test_credential_type_credentials_offer_post_to_every_reader(admin, world, person):
@@ -169,4 +184,6 @@ def test_own_tokens_only(admin, world, person):
     assert member.post(own, {"scope": "read"}).status_code == 201
     assert org_admin.get(own).status_code == 200
     assert not offers_post(org_admin, own)
+    before = ids(admin, own)
     assert org_admin.post(own, {"scope": "read"}).status_code == 403
+    assert ids(admin, own) == before
