@@ -36,6 +36,13 @@ class Context:
         return self.user["id"] if self.user else None
 
     @property
+    def may_write(self) -> bool:
+        """May this request change anything?  AWX ``APIView.check_permissions``: not when its
+        OAuth token's scope lacks ``write`` (a "read" token), superusers included; sessions,
+        Basic auth and "write" / "read write" tokens may."""
+        return "write" in self.scope.split()
+
+    @property
     def is_superuser(self) -> bool:
         return bool(self.user and self.user.get("is_superuser"))
 

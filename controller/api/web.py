@@ -233,7 +233,7 @@ def install(app: Flask, app_state) -> None:
         g.started = time.perf_counter()
         _authenticate(app_state)
         c = g.ctx
-        if c.user is not None and c.scope == "read" and request.method not in SAFE_METHODS:
+        if c.user is not None and not c.may_write and request.method not in SAFE_METHODS:
             raise PermissionDenied()
 
     @app.after_request

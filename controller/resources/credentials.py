@@ -23,6 +23,7 @@ from ..services import credential_inputs as ci
 from ..services import crud
 from ..services.credential_injectors import check_injectors
 from ..store import now_iso, rbac
+from .identity import user_can_admin
 from .managed_credential_types import MANAGED_TYPES
 from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 
@@ -121,14 +122,17 @@ def _check_owner_fields(values: dict) -> None:
 
 
 def _cred_can_create(ctx, values: dict) -> bool:
-    """AWX's CredentialAccess.can_add: change rights on the owner user or team, or credential
-    admin of the organization.  A copy passes the original row (it has an ``id``)."""
+    """AWX's CredentialAccess.can_add: the owner user themselves or whoever may administer them
+    (``UserAccess.can_admin(..., check_setting=False)``: MANAGE_ORGANIZATION_AUTH does not
+    apply), change rights on the owner team, or credential admin of the organization.  A copy
+    passes the original row (it has an ``id``)."""
     if "id" not in values:
         _check_owner_fields(values)     # DRF validates before it checks access: 400 first
     reg, store = ctx.registry, ctx.store
     if values.get("user"):
         target = store.get("users", values["user"])
-        return target is not None and access.can_change(ctx, reg["user"], target)
+        return target is not None and (target["id"] == ctx.user_id or
+                                       user_can_admin(ctx, target, check_setting=False))
     if values.get("team"):
         target = store.get("teams", values["team"])
         return target is not None and access.can_change(ctx, reg["team"], target)

@@ -84,15 +84,29 @@ def _is_last_superuser(ctx, row: dict) -> bool:
                                                              [row["id"]]) == 0
 
 
-def _user_can_change(ctx, row: dict) -> bool:
-    if not ctx.settings.MANAGE_ORGANIZATION_AUTH and not ctx.is_superuser:
-        return False   # AWX: with the setting off only superusers change users (themselves included)
-    if ctx.user_id == row["id"]:
+def user_can_admin(ctx, row: dict, check_setting: bool = True) -> bool:
+    """AWX ``UserAccess.can_admin(row, None, check_setting=...)``: superusers; else nobody while
+    ``check_setting`` and MANAGE_ORGANIZATION_AUTH is off; never for a superuser or a system
+    auditor ``row``; else an admin of every organization ``row`` belongs to (AWX
+    ``is_all_org_admin``: admin of one of them does not give the password of a user who also
+    belongs, or is admin, elsewhere), and of at least one (a user in no organization is the
+    superusers')."""
+    if ctx.is_superuser:
         return True
-    if row.get("is_superuser"):
+    if check_setting and not ctx.settings.MANAGE_ORGANIZATION_AUTH:
         return False
-    sql, params = rbac.user_org_admin_sql(row["id"], ctx.user_id or 0)
-    return ctx.store.one(sql, params) is not None
+    if row.get("is_superuser") or row.get("is_system_auditor"):
+        return False
+    theirs = {pk for pk, field in rbac.roles_held_of(ctx.store, row["id"], "organization") if field == "member_role"}
+    return bool(theirs) and theirs <= set(access.organizations_held(ctx, "admin_role"))
+
+
+def _user_can_change(ctx, row: dict) -> bool:
+    """AWX ``UserAccess.can_change``: with MANAGE_ORGANIZATION_AUTH off only superusers
+    (themselves included); else the user themselves, or whoever may administer them."""
+    if not ctx.settings.MANAGE_ORGANIZATION_AUTH and not ctx.is_superuser:
+        return False
+    return ctx.user_id == row["id"] or user_can_admin(ctx, row)
 
 
 def _user_can_delete(ctx, row: dict) -> bool:
@@ -110,6 +124,17 @@ def _user_can_create(ctx, values: dict) -> bool:
         return False
     sql, params = rbac.holds_any_sql("organization", "admin_role", ctx.user_id or 0)
     return ctx.store.one(sql, params) is not None
+
+
+def _team_can_create(ctx, values: dict) -> bool:
+    """AWX ``TeamAccess.can_add(data)``: superusers; else, only while MANAGE_ORGANIZATION_AUTH
+    is on, an admin of the organization named in ``values`` (the body, or a sub-list's
+    ``{"organization": parent}``)."""
+    if ctx.is_superuser:
+        return True
+    if not ctx.settings.MANAGE_ORGANIZATION_AUTH:
+        return False
+    return access.holds(ctx, "organization", values.get("organization"), "admin_role")
 
 
 def _user_validate(ctx, values: dict, existing: dict | None) -> None:
@@ -215,5 +240,9 @@ def declare(reg: Registry) -> None:
             Relation("users", "user", "role_members", key="member_role"),
             Relation("roles", "role", "team_roles"),
         ],
-        create_role="organization.admin_role", visibility=_team_visibility,
+        create_role="organization.admin_role", visibility=_team_visibility, can_create=_team_can_create,
+        # AWX TeamAccess.can_add({}) (a list's OPTIONS) asks only for an organization admin,
+        # MANAGE_ORGANIZATION_AUTH or not: /teams/ offers POST to them even while the setting
+        # refuses the POST itself; /organizations/N/teams/ asks _team_can_create and does not
+        may_add=access.holds_some("organization.admin_role"),
     ))

@@ -103,37 +103,51 @@ def list_options(ctx, resource, relation=None, parent: dict | None = None) -> di
     """OPTIONS for a list or sub-list: actions GET and (when allowed) POST.
 
     A sub-list's ``parent`` is the row the user reads (None only for a superuser, who is
-    answered without looking it up, as AWX's ``always_allow_superuser``)."""
+    answered without looking it up, as AWX's ``always_allow_superuser``).  A request that may
+    not write (a read-scoped token, :attr:`Context.may_write`) is offered no POST."""
     title = resource.verbose_name.title()
     meta = _common(ctx, resource, f"{title} List")
     actions: dict[str, Any] = {"GET": _get_section(resource)}
-    if relation is None:
-        if resource.creatable and access.may_add(ctx, resource):
-            actions["POST"] = _write_section(resource, "POST")
-    elif relation.writable and (ctx.is_superuser or
-                                (parent is not None and access.may_add_under(ctx, resource, relation, parent))):
-        creates = relation.create and resource.creatable
-        post = _write_section(resource, "POST") if creates else {}
-        if relation.attach and (not creates or relation.kind == "m2m"):
-            # AWX's attach lists announce "id" (awxkit's export/import associates by it), also
-            # when a body without it creates the child (m2m create-and-attach lists)
-            post["id"] = {"type": "integer", "required": not creates, "hidden": False, "label": "ID",
-                          "help_text": f"Database ID for this {resource.verbose_name}."}
-            if relation.kind in ("user_roles", "team_roles", "role_users", "role_teams", "role_members", "m2m"):
-                post["disassociate"] = {"type": "integer", "required": False, "hidden": False,
-                                        "label": "Disassociate", "help_text": "Provide to remove this role."
-                                        if "role" in relation.kind else "Provide to remove this association."}
+    # AWX's metadata re-runs APIView.check_permissions per method, which refuses unsafe methods
+    # to a read-scoped token before any role is looked at (superusers too)
+    post = _post_section(ctx, resource, relation, parent) if ctx.may_write else None
+    if post is not None:
         actions["POST"] = post
     meta["actions"] = actions
     meta["max_page_size"] = 200
     return meta
 
 
+def _post_section(ctx, resource, relation, parent: dict | None) -> dict[str, Any] | None:
+    """The POST section of a list (``relation`` None) or sub-list OPTIONS, or None when the
+    user may not post there (AWX's ``can_add({})``, or ``can_add({parent_key: parent})``)."""
+    if relation is None:
+        if resource.creatable and access.may_add(ctx, resource):
+            return _write_section(resource, "POST")
+        return None
+    if not relation.writable or not (ctx.is_superuser or
+                                     (parent is not None and access.may_add_under(ctx, resource, relation, parent))):
+        return None
+    creates = relation.create and resource.creatable
+    post = _write_section(resource, "POST") if creates else {}
+    if relation.attach and (not creates or relation.kind == "m2m"):
+        # AWX's attach lists announce "id" (awxkit's export/import associates by it), also
+        # when a body without it creates the child (m2m create-and-attach lists)
+        post["id"] = {"type": "integer", "required": not creates, "hidden": False, "label": "ID",
+                      "help_text": f"Database ID for this {resource.verbose_name}."}
+        if relation.kind in ("user_roles", "team_roles", "role_users", "role_teams", "role_members", "m2m"):
+            post["disassociate"] = {"type": "integer", "required": False, "hidden": False,
+                                    "label": "Disassociate", "help_text": "Provide to remove this role."
+                                    if "role" in relation.kind else "Provide to remove this association."}
+    return post
+
+
 def detail_options(ctx, resource, row: dict | None) -> dict[str, Any]:
-    """OPTIONS for a detail URL: GET always, PUT when the object exists and may be changed."""
+    """OPTIONS for a detail URL: GET always, PUT when the object exists and may be changed by
+    a request that may write (never by a read-scoped token, as :func:`list_options`)."""
     meta = _common(ctx, resource, resource.verbose_name.title())
     actions: dict[str, Any] = {"GET": _get_section(resource)}
-    if row is not None and resource.updatable and access.can_change(ctx, resource, row):
+    if ctx.may_write and row is not None and resource.updatable and access.can_change(ctx, resource, row):
         actions["PUT"] = _write_section(resource, "PUT")
     meta["actions"] = actions
     return meta
