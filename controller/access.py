@@ -291,10 +291,23 @@ def require(allowed: bool, detail: str | None = None) -> None:
 def capabilities(ctx: Context, resource, rows: list[dict]) -> dict[int, dict[str, bool]]:
     """``summary_fields.user_capabilities`` for many rows at once: the roles they need are
     asked in one query per content type (:func:`_prefetch_holds`), then decided per row."""
-    if ctx.is_superuser and resource.can_delete is None and resource.can_create is None:
-        # a superuser holds every role, and no hook of this resource decides for them: every
+    if ctx.is_superuser and not _hook_decides_for_superusers(resource):
+        # a superuser holds every role and no hook of this resource decides for them: every
         # row answers the same (a page of 25 asked ~100 checks for it)
         return {row["id"]: dict.fromkeys(resource.capabilities, True) for row in rows}
+    return capabilities_per_row(ctx, resource, rows)
+
+
+def _hook_decides_for_superusers(resource) -> bool:
+    """Whether a capability of ``resource`` is decided by a hook that binds superusers too:
+    ``delete`` by ``can_delete``, ``copy`` by ``can_create`` (:func:`can_delete`,
+    :func:`can_create`); every other check lets a superuser through first."""
+    return ("delete" in resource.capabilities and resource.can_delete is not None) or \
+        ("copy" in resource.capabilities and resource.can_create is not None)
+
+
+def capabilities_per_row(ctx: Context, resource, rows: list[dict]) -> dict[int, dict[str, bool]]:
+    """:func:`capabilities` decided row by row, for any user."""
     if not ctx.is_superuser and ctx.user:
         _prefetch_holds(ctx, resource, rows)
     out: dict[int, dict[str, bool]] = {}
