@@ -19,9 +19,6 @@ from .store import rbac
 # Past this many target objects (organizations) the foreign-key shortcut is left out: the
 # object term alone is exact, the shortcut only spares it the rows it admits.
 _MAX_VIA = 200
-# Capability -> the object role it needs (resources with roles).
-_CAP_ROLES = {"start": "execute_role", "use": "use_role", "adhoc": "adhoc_role",
-              "schedule": "execute_role", "update": "update_role"}
 
 
 def visibility(ctx: Context, resource) -> tuple[str, list] | None:
@@ -206,7 +203,8 @@ def may_use_prompt(ctx: Context, resource: str, pk: int) -> bool:
 
 def holds(ctx: Context, content_type: str, object_id: int | None, role_field: str) -> bool:
     """Does the user hold ``role_field`` of that object (effectively)?  Answers are kept for
-    the request (:func:`capabilities` fills them for a whole page in one query)."""
+    the request (:func:`controller.capabilities.user_capabilities` fills them for a whole page in one
+    query)."""
     if ctx.is_superuser:
         return True
     if object_id is None or not ctx.user:
@@ -222,7 +220,7 @@ def holds(ctx: Context, content_type: str, object_id: int | None, role_field: st
     return cache[key]
 
 
-def _role_ref_target(resource, ref: str, values: dict) -> tuple[str, Any, str]:
+def role_ref_target(resource, ref: str, values: dict) -> tuple[str, Any, str]:
     """``ref`` is "admin_role" (on the object itself) or "organization.admin_role" (via an FK):
     the (content type, object id, role field) it names for ``values``."""
     if "." in ref:
@@ -233,13 +231,16 @@ def _role_ref_target(resource, ref: str, values: dict) -> tuple[str, Any, str]:
 
 
 def _role_ref_holds(ctx: Context, resource, ref: str, values: dict) -> bool:
-    return holds(ctx, *_role_ref_target(resource, ref, values))
+    return holds(ctx, *role_ref_target(resource, ref, values))
 
 
 def _may(ctx: Context, resource, row: dict, role_ref: str) -> bool:
-    """Superuser, else the resource's can_change hook, else the declared role."""
+    """Superuser, else nobody while the resource's ``manage_setting`` is off, else the
+    resource's can_change hook, else the declared role."""
     if ctx.is_superuser:
         return True
+    if resource.manage_setting and not getattr(ctx.settings, resource.manage_setting):
+        return False
     if resource.can_change is not None:
         return bool(resource.can_change(ctx, row))
     if not resource.has_roles:
@@ -286,91 +287,6 @@ def can_move(ctx: Context, resource, before: dict, after: dict) -> bool:
 def require(allowed: bool, detail: str | None = None) -> None:
     if not allowed:
         raise PermissionDenied(detail)
-
-
-def capabilities(ctx: Context, resource, rows: list[dict]) -> dict[int, dict[str, bool]]:
-    """``summary_fields.user_capabilities`` for many rows at once: the roles they need are
-    asked in one query per content type (:func:`_prefetch_holds`), then decided per row."""
-    if ctx.is_superuser and not _hook_decides_for_superusers(resource):
-        # a superuser holds every role and no hook of this resource decides for them: every
-        # row answers the same (a page of 25 asked ~100 checks for it)
-        return {row["id"]: dict.fromkeys(resource.capabilities, True) for row in rows}
-    return capabilities_per_row(ctx, resource, rows)
-
-
-def _hook_decides_for_superusers(resource) -> bool:
-    """Whether a capability of ``resource`` is decided by a hook that binds superusers too:
-    ``delete`` by ``can_delete``, ``copy`` by ``can_create`` (:func:`can_delete`,
-    :func:`can_create`); every other check lets a superuser through first."""
-    return ("delete" in resource.capabilities and resource.can_delete is not None) or \
-        ("copy" in resource.capabilities and resource.can_create is not None)
-
-
-def capabilities_per_row(ctx: Context, resource, rows: list[dict]) -> dict[int, dict[str, bool]]:
-    """:func:`capabilities` decided row by row, for any user."""
-    if not ctx.is_superuser and ctx.user:
-        _prefetch_holds(ctx, resource, rows)
-    out: dict[int, dict[str, bool]] = {}
-    for row in rows:
-        edit = can_change(ctx, resource, row)
-        caps: dict[str, Any] = {}
-        for cap in resource.capabilities:
-            if cap == "edit":
-                caps[cap] = edit
-            elif cap == "delete":
-                caps[cap] = can_delete(ctx, resource, row)
-            elif cap == "copy":
-                caps[cap] = edit and can_create(ctx, resource, row)
-            elif not resource.has_roles:
-                caps[cap] = _held_through_jobs(ctx, resource, row, cap, edit)
-            else:
-                caps[cap] = holds(ctx, resource.name, row["id"], _CAP_ROLES.get(cap, "admin_role"))
-        out[row["id"]] = caps
-    return out
-
-
-def _held_through_jobs(ctx: Context, resource, row: dict, cap: str, edit: bool) -> bool:
-    """``start`` of a template without roles of its own (an inventory source): the run role its
-    job kind declares, held on the object whose admin administers those jobs, named by the
-    same column on the template (AWX ``InventorySourceAccess.can_start``: update_role of the
-    inventory).  Any other capability of a role-less resource follows ``edit``."""
-    if cap != "start":
-        return edit
-    for kind in ctx.registry.unified_jobs():
-        target, column = kind.admin
-        if kind.template == resource.name and target and column in row:
-            return holds(ctx, target, row[column], kind.run_role)
-    return edit
-
-
-def _prefetch_holds(ctx: Context, resource, rows: list[dict]) -> None:
-    """Answer, for a page, every declared role check :func:`capabilities` makes (change,
-    delete, copy's create, start/use/...) with one query per content type, into the cache
-    :func:`holds` reads.  Hooks (``can_change`` ...) still decide alone where declared."""
-    refs: list[str] = []
-    if resource.has_roles and resource.can_change is None:
-        refs.append(resource.change_role)
-        if "delete" in resource.capabilities and resource.can_delete is None:
-            refs.append(resource.delete_role)
-    if "copy" in resource.capabilities and resource.can_create is None and resource.create_role \
-            and resource.create_role != "authenticated":
-        refs.append(resource.create_role)
-    if resource.has_roles:
-        refs += [_CAP_ROLES.get(c, "admin_role") for c in resource.capabilities if c not in ("edit", "delete", "copy")]
-    wanted: dict[str, tuple[set[int], set[str]]] = {}
-    for row in rows:
-        for ref in dict.fromkeys(refs):
-            ctype, pk, field = _role_ref_target(resource, ref, row)
-            if isinstance(pk, int) and not isinstance(pk, bool):
-                ids, fields = wanted.setdefault(ctype, (set(), set()))
-                ids.add(pk)
-                fields.add(field)
-    cache = ctx.cache.setdefault("holds", {})
-    for ctype, (ids, fields) in wanted.items():
-        got = rbac.held_among(ctx.store, ctx.user_id or -1, ctype, sorted(ids), sorted(fields))
-        for pk in ids:
-            for field in fields:
-                cache[(ctype, pk, field)] = (pk, field) in got
 
 
 def sync_roles(ctx: Context, resource, row: dict, created: bool) -> None:

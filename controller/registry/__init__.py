@@ -69,6 +69,9 @@ class Resource:
     # which decides whether list OPTIONS offers POST; None = derived from ``create_role``
     may_add: Hook | None = None
     can_delete: Hook | None = None        # (ctx, row) -> bool, replaces every other delete check
+    # a boolean setting that, while false, leaves changing and deleting these objects to
+    # superusers whatever roles others hold (AWX TeamAccess with MANAGE_ORGANIZATION_AUTH)
+    manage_setting: str = ""
     delete_status: int = 204
     indexes: tuple[tuple[str, ...], ...] = ()
     list_transform: Hook | None = None   # (ctx, objects, args) -> objects: list-only presentation

@@ -241,6 +241,7 @@ def declare(reg: Registry) -> None:
             Relation("roles", "role", "team_roles"),
         ],
         create_role="organization.admin_role", visibility=_team_visibility, can_create=_team_can_create,
+        manage_setting="MANAGE_ORGANIZATION_AUTH",      # AWX TeamAccess.can_change / can_delete
         # AWX TeamAccess.can_add({}) (a list's OPTIONS) asks only for an organization admin,
         # MANAGE_ORGANIZATION_AUTH or not: /teams/ offers POST to them even while the setting
         # refuses the POST itself; /organizations/N/teams/ asks _team_can_create and does not

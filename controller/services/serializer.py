@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .. import access
+from .. import capabilities
 from ..registry import ENCRYPTED, OMIT, Field
 from ..store import rbac
 from . import named_urls
@@ -162,7 +162,7 @@ def serialize(ctx, resource, rows: list[dict], detail: bool = False, mode: str |
     fk_summary = [(name, by_target[key]) for name, key in plan.summarized if key in by_target]
     people = by_target.get(("user", ()), {}) if resource.timestamps else {}
     roles = rbac.roles_of(ctx.store, resource.name, [r["id"] for r in rows]) if resource.has_roles else {}
-    caps = access.capabilities(ctx, resource, rows) if resource.capabilities and ctx.user else {}
+    caps = capabilities.user_capabilities(ctx, resource, rows) if resource.capabilities and ctx.user else {}
     extra = resource.extra_summary(ctx, rows) if resource.extra_summary else {}
     timestamps = resource.timestamps
     out = []

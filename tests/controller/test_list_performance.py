@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from controller import access
+from controller import capabilities
 from controller.services.bootstrap import system_context
 
 from tests.support.jobs import make_inventory
@@ -171,12 +171,12 @@ def test_superuser_capabilities_answer_as_the_per_row_checks_do(app_state):
             for n in (1, 2, 3)]
     same = 0
     for resource in app_state.registry:
-        if not resource.capabilities or access._hook_decides_for_superusers(resource):
+        if not resource.capabilities or capabilities.hook_decides_for_superusers(resource):
             continue
-        fast = access.capabilities(dataclasses.replace(ctx, cache={}), resource, rows)
-        slow = access.capabilities_per_row(dataclasses.replace(ctx, cache={}), resource, rows)
+        fast = capabilities.user_capabilities(dataclasses.replace(ctx, cache={}), resource, rows)
+        slow = capabilities.capabilities_per_row(dataclasses.replace(ctx, cache={}), resource, rows)
         assert fast == slow, resource.name
         assert fast[1] == dict.fromkeys(resource.capabilities, True), resource.name
         same += 1
     assert same >= 10
-    assert not access._hook_decides_for_superusers(app_state.registry["team"])
+    assert not capabilities.hook_decides_for_superusers(app_state.registry["team"])

@@ -150,7 +150,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("controller.workflows", "controller.webhooks", "controller.bulk"),
     ("controller.jobs", "controller.workers"),
     ("controller.services", "controller.notifications", "controller.lookups"),
-    ("controller.access", "controller.context", "controller.auth"),
+    ("controller.access", "controller.capabilities", "controller.context", "controller.auth"),
     ("controller.registry", "controller.store", "controller.query", "controller.config", "controller.errors",
      "controller.prompts",
      "controller.collection", "controller.passwords", "controller.secrets", "controller.status",

@@ -24,7 +24,7 @@ from typing import Iterator
 import pytest
 from conftest import Client, unique
 
-from controller import access
+from controller import access, capabilities
 from controller.context import Context
 from controller.store import instances as instance_sql
 from controller.store import rbac
@@ -152,7 +152,7 @@ def old_algorithm(monkeypatch, store) -> Iterator[None]:
         patch.setattr(access, "holds", old_holds)
         patch.setattr(access, "holds_any", old_holds_any)
         patch.setattr(access, "objects_held_sql", old_objects_held_sql)
-        patch.setattr(access, "_prefetch_holds", lambda ctx, resource, rows: None)
+        patch.setattr(capabilities, "_prefetch_holds", lambda ctx, resource, rows: None)
         patch.setattr(instance_sql, "groups_of_orgs_sql", old_groups_of_orgs_sql(store))
         yield
 
