@@ -5,7 +5,7 @@ for a one-character ``icontains`` over 10,000 rows), and the same count is asked
 again: each page of a list, each poll of a page, repeats its filter.  So a count is kept,
 keyed by its exact statement and parameters, for as long as no table it reads was written.
 
-"Written" is a counter per table in the database, a row of ``turret_generation``, that a
+"Written" is a counter per table in the database, a row of ``turret_table_generations``, that a
 trigger on the table raises in the transaction of every row a statement writes there.  The
 tables a count reads are the tables its statement names (a word of the SQL that is a table's
 name: a column that happens to share a table's name only adds a table to watch; an FTS5
@@ -35,8 +35,12 @@ from typing import Any, Callable, Protocol, Sequence
 
 from .search import PREFIX as FTS_PREFIX
 
-TABLE = "turret_generation"        # (tbl, n): a write counter per table
-_TRIGGER = "turret_gen_"
+TABLE = "turret_table_generations"  # (tbl, n): a write counter per table
+# The one counter for the whole database of earlier versions: dropped on start, so a process of
+# an earlier version still running fails on its next count instead of serving a stale one.
+LEGACY = "turret_generation"
+_TRIGGER = "turret_tgen_"
+_LEGACY_TRIGGER = "turret_gen_"      # an earlier version's, raising LEGACY
 _WORD = re.compile(r"\w+")
 
 # Written per job event, per request, per heartbeat or per send: a trigger there would add a
@@ -69,7 +73,7 @@ class Store(Protocol):
 
 def _counted(tables: list[str]) -> list[str]:
     """The tables whose writes are counted: every ordinary one but the volatile ones."""
-    return [t for t in tables if t not in VOLATILE and t != TABLE]
+    return [t for t in tables if t not in VOLATILE and t not in (TABLE, LEGACY)]
 
 
 def _wanted(tables: list[str]) -> dict[str, str]:
@@ -92,40 +96,41 @@ def _tables(store: Store) -> list[str]:
     return [r["name"] for r in rows]
 
 
-def _ours(store: Store) -> dict[str, str]:
+def _ours(store: Store, prefix: str = _TRIGGER) -> dict[str, str]:
     rows = store.query("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE ? ESCAPE '\\'",
-                       (_TRIGGER.replace("_", "\\_") + "%",))
+                       (prefix.replace("_", "\\_") + "%",))
     return {r["name"]: r["sql"] for r in rows}
 
 
 def _in_place(store: Store, tables: list[str]) -> bool:
-    shape = store.scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,))
-    if shape != _SHAPE:
+    if LEGACY in tables or TABLE not in tables or _ours(store, _LEGACY_TRIGGER):
         return False
     rows = {r[0] for r in store.query(f'SELECT tbl FROM "{TABLE}"')}
-    return rows == set(_counted(tables)) and _ours(store) == _wanted(tables)
+    return set(_counted(tables)) <= rows and _ours(store) == _wanted(tables)
 
 
 def install(store: Store) -> frozenset[str]:
-    """Create the counters and every missing trigger, drop triggers and counters no table
-    wants any more (and the one counter for the whole database an earlier version kept); on
-    every start, since a migration may have added or re-created tables.  Cheap when all is in
-    place: three looks at the schema.  Returns the counted tables."""
+    """Create the counters and every missing trigger, drop triggers no table wants any more
+    (and an earlier version's one counter); on every start, since a migration may have added
+    or re-created tables.  A counter row is never deleted or reset: a sum of counters must
+    only grow, or a count labelled with an old sum could be served again.  Cheap when all is
+    in place: three looks at the schema.  Returns the counted tables."""
     tables = _tables(store)
     if _in_place(store, tables):
         return frozenset(_counted(tables))
     with store.transaction():
-        shape = store.scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,))
-        if shape is not None and shape != _SHAPE:
-            store.execute(f'DROP TABLE "{TABLE}"')      # counters only label kept counts: none survive a start
+        # an earlier version's counter and its triggers go together (a trigger raising a table
+        # that is gone would fail every write); its processes' next count fails, never serves
+        # a stale answer.  Triggers have their own names, so an earlier version started after
+        # this one adds its own beside them and both kinds of counter move.
+        for name in _ours(store, _LEGACY_TRIGGER):
+            store.execute(f'DROP TRIGGER "{name}"')
+        store.execute(f'DROP TABLE IF EXISTS "{LEGACY}"')
         store.execute(_SHAPE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
         tables = _tables(store)
         counted = _counted(tables)
-        have = {r[0] for r in store.query(f'SELECT tbl FROM "{TABLE}"')}
-        for table in have - set(counted):
-            store.execute(f'DELETE FROM "{TABLE}" WHERE tbl = ?', (table,))
-        for table in set(counted) - have:
-            store.execute(f'INSERT INTO "{TABLE}" (tbl, n) VALUES (?, 0)', (table,))
+        for table in counted:
+            store.execute(f'INSERT OR IGNORE INTO "{TABLE}" (tbl, n) VALUES (?, 0)', (table,))
         plan, current = _wanted(tables), _ours(store)
         for name, sql in current.items():
             if plan.get(name) != sql:

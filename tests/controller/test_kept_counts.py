@@ -33,7 +33,7 @@ def test_every_table_but_the_volatile_ones_counts_its_writes(app_state):
     assert {"teams", "roles", "role_members", "jobs", "hosts", generation.TABLE} <= set(tables)
     assert not any(t.startswith(("sqlite_", "turret_search_")) for t in tables)
     triggered = {r["tbl_name"] for r in store.query(
-        "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'turret_gen_%'")}
+        "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'turret\\_tgen\\_%' ESCAPE '\\'")}
     assert triggered == set(tables) - generation.VOLATILE - {generation.TABLE}
     assert "job_events" in tables and "job_events" not in triggered
     before = generation.read(store)
@@ -146,7 +146,7 @@ def test_kept_counts_are_bounded(app_state, monkeypatch):
 def test_a_missing_trigger_is_put_back_on_start(app_state):
     store = app_state.store
     with store.transaction():
-        store.execute('DROP TRIGGER "turret_gen_insert_teams"')
+        store.execute('DROP TRIGGER "turret_tgen_insert_teams"')
     before = generation.read(store)
     store.keep_counts()
     with store.transaction():
@@ -207,9 +207,9 @@ def test_tables_created_after_the_triggers_are_volatile(app_state):
 
 
 def test_a_write_elsewhere_keeps_the_count(app_state, admin, org):
-    """Each table has its own counter: a write to a table the count does not read (a job, a
-    project) leaves it kept; a write to one it reads through its visibility or search (a role,
-    the FTS index's own table) ends it."""
+    """Each table has its own counter: a write to a table the count does not read (a job)
+    leaves it kept; a write to the table behind the FTS index a search reads ends it (a role
+    write ending a member's count: test_each_user_gets_the_count_of_what_they_see)."""
     for n in range(3):
         _team(admin, org, f"kept-f-{n}")
     path = "/api/v2/teams/?name__startswith=kept-f-&page_size=2"
@@ -240,8 +240,9 @@ def test_the_tables_a_count_reads():
 
 
 def test_the_one_counter_of_an_earlier_version_is_replaced(tmp_path):
-    """A database from before per-table counters: one row, triggers raising it; the next
-    start replaces both, and counting works on the new shape."""
+    """A database from before per-table counters: one row, triggers raising it.  The next start
+    drops both (an earlier version's process then fails on its next count rather than serving
+    a stale one) and counts on the new table."""
     store = Store(str(tmp_path / "old.sqlite3"))
     try:
         with store.transaction():
@@ -251,7 +252,10 @@ def test_the_one_counter_of_an_earlier_version_is_replaced(tmp_path):
             store.execute('CREATE TRIGGER "turret_gen_insert_teams" AFTER INSERT ON "teams" '
                           'BEGIN UPDATE "turret_generation" SET n = n + 1; END')
         store.keep_counts()
-        assert [tuple(r) for r in store.query('SELECT tbl, n FROM "turret_generation"')] == [("teams", 0)]
+        names = {r[0] for r in store.query("SELECT name FROM sqlite_master")}
+        assert "turret_generation" not in names and "turret_gen_insert_teams" not in names
+        assert {"turret_tgen_insert_teams", "turret_tgen_update_teams", "turret_tgen_delete_teams"} <= names
+        assert [tuple(r) for r in store.query(f'SELECT tbl, n FROM "{generation.TABLE}"')] == [("teams", 0)]
         with store.transaction():
             store.execute("INSERT INTO teams (name) VALUES ('a')")
         assert generation.read(store, ["teams"]) == 1
@@ -259,5 +263,28 @@ def test_the_one_counter_of_an_earlier_version_is_replaced(tmp_path):
         with store.transaction():
             store.execute("INSERT INTO teams (name) VALUES ('a')")
         assert store.count("teams", "name = ?", ("a",)) == 2
+    finally:
+        store.close()
+
+
+def test_counters_only_grow(tmp_path):
+    """A table dropped keeps its counter row (a sum that went down could match an old label);
+    created again, its counter goes on from where it was."""
+    store = Store(str(tmp_path / "grow.sqlite3"))
+    try:
+        with store.transaction():
+            store.execute("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT)")
+        store.keep_counts()
+        with store.transaction():
+            store.execute("INSERT INTO teams (name) VALUES ('a')")
+            store.execute("DROP TABLE teams")
+        store.keep_counts()
+        assert generation.read(store) == 1
+        with store.transaction():
+            store.execute("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT)")
+        store.keep_counts()
+        with store.transaction():
+            store.execute("INSERT INTO teams (name) VALUES ('b')")
+        assert generation.read(store, ["teams"]) == 2
     finally:
         store.close()

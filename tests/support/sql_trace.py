@@ -27,7 +27,7 @@ def statements(store, action: Callable[[], Any]) -> list[str]:
     return seen
 
 
-GENERATION_READ = 'SELECT coalesce(sum(n), 0) FROM "turret_generation"'   # a prefix: the tables follow
+GENERATION_READ = 'SELECT coalesce(sum(n), 0) FROM "turret_table_generations"'   # a prefix: the tables follow
 
 
 def counting(sql: str) -> bool:
