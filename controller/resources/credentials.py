@@ -22,10 +22,10 @@ from ..errors import APIError, PermissionDenied, ValidationError
 from ..services import credential_inputs as ci
 from ..services import crud
 from ..services.credential_injectors import check_injectors
+from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 from ..store import now_iso, rbac
 from .identity import user_can_admin
 from .managed_credential_types import MANAGED_TYPES
-from ..registry import ENCRYPTED, Field, Registry, Relation, Resource, RoleSpec
 
 KINDS = [("ssh", "Machine"), ("vault", "Vault"), ("net", "Network"), ("scm", "Source Control"),
          ("cloud", "Cloud"), ("registry", "Container Registry"), ("token", "Personal Access Token"),

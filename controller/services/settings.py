@@ -270,7 +270,8 @@ def field_info(ctx, setting: Setting, method: str) -> dict[str, Any]:
 
 
 def options(ctx, slug: str) -> dict[str, Any]:
-    """``actions`` of ``/settings/<slug>/``: GET for readers, PUT too for superusers."""
+    """``actions`` of ``/settings/<slug>/``: GET for readers, PUT too for superusers whose
+    request may write (not through a read-scoped token: AWX's APIView.check_permissions)."""
     _may_read(ctx)
     keys = _keys(slug)
     actions = {"GET": {k: field_info(ctx, catalog()[k], "GET") for k in keys}}
@@ -279,7 +280,7 @@ def options(ctx, slug: str) -> dict[str, Any]:
                                    "help_text": named_url.HELP[k], "category": "Named URL",
                                    "category_slug": named_url.CATEGORY, "defined_in_file": False}
                                for k in named_url.KEYS})
-    if ctx.is_superuser:
+    if ctx.is_superuser and ctx.may_write:
         actions["PUT"] = {k: field_info(ctx, catalog()[k], "PUT") for k in keys}
     return actions
 

@@ -88,6 +88,16 @@ def test_read_token_is_offered_no_write_and_writes_nothing(app, admin, make_user
     assert admin.get(detail).json["description"] == ""
 
 
+def test_settings_offer_put_to_a_superusers_write_token_only(app, admin):
+    url = "/api/v2/settings/system/"
+    read, write = _token(admin, app, "read"), _token(admin, app, "write")
+    assert "PUT" not in _actions(read, url) and "PUT" in _actions(write, url)
+    before = admin.get(url).json["KEEP_DAYS"]
+    resp = read.patch(url, {"KEEP_DAYS": before + 1})
+    assert (resp.status_code, resp.json) == (403, FORBIDDEN)
+    assert admin.get(url).json["KEEP_DAYS"] == before
+
+
 @pytest.mark.parametrize("scope", ["write", "read write"])
 def test_write_token_is_offered_what_it_may_do(app, admin, make_user, make_org, scope):
     org = make_org()
@@ -140,6 +150,43 @@ def test_setting_off_leaves_team_creation_to_superusers(admin, make_user, make_o
 
 
 # -- 3. /users/N/credentials/ and check_setting --------------------------------------------------
+def test_setting_off_leaves_changing_teams_to_superusers(admin, make_user, make_org, machine, org_auth_off):
+    """AWX TeamAccess.can_change / can_delete: with the setting off a team's own admin may
+    neither change nor delete it, nor give it a credential (CredentialAccess asks can_change of
+    the owner team); a superuser still may."""
+    org = make_org()
+    team = admin.post("/api/v2/teams/", {"name": unique("team"), "organization": org["id"]}).json
+    uid, team_admin = make_user()
+    role = team["summary_fields"]["object_roles"]["admin_role"]["id"]
+    assert admin.post(f"/api/v2/users/{uid}/roles/", {"id": role}).status_code == 204
+    seen = team_admin.get(team["url"]).json
+    assert seen["summary_fields"]["user_capabilities"] == {"edit": False, "delete": False}
+    assert "PUT" not in _actions(team_admin, team["url"])
+    resp = team_admin.patch(team["url"], {"description": "changed"})
+    assert (resp.status_code, resp.json) == (403, FORBIDDEN)
+    assert team_admin.delete(team["url"]).status_code == 403
+    creds = f"{team['url']}credentials/"
+    resp = team_admin.post(creds, {"name": unique("cred"), "credential_type": machine, "inputs": {}})
+    assert (resp.status_code, resp.json) == (403, FORBIDDEN)
+    stored = admin.get(team["url"]).json
+    assert stored["description"] == team["description"]
+    assert admin.get(f"{creds}?page_size=200").json["count"] == 0
+    assert admin.patch(team["url"], {"description": "by a superuser"}).status_code == 200
+    assert admin.get(team["url"]).json["description"] == "by a superuser"
+
+
+def test_team_admin_changes_the_team_while_setting_is_on(admin, make_user, make_org):
+    org = make_org()
+    team = admin.post("/api/v2/teams/", {"name": unique("team"), "organization": org["id"]}).json
+    uid, team_admin = make_user()
+    role = team["summary_fields"]["object_roles"]["admin_role"]["id"]
+    assert admin.post(f"/api/v2/users/{uid}/roles/", {"id": role}).status_code == 204
+    assert team_admin.get(team["url"]).json["summary_fields"]["user_capabilities"] == {"edit": True, "delete": True}
+    assert "PUT" in _actions(team_admin, team["url"])
+    assert team_admin.patch(team["url"], {"description": "changed"}).status_code == 200
+    assert admin.get(team["url"]).json["description"] == "changed"
+
+
 def test_user_credentials_ignore_the_setting(admin, make_user, make_org, machine, org_auth_off):
     org = make_org()
     _, org_admin = _org_admin(admin, make_user, org)
@@ -168,7 +215,12 @@ def test_user_credentials_need_admin_of_every_organization(admin, make_user, mak
     _member(admin, elsewhere, both)
     auditor, _ = make_user(is_system_auditor=True)
     _member(admin, org, auditor)
-    for uid in (both, auditor):
+    # admin (so, through its role, member) of another organization, never added as a member
+    admins_elsewhere, _ = make_user()
+    _member(admin, org, admins_elsewhere)
+    role = elsewhere["summary_fields"]["object_roles"]["admin_role"]["id"]
+    assert admin.post(f"/api/v2/users/{admins_elsewhere}/roles/", {"id": role}).status_code == 204
+    for uid in (both, auditor, admins_elsewhere):
         url = f"/api/v2/users/{uid}/credentials/"
         assert "POST" not in _actions(org_admin, url)
         name = unique("cred")

@@ -118,10 +118,14 @@ def test_input_sources_need_the_target_admin_only(admin, world, person):
     grant(admin, uid, source.json, "use_role")
     assert not offers_post(user, url)
     assert user.post(url, body).status_code == 403
+    assert ids(admin, url) == set()
     uid, owner = person(("cred", "admin_role"))
     grant(admin, uid, source.json, "use_role")
     assert offers_post(owner, url)
-    assert owner.post(url, body).status_code == 201
+    made = owner.post(url, body)
+    assert made.status_code == 201, made.json
+    assert (made.json["target_credential"], made.json["source_credential"]) == (world["cred"]["id"], source.json["id"])
+    assert ids(admin, url) == {made.json["id"]}
 
 
 # -- lists without a parent key: every reader of the parent is offered POST ------------------------
@@ -158,8 +162,14 @@ def test_credential_type_credentials_offer_post_to_every_reader(admin, world, pe
     url = f"{V2}/credential_types/{ssh}/credentials/"
     uid, plain = person()
     assert offers_post(plain, url)
-    assert plain.post(url, {"name": unique("c"), "organization": world["org"]["id"]}).status_code == 403
-    assert plain.post(url, {"name": unique("c"), "user": uid}).status_code == 201
+    refused = unique("c")
+    assert plain.post(url, {"name": refused, "organization": world["org"]["id"]}).status_code == 403
+    made = plain.post(url, {"name": unique("c"), "user": uid})
+    assert made.status_code == 201, made.json
+    assert made.json["credential_type"] == ssh
+    mine = {c["name"] for c in admin.get(f"{V2}/users/{uid}/credentials/").json["results"]}
+    assert mine == {made.json["name"]}
+    assert admin.get(f"{V2}/credentials/?name={refused}").json["count"] == 0
 
 
 # -- the parent first, superusers never refused -------------------------------------------------
