@@ -158,7 +158,9 @@ def api_setup(port: int, org_id: int, queries: dict) -> tuple[str, str, dict]:
     org = admin.json("GET", f"/api/v2/organizations/{org_id}/")
     auditor_role = org["summary_fields"]["object_roles"]["auditor_role"]["id"]
     admin.json("POST", f"/api/v2/users/{user['id']}/roles/", {"id": auditor_role}, expect=204)
-    member_auth = h.bearer(port, MEMBER_USERNAME, MEMBER_PASSWORD, scope="read")
+    # a write token: a read-scoped one is shown no capability at all (AWX), which would spare
+    # the member's pages the user_capabilities work a signed-in member's pages do
+    member_auth = h.bearer(port, MEMBER_USERNAME, MEMBER_PASSWORD, scope="write")
     member = Client(port, member_auth)
     me = member.json("GET", "/api/v2/me/")["results"][0]
     assert not me["is_superuser"], "member must not be a superuser"

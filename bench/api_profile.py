@@ -54,7 +54,7 @@ def profile(data_dir: str, queries: dict, repeat: int, top: int, logins: dict[st
     r = client.post("/api/v2/tokens/", json={"description": "profile"},
                     headers={"Authorization": basic(*logins["admin"])})
     admin = {"Authorization": f"Bearer {r.get_json()['token']}"}
-    r = client.post("/api/v2/tokens/", json={"description": "profile", "scope": "read"},
+    r = client.post("/api/v2/tokens/", json={"description": "profile", "scope": "write"},
                     headers={"Authorization": basic(*logins["member"])})
     member = {"Authorization": f"Bearer {r.get_json()['token']}"}
     out = io.StringIO()

@@ -21,7 +21,15 @@ _CAP_ROLES = {"start": "execute_role", "use": "use_role", "adhoc": "adhoc_role",
 
 def user_capabilities(ctx: Context, resource, rows: list[dict]) -> dict[int, dict[str, bool]]:
     """``summary_fields.user_capabilities`` for many rows at once: the roles they need are
-    asked in one query per content type (:func:`_prefetch_holds`), then decided per row."""
+    asked in one query per content type (:func:`_prefetch_holds`), then decided per row.
+
+    A request that may not write (a read-scoped token) may take no action: every capability
+    is false, as AWX's ``get_user_capabilities`` answers; except that, as there, objects whose
+    ``manage_setting`` is off answer whether the user is a superuser (that check comes first)."""
+    if not ctx.may_write:
+        gated = bool(resource.manage_setting) and not getattr(ctx.settings, resource.manage_setting)
+        answer = ctx.is_superuser if gated else False
+        return {row["id"]: dict.fromkeys(resource.capabilities, answer) for row in rows}
     if ctx.is_superuser and not hook_decides_for_superusers(resource):
         # a superuser holds every role and no hook of this resource decides for them: every
         # row answers the same (a page of 25 asked ~100 checks for it)

@@ -88,6 +88,20 @@ def test_read_token_is_offered_no_write_and_writes_nothing(app, admin, make_user
     assert admin.get(detail).json["description"] == ""
 
 
+def test_read_token_is_shown_no_capability(app, admin, make_org, org_auth_off):
+    """AWX ``get_user_capabilities``: a read token takes no action, so every capability is
+    false, a superuser's too; with MANAGE_ORGANIZATION_AUTH off a team answers whether the
+    user is a superuser (AWX checks that first)."""
+    org = make_org()
+    team = admin.post("/api/v2/teams/", {"name": unique("team"), "organization": org["id"]}).json
+    read, write = _token(admin, app, "read"), _token(admin, app, "write")
+    url = f"/api/v2/organizations/?id={org['id']}"
+    assert read.get(url).json["results"][0]["summary_fields"]["user_capabilities"] == {"edit": False, "delete": False}
+    assert write.get(url).json["results"][0]["summary_fields"]["user_capabilities"] == {"edit": True, "delete": True}
+    caps = read.get(team["url"]).json["summary_fields"]["user_capabilities"]
+    assert caps == {"edit": True, "delete": True}
+
+
 def test_settings_offer_put_to_a_superusers_write_token_only(app, admin):
     url = "/api/v2/settings/system/"
     read, write = _token(admin, app, "read"), _token(admin, app, "write")
