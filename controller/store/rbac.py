@@ -271,15 +271,6 @@ def users_visible_sql(user_id: int) -> tuple[str, list]:
             f" AND content_type = 'organization' AND role_field = 'read_role'))", [user_id, user_id])
 
 
-def user_org_admin_sql(target_user: int, admin_user: int) -> tuple[str, list]:
-    """Is ``admin_user`` an (effective) admin of an organization ``target_user`` belongs to?"""
-    return (f"SELECT 1 FROM roles r JOIN role_members m ON m.role_id = r.id"
-            f" WHERE r.content_type = 'organization' AND r.role_field IN ('member_role', 'admin_role')"
-            f" AND m.user_id = ? AND EXISTS (SELECT 1 FROM role_ancestors a WHERE a.ancestor IN ({HELD})"
-            f" AND a.content_type = 'organization' AND a.role_field = 'admin_role' AND a.object_id = r.object_id)",
-            [target_user, admin_user])
-
-
 def holds_any_sql(content_type: str, role_field: str, user_id: int) -> tuple[str, list]:
     """One row when the user holds ``role_field`` of any object of ``content_type``."""
     return (f"SELECT 1 FROM role_ancestors WHERE ancestor IN ({HELD}) AND content_type = ? AND role_field = ?"

@@ -89,14 +89,6 @@ def old_users_visible_sql(user_id):
             f" AND role_field = 'read_role' AND id IN ({EFFECTIVE_CTE})))", [user_id, user_id])
 
 
-def old_user_org_admin_sql(target_user, admin_user):
-    return (f"SELECT 1 FROM roles r JOIN role_members m ON m.role_id = r.id"
-            f" WHERE r.content_type = 'organization' AND r.role_field IN ('member_role', 'admin_role')"
-            f" AND m.user_id = ? AND EXISTS (SELECT 1 FROM roles a WHERE a.content_type = 'organization'"
-            f" AND a.object_id = r.object_id AND a.role_field = 'admin_role' AND a.id IN ({EFFECTIVE_CTE}))",
-            [target_user, admin_user])
-
-
 def old_holds_any_sql(content_type, role_field, user_id):
     return (f"SELECT 1 FROM roles WHERE content_type = ? AND role_field = ? AND id IN ({EFFECTIVE_CTE})"
             f" LIMIT 1", [content_type, role_field, user_id])
@@ -147,7 +139,7 @@ def old_algorithm(monkeypatch, store) -> Iterator[None]:
                          ("objects_with_role_ids_sql", old_objects_with_role_ids_sql),
                          ("fk_to_objects_with_roles_sql", old_fk_to_objects_with_roles_sql),
                          ("access_list_sql", old_access_list_sql), ("users_visible_sql", old_users_visible_sql),
-                         ("user_org_admin_sql", old_user_org_admin_sql), ("holds_any_sql", old_holds_any_sql)):
+                         ("holds_any_sql", old_holds_any_sql)):
             patch.setattr(rbac, name, fn)
         patch.setattr(access, "holds", old_holds)
         patch.setattr(access, "holds_any", old_holds_any)
