@@ -156,9 +156,10 @@ def may_add(ctx: Context, resource) -> bool:
     return fk is not None and fk.fk is not None and holds_any(ctx, fk.fk, role_field)
 
 
-def may_add_under(ctx: Context, resource, relation, parent: dict) -> bool:
+def may_add_under(ctx: Context, resource, relation, parent: dict | None) -> bool:
     """May the user be offered POST on the writable sub-list ``relation`` of ``parent`` (a row
-    they read), listing ``resource``: AWX's ``ModelAccessPermission.check_post_permissions``.
+    they read; None only for a superuser, who is not asked to read it), listing ``resource``:
+    AWX's ``ModelAccessPermission.check_post_permissions``.
 
     A sub-list that creates children through the parent's key (AWX's views with a
     ``parent_key``) asks the child's ``can_add({parent_key: parent})``, here :func:`can_create`
@@ -167,7 +168,7 @@ def may_add_under(ctx: Context, resource, relation, parent: dict) -> bool:
     hides POST, as AWX's metadata skips a method whose check raises."""
     if ctx.is_superuser:
         return True
-    if ctx.user is None:
+    if ctx.user is None or parent is None:
         return False
     if relation.kind != "reverse_fk" or not relation.create or not relation.checks_add:
         return True
@@ -234,12 +235,18 @@ def _role_ref_holds(ctx: Context, resource, ref: str, values: dict) -> bool:
     return holds(ctx, *role_ref_target(resource, ref, values))
 
 
+def left_to_superusers(ctx: Context, resource) -> bool:
+    """Is the resource's ``manage_setting`` off, so that only superusers change or delete its
+    objects (teams while MANAGE_ORGANIZATION_AUTH is off)?"""
+    return bool(resource.manage_setting) and not getattr(ctx.settings, resource.manage_setting)
+
+
 def _may(ctx: Context, resource, row: dict, role_ref: str) -> bool:
     """Superuser, else nobody while the resource's ``manage_setting`` is off, else the
     resource's can_change hook, else the declared role."""
     if ctx.is_superuser:
         return True
-    if resource.manage_setting and not getattr(ctx.settings, resource.manage_setting):
+    if left_to_superusers(ctx, resource):
         return False
     if resource.can_change is not None:
         return bool(resource.can_change(ctx, row))

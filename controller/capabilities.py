@@ -27,8 +27,7 @@ def user_capabilities(ctx: Context, resource, rows: list[dict]) -> dict[int, dic
     is false, as AWX's ``get_user_capabilities`` answers; except that, as there, objects whose
     ``manage_setting`` is off answer whether the user is a superuser (that check comes first)."""
     if not ctx.may_write:
-        gated = bool(resource.manage_setting) and not getattr(ctx.settings, resource.manage_setting)
-        answer = ctx.is_superuser if gated else False
+        answer = ctx.is_superuser if access.left_to_superusers(ctx, resource) else False
         return {row["id"]: dict.fromkeys(resource.capabilities, answer) for row in rows}
     if ctx.is_superuser and not hook_decides_for_superusers(resource):
         # a superuser holds every role and no hook of this resource decides for them: every

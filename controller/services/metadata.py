@@ -125,8 +125,7 @@ def _post_section(ctx, resource, relation, parent: dict | None) -> dict[str, Any
         if resource.creatable and access.may_add(ctx, resource):
             return _write_section(resource, "POST")
         return None
-    if not relation.writable or not (ctx.is_superuser or
-                                     (parent is not None and access.may_add_under(ctx, resource, relation, parent))):
+    if not relation.writable or not access.may_add_under(ctx, resource, relation, parent):
         return None
     creates = relation.create and resource.creatable
     post = _write_section(resource, "POST") if creates else {}

@@ -114,7 +114,7 @@ def install(store: Store) -> frozenset[str]:
     (and an earlier version's one counter); on every start, since a migration may have added
     or re-created tables.  A counter row is never deleted or reset: a sum of counters must
     only grow, or a count labelled with an old sum could be served again.  Cheap when all is
-    in place: three looks at the schema.  Returns the counted tables."""
+    in place: four looks at the schema.  Returns the counted tables."""
     tables = _tables(store)
     if _in_place(store, tables):
         return frozenset(_counted(tables))
