@@ -137,6 +137,14 @@ def _team_can_create(ctx, values: dict) -> bool:
     return access.holds(ctx, "organization", values.get("organization"), "admin_role")
 
 
+def _team_validate(ctx, values: dict, existing: dict | None) -> None:
+    """AWX ``TeamAccess.can_change``: nobody, superusers included, moves a team to another
+    organization by changing it (attaching it to ``/organizations/N/teams/`` still does, as
+    there: that asks the new organization's admin)."""
+    if existing is not None and "organization" in values and values["organization"] != existing.get("organization"):
+        raise PermissionDenied("Unable to change organization on a team.")
+
+
 def _user_validate(ctx, values: dict, existing: dict | None) -> None:
     if existing is None and not values.get("password"):
         raise ValidationError({"password": ["Password required for new User."]})
@@ -241,6 +249,7 @@ def declare(reg: Registry) -> None:
             Relation("roles", "role", "team_roles"),
         ],
         create_role="organization.admin_role", visibility=_team_visibility, can_create=_team_can_create,
+        validate=_team_validate,
         manage_setting="MANAGE_ORGANIZATION_AUTH",      # AWX TeamAccess.can_change / can_delete
         # AWX TeamAccess.can_add({}) (a list's OPTIONS) asks only for an organization admin,
         # MANAGE_ORGANIZATION_AUTH or not: /teams/ offers POST to them even while the setting

@@ -370,19 +370,30 @@ def test_patch(world, admin, actor, key):
         assert after == before
 
 
-def test_team_cannot_be_moved_to_an_organization_the_actor_does_not_admin(world, admin):
-    """An org A admin may edit TA2 but not move it into org B, which they do not administer
-    (AWX TeamAccess.can_change: 403 "Unable to change organization on a team.")."""
+def test_no_one_moves_a_team_by_changing_its_organization(world, admin):
+    """AWX TeamAccess.can_change refuses a team's new organization to everyone, superusers
+    included (403 "Unable to change organization on a team."): neither an org A admin nor a
+    superuser moves TA2 into org B by PATCH or PUT; the same organization, or another field,
+    still saves."""
     before = admin.get(world.url("TA2")).json
     b_teams = list_ids(admin, f"/api/v2/organizations/{world.org['B']}/teams/")
     try:
-        resp = world.client["org_admin"].patch(world.url("TA2"), {"organization": world.org["B"]})
-        assert resp.status_code == 403, resp.json
-        assert admin.get(world.url("TA2")).json == before
+        for client, method in ((world.client["org_admin"], "patch"), (admin, "patch"), (admin, "put")):
+            body = {"organization": world.org["B"]} if method == "patch" else \
+                {"name": before["name"], "description": before["description"], "organization": world.org["B"]}
+            resp = getattr(client, method)(world.url("TA2"), body)
+            assert resp.status_code == 403, resp.json
+            assert resp.json == {"detail": "Unable to change organization on a team."}
+            assert admin.get(world.url("TA2")).json == before
         assert list_ids(admin, f"/api/v2/organizations/{world.org['B']}/teams/") == b_teams
+        same = _ok(admin.put(world.url("TA2"), {"name": before["name"], "description": "kept here",
+                                                 "organization": world.org["A"]}), 200).json
+        assert (same["organization"], same["description"]) == (world.org["A"], "kept here")
     finally:   # keep the world intact for the other cases even when the move went through
-        if admin.get(world.url("TA2")).json["organization"] != world.org["A"]:
-            _ok(admin.patch(world.url("TA2"), {"organization": world.org["A"]}), 200)
+        now = admin.get(world.url("TA2")).json
+        if now["organization"] != world.org["A"]:
+            _ok(admin.post(f"/api/v2/organizations/{world.org['A']}/teams/", {"id": now["id"]}), 204)
+        _ok(admin.patch(world.url("TA2"), {"description": before["description"]}), 200)
 
 
 # ==========================================================================================

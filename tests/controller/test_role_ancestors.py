@@ -1,7 +1,7 @@
 """The role-ancestor table stays the transitive closure of ``role_parents`` whatever changes it.
 
 After every kind of change that writes roles or grants (object create, team grants with a
-cycle, revoke, a team moved to another organization by PATCH and by attaching it, object and
+cycle, revoke, a team moved to another organization by attaching it, object and
 organization deletion, user deletion) the stored table is compared with the closure computed
 here from first principles (a walk over ``role_parents`` in Python), and every user's held
 roles with the old recursive query.  Then: the table is rebuilt on start when missing or built
@@ -94,9 +94,15 @@ def test_table_follows_every_change_of_roles_and_grants(app_state, admin, make_u
     assert not app_state.store.query("SELECT 1 FROM role_ancestors WHERE descendant = ? AND ancestor = ?",
                                      (_roles(inv)["read_role"], t1["member_role"]))
 
-    # a team moved to another organization by PATCH, then back by attaching it to a sub-list
-    _ok(admin.patch(f"/api/v2/teams/{teams['T3']['id']}/", {"organization": org_a["id"]}), 200)
+    # a team moved to another organization by attaching it to a sub-list, then back (a PATCH
+    # of its organization is refused, as AWX refuses it, and changes nothing)
+    refused = admin.patch(f"/api/v2/teams/{teams['T3']['id']}/", {"organization": org_a["id"]})
+    assert refused.status_code == 403 and refused.get_json()["detail"] == "Unable to change organization on a team."
+    assert admin.get(f"/api/v2/teams/{teams['T3']['id']}/").get_json()["organization"] == org_b["id"]
+    _ok(admin.post(f"/api/v2/organizations/{org_a['id']}/teams/", {"id": teams["T3"]["id"]}))
     assert_in_step(app_state)
+    assert app_state.store.query("SELECT 1 FROM role_ancestors WHERE descendant = ? AND ancestor = ?",
+                                 (t3["admin_role"], _roles(org_a)["admin_role"]))
     _ok(admin.post(f"/api/v2/organizations/{org_b['id']}/teams/", {"id": teams["T3"]["id"]}))
     assert_in_step(app_state)
     assert app_state.store.query("SELECT 1 FROM role_ancestors WHERE descendant = ? AND ancestor = ?",

@@ -343,8 +343,8 @@ def test_still_the_same_after_revokes_moves_and_deletions(world, app_state, admi
     _grant_team(admin, world, "T2", "B", "auditor_role", on=False)
     _ok(admin.post(f"/api/v2/users/{world.users['direct'][0]}/roles/",
                    {"id": world.role("JB", "admin_role"), "disassociate": True}), 204)
-    _ok(admin.patch(f"/api/v2/teams/{world.objs['T3'][1]['id']}/",
-                    {"organization": world.objs["A"][1]["id"]}), 200)
+    _ok(admin.post(f"/api/v2/organizations/{world.objs['A'][1]['id']}/teams/",
+                   {"id": world.objs["T3"][1]["id"]}), 204)
     _ok(admin.patch(f"/api/v2/projects/{world.objs['PB'][1]['id']}/",
                     {"organization": world.objs["A"][1]["id"]}), 200)
     _ok(admin.delete(f"/api/v2/job_templates/{world.objs['JA'][1]['id']}/"), 204)
