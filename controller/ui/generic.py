@@ -138,8 +138,18 @@ def _token_fields(fields: list[FormField], obj: dict | None) -> list[FormField]:
     return fields
 
 
+def _team_fields(fields: list[FormField], obj: dict | None) -> list[FormField]:
+    """A team's organization is chosen once: the API refuses another one on change (AWX
+    ``TeamAccess.can_change``), so the edit form shows it disabled and never reads it back."""
+    if obj is not None:
+        for f in fields:
+            if f.name == "organization":
+                f.read_only = True
+    return fields
+
+
 FIELD_HOOKS: dict[str, Callable[[list[FormField], dict | None], list[FormField]]] = {
-    "user": _user_fields, "o_auth2_access_token": _token_fields,
+    "user": _user_fields, "o_auth2_access_token": _token_fields, "team": _team_fields,
 }
 
 

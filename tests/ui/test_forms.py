@@ -83,6 +83,14 @@ def test_team_create_and_membership(app, admin, api):
     pk = created_id(post(admin, "/ui/teams/new", {"name": "Form Team", "organization": "1"}))
     assert api.get(f"/api/v2/teams/{pk}/")["organization"] == 1
     assert f'<a href="/ui/teams/{pk}">Form Team</a>' in admin.get("/ui/organizations/1").text   # its teams
+    # the edit form shows the organization disabled and does not read it back: a team stays put
+    other = api.post("/api/v2/organizations/", {"name": "Form Team Elsewhere"})
+    assert re.search(r'<select[^>]*id="f-organization"[^>]*disabled', admin.get(f"/ui/teams/{pk}/edit").text)
+    moved = post(admin, f"/ui/teams/{pk}/edit", {"name": "Form Team", "description": "kept",
+                                                 "organization": str(other["id"])})
+    assert moved.status_code == 302
+    assert (api.get(f"/api/v2/teams/{pk}/")["organization"], api.get(f"/api/v2/teams/{pk}/")["description"]) \
+        == (1, "kept")
     user = api.user("team-joiner", "joiner-pw-1")
     resp = post(admin, f"/ui/teams/{pk}/members", {"user": str(user["id"])})
     assert resp.status_code == 302
