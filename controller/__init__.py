@@ -143,6 +143,7 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     from .api import system_jobs as system_job_views; app.register_blueprint(system_job_views.bp)  # noqa: E702 - before generic
     app.register_blueprint(generic.bp)
     web.install(app, state)
+    from .api import bodies; bodies.install(app, state.settings.MAX_BODY_BYTES)  # noqa: E702 - bodies read whole first
     from .api import paths; paths.install(app)  # noqa: E702 - /api/controller/ alias, request metrics
     from .ui import bp as ui_bp; app.register_blueprint(ui_bp)  # noqa: E702 - the web UI (/ui/)
     return app

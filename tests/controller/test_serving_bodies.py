@@ -1,0 +1,110 @@
+"""A request body that arrives after its headers keeps the connection alive, whether or not the
+view reads it (``controller.api.bodies``).
+
+Real ``turret serve`` (granian, two workers) on 127.0.0.1 and a raw socket, because the failure
+lives between the client's two writes: headers, a pause, then the body.  Before the body was
+read up front, granian closed the connection after every such answer whose view left the body
+unread (a 405, a 401, an action such as ``/inventory_sources/N/update/``), often without
+``Connection: close``, and the client's next request on it met a closed socket
+(``RemoteDisconnected``: a CI flake of the UI suite, whose poll followed an update's 202).
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import time
+
+import pytest
+
+from controller.api.bodies import read_ahead
+from tests.conftest import start_controller
+
+PAUSE = 0.1     # between the headers and the body: longer than any of these views takes
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    server = start_controller(tmp_path_factory, args=("--workers", "2"), env={"TURRET_WEB_SERVER": "granian"})
+    yield server
+    server.stop()
+
+
+def _auth(live) -> str:
+    return "Basic " + base64.b64encode(f"{live.admin_username}:{live.admin_password}".encode()).decode()
+
+
+def _read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response with a Content-Length; raises ConnectionError on a closed socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed by the server after {data!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed by the server inside a body")
+        rest += chunk
+    return int(lines[0].split()[1]), headers, rest[:length]
+
+
+def _late_body_then_ping(live, method: str, path: str, body: bytes, auth: str | None):
+    """``method path`` with ``body`` sent PAUSE after the headers, then ``GET /api/v2/ping/`` on the
+    same connection: (first status, first body, the ping's status and body)."""
+    with socket.create_connection(("127.0.0.1", live.port), timeout=30) as sock:
+        head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\nAccept: application/json\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                + (f"Authorization: {auth}\r\n" if auth else "") + "\r\n")
+        sock.sendall(head.encode())
+        time.sleep(PAUSE)
+        sock.sendall(body)
+        status, headers, payload = _read_response(sock)
+        assert headers.get("connection", "").lower() != "close", headers
+        time.sleep(PAUSE)           # the server's close, if it comes, comes now
+        sock.sendall(f"GET /api/v2/ping/ HTTP/1.1\r\nHost: 127.0.0.1:{live.port}\r\n\r\n".encode())
+        ping_status, _, ping_body = _read_response(sock)
+        return status, json.loads(payload), ping_status, json.loads(ping_body)
+
+
+@pytest.mark.parametrize("case", ["405 of a view without POST", "401 before any view", "a create"])
+def test_a_late_body_keeps_the_connection_alive(live, case):
+    auth = _auth(live)
+    method, path, body, who, status, answer = {
+        "405 of a view without POST": ("POST", "/api/v2/ping/", b"{}", auth, 405,
+                                       {"detail": 'Method "POST" not allowed.'}),
+        "401 before any view": ("POST", "/api/v2/organizations/", b'{"name": "never"}', None, 401,
+                                {"detail": "Authentication credentials were not provided. To establish a "
+                                           "login session, visit /api/login/."}),
+        "a create": ("POST", "/api/v2/organizations/", b'{"name": "late body"}', auth, 201, None),
+    }[case]
+    for _ in range(5):              # new connections: both workers get their turn
+        got_status, got, ping_status, ping = _late_body_then_ping(live, method, path, body, who)
+        assert got_status == status, got
+        if answer is not None:
+            assert got == answer
+        assert ping_status == 200 and "version" in ping
+        if case == "a create":
+            assert got["name"] == json.loads(body)["name"]
+            body = b'{"name": "late body %d"}' % got["id"]    # a new name for the next round
+
+
+def test_read_ahead_reads_only_a_declared_body_within_the_limit():
+    stream = io.BytesIO(b'{"a": 1}tail')
+    env = {"CONTENT_LENGTH": "8", "wsgi.input": stream}
+    read_ahead(env, limit=100)
+    assert env["wsgi.input"] is not stream and env["wsgi.input"].read() == b'{"a": 1}'
+    for declared in ("", "abc", "0", "101"):     # none, malformed, empty, beyond the limit: untouched
+        stream = io.BytesIO(b"x" * 200)
+        env = {"CONTENT_LENGTH": declared, "wsgi.input": stream}
+        read_ahead(env, limit=100)
+        assert env["wsgi.input"] is stream and stream.tell() == 0
+    env = {"wsgi.input": (stream := io.BytesIO(b"chunked"))}        # no length at all
+    read_ahead(env, limit=100)
+    assert env["wsgi.input"] is stream and stream.tell() == 0
