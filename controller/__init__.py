@@ -141,6 +141,7 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     from .api import dashboard as dashboard_views; app.register_blueprint(dashboard_views.bp)  # noqa: E702 - before generic
     from .api import subscriptions as subscription_views; app.register_blueprint(subscription_views.bp)  # noqa: E702
     from .api import system_jobs as system_job_views; app.register_blueprint(system_job_views.bp)  # noqa: E702 - before generic
+    app.url_map.converters["plural"] = generic.plural_converter(state.registry)
     app.register_blueprint(generic.bp)
     web.install(app, state)
     from .api import bodies; bodies.install(app, state.settings.MAX_BODY_BYTES)  # noqa: E702 - bodies read whole first

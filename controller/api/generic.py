@@ -5,7 +5,10 @@ Views parse, call a service, render.  Resource-specific behaviour lives in decla
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, g, request
+from werkzeug.routing import BaseConverter
 
 from ..errors import MethodNotAllowed, NotFound
 from ..services import crud, metadata, relations
@@ -14,6 +17,19 @@ from . import actions
 from .web import json_response, parse_body, path_id, query_args, require_user, resolve_pk
 
 bp = Blueprint("generic", __name__)
+
+
+def plural_converter(registry) -> type[BaseConverter]:
+    """The URL converter of ``<plural:...>``: only a declared resource's plural matches, so a
+    fixed route (``ping/``, ``me/``, ``config/``) asked with a method it lacks answers 405 with
+    its ``Allow``, as AWX does, instead of falling through to these views' 404; an unknown
+    name is a 404 before authentication, as AWX's URL resolver answers it.  Registered on the
+    app's URL map before this blueprint (``create_app``)."""
+    names = sorted(registry.plurals(), key=len, reverse=True)   # the longest first
+
+    class Plural(BaseConverter):
+        regex = "(?:" + "|".join(re.escape(n) for n in names) + ")"
+    return Plural
 
 
 def _resource(plural: str):
@@ -30,7 +46,7 @@ def bp_registry():
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 
 
-@bp.route("/api/v2/<plural>/", methods=_METHODS, provide_automatic_options=False)
+@bp.route("/api/v2/<plural:plural>/", methods=_METHODS, provide_automatic_options=False)
 def list_view(plural: str) -> Response:
     ctx = require_user()
     res = _resource(plural)
@@ -48,7 +64,7 @@ def list_view(plural: str) -> Response:
     raise MethodNotAllowed(request.method)
 
 
-@bp.route("/api/v2/<plural>/<ident>/", methods=_METHODS, provide_automatic_options=False)
+@bp.route("/api/v2/<plural:plural>/<ident>/", methods=_METHODS, provide_automatic_options=False)
 def detail_view(plural: str, ident: str) -> Response:
     ctx = require_user()
     res = _resource(plural)
@@ -75,7 +91,8 @@ def detail_view(plural: str, ident: str) -> Response:
 
 # strict_slashes off: clients POST actions without the slash (awx.awx's workflow_approval
 # sends .../approve), and a redirect of a POST is not followed by every client.
-@bp.route("/api/v2/<plural>/<ident>/<sub>/", methods=_METHODS, provide_automatic_options=False, strict_slashes=False)
+@bp.route("/api/v2/<plural:plural>/<ident>/<sub>/", methods=_METHODS, provide_automatic_options=False,
+          strict_slashes=False)
 def sub_view(plural: str, ident: str, sub: str) -> Response:
     ctx = require_user()
     res = _resource(plural)

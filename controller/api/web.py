@@ -25,6 +25,7 @@ from ..services.validation import JSONInputError, load_json
 SESSION_COOKIE = "awx_sessionid"
 CSRF_COOKIE = "csrftoken"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_ALLOW_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")   # as AWX lists Allow
 _NODE = socket.gethostname()
 
 
@@ -272,6 +273,9 @@ def install(app: Flask, app_state) -> None:
             body = {"detail": "Not found."}
         elif exc.code == 405:
             body = {"detail": f'Method "{request.method}" not allowed.'}
+            valid = set(getattr(exc, "valid_methods", None) or ())     # the route's own, in DRF's order
+            if valid:
+                return json_response(body, 405, {"Allow": ", ".join(m for m in _ALLOW_ORDER if m in valid)})
         elif exc.code == 413:
             body = {"detail": f"Request body exceeds the limit of {app_state.settings.MAX_BODY_BYTES} bytes."}
         else:

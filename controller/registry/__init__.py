@@ -189,6 +189,10 @@ class Registry:
     def by_plural(self, plural: str) -> Resource | None:
         return self._by_plural.get(plural)
 
+    def plurals(self) -> list[str]:
+        """Every name the API serves a resource under: declared resources and their views."""
+        return list(self._by_plural)
+
     def __iter__(self) -> Iterator[Resource]:
         return iter(list(self._by_name.values()))
 

@@ -543,6 +543,26 @@ def test_405_carries_allow_header(admin, make_org):
     assert _allow(resp) == {"GET", "HEAD", "OPTIONS"}
 
 
+@pytest.mark.parametrize("method,path,allowed", [
+    ("post", "/api/v2/ping/", {"GET", "HEAD", "OPTIONS"}),
+    ("delete", "/api/v2/me/", {"GET", "HEAD", "OPTIONS"}),
+    ("patch", "/api/v2/dashboard/", {"GET", "HEAD", "OPTIONS"}),
+    ("put", "/api/v2/config/", {"GET", "POST", "DELETE", "HEAD", "OPTIONS"}),
+])
+def test_fixed_routes_refuse_a_method_they_lack_with_405(admin, anon, method, path, allowed):
+    """A fixed address (not a resource of the registry) asked with a method it lacks is AWX's
+    405 with its ``Allow``, not the generic views' 404; an unknown name is still a 404, asked
+    by anyone."""
+    for client in (admin, anon):
+        resp = client.delete(path) if method == "delete" else getattr(client, method)(path, {})
+        assert resp.status_code == 405 and resp.get_json() == method_not_allowed(method.upper())
+        assert _allow(resp) == allowed
+    for client in (admin, anon):
+        for unknown in ("/api/v2/no_such_things/", "/api/v2/no_such_things/1/", "/api/v2/no_such_things/1/x/"):
+            resp = client.post(unknown, {})
+            assert resp.status_code == 404 and resp.get_json() == {"detail": "Not found."}
+
+
 # Foreign keys an update may not change (AWX TeamAccess.can_change: a team stays in its
 # organization; tests/controller/test_rbac.py checks the refusal).
 KEPT_ON_UPDATE = {"teams": ("organization",)}
