@@ -127,11 +127,17 @@ def test_pages_render_for_admin(new_page):
         assert resp.status == 200, path
         assert page.get_by_role("heading", name=heading, exact=True).is_visible(), path
     page.goto("/ui/projects")
+    # a click that navigates returns once the new page commits, before it is parsed: wait for
+    # the load before reading what it shows
     page.get_by_role("link", name="Turret Collection Playbooks").click()
+    page.wait_for_load_state()
     assert page.get_by_text("hello_world.yml").is_visible()            # the project's playbooks
     page.goto("/ui/users")
     page.get_by_role("link", name="admin", exact=True).click()
+    page.wait_for_url(at_path("/ui/users/1"))
     page.get_by_role("link", name="Access").click()
+    page.wait_for_url(at_path("/ui/users/1/access"))
+    page.wait_for_load_state()
     assert page.get_by_role("heading", name="Roles this user holds").is_visible()
     page.goto("/ui/jobs?status=successful")
     assert page.get_by_label("Status").input_value() == "successful"
