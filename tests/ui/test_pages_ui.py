@@ -51,7 +51,7 @@ def test_create_inventory_with_host(new_page, api):
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Variables", exact=True).fill("{not yaml: [")
     page.get_by_role("button", name="Save").click()
-    assert page.locator("#e-variables").is_visible()                     # the error in place
+    page.locator("#e-variables").wait_for()                               # the error in place
     assert page.get_by_label("Name", exact=True).input_value() == name  # the form keeps what was typed
     page.get_by_label("Variables", exact=True).fill("region: north\n")
     page.get_by_role("button", name="Save").click()
@@ -69,7 +69,7 @@ def test_create_inventory_with_host(new_page, api):
     page.get_by_role("link", name="web-ui-1").click()
     page.get_by_label("Variables", exact=True).fill("[unclosed")
     page.get_by_role("button", name="Save").click()
-    assert page.locator("#e-variables").is_visible()
+    page.locator("#e-variables").wait_for()     # visible within the timeout, or the test fails
     page.get_by_label("Variables", exact=True).fill("ansible_host: 10.0.0.2\n")
     page.get_by_role("button", name="Save").click()
     page.get_by_role("status").wait_for()
