@@ -144,7 +144,7 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     app.url_map.converters["plural"] = generic.plural_converter(state.registry)
     app.register_blueprint(generic.bp)
     web.install(app, state)
-    from .api import bodies; bodies.install(app, state.settings.MAX_BODY_BYTES)  # noqa: E702 - bodies read whole first
+    from .api import bodies; bodies.install(app)  # noqa: E702 - small unread bodies drained after the answer
     from .api import paths; paths.install(app)  # noqa: E702 - /api/controller/ alias, request metrics
     from .ui import bp as ui_bp; app.register_blueprint(ui_bp)  # noqa: E702 - the web UI (/ui/)
     return app
