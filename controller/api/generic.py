@@ -11,6 +11,7 @@ from flask import Blueprint, Response, g, request
 from werkzeug.routing import BaseConverter
 
 from ..errors import MethodNotAllowed, NotFound
+from ..registry import Registry
 from ..services import crud, metadata, relations
 from ..services.serializer import serialize_one
 from . import actions
@@ -19,7 +20,7 @@ from .web import json_response, parse_body, path_id, query_args, require_user, r
 bp = Blueprint("generic", __name__)
 
 
-def plural_converter(registry) -> type[BaseConverter]:
+def plural_converter(registry: Registry) -> type[BaseConverter]:
     """The URL converter of ``<plural:...>``: only a declared resource's plural matches, so a
     fixed route (``ping/``, ``me/``, ``config/``) asked with a method it lacks answers 405 with
     its ``Allow``, as AWX does, instead of falling through to these views' 404; an unknown

@@ -26,6 +26,12 @@ SESSION_COOKIE = "awx_sessionid"
 CSRF_COOKIE = "csrftoken"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _ALLOW_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")   # as AWX lists Allow
+# Fixed routes anyone may call (AWX's AllowAny views): a method they lack is a 405 even
+# without credentials; every other route asks for a login first (DRF authenticates before it
+# looks for the method's handler).
+_ANONYMOUS_ENDPOINTS = frozenset({
+    "root.api_root", "root.api_v2_root", "root.ping", "root.login", "root.logout",
+    "oauth.oauth_root", "oauth.authorize", "oauth.token", "oauth.revoke_token", "webhooks.receiver"})
 _NODE = socket.gethostname()
 
 
@@ -100,6 +106,21 @@ def query_args() -> list[tuple[str, str]]:
 
 def ctx() -> Context:
     return g.ctx
+
+
+def _login_first(valid: set[str]) -> bool:
+    """Whether a request refused by routing for its method (``valid``: the route's methods)
+    must be answered 401 instead: nobody is signed in and the route is not one of
+    :data:`_ANONYMOUS_ENDPOINTS`."""
+    c = getattr(g, "ctx", None)
+    if c is None or c.user is not None:
+        return False
+    try:
+        endpoint, _args = current_app.create_url_adapter(request).match(   # type: ignore[union-attr]
+            method="GET" if "GET" in valid else sorted(valid)[0])
+    except HTTPException:
+        return False
+    return endpoint not in _ANONYMOUS_ENDPOINTS
 
 
 def require_user() -> Context:
@@ -274,6 +295,8 @@ def install(app: Flask, app_state) -> None:
         elif exc.code == 405:
             body = {"detail": f'Method "{request.method}" not allowed.'}
             valid = set(getattr(exc, "valid_methods", None) or ())     # the route's own, in DRF's order
+            if valid and _login_first(valid):
+                return _api_error(NotAuthenticated())
             if valid:
                 return json_response(body, 405, {"Allow": ", ".join(m for m in _ALLOW_ORDER if m in valid)})
         elif exc.code == 413:

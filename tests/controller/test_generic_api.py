@@ -543,20 +543,29 @@ def test_405_carries_allow_header(admin, make_org):
     assert _allow(resp) == {"GET", "HEAD", "OPTIONS"}
 
 
-@pytest.mark.parametrize("method,path,allowed", [
-    ("post", "/api/v2/ping/", {"GET", "HEAD", "OPTIONS"}),
-    ("delete", "/api/v2/me/", {"GET", "HEAD", "OPTIONS"}),
-    ("patch", "/api/v2/dashboard/", {"GET", "HEAD", "OPTIONS"}),
-    ("put", "/api/v2/config/", {"GET", "POST", "DELETE", "HEAD", "OPTIONS"}),
+@pytest.mark.parametrize("method,path,allowed,anonymous", [
+    ("post", "/api/v2/ping/", {"GET", "HEAD", "OPTIONS"}, 405),
+    ("put", "/api/login/", {"GET", "POST", "HEAD", "OPTIONS"}, 405),
+    ("delete", "/api/v2/me/", {"GET", "HEAD", "OPTIONS"}, 401),
+    ("patch", "/api/v2/dashboard/", {"GET", "HEAD", "OPTIONS"}, 401),
+    ("put", "/api/v2/config/", {"GET", "POST", "DELETE", "HEAD", "OPTIONS"}, 401),
 ])
-def test_fixed_routes_refuse_a_method_they_lack_with_405(admin, anon, method, path, allowed):
+def test_fixed_routes_refuse_a_method_they_lack_with_405(admin, anon, method, path, allowed, anonymous):
     """A fixed address (not a resource of the registry) asked with a method it lacks is AWX's
-    405 with its ``Allow``, not the generic views' 404; an unknown name is still a 404, asked
-    by anyone."""
-    for client in (admin, anon):
-        resp = client.delete(path) if method == "delete" else getattr(client, method)(path, {})
-        assert resp.status_code == 405 and resp.get_json() == method_not_allowed(method.upper())
-        assert _allow(resp) == allowed
+    405 with its ``Allow``, not the generic views' 404.  Without credentials it is a 405 only
+    where anyone may call the address (AWX's AllowAny views), else the 401 DRF answers first;
+    an unknown name is a 404 to anyone."""
+    def ask(client):
+        return client.delete(path) if method == "delete" else getattr(client, method)(path, {})
+    resp = ask(admin)
+    assert resp.status_code == 405 and resp.get_json() == method_not_allowed(method.upper())
+    assert _allow(resp) == allowed
+    resp = ask(anon)
+    assert resp.status_code == anonymous
+    if anonymous == 405:
+        assert resp.get_json() == method_not_allowed(method.upper()) and _allow(resp) == allowed
+    else:
+        assert resp.get_json()["detail"].startswith("Authentication credentials were not provided.")
     for client in (admin, anon):
         for unknown in ("/api/v2/no_such_things/", "/api/v2/no_such_things/1/", "/api/v2/no_such_things/1/x/"):
             resp = client.post(unknown, {})
