@@ -144,7 +144,8 @@ def _team_fields(fields: list[FormField], obj: dict | None) -> list[FormField]:
     if obj is not None:
         for f in fields:
             if f.name == "organization":
-                f.read_only = True
+                # a disabled select is not posted: after a refused save it shows the stored value
+                f.read_only, f.value = True, obj.get("organization")
     return fields
 
 

@@ -91,6 +91,9 @@ def test_team_create_and_membership(app, admin, api):
     assert moved.status_code == 302
     assert (api.get(f"/api/v2/teams/{pk}/")["organization"], api.get(f"/api/v2/teams/{pk}/")["description"]) \
         == (1, "kept")
+    api.post("/api/v2/teams/", {"name": "Form Team Twin", "organization": 1})
+    refused = post(admin, f"/ui/teams/{pk}/edit", {"name": "Form Team Twin"})     # a refused save
+    assert refused.status_code == 400 and '<option value="1" selected' in refused.text
     user = api.user("team-joiner", "joiner-pw-1")
     resp = post(admin, f"/ui/teams/{pk}/members", {"user": str(user["id"])})
     assert resp.status_code == 302

@@ -130,6 +130,7 @@ def test_pages_render_for_admin(new_page):
     # a click that navigates returns once the new page commits, before it is parsed: wait for
     # the load before reading what it shows
     page.get_by_role("link", name="Turret Collection Playbooks").click()
+    page.wait_for_url(re.compile(r".*/ui/projects/\d+$"))
     page.wait_for_load_state()
     assert page.get_by_text("hello_world.yml").is_visible()            # the project's playbooks
     page.goto("/ui/users")
