@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from controller.api.bodies import DRAIN_BYTES, drain
+from controller.api.bodies import DRAIN_BYTES, install
 from tests.conftest import start_controller
 
 PAUSE = 0.1     # between the headers and the body: longer than any of these views takes
@@ -108,15 +108,28 @@ class _Input(io.BytesIO):
         return super().read(size)
 
 
-def test_drain_reads_what_is_left_of_a_small_declared_body_and_nothing_else():
-    body = _Input(b'{"a": 1}')
-    body.read(3)                                    # the view read a part of it
-    drain({"CONTENT_LENGTH": "8", "wsgi.input": body})
-    assert body.tell() == 8 and body.asked == [3, 8]
+def _served(app_reads: int, declared: str, data: bytes) -> tuple[_Input, list[int]]:
+    """A request with body ``data`` (``declared`` as its length) through the installed drain, to
+    an app that reads ``app_reads`` bytes: (the body, what the app was handed to read from)."""
+    seen: list[int] = []
+
+    class App:
+        def wsgi_app(self, environ, start_response):
+            if app_reads:
+                seen.append(len(environ["wsgi.input"].read(app_reads)))
+            return [b""]
+    app = App()
+    install(app)  # type: ignore[arg-type]
+    body = _Input(data)
+    app.wsgi_app({"CONTENT_LENGTH": declared, "wsgi.input": body}, lambda *a: None)
+    return body, seen
+
+
+def test_the_drain_reads_only_what_the_app_left_of_a_small_declared_body():
+    body, seen = _served(3, "8", b'{"a": 1}MORE')        # past the body: another request's bytes
+    assert seen == [3] and body.asked == [3, 5] and body.tell() == 8
+    body, _ = _served(8, "8", b'{"a": 1}MORE')           # read whole by the app: nothing more asked
+    assert body.asked == [8] and body.tell() == 8
     for declared in ("", "abc", "0", str(DRAIN_BYTES + 1)):   # none, malformed, empty, too big
-        body = _Input(b"x" * (DRAIN_BYTES + 2))
-        drain({"CONTENT_LENGTH": declared, "wsgi.input": body})
+        body, _ = _served(0, declared, b"x" * (DRAIN_BYTES + 2))
         assert body.asked == [] and body.tell() == 0
-    body = _Input(b"chunked")
-    drain({"wsgi.input": body})                     # no length at all: streamed, left alone
-    assert body.asked == []
