@@ -11,10 +11,10 @@ closed socket (``RemoteDisconnected`` in requests and awxkit, which do not retry
 Contract: after the app has produced its answer (before a streamed answer is iterated), the rest
 of a body whose declared ``Content-Length`` is at most :data:`DRAIN_BYTES` is read and
 discarded, so the connection stays in step; only the rest: the app's reads are counted, and
-nothing past the declared length is ever asked for (PEP 3333; a raw socket stream would wait).  Nothing is read before the app runs (authentication
-and the 413 of ``MAX_BODY_BYTES`` come first, as before) and nothing is kept: a larger unread
-body, or one without a length (chunked), is left to the server, which may close the connection
-rather than wait for it.
+nothing past the declared length is ever asked for (PEP 3333; a raw socket stream would wait).
+Nothing is read before the app runs (authentication and the 413 of ``MAX_BODY_BYTES`` come
+first, as before) and nothing is kept: a larger unread body, or one without a length (chunked),
+is left to the server, which may close the connection rather than wait for it.
 """
 from __future__ import annotations
 
