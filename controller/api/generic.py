@@ -26,10 +26,8 @@ def plural_converter(registry: Registry) -> type[BaseConverter]:
     its ``Allow``, as AWX does, instead of falling through to these views' 404; an unknown
     name is a 404 before authentication, as AWX's URL resolver answers it.  Registered on the
     app's URL map before this blueprint (``create_app``)."""
-    names = sorted(registry.plurals(), key=len, reverse=True)   # the longest first
-
-    class Plural(BaseConverter):
-        regex = "(?:" + "|".join(re.escape(n) for n in names) + ")"
+    class Plural(BaseConverter):     # werkzeug anchors a part's pattern: any order of names matches
+        regex = "(?:" + "|".join(re.escape(n) for n in registry.plurals()) + ")"
     return Plural
 
 
