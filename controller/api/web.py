@@ -28,7 +28,9 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _ALLOW_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")   # as AWX lists Allow
 # Fixed routes anyone may call (AWX's AllowAny views): a method they lack is a 405 even
 # without credentials; every other route asks for a login first (DRF authenticates before it
-# looks for the method's handler).
+# looks for the method's handler).  Not the views marked @public: those also take in
+# metrics/ (public only to decide access itself; AWX's default is a 401) and openapi.json
+# (Turret's own); a new AllowAny route belongs in both.
 _ANONYMOUS_ENDPOINTS = frozenset({
     "root.api_root", "root.api_v2_root", "root.ping", "root.login", "root.logout",
     "oauth.oauth_root", "oauth.authorize", "oauth.token", "oauth.revoke_token", "webhooks.receiver"})
