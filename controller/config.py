@@ -43,8 +43,9 @@ SETTINGS: tuple[Setting, ...] = (
             "(413 beyond)."),
     Setting("WEBHOOK_RATE_LIMIT", 60, int, "Webhook launches per template (or project) per minute; a delivery "
             "beyond answers 429 with Retry-After (0: no limit)."),
-    Setting("THREADS", 16, int, "Worker threads of the WSGI server (a browser following live job output holds "
-            "one while the job runs)."),
+    Setting("THREADS", 16, int, "Threads per web worker for requests that may wait: writes, bodies and live "
+            "output (a browser following a job holds one while it runs). With granian, reads run on each "
+            "worker's event loop instead."),
     Setting("WEB_WORKERS", 0, int, "Web worker processes of `turret serve` (0: one per CPU; 1: one process serving "
             "the API and running the jobs). Jobs, schedules and notifications always run in one process."),
     Setting("WEB_SERVER", "granian", str, "Server of `turret serve` with several web workers (`waitress` needs no "

@@ -6,8 +6,8 @@ Contract:
   process runs the job dispatcher, scheduler, notification sender and event writer.
 * More workers (0 = one per CPU): the ``turret serve`` process opens the data dir, builds the
   app (every import done once), then forks the web server (``WEB_SERVER``: granian, gunicorn
-  or waitress processes sharing one socket) **before** starting any thread, so no lock or
-  SQLite connection crosses a fork.  Only then does it start the job stack and the wake
+  or waitress processes sharing one socket; granian through :mod:`controller.rsgi`) **before**
+  starting any thread, so no lock or SQLite connection crosses a fork.  Only then does it start the job stack and the wake
   listener (:mod:`controller.jobs.wake`): the web workers run no job thread; they write jobs
   ``pending`` / flag cancels in the database and wake this process with a datagram.
   Everything a worker shows (job state, SSE output, settings, sessions, the login throttle)
@@ -30,15 +30,17 @@ from typing import Any, Callable
 from . import AppState, create_app, metrics, open_state
 from .config import VERSION, Settings
 from .jobs.wake import WakeListener, WakeSender, wake_address
+from .rsgi import WSGIOverRSGI
 from .services.bootstrap import initialize
 
 log = logging.getLogger("turret.serve")
 STOP_SECONDS = 10       # how long web workers may take to finish their requests on stop
 _APP: Any = None        # the app the forked web workers serve (set before the fork)
+rsgi_app: WSGIOverRSGI | None = None    # the same app as granian's workers serve it (idem)
 
 
 def wsgi_app(environ: dict, start_response: Callable) -> Any:
-    """The WSGI entry point of forked web workers (granian loads it by name)."""
+    """The WSGI entry point of forked gunicorn and waitress workers (granian's is ``rsgi_app``)."""
     return _APP(environ, start_response)
 
 
@@ -99,7 +101,7 @@ def _exit_on_signals() -> None:
 
 # -- several processes ------------------------------------------------------------------------
 def _serve_forked(state: AppState, app: Any, workers: int) -> int:
-    global _APP
+    global _APP, rsgi_app
     settings = state.settings
     address = wake_address(settings.data_dir)
     # bound without SO_REUSEPORT: a port in use fails here, as with one process, instead of
@@ -109,6 +111,7 @@ def _serve_forked(state: AppState, app: Any, workers: int) -> int:
     if listen is None:
         probe.close()
     _APP = app
+    rsgi_app = WSGIOverRSGI(app, settings.THREADS)
     metrics.share_between_processes(str(settings.data_dir / "metrics"))   # a scrape sums every process
     state.store.close()                          # each process opens its own connections
     state.dispatcher = WakeSender(address)       # what the web workers' requests wake
@@ -208,8 +211,9 @@ def _run_granian(settings: Settings, workers: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    Granian(f"{__name__}:wsgi_app", address=settings.HOST, port=settings.PORT, interface=Interfaces.WSGI,
-            workers=workers, blocking_threads=settings.THREADS, backlog=1024, log_access=False,
+    # RSGI, not WSGI: reads run on each worker's event loop thread, the rest on our pool (.rsgi)
+    Granian(f"{__name__}:rsgi_app", address=settings.HOST, port=settings.PORT, interface=Interfaces.RSGI,
+            workers=workers, backlog=1024, log_access=False,
             workers_kill_timeout=STOP_SECONDS).serve()
 
 

@@ -2,7 +2,7 @@
 (registered on the action table when the app factory imports this module)."""
 from __future__ import annotations
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 
 from ..jobs import launch as launching
 from ..jobs import relaunch as relaunching
@@ -71,7 +71,9 @@ def events_stream_view(ctx, res, row) -> Response:
         cursor = max(parse_int64(request.headers.get("Last-Event-ID") or request.args.get("after") or "0"), 0)
     except ValueError:
         cursor = 0
-    return Response(stream_with_context(stdout.event_stream(ctx.store, res, row["id"], cursor)),
+    # no stream_with_context: the stream needs only the store, and a server may iterate it on
+    # another thread than the one that called the app (controller.rsgi)
+    return Response(stdout.event_stream(ctx.store, res, row["id"], cursor),
                     mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -1,0 +1,191 @@
+"""The WSGI app served through granian's RSGI interface: reads run inline, the rest on threads.
+
+Why: granian's WSGI interface hands every request to a pool of blocking threads.  Under load
+its pool wakes a different thread for each request and runs several at once in one process;
+on this project's 2-core benchmark that costs ~15-25 % of the list requests' throughput
+against one thread per worker (``bench/README.md``).  One thread per worker cannot be the WSGI
+default, because a browser following live output holds its thread for the job's duration.
+Here a worker's reads run back to back on its event loop thread and nothing that may wait
+holds that thread.
+
+Contract (:class:`WSGIOverRSGI`):
+
+* A ``GET``, ``HEAD`` or ``OPTIONS`` without a body is answered inline, on the event loop
+  thread.  Reads under SQLite WAL never wait for a lock, so they are short.
+* Every other request (writes, which may wait for SQLite's write lock; any request with a
+  body) runs on a pool of ``threads`` threads, reading its body lazily from the loop, as a
+  WSGI server's ``wsgi.input`` would: nothing is read before the app asks (authentication and
+  the 413 of ``MAX_CONTENT_LENGTH`` come first).
+* An answer without ``Content-Length`` (live output's Server-Sent Events) is streamed: it is
+  iterated on the pool, never on the loop, so a viewer holds a pool thread, not the worker's
+  reads.  Such an iterator must not depend on the request context (no
+  ``stream_with_context``): it may be iterated on another thread than the one that called the
+  app.
+* The environ is a WSGI server's (PEP 3333): ``PATH_INFO`` is the percent-decoded path as
+  Latin-1 text, headers are ``HTTP_*`` (repeated ones joined with ``,``, cookies with ``;``).
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable
+
+INLINE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WSGI_BASE = {"SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
+              "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+              "SERVER_SOFTWARE": "Granian"}
+
+
+class _Started:
+    """``start_response``: keeps the status code and headers."""
+    __slots__ = ("status", "headers")
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[str, str]] = []
+
+    def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        self.status = int(status.split(" ", 1)[0])
+        self.headers = headers
+
+
+class _LoopBody(io.RawIOBase):
+    """A request body read from a pool thread: each chunk is awaited on the event loop."""
+
+    def __init__(self, chunks: Any, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._loop = loop
+        self._left = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            if self._done:
+                return 0
+            chunk = asyncio.run_coroutine_threadsafe(_next_chunk(self._chunks), self._loop).result()
+            if chunk is None:
+                self._done = True
+            else:
+                self._left = chunk
+        size = min(len(buffer), len(self._left))
+        buffer[:size] = self._left[:size]
+        self._left = self._left[size:]
+        return size
+
+
+async def _next_chunk(chunks: Any) -> bytes | None:
+    """The body's next chunk (maybe empty), None at its end."""
+    try:
+        return bytes(await chunks.__anext__())
+    except StopAsyncIteration:
+        return None
+
+
+async def _send(transport: Any, chunk: bytes) -> None:
+    await transport.send_bytes(chunk)      # granian's awaitable is no coroutine: wrapped for the loop
+
+
+def _client_ip(address: str) -> str:
+    host = address.rpartition(":")[0]
+    return host[1:-1] if host.startswith("[") else host
+
+
+def environ_of(scope: Any) -> dict:
+    """The WSGI environ of an RSGI HTTP ``scope`` (without ``wsgi.input``)."""
+    server_host, _, server_port = scope.server.rpartition(":")
+    env = {**_WSGI_BASE, "REQUEST_METHOD": scope.method,
+           # RSGI decodes the path as UTF-8; WSGI wants its bytes as Latin-1 text
+           "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
+           "QUERY_STRING": scope.query_string, "SERVER_NAME": server_host, "SERVER_PORT": server_port,
+           "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "REMOTE_ADDR": _client_ip(scope.client),
+           "wsgi.url_scheme": scope.scheme}
+    headers = scope.headers
+    for name in headers.keys():
+        if name in ("content-type", "content-length"):
+            env[name.upper().replace("-", "_")] = headers[name]
+            continue
+        values = headers.get_all(name)
+        env["HTTP_" + name.upper().replace("-", "_")] = (";" if name == "cookie" else ",").join(values)
+    if "HTTP_HOST" not in env and scope.authority:
+        env["HTTP_HOST"] = scope.authority
+    return env
+
+
+def _has_body(headers: Any) -> bool:
+    return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
+
+
+def _streamed(headers: list[tuple[str, str]]) -> bool:
+    return not any(name.lower() == "content-length" for name, _ in headers)
+
+
+def _close(answer: Iterable[bytes]) -> None:
+    close = getattr(answer, "close", None)
+    if close is not None:
+        close()
+
+
+class WSGIOverRSGI:
+    """An RSGI application serving the WSGI ``app`` (see the module contract)."""
+
+    def __init__(self, app: Callable, threads: int) -> None:
+        self._app = app
+        self._threads = max(1, threads)
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        # made in the worker process, on first use: no thread crosses granian's fork
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="turret-web")
+        return self._pool
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":       # no websocket route
+            return
+        environ = environ_of(scope)
+        loop = asyncio.get_running_loop()
+        if scope.method in INLINE_METHODS and not _has_body(scope.headers):
+            environ["wsgi.input"] = io.BytesIO(b"")
+            started = _Started()
+            answer = self._app(environ, started)
+        else:
+            environ["wsgi.input"] = io.BufferedReader(_LoopBody(proto.__aiter__(), loop))
+            environ["wsgi.input_terminated"] = True    # the body ends where the client's does
+            started, answer = await loop.run_in_executor(self.pool, self._call, environ)
+        if not _streamed(started.headers):
+            try:
+                body = b"".join(answer)
+            finally:
+                _close(answer)
+            proto.response_bytes(started.status, started.headers, body)
+            return
+        transport = proto.response_stream(started.status, started.headers)
+        await loop.run_in_executor(self.pool, _pump, answer, transport, loop)
+
+    def _call(self, environ: dict) -> tuple[_Started, Iterable[bytes]]:
+        started = _Started()
+        return started, self._app(environ, started)
+
+
+def _pump(answer: Iterable[bytes], transport: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """Send a streamed answer's chunks until it ends or the client is gone (on a pool thread)."""
+    try:
+        for chunk in answer:
+            if chunk:
+                try:
+                    asyncio.run_coroutine_threadsafe(_send(transport, bytes(chunk)), loop).result()
+                except RuntimeError:    # granian's RSGIProtocolClosed: the client went away
+                    return
+    finally:
+        _close(answer)

@@ -1,0 +1,180 @@
+"""granian serves the app through RSGI (``controller.rsgi``): reads inline on each worker's
+event loop thread, writes, bodies and streamed answers on a pool.
+
+The behaviour that matters runs on real ``turret serve`` (granian, two workers) on 127.0.0.1
+with one pool thread per worker, so that a held thread would show: a browser following live
+output holds the only one, and the worker's reads still answer at once.  Under granian's WSGI
+interface with one thread those reads waited for the job to end.  The environ and body reader
+are also checked directly, against what a WSGI server gives (PEP 3333).
+"""
+from __future__ import annotations
+
+import asyncio
+import http.client
+import io
+import json
+import threading
+import time
+
+import pytest
+
+from controller.rsgi import _LoopBody, environ_of
+from tests.conftest import start_controller
+from tests.controller.test_serving import Conn, one_per_worker, wait_job, world  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    server = start_controller(tmp_path_factory, args=("--workers", "2"),
+                              env={"TURRET_WEB_SERVER": "granian", "TURRET_THREADS": "1",
+                                   "TURRET_MAX_BODY_BYTES": "4096"})
+    yield server
+    server.stop()
+
+
+def _same_worker(live, pid: int, tries: int = 60) -> Conn:
+    """A new keep-alive connection that landed on worker ``pid``."""
+    spare = []
+    try:
+        for _ in range(tries):
+            c = Conn(live)
+            if c.worker() == pid:
+                return c
+            spare.append(c)     # held open so the next connection is not handed the same slot
+        raise AssertionError(f"no connection landed on worker {pid}")
+    finally:
+        for c in spare:
+            c.close()
+
+
+def test_reads_answer_at_once_while_live_output_holds_the_only_thread(live, world):  # noqa: F811
+    viewer, launcher = one_per_worker(live).values()
+    status, job = launcher.call("POST", f"/api/v2/job_templates/{world['slow']['id']}/launch/",
+                                {"extra_vars": {"naptime": 4}})
+    assert status == 201, job
+    viewer.http.request("GET", f"/api/v2/jobs/{job['id']}/events_stream/", headers={"Authorization": viewer.auth})
+    stream = viewer.http.getresponse()
+    assert stream.status == 200
+    lines = []
+    while not any("starting" in line for line in lines):    # the stream is live and holds its thread
+        lines.append(stream.readline().decode())
+        assert lines[-1], "the stream ended early"
+    reader = _same_worker(live, viewer.worker())
+    t0 = time.monotonic()
+    status, body = reader.call("GET", f"/api/v2/jobs/{job['id']}/")
+    assert status == 200 and body["status"] == "running", body      # answered while the job runs
+    status, page = reader.call("GET", "/api/v2/job_templates/?name__in=quick,slow&order_by=name")
+    assert status == 200 and [t["name"] for t in page["results"]] == ["quick", "slow"], page
+    assert time.monotonic() - t0 < 2.0
+    text = "".join(lines) + stream.read().decode()
+    assert 'event: end\ndata: {"status": "successful"}' in text
+    for c in (viewer, launcher, reader):
+        c.close()
+
+
+def test_a_path_beyond_ascii_reaches_the_view_as_a_wsgi_server_gives_it(live):
+    c = Conn(live)
+    status, org = c.call("POST", "/api/v2/organizations/", {"name": "Zürich Ops"})
+    assert status == 201, org
+    status, found = c.call("GET", "/api/v2/organizations/Z%C3%BCrich%20Ops/")    # AWX's named URL
+    assert status == 200 and found["id"] == org["id"] and found["name"] == "Zürich Ops", found
+    c.close()
+
+
+def test_a_chunked_body_is_read_and_a_large_one_refused_before_it_is_read(live):
+    http_conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
+    auth = Conn(live).auth
+    body = json.dumps({"name": "chunked org"}).encode()
+    http_conn.request("POST", "/api/v2/organizations/", body=iter([body[:5], body[5:]]), encode_chunked=True,
+                      headers={"Authorization": auth, "Content-Type": "application/json"})
+    resp = http_conn.getresponse()
+    created = json.loads(resp.read())
+    assert resp.status == 201 and created["name"] == "chunked org", created
+    http_conn.request("POST", "/api/v2/organizations/", body=json.dumps({"name": "x" * 8000}).encode(),
+                      headers={"Authorization": auth, "Content-Type": "application/json"})
+    resp = http_conn.getresponse()
+    refused = json.loads(resp.read())
+    assert resp.status == 413 and "4096" in refused["detail"], refused
+    c = Conn(live)
+    status, page = c.call("GET", "/api/v2/organizations/?name__startswith=x")
+    assert status == 200 and page["count"] == 0       # nothing stored from the refused body
+    c.close()
+    http_conn.close()
+
+
+# -- the environ and the body reader, directly ------------------------------------------------
+class _Headers:
+    """RSGI's header mapping: lower-case names, ``get_all`` for repeated ones."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    def keys(self) -> list[str]:
+        return list(dict.fromkeys(k for k, _ in self.pairs))
+
+    def get_all(self, name: str) -> list[str]:
+        return [v for k, v in self.pairs if k == name]
+
+    def get(self, name: str, default=None):
+        values = self.get_all(name)
+        return values[0] if values else default
+
+    def __getitem__(self, name: str) -> str:
+        return self.get_all(name)[0]
+
+    def __contains__(self, name: str) -> bool:
+        return bool(self.get_all(name))
+
+
+class _Scope:
+    proto = "http"
+    http_version = "1.1"
+    server = "127.0.0.1:8052"
+    scheme = "http"
+    authority = None
+
+    def __init__(self, method: str, path: str, query: str, client: str, headers: list[tuple[str, str]]) -> None:
+        self.method, self.path, self.query_string, self.client = method, path, query, client
+        self.headers = _Headers(headers)
+
+
+def test_environ_is_what_a_wsgi_server_gives():
+    scope = _Scope("POST", "/api/v2/organizations/Zürich/", "a=1&b=%C3%BC", "[::1]:50000",
+                   [("host", "ctl:8052"), ("cookie", "a=1"), ("cookie", "b=2"), ("accept", "text/html"),
+                    ("accept", "application/json"), ("content-type", "application/json"),
+                    ("content-length", "12"), ("x-forwarded-for", "10.0.0.1")])
+    env = environ_of(scope)
+    assert env["PATH_INFO"] == "/api/v2/organizations/Zürich/".encode().decode("latin-1")
+    assert env["QUERY_STRING"] == "a=1&b=%C3%BC"
+    assert env["REQUEST_METHOD"] == "POST" and env["SERVER_PROTOCOL"] == "HTTP/1.1"
+    assert (env["SERVER_NAME"], env["SERVER_PORT"], env["REMOTE_ADDR"]) == ("127.0.0.1", "8052", "::1")
+    assert env["HTTP_COOKIE"] == "a=1;b=2" and env["HTTP_ACCEPT"] == "text/html,application/json"
+    assert (env["CONTENT_TYPE"], env["CONTENT_LENGTH"]) == ("application/json", "12")
+    assert "HTTP_CONTENT_TYPE" not in env and "HTTP_CONTENT_LENGTH" not in env
+    assert env["HTTP_HOST"] == "ctl:8052" and env["HTTP_X_FORWARDED_FOR"] == "10.0.0.1"
+    assert env["wsgi.url_scheme"] == "http" and env["SCRIPT_NAME"] == ""
+    assert environ_of(_Scope("GET", "/", "", "127.0.0.1:1", []))["REMOTE_ADDR"] == "127.0.0.1"
+
+
+def test_body_reader_takes_chunks_from_the_loop_as_the_app_asks():
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+    asked = []
+
+    async def chunks():
+        for chunk in (b"line one\nline", b" two\n", b"", b"tail"):
+            asked.append(chunk)
+            yield chunk
+    try:
+        body = io.BufferedReader(_LoopBody(chunks().__aiter__(), loop))
+        assert asked == []                          # nothing read before the app asks
+        assert body.readline() == b"line one\n"
+        assert body.read(4) == b"line"
+        assert body.read() == b" two\ntail"         # an empty chunk is not the end
+        assert body.read() == b""
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(5)
