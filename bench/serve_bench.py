@@ -2,7 +2,7 @@
 """Turret web server benchmark: ``turret serve`` on waitress (one process), and on waitress,
 gunicorn (gthread) and granian with ``--workers`` processes, side by side in one run.
 
-    .venv/bin/python bench/serve_bench.py [--rows 10000] [--seconds 8] [--concurrency 4]
+    .venv/bin/python bench/serve_bench.py [--rows 10000] [--seconds 8] [--concurrency 8]
                                           [--workers 2] [--launches 10] [--json out.json]
 
 For each server (all on 127.0.0.1, each started as users start it: ``python -m controller
@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=10000, help="teams to seed (default 10000)")
     ap.add_argument("--seconds", type=float, default=8.0, help="list mix phase length (ping: half)")
-    ap.add_argument("--concurrency", type=int, default=4, help="client connections (default 4)")
+    # 8, not 4: with 4, connections often land unevenly on the workers (api_bench.py, README)
+    ap.add_argument("--concurrency", type=int, default=8, help="client connections (default 8)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="web worker processes")
     ap.add_argument("--threads", type=int, default=None, help="threads per web worker (server default)")
     ap.add_argument("--launches", type=int, default=10, help="launches per dispatch figure (0: skip)")
