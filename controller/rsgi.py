@@ -10,17 +10,24 @@ holds that thread.
 
 Contract (:class:`WSGIOverRSGI`):
 
-* A ``GET``, ``HEAD`` or ``OPTIONS`` without a body is answered inline, on the event loop
-  thread.  Reads under SQLite WAL never wait for a lock, so they are short.
+* A ``GET``, ``HEAD`` or ``OPTIONS`` without a body, and with a Bearer token or no credentials
+  at all, is answered inline, on the event loop thread: such reads only read (SQLite WAL never
+  makes a reader wait) and authenticate with one look-up.  Basic credentials (a password hash
+  when not cached, the failed-login throttle's delay and count) and cookies (a browser session's
+  expiry slides with a write) go to the pool instead.
 * Every other request (writes, which may wait for SQLite's write lock; any request with a
-  body) runs on a pool of ``threads`` threads, reading its body lazily from the loop, as a
+  body) runs on a pool of ``threads`` threads, reading a sized body lazily from the loop, as a
   WSGI server's ``wsgi.input`` would: nothing is read before the app asks (authentication and
-  the 413 of ``MAX_CONTENT_LENGTH`` come first).
+  the 413 of ``MAX_CONTENT_LENGTH`` come first).  A chunked body (no ``Content-Length``) is
+  read first, on the loop, up to ``max_body`` + 1 bytes, and given to the app with its length,
+  so the app's own limit answers 413 past it.
 * An answer without ``Content-Length`` (live output's Server-Sent Events) is streamed: it is
   iterated on the pool, never on the loop, so a viewer holds a pool thread, not the worker's
   reads.  Such an iterator must not depend on the request context (no
   ``stream_with_context``): it may be iterated on another thread than the one that called the
-  app.
+  app.  granian's RSGI stream has no back-pressure (an unbounded channel), so a streamed
+  answer must bound what it produces itself (live output ends a response after
+  ``STREAM_BUDGET`` bytes and the client resumes with ``Last-Event-ID``).
 * The environ is a WSGI server's (PEP 3333): ``PATH_INFO`` is the percent-decoded path as
   Latin-1 text, headers are ``HTTP_*`` (repeated ones joined with ``,``, cookies with ``;``).
 """
@@ -28,12 +35,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
+log = logging.getLogger("turret.serve")
 INLINE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_WSGI_BASE = {"SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
+WAIT_SECONDS = 1.0         # a pool thread waiting on the loop looks this often whether it still runs
+_WSGI_BASE = {"GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
               "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
               "SERVER_SOFTWARE": "Granian"}
 
@@ -68,7 +78,7 @@ class _LoopBody(io.RawIOBase):
         while not self._left:
             if self._done:
                 return 0
-            chunk = asyncio.run_coroutine_threadsafe(_next_chunk(self._chunks), self._loop).result()
+            chunk = on_loop(_next_chunk(self._chunks), self._loop)
             if chunk is None:
                 self._done = True
             else:
@@ -87,6 +97,19 @@ async def _next_chunk(chunks: Any) -> bytes | None:
         return None
 
 
+def on_loop(coroutine: Any, loop: asyncio.AbstractEventLoop) -> Any:
+    """``coroutine``'s result, run on ``loop`` from a pool thread; ConnectionError once the loop
+    has stopped (a worker shutting down), rather than waiting for ever."""
+    future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+    while True:
+        try:
+            return future.result(WAIT_SECONDS)
+        except TimeoutError:
+            if not loop.is_running():
+                future.cancel()
+                raise ConnectionError("the worker's event loop has stopped") from None
+
+
 async def _send(transport: Any, chunk: bytes) -> None:
     await transport.send_bytes(chunk)      # granian's awaitable is no coroutine: wrapped for the loop
 
@@ -99,6 +122,7 @@ def _client_ip(address: str) -> str:
 def environ_of(scope: Any) -> dict:
     """The WSGI environ of an RSGI HTTP ``scope`` (without ``wsgi.input``)."""
     server_host, _, server_port = scope.server.rpartition(":")
+    server_host = server_host[1:-1] if server_host.startswith("[") else server_host
     env = {**_WSGI_BASE, "REQUEST_METHOD": scope.method,
            # RSGI decodes the path as UTF-8; WSGI wants its bytes as Latin-1 text
            "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
@@ -112,8 +136,8 @@ def environ_of(scope: Any) -> dict:
             continue
         values = headers.get_all(name)
         env["HTTP_" + name.upper().replace("-", "_")] = (";" if name == "cookie" else ",").join(values)
-    if "HTTP_HOST" not in env and scope.authority:
-        env["HTTP_HOST"] = scope.authority
+    if "HTTP_HOST" not in env:
+        env["HTTP_HOST"] = scope.authority or ""      # as granian's WSGI interface sets it
     return env
 
 
@@ -121,7 +145,20 @@ def _has_body(headers: Any) -> bool:
     return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
 
 
-def _streamed(headers: list[tuple[str, str]]) -> bool:
+def inline(scope: Any) -> bool:
+    """Whether the request is answered on the event loop thread (see the module contract)."""
+    headers = scope.headers
+    if scope.method not in INLINE_METHODS or _has_body(headers) or "cookie" in headers:
+        return False
+    credentials = headers.get("authorization", "")
+    return not credentials or credentials[:7].lower() == "bearer "
+
+
+def _streamed(method: str, status: int, headers: list[tuple[str, str]]) -> bool:
+    """An answer to iterate as it comes: no ``Content-Length``, and one that has a body (werkzeug
+    drops the length of a 204 or 304)."""
+    if method == "HEAD" or status in (204, 304) or status < 200:
+        return False
     return not any(name.lower() == "content-length" for name, _ in headers)
 
 
@@ -134,9 +171,10 @@ def _close(answer: Iterable[bytes]) -> None:
 class WSGIOverRSGI:
     """An RSGI application serving the WSGI ``app`` (see the module contract)."""
 
-    def __init__(self, app: Callable, threads: int) -> None:
+    def __init__(self, app: Callable, threads: int, max_body: int) -> None:
         self._app = app
         self._threads = max(1, threads)
+        self._max_body = max_body
         self._pool: ThreadPoolExecutor | None = None
 
     @property
@@ -155,15 +193,19 @@ class WSGIOverRSGI:
             return
         environ = environ_of(scope)
         loop = asyncio.get_running_loop()
-        if scope.method in INLINE_METHODS and not _has_body(scope.headers):
+        if inline(scope):
             environ["wsgi.input"] = io.BytesIO(b"")
             started = _Started()
             answer = self._app(environ, started)
         else:
-            environ["wsgi.input"] = io.BufferedReader(_LoopBody(proto.__aiter__(), loop))
-            environ["wsgi.input_terminated"] = True    # the body ends where the client's does
+            if "CONTENT_LENGTH" in environ:
+                environ["wsgi.input"] = io.BufferedReader(_LoopBody(proto.__aiter__(), loop))
+            else:
+                body = await _read_chunked(proto, self._max_body + 1)
+                environ.pop("HTTP_TRANSFER_ENCODING", None)     # werkzeug ignores a length beside it
+                environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
             started, answer = await loop.run_in_executor(self.pool, self._call, environ)
-        if not _streamed(started.headers):
+        if not _streamed(scope.method, started.status, started.headers):
             try:
                 body = b"".join(answer)
             finally:
@@ -178,14 +220,26 @@ class WSGIOverRSGI:
         return started, self._app(environ, started)
 
 
+async def _read_chunked(proto: Any, most: int) -> bytes:
+    """A body without a length, up to ``most`` bytes (the rest is left unread)."""
+    data = bytearray()
+    async for chunk in proto:
+        data += chunk
+        if len(data) >= most:
+            break
+    return bytes(data[:most])
+
+
 def _pump(answer: Iterable[bytes], transport: Any, loop: asyncio.AbstractEventLoop) -> None:
     """Send a streamed answer's chunks until it ends or the client is gone (on a pool thread)."""
     try:
         for chunk in answer:
             if chunk:
                 try:
-                    asyncio.run_coroutine_threadsafe(_send(transport, bytes(chunk)), loop).result()
-                except RuntimeError:    # granian's RSGIProtocolClosed: the client went away
+                    on_loop(_send(transport, bytes(chunk)), loop)
+                except (RuntimeError, ConnectionError):  # granian's RSGIProtocolClosed: client gone
                     return
+    except Exception:   # noqa: BLE001 - the status line is gone: log it, the client sees the end
+        log.exception("a streamed answer failed")
     finally:
         _close(answer)

@@ -7,9 +7,10 @@ Contract:
 * More workers (0 = one per CPU): the ``turret serve`` process opens the data dir, builds the
   app (every import done once), then forks the web server (``WEB_SERVER``: granian, gunicorn
   or waitress processes sharing one socket; granian through :mod:`controller.rsgi`) **before**
-  starting any thread, so no lock or SQLite connection crosses a fork.  Only then does it start the job stack and the wake
-  listener (:mod:`controller.jobs.wake`): the web workers run no job thread; they write jobs
-  ``pending`` / flag cancels in the database and wake this process with a datagram.
+  starting any thread, so no lock or SQLite connection crosses a fork.  Only then does it
+  start the job stack and the wake listener (:mod:`controller.jobs.wake`): the web workers
+  run no job thread; they write jobs ``pending`` / flag cancels in the database and wake this
+  process with a datagram.
   Everything a worker shows (job state, SSE output, settings, sessions, the login throttle)
   is read from the database, so it does not matter which worker serves a request.
 * SIGTERM or SIGINT stops the web server (its workers end), then the job stack (running jobs
@@ -111,7 +112,7 @@ def _serve_forked(state: AppState, app: Any, workers: int) -> int:
     if listen is None:
         probe.close()
     _APP = app
-    rsgi_app = WSGIOverRSGI(app, settings.THREADS)
+    rsgi_app = WSGIOverRSGI(app, settings.THREADS, settings.MAX_BODY_BYTES)
     metrics.share_between_processes(str(settings.data_dir / "metrics"))   # a scrape sums every process
     state.store.close()                          # each process opens its own connections
     state.dispatcher = WakeSender(address)       # what the web workers' requests wake

@@ -152,7 +152,8 @@ def _action_responses(registry, res, name: str, method: str) -> dict[str, Any]:
             "application/json": {"schema": {"type": "object", "properties": {
                 "range": {"type": "object"}, "content": {"type": "string"}}}}}}}
     if name == "events_stream":
-        return {"200": _resp({"type": "string"}, "Server-Sent Events until the job ends", "text/event-stream")}
+        return {"200": _resp({"type": "string"}, "Server-Sent Events until the job ends (or about 1 MiB: resume "
+                                                 "with Last-Event-ID)", "text/event-stream")}
     if name in ("playbooks", "inventories"):
         return {"200": _resp({"type": "array", "items": {"type": "string"}})}
     if method == "GET":

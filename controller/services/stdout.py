@@ -113,20 +113,35 @@ def render(ctx, resource: Resource, row: dict, fmt: str, start: int | None = Non
 _STREAMED = ("id", "counter", "event", "start_line", "end_line", "stdout", "host_name", "task", "failed", "changed")
 
 
+STREAM_BUDGET = 1024 * 1024     # bytes of events in one live output response (event_stream)
+
+
 def event_stream(store, resource: Resource, pk: int, cursor: int, poll: float = 0.25,
-                 keep_alive: float = 15.0) -> Iterator[str]:
+                 keep_alive: float = 15.0, budget: int = STREAM_BUDGET) -> Iterator[str]:
     """Server-Sent Events of job ``pk``: each stored event after counter ``cursor`` (``id`` is
     its counter, so ``Last-Event-ID`` resumes), then ``end`` with the final status once the job
     has finished and its events are all stored (or it is gone).  A comment line every
-    ``keep_alive`` idle seconds keeps proxies and browsers from closing the stream."""
+    ``keep_alive`` idle seconds keeps proxies and browsers from closing the stream.
+
+    One response carries about ``budget`` bytes of events at most, then ends with ``retry``
+    (no ``end``) and the client resumes with ``Last-Event-ID``, as ``EventSource`` does by
+    itself: a server without back-pressure (granian's RSGI stream) would otherwise hold a slow
+    reader's whole replay in memory, and a pool thread for as long."""
     kind = resource.unified_job
     assert kind is not None, f"{resource.name} is no unified job"
     idle = 0.0
+    sent = 0
     while True:
         rows = q.events_after(store, kind.events_table, kind.parent_col, pk, cursor, 500)
         for ev in rows:
             cursor = ev["counter"]
-            yield f"id: {cursor}\nevent: {kind.parent_col}_event\ndata: {json.dumps({k: ev[k] for k in _STREAMED})}\n\n"
+            data = json.dumps({k: ev[k] for k in _STREAMED})
+            event = f"id: {cursor}\nevent: {kind.parent_col}_event\ndata: {data}\n\n"
+            sent += len(event)
+            yield event
+            if sent >= budget:
+                yield "retry: 250\n\n"
+                return
         if rows:
             idle = 0.0
             continue

@@ -18,9 +18,9 @@ import time
 
 import pytest
 
-from controller.rsgi import _LoopBody, environ_of
+from controller.rsgi import _LoopBody, _streamed, environ_of, inline, on_loop
 from tests.conftest import start_controller
-from tests.controller.test_serving import Conn, one_per_worker, wait_job, world  # noqa: F401 - fixture
+from tests.controller.test_serving import Conn, _owner, one_per_worker, world  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.slow
 
@@ -35,12 +35,15 @@ def live(tmp_path_factory):
 
 
 def _same_worker(live, pid: int, tries: int = 60) -> Conn:
-    """A new keep-alive connection that landed on worker ``pid``."""
+    """A new keep-alive connection that landed on worker ``pid`` (found with an anonymous ping,
+    which that worker answers inline)."""
     spare = []
     try:
         for _ in range(tries):
             c = Conn(live)
-            if c.worker() == pid:
+            c.http.request("GET", "/api/v2/ping/")
+            c.http.getresponse().read()
+            if _owner(live.proc.pid, live.port, c.http.sock.getsockname()[1]) == pid:
                 return c
             spare.append(c)     # held open so the next connection is not handed the same slot
         raise AssertionError(f"no connection landed on worker {pid}")
@@ -61,11 +64,14 @@ def test_reads_answer_at_once_while_live_output_holds_the_only_thread(live, worl
     while not any("starting" in line for line in lines):    # the stream is live and holds its thread
         lines.append(stream.readline().decode())
         assert lines[-1], "the stream ended early"
+    status, token = launcher.call("POST", "/api/v2/tokens/", {"description": "reads", "scope": "read"})
+    assert status == 201, token
+    bearer = f"Bearer {token['token']}"     # Basic reads go to the pool (a password check may be slow)
     reader = _same_worker(live, viewer.worker())
     t0 = time.monotonic()
-    status, body = reader.call("GET", f"/api/v2/jobs/{job['id']}/")
+    status, body = reader.call("GET", f"/api/v2/jobs/{job['id']}/", auth=bearer)
     assert status == 200 and body["status"] == "running", body      # answered while the job runs
-    status, page = reader.call("GET", "/api/v2/job_templates/?name__in=quick,slow&order_by=name")
+    status, page = reader.call("GET", "/api/v2/job_templates/?name__in=quick,slow&order_by=name", auth=bearer)
     assert status == 200 and [t["name"] for t in page["results"]] == ["quick", "slow"], page
     assert time.monotonic() - t0 < 2.0
     text = "".join(lines) + stream.read().decode()
@@ -97,9 +103,17 @@ def test_a_chunked_body_is_read_and_a_large_one_refused_before_it_is_read(live):
     resp = http_conn.getresponse()
     refused = json.loads(resp.read())
     assert resp.status == 413 and "4096" in refused["detail"], refused
+    big = json.dumps({"name": "y" * 8000}).encode()      # chunked too: read up to the limit, then 413
+    http_conn.request("POST", "/api/v2/organizations/", body=iter([big[:3000], big[3000:]]), encode_chunked=True,
+                      headers={"Authorization": auth, "Content-Type": "application/json"})
+    resp = http_conn.getresponse()
+    refused = json.loads(resp.read())
+    assert resp.status == 413 and "4096" in refused["detail"], refused
+    http_conn.close()
+    http_conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)     # it may be closed
     c = Conn(live)
-    status, page = c.call("GET", "/api/v2/organizations/?name__startswith=x")
-    assert status == 200 and page["count"] == 0       # nothing stored from the refused body
+    status, page = c.call("GET", "/api/v2/organizations/?or__name__startswith=x&or__name__startswith=y")
+    assert status == 200 and page["count"] == 0       # nothing stored from the refused bodies
     c.close()
     http_conn.close()
 
@@ -178,3 +192,42 @@ def test_body_reader_takes_chunks_from_the_loop_as_the_app_asks():
     finally:
         loop.call_soon_threadsafe(loop.stop)
         runner.join(5)
+
+
+def test_only_credential_free_or_bearer_reads_without_a_body_run_inline():
+    def scope(method: str, *headers: tuple[str, str]) -> _Scope:
+        return _Scope(method, "/api/v2/ping/", "", "127.0.0.1:1", list(headers))
+    assert inline(scope("GET")) and inline(scope("HEAD")) and inline(scope("OPTIONS"))
+    assert inline(scope("GET", ("authorization", "Bearer abc"))) and inline(scope("GET", ("authorization", "bearer x")))
+    assert inline(scope("GET", ("content-length", "0")))
+    assert not inline(scope("GET", ("authorization", "Basic YTpi")))     # a password hash, a throttle delay
+    assert not inline(scope("GET", ("cookie", "sessionid=1")))           # a session's sliding expiry
+    assert not inline(scope("GET", ("content-length", "2")))
+    assert not inline(scope("GET", ("transfer-encoding", "chunked")))
+    assert not inline(scope("POST")) and not inline(scope("DELETE", ("authorization", "Bearer abc")))
+
+
+def test_answers_without_a_body_are_not_streamed():
+    assert _streamed("GET", 200, [("Content-Type", "text/event-stream")])
+    assert not _streamed("GET", 200, [("Content-Length", "2")])
+    assert not _streamed("GET", 304, []) and not _streamed("DELETE", 204, []) and not _streamed("HEAD", 200, [])
+
+
+def test_a_pool_thread_stops_waiting_once_the_loop_has_stopped():
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+
+    async def forever():
+        await asyncio.sleep(3600)
+    waiting = forever()
+    try:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(5)
+        t0 = time.monotonic()
+        with pytest.raises(ConnectionError):
+            on_loop(waiting, loop)
+        assert time.monotonic() - t0 < 5
+    finally:
+        waiting.close()
+        loop.close()

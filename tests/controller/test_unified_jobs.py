@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from controller.services.stdout import event_stream
 from tests.support.jobs import launch, make_inventory, make_jt, make_org, make_project
 
 PLAY = "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: msg=hi\n"
@@ -76,3 +77,14 @@ def test_a_project_update_stdout_without_workers(admin, app_state):
     _store_events(app_state.store, "project_update_events", "project_update", update_id)
     text = admin.get(f"/api/v2/project_updates/{update_id}/stdout/?format=txt").data.decode()
     assert text == "\n".join(LINES) + "\n"
+
+
+def test_stream_ends_past_its_budget_and_resumes_where_it_ended(app_state, job):
+    """One response carries about ``budget`` bytes; the client resumes with Last-Event-ID."""
+    res = app_state.registry["job"]
+    first = "".join(event_stream(app_state.store, res, job["id"], 0, budget=1))   # past it after one event
+    assert first.startswith("id: 1\n") and "id: 2" not in first
+    assert first.endswith("retry: 250\n\n") and "event: end" not in first
+    rest = "".join(event_stream(app_state.store, res, job["id"], 1))
+    assert [line for line in rest.splitlines() if line.startswith("id: ")] == ["id: 2", "id: 3"]
+    assert rest.endswith('event: end\ndata: {"status": "successful"}\n\n')
