@@ -6,7 +6,7 @@ Contract:
   process runs the job dispatcher, scheduler, notification sender and event writer.
 * More workers (0 = one per CPU): the ``turret serve`` process opens the data dir, builds the
   app (every import done once), then forks the web server (``WEB_SERVER``: granian, gunicorn
-  or waitress processes sharing one socket; granian through :mod:`controller.rsgi`) **before**
+  or waitress processes sharing one socket; granian through :mod:`controller.api.rsgi`) **before**
   starting any thread, so no lock or SQLite connection crosses a fork.  Only then does it
   start the job stack and the wake listener (:mod:`controller.jobs.wake`): the web workers
   run no job thread; they write jobs ``pending`` / flag cancels in the database and wake this
@@ -31,7 +31,7 @@ from typing import Any, Callable
 from . import AppState, create_app, metrics, open_state
 from .config import VERSION, Settings
 from .jobs.wake import WakeListener, WakeSender, wake_address
-from .rsgi import WSGIOverRSGI
+from .api.rsgi import WSGIOverRSGI
 from .services.bootstrap import initialize
 
 log = logging.getLogger("turret.serve")
@@ -212,7 +212,7 @@ def _run_granian(settings: Settings, workers: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    # RSGI, not WSGI: reads run on each worker's event loop thread, the rest on our pool (.rsgi)
+    # RSGI, not WSGI: reads run on each worker's event loop thread, the rest on our pool (api.rsgi)
     Granian(f"{__name__}:rsgi_app", address=settings.HOST, port=settings.PORT, interface=Interfaces.RSGI,
             workers=workers, backlog=1024, log_access=False,
             workers_kill_timeout=STOP_SECONDS).serve()

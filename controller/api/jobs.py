@@ -72,7 +72,7 @@ def events_stream_view(ctx, res, row) -> Response:
     except ValueError:
         cursor = 0
     # no stream_with_context: the stream needs only the store, and a server may iterate it on
-    # another thread than the one that called the app (controller.rsgi)
+    # another thread than the one that called the app (controller.api.rsgi)
     return Response(stdout.event_stream(ctx.store, res, row["id"], cursor),
                     mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -1,4 +1,4 @@
-"""granian serves the app through RSGI (``controller.rsgi``): reads inline on each worker's
+"""granian serves the app through RSGI (``controller.api.rsgi``): reads inline on each worker's
 event loop thread, writes, bodies and streamed answers on a pool.
 
 The behaviour that matters runs on real ``turret serve`` (granian, two workers) on 127.0.0.1
@@ -13,12 +13,16 @@ import asyncio
 import http.client
 import io
 import json
+import re
+import socket
 import threading
 import time
 
 import pytest
 
-from controller.rsgi import _LoopBody, _streamed, environ_of, inline, on_loop
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+from controller.api.rsgi import _LoopBody, _streamed, environ_of, inline, on_loop
 from tests.conftest import start_controller
 from tests.controller.test_serving import Conn, _owner, one_per_worker, world  # noqa: F401 - fixture
 
@@ -118,6 +122,43 @@ def test_a_chunked_body_is_read_and_a_large_one_refused_before_it_is_read(live):
     http_conn.close()
 
 
+def _raw(live, request: bytes, then: bytes = b"", half_close: bool = False) -> tuple[int, dict]:
+    """One request on a raw socket (``then`` after a pause); its status and JSON body."""
+    with socket.create_connection(("127.0.0.1", live.port), timeout=30) as sock:
+        sock.sendall(request)
+        if then:
+            time.sleep(0.1)
+            sock.sendall(then)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += sock.recv(65536)
+    return int(head.split()[1]), json.loads(body[:length])
+
+
+def test_a_short_body_is_refused_and_chunked_framing_wins_over_a_length(live):
+    auth = Conn(live).auth
+    body = json.dumps({"name": "short org"}).encode()
+    head = (f"POST /api/v2/organizations/ HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body) + 50}\r\n\r\n").encode()
+    status, answer = _raw(live, head, body, half_close=True)     # the client's body breaks off
+    assert status == 400, answer
+    body = json.dumps({"name": "framed org"}).encode()
+    head = (f"POST /api/v2/organizations/ HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    status, answer = _raw(live, head + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+    assert status == 201 and answer["name"] == "framed org", answer
+    c = Conn(live)
+    status, page = c.call("GET", "/api/v2/organizations/?name=short%20org")
+    assert status == 200 and page["count"] == 0
+    c.close()
+
+
 # -- the environ and the body reader, directly ------------------------------------------------
 class _Headers:
     """RSGI's header mapping: lower-case names, ``get_all`` for repeated ones."""
@@ -213,21 +254,70 @@ def test_answers_without_a_body_are_not_streamed():
     assert not _streamed("GET", 304, []) and not _streamed("DELETE", 204, []) and not _streamed("HEAD", 200, [])
 
 
-def test_a_pool_thread_stops_waiting_once_the_loop_has_stopped():
+def _loop_in_thread() -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
     loop = asyncio.new_event_loop()
     runner = threading.Thread(target=loop.run_forever, daemon=True)
     runner.start()
+    return loop, runner
+
+
+def _end_loop(loop: asyncio.AbstractEventLoop, runner: threading.Thread) -> None:
+    """Stop the loop, cancel what still waits on it (the tests' endless bodies), close it."""
+    if loop.is_running():
+        loop.call_soon_threadsafe(loop.stop)
+    runner.join(5)
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+
+
+def test_a_pool_thread_stops_waiting_once_the_loop_stops_or_the_body_stalls():
+    loop, runner = _loop_in_thread()
 
     async def forever():
         await asyncio.sleep(3600)
-    waiting = forever()
     try:
-        loop.call_soon_threadsafe(loop.stop)
-        runner.join(5)
-        t0 = time.monotonic()
-        with pytest.raises(ConnectionError):
-            on_loop(waiting, loop)
-        assert time.monotonic() - t0 < 5
+        with pytest.raises(ConnectionError):        # a stalled wait gives up after its timeout
+            on_loop(forever(), loop, timeout=1.0)
+        outcome: list = []
+
+        def wait() -> None:
+            try:
+                on_loop(forever(), loop)
+            except ConnectionError as exc:
+                outcome.append(exc)
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        time.sleep(0.3)                             # waiting on the running loop ...
+        assert waiter.is_alive() and not outcome
+        loop.call_soon_threadsafe(loop.stop)        # ... until the worker's loop stops
+        waiter.join(5)
+        assert not waiter.is_alive() and len(outcome) == 1
     finally:
-        waiting.close()
-        loop.close()
+        _end_loop(loop, runner)
+
+
+def test_body_reader_refuses_a_byte_past_its_limit_and_a_stalled_client():
+    loop, runner = _loop_in_thread()
+
+    async def chunks(*parts: bytes, stall: bool = False):
+        for part in parts:
+            yield part
+        if stall:
+            await asyncio.sleep(3600)
+    try:
+        at_limit = io.BufferedReader(_LoopBody(chunks(b"12345", b"67890").__aiter__(), loop, limit=10))
+        assert at_limit.read() == b"1234567890"
+        past = io.BufferedReader(_LoopBody(chunks(b"12345", b"67890", b"1").__aiter__(), loop, limit=10))
+        with pytest.raises(RequestEntityTooLarge):
+            past.read()
+        past_exactly = _LoopBody(chunks(b"1234567890", b"x").__aiter__(), loop, limit=10)
+        with pytest.raises(RequestEntityTooLarge):  # werkzeug stops at its maximum: the reader looks
+            past_exactly.readinto(bytearray(10))
+        stalled = io.BufferedReader(_LoopBody(chunks(b"{", stall=True).__aiter__(), loop, idle=1.0))
+        with pytest.raises(ClientDisconnected):
+            stalled.read()
+    finally:
+        _end_loop(loop, runner)

@@ -16,11 +16,14 @@ Contract (:class:`WSGIOverRSGI`):
   when not cached, the failed-login throttle's delay and count) and cookies (a browser session's
   expiry slides with a write) go to the pool instead.
 * Every other request (writes, which may wait for SQLite's write lock; any request with a
-  body) runs on a pool of ``threads`` threads, reading a sized body lazily from the loop, as a
-  WSGI server's ``wsgi.input`` would: nothing is read before the app asks (authentication and
-  the 413 of ``MAX_CONTENT_LENGTH`` come first).  A chunked body (no ``Content-Length``) is
-  read first, on the loop, up to ``max_body`` + 1 bytes, and given to the app with its length,
-  so the app's own limit answers 413 past it.
+  body) runs on a pool of ``threads`` threads, reading its body lazily from the loop, as a WSGI
+  server's ``wsgi.input`` would: nothing is read before the app asks (authentication and the
+  413 of ``MAX_CONTENT_LENGTH`` come first).  A chunked body (``Transfer-Encoding``, which
+  wins over a ``Content-Length`` beside it) is cut at ``max_body`` by a 413 as soon as a byte
+  past it exists (werkzeug's own maximum stops there silently).  A client that sends no body
+  byte for :data:`BODY_IDLE_SECONDS` is disconnected (400), so it cannot hold a pool thread.
+  granian reports a body that breaks off the same way as its end: a sized body then falls short
+  of its length (400), a chunked one is taken as it came.
 * An answer without ``Content-Length`` (live output's Server-Sent Events) is streamed: it is
   iterated on the pool, never on the loop, so a viewer holds a pool thread, not the worker's
   reads.  Such an iterator must not depend on the request context (no
@@ -40,9 +43,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
 log = logging.getLogger("turret.serve")
 INLINE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WAIT_SECONDS = 1.0         # a pool thread waiting on the loop looks this often whether it still runs
+BODY_IDLE_SECONDS = 60.0   # longest wait for a request body's next bytes (waitress's channel_timeout: 120 s)
 _WSGI_BASE = {"GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
               "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
               "SERVER_SOFTWARE": "Granian"}
@@ -62,30 +68,47 @@ class _Started:
 
 
 class _LoopBody(io.RawIOBase):
-    """A request body read from a pool thread: each chunk is awaited on the event loop."""
+    """A request body read from a pool thread: each chunk is awaited on the event loop.  With a
+    ``limit``, more bytes than that raise a 413; no bytes for ``idle`` seconds a 400."""
 
-    def __init__(self, chunks: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, chunks: Any, loop: asyncio.AbstractEventLoop, limit: int | None = None,
+                 idle: float = BODY_IDLE_SECONDS) -> None:
         super().__init__()
         self._chunks = chunks
         self._loop = loop
+        self._limit = limit
+        self._idle = idle
         self._left = b""
+        self._taken = 0
         self._done = False
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        while not self._left:
-            if self._done:
-                return 0
-            chunk = on_loop(_next_chunk(self._chunks), self._loop)
+    def _fill(self) -> None:
+        """Wait for the next bytes of the body, unless it has ended."""
+        while not self._left and not self._done:
+            try:
+                chunk = on_loop(_next_chunk(self._chunks), self._loop, self._idle)
+            except ConnectionError:
+                raise ClientDisconnected() from None
             if chunk is None:
                 self._done = True
             else:
                 self._left = chunk
+
+    def readinto(self, buffer: Any) -> int:
+        self._fill()
         size = min(len(buffer), len(self._left))
+        if self._limit is not None and self._taken + size > self._limit:
+            raise RequestEntityTooLarge()
         buffer[:size] = self._left[:size]
         self._left = self._left[size:]
+        self._taken += size
+        if self._limit is not None and self._taken == self._limit:
+            self._fill()                # werkzeug asks no further: is there a byte past the limit?
+            if self._left:
+                raise RequestEntityTooLarge()
         return size
 
 
@@ -97,17 +120,24 @@ async def _next_chunk(chunks: Any) -> bytes | None:
         return None
 
 
-def on_loop(coroutine: Any, loop: asyncio.AbstractEventLoop) -> Any:
-    """``coroutine``'s result, run on ``loop`` from a pool thread; ConnectionError once the loop
-    has stopped (a worker shutting down), rather than waiting for ever."""
-    future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+def on_loop(coroutine: Any, loop: asyncio.AbstractEventLoop, timeout: float | None = None) -> Any:
+    """``coroutine``'s result, run on ``loop`` from a pool thread.  ConnectionError once the loop
+    has stopped (a worker shutting down) or after ``timeout`` seconds, rather than waiting for
+    ever."""
+    try:
+        future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+    except RuntimeError:        # the loop is closed
+        coroutine.close()
+        raise ConnectionError("the worker's event loop is closed") from None
+    waited = 0.0
     while True:
         try:
             return future.result(WAIT_SECONDS)
         except TimeoutError:
-            if not loop.is_running():
+            waited += WAIT_SECONDS
+            if not loop.is_running() or (timeout is not None and waited >= timeout):
                 future.cancel()
-                raise ConnectionError("the worker's event loop has stopped") from None
+                raise ConnectionError("no answer from the worker's event loop") from None
 
 
 async def _send(transport: Any, chunk: bytes) -> None:
@@ -195,39 +225,32 @@ class WSGIOverRSGI:
         loop = asyncio.get_running_loop()
         if inline(scope):
             environ["wsgi.input"] = io.BytesIO(b"")
-            started = _Started()
-            answer = self._app(environ, started)
+            started, answer, body = self._answer(scope.method, environ)
         else:
-            if "CONTENT_LENGTH" in environ:
-                environ["wsgi.input"] = io.BufferedReader(_LoopBody(proto.__aiter__(), loop))
-            else:
-                body = await _read_chunked(proto, self._max_body + 1)
-                environ.pop("HTTP_TRANSFER_ENCODING", None)     # werkzeug ignores a length beside it
-                environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
-            started, answer = await loop.run_in_executor(self.pool, self._call, environ)
-        if not _streamed(scope.method, started.status, started.headers):
-            try:
-                body = b"".join(answer)
-            finally:
-                _close(answer)
+            limit = None
+            if "transfer-encoding" in scope.headers:
+                environ.pop("CONTENT_LENGTH", None)     # RFC 9112: the chunked framing wins
+                environ["wsgi.input_terminated"] = True     # ends where the client's body does
+                limit = self._max_body
+            environ["wsgi.input"] = io.BufferedReader(_LoopBody(proto.__aiter__(), loop, limit))
+            started, answer, body = await loop.run_in_executor(self.pool, self._answer, scope.method, environ)
+        if body is not None:
             proto.response_bytes(started.status, started.headers, body)
             return
         transport = proto.response_stream(started.status, started.headers)
         await loop.run_in_executor(self.pool, _pump, answer, transport, loop)
 
-    def _call(self, environ: dict) -> tuple[_Started, Iterable[bytes]]:
+    def _answer(self, method: str, environ: dict) -> tuple[_Started, Iterable[bytes], bytes | None]:
+        """Call the app: its status and headers, then its answer as bytes, or still to iterate
+        (None) when it is streamed."""
         started = _Started()
-        return started, self._app(environ, started)
-
-
-async def _read_chunked(proto: Any, most: int) -> bytes:
-    """A body without a length, up to ``most`` bytes (the rest is left unread)."""
-    data = bytearray()
-    async for chunk in proto:
-        data += chunk
-        if len(data) >= most:
-            break
-    return bytes(data[:most])
+        answer = self._app(environ, started)
+        if _streamed(method, started.status, started.headers):
+            return started, answer, None
+        try:
+            return started, answer, b"".join(answer)
+        finally:
+            _close(answer)
 
 
 def _pump(answer: Iterable[bytes], transport: Any, loop: asyncio.AbstractEventLoop) -> None:
