@@ -89,11 +89,14 @@ def _wanted(tables: list[str]) -> dict[str, str]:
 
 def _tables(store: Store) -> list[str]:
     """Ordinary tables: SQLite's own, FTS5 indexes and their shadow tables left out (an index
-    changes only with its table, whose trigger counts the change)."""
+    changes only with its table, whose trigger counts the change), and so is any other virtual
+    table with its shadow tables (``<name>_*``): a virtual table cannot carry a trigger, and a
+    trigger on a shadow table fires inside the module's own write (SQLite 3.40 crashes)."""
     rows = store.query("SELECT name, sql FROM sqlite_master WHERE type = 'table'"
                        " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
                        " AND name NOT LIKE 'turret\\_search\\_%' ESCAPE '\\'")
-    return [r["name"] for r in rows]
+    virtual = tuple(f"{r['name']}_" for r in rows if (r["sql"] or "").upper().startswith("CREATE VIRTUAL TABLE"))
+    return [r["name"] for r in rows if not r["name"].startswith(virtual) and f"{r['name']}_" not in virtual]
 
 
 def _ours(store: Store, prefix: str = _TRIGGER) -> dict[str, str]:

@@ -288,3 +288,24 @@ def test_counters_only_grow(tmp_path):
         assert generation.read(store, ["teams"]) == 2
     finally:
         store.close()
+
+
+def test_a_virtual_table_of_someone_else_does_not_stop_a_start(tmp_path):
+    """An FTS5 table made beside Turret's (by an operator, a tool) cannot carry a trigger (the
+    start used to fail with "cannot create triggers on virtual tables"), and a trigger on its
+    shadow tables fires inside the module's own write (SQLite 3.40 crashes on the insert below)."""
+    store = Store(str(tmp_path / "foreign.sqlite3"))
+    try:
+        with store.transaction():
+            store.execute("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT)")
+            store.execute("CREATE VIRTUAL TABLE notes USING fts5(body)")
+        store.keep_counts()
+        counted = {r[0] for r in store.query(f'SELECT tbl FROM "{generation.TABLE}"')}
+        assert "teams" in counted and not {n for n in counted if n.startswith("notes")}   # nor its shadows
+
+        with store.transaction():
+            store.execute("INSERT INTO teams (name) VALUES ('a')")
+            store.execute("INSERT INTO notes (body) VALUES ('b')")
+        assert generation.read(store, ["teams"]) == 1
+    finally:
+        store.close()
