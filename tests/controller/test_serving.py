@@ -224,19 +224,26 @@ def test_a_launch_wakes_the_dispatcher_of_the_parent_at_once(live, world):
     conn.close()
 
 
+def follow_running_job(viewer: Conn, launcher: Conn, world: dict) -> tuple[dict, http.client.HTTPResponse, list[str]]:
+    """Launch the slow template (4 s) through ``launcher`` and follow its live output through
+    ``viewer`` up to the first task's output: the job, the open stream, the lines read."""
+    status, job = launcher.call("POST", f"/api/v2/job_templates/{world['slow']['id']}/launch/",
+                                {"extra_vars": {"naptime": 4}})
+    assert status == 201, job
+    viewer.http.request("GET", f"/api/v2/jobs/{job['id']}/events_stream/", headers={"Authorization": viewer.auth})
+    resp = viewer.http.getresponse()
+    assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/event-stream")
+    lines: list[str] = []
+    while not any("starting" in line for line in lines):
+        lines.append(resp.readline().decode())
+        assert lines[-1], "the stream ended early"
+    return job, resp, lines
+
+
 @pytest.mark.slow
 def test_sse_on_one_worker_follows_a_job_launched_through_the_other(live, world):
     a, b = one_per_worker(live).values()
-    status, job = b.call("POST", f"/api/v2/job_templates/{world['slow']['id']}/launch/",
-                         {"extra_vars": {"naptime": 4}})
-    assert status == 201, job
-    a.http.request("GET", f"/api/v2/jobs/{job['id']}/events_stream/", headers={"Authorization": a.auth})
-    resp = a.http.getresponse()
-    assert resp.status == 200 and resp.getheader("Content-Type").startswith("text/event-stream")
-    lines = []
-    while not any("starting" in line for line in lines):   # live: the first task's output ...
-        lines.append(resp.readline().decode())
-        assert lines[-1], "the stream ended early"
+    job, resp, lines = follow_running_job(a, b, world)      # live: the first task's output ...
     assert b.call("GET", f"/api/v2/jobs/{job['id']}/")[1]["status"] == "running"   # ... while it runs
     text = "".join(lines) + resp.read().decode()     # then everything up to ``end``
     assert 'event: end\ndata: {"status": "successful"}' in text

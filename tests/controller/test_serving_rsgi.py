@@ -24,7 +24,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from controller.api.rsgi import _LoopBody, _streamed, environ_of, inline, on_loop
 from tests.conftest import start_controller
-from tests.controller.test_serving import Conn, _owner, one_per_worker, world  # noqa: F401 - fixture
+from tests.controller.test_serving import Conn, _owner, follow_running_job, one_per_worker, world  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -58,16 +58,7 @@ def _same_worker(live, pid: int, tries: int = 60) -> Conn:
 
 def test_reads_answer_at_once_while_live_output_holds_the_only_thread(live, world):  # noqa: F811
     viewer, launcher = one_per_worker(live).values()
-    status, job = launcher.call("POST", f"/api/v2/job_templates/{world['slow']['id']}/launch/",
-                                {"extra_vars": {"naptime": 4}})
-    assert status == 201, job
-    viewer.http.request("GET", f"/api/v2/jobs/{job['id']}/events_stream/", headers={"Authorization": viewer.auth})
-    stream = viewer.http.getresponse()
-    assert stream.status == 200
-    lines = []
-    while not any("starting" in line for line in lines):    # the stream is live and holds its thread
-        lines.append(stream.readline().decode())
-        assert lines[-1], "the stream ended early"
+    job, stream, lines = follow_running_job(viewer, launcher, world)     # live: it holds its thread
     status, token = launcher.call("POST", "/api/v2/tokens/", {"description": "reads", "scope": "read"})
     assert status == 201, token
     bearer = f"Bearer {token['token']}"     # Basic reads go to the pool (a password check may be slow)
