@@ -31,6 +31,7 @@ from typing import Any, Callable
 from . import AppState, create_app, metrics, open_state
 from .config import VERSION, Settings
 from .jobs.wake import WakeListener, WakeSender, wake_address
+from .api.actions import SLOW_READS
 from .api.rsgi import WSGIOverRSGI
 from .services.bootstrap import initialize
 
@@ -112,7 +113,7 @@ def _serve_forked(state: AppState, app: Any, workers: int) -> int:
     if listen is None:
         probe.close()
     _APP = app
-    rsgi_app = WSGIOverRSGI(app, settings.THREADS, settings.MAX_BODY_BYTES)
+    rsgi_app = WSGIOverRSGI(app, settings.THREADS, settings.MAX_BODY_BYTES, frozenset(SLOW_READS))
     metrics.share_between_processes(str(settings.data_dir / "metrics"))   # a scrape sums every process
     state.store.close()                          # each process opens its own connections
     state.dispatcher = WakeSender(address)       # what the web workers' requests wake

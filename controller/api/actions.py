@@ -40,15 +40,22 @@ class ActionView(Protocol):
 
 VIEWS: dict[str, ActionView] = {}
 RESOURCE_VIEWS: dict[tuple[str, str], ActionView] = {}
+# action names whose reads may take long (a folder walked, a job's whole output): granian's
+# workers serve them on their pool, never on the event loop that answers the other reads (.rsgi)
+SLOW_READS: set[str] = set()
 
 
-def action(name: str, resource: str | None = None,
-           methods: tuple[str, ...] = ("GET", "POST")) -> Callable[[ViewFunction], ActionView]:
+def action(name: str, resource: str | None = None, methods: tuple[str, ...] = ("GET", "POST"),
+           slow: bool = False) -> Callable[[ViewFunction], ActionView]:
     """Register ``view`` for the action ``name`` (of every resource naming it, or of ``resource``).
 
     ``methods`` is the contract: the router answers any other method 405 before the view runs,
-    OPTIONS announces them in ``Allow``, and the OpenAPI document lists them.
+    OPTIONS announces them in ``Allow``, and the OpenAPI document lists them.  ``slow`` marks a
+    read that may take long (:data:`SLOW_READS`).
     """
+    if slow:
+        SLOW_READS.add(name)
+
     def register(function: ViewFunction) -> ActionView:
         function.methods = tuple(methods)  # type: ignore[attr-defined]
         view = cast(ActionView, function)
@@ -147,12 +154,12 @@ def inventory_source_update_view(ctx, res, row) -> Response:
                      **serialize_one(ctx, ctx.registry["inventory_update"], update)}, 202)
 
 
-@action("playbooks", resource="project", methods=("GET",))
+@action("playbooks", resource="project", methods=("GET",), slow=True)
 def project_playbooks_view(ctx, res, row) -> Response:
     return json_response(project_files(ctx, row, "playbook"), headers=_READ_ONLY)
 
 
-@action("inventories", resource="project", methods=("GET",))
+@action("inventories", resource="project", methods=("GET",), slow=True)
 def project_inventories_view(ctx, res, row) -> Response:
     return json_response(project_files(ctx, row, "inventory"), headers=_READ_ONLY)
 
@@ -166,7 +173,7 @@ def cancel_view(ctx, res, row) -> Response:
     return json_response(None, 202, ALLOW)
 
 
-@action("stdout", methods=("GET",))
+@action("stdout", methods=("GET",), slow=True)
 def stdout_view(ctx, res, row) -> Response:
     body, mimetype, headers = stdout.render(ctx, res, row, request.args.get("format", "txt"), query_int("start_line"),
                                             query_int("end_line"), dark=request.args.get("dark") == "1")
@@ -228,7 +235,7 @@ def variable_data_view(ctx, res, row) -> Response:
 variable_data_view.options_sections = _variables_sections  # type: ignore[attr-defined]
 
 
-@action("script", resource="inventory", methods=("GET",))
+@action("script", resource="inventory", methods=("GET",), slow=True)
 def inventory_script_view(ctx, res, row) -> Response:
     """Ansible JSON inventory (``?hostvars=1&towervars=1&all=1``, ``?host=name``, ``?subset=``)."""
     args = request.args

@@ -12,9 +12,10 @@ Contract (:class:`WSGIOverRSGI`):
 
 * A ``GET``, ``HEAD`` or ``OPTIONS`` without a body, and with a Bearer token or no credentials
   at all, is answered inline, on the event loop thread: such reads only read (SQLite WAL never
-  makes a reader wait) and authenticate with one look-up.  Basic credentials (a password hash
-  when not cached, the failed-login throttle's delay and count) and cookies (a browser session's
-  expiry slides with a write) go to the pool instead.
+  makes a reader wait) and authenticate with one look-up.  Actions declared ``slow``
+  (``api.actions.SLOW_READS``: a project's folder walked, a job's whole output) are not.
+  Basic credentials (a password hash when not cached, the failed-login throttle's delay and
+  count) and cookies (a browser session's expiry slides with a write) go to the pool instead.
 * Every other request (writes, which may wait for SQLite's write lock; any request with a
   body) runs on a pool of ``threads`` threads, reading its body lazily from the loop, as a WSGI
   server's ``wsgi.input`` would: nothing is read before the app asks (authentication and the
@@ -175,11 +176,16 @@ def _has_body(headers: Any) -> bool:
     return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
 
 
-def inline(scope: Any) -> bool:
-    """Whether the request is answered on the event loop thread (see the module contract)."""
+def inline(scope: Any, slow: frozenset[str] = frozenset()) -> bool:
+    """Whether the request is answered on the event loop thread (see the module contract);
+    ``slow`` names the actions (``/api/v2/<plural>/<id>/<action>/``) that never are."""
     headers = scope.headers
     if scope.method not in INLINE_METHODS or _has_body(headers) or "cookie" in headers:
         return False
+    if slow:
+        parts = scope.path.split("/")
+        if len(parts) == 7 and parts[1] == "api" and parts[5] in slow:
+            return False
     credentials = headers.get("authorization", "")
     return not credentials or credentials[:7].lower() == "bearer "
 
@@ -201,10 +207,11 @@ def _close(answer: Iterable[bytes]) -> None:
 class WSGIOverRSGI:
     """An RSGI application serving the WSGI ``app`` (see the module contract)."""
 
-    def __init__(self, app: Callable, threads: int, max_body: int) -> None:
+    def __init__(self, app: Callable, threads: int, max_body: int, slow: frozenset[str] = frozenset()) -> None:
         self._app = app
         self._threads = max(1, threads)
         self._max_body = max_body
+        self._slow = slow
         self._pool: ThreadPoolExecutor | None = None
 
     @property
@@ -223,7 +230,7 @@ class WSGIOverRSGI:
             return
         environ = environ_of(scope)
         loop = asyncio.get_running_loop()
-        if inline(scope):
+        if inline(scope, self._slow):
             environ["wsgi.input"] = io.BytesIO(b"")
             started, answer, body = self._answer(scope.method, environ)
         else:

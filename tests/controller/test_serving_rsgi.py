@@ -22,6 +22,7 @@ import pytest
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
+from controller.api.actions import SLOW_READS
 from controller.api.rsgi import _LoopBody, _streamed, environ_of, inline, on_loop
 from tests.conftest import start_controller
 from tests.controller.test_serving import Conn, _owner, follow_running_job, one_per_worker, world  # noqa: F401
@@ -237,6 +238,18 @@ def test_only_credential_free_or_bearer_reads_without_a_body_run_inline():
     assert not inline(scope("GET", ("content-length", "2")))
     assert not inline(scope("GET", ("transfer-encoding", "chunked")))
     assert not inline(scope("POST")) and not inline(scope("DELETE", ("authorization", "Bearer abc")))
+
+
+def test_reads_declared_slow_go_to_the_pool():
+    assert SLOW_READS >= {"stdout", "playbooks", "inventories", "script"}
+
+    def get(path: str) -> _Scope:
+        return _Scope("GET", path, "", "127.0.0.1:1", [("authorization", "Bearer abc")])
+    slow = frozenset(SLOW_READS)
+    for path in ("/api/v2/jobs/7/stdout/", "/api/v2/projects/5/playbooks/", "/api/v2/inventories/3/script/"):
+        assert not inline(get(path), slow), path
+    for path in ("/api/v2/jobs/7/", "/api/v2/jobs/", "/api/v2/jobs/7/job_events/", "/api/v2/stdout/"):
+        assert inline(get(path), slow), path
 
 
 def test_answers_without_a_body_are_not_streamed():
