@@ -113,7 +113,8 @@ def _serve_forked(state: AppState, app: Any, workers: int) -> int:
     if listen is None:
         probe.close()
     _APP = app
-    rsgi_app = WSGIOverRSGI(app, settings.THREADS, settings.MAX_BODY_BYTES, frozenset(SLOW_READS))
+    slow = frozenset((state.registry[resource].plural if resource else "*", name) for resource, name in SLOW_READS)
+    rsgi_app = WSGIOverRSGI(app, settings.THREADS, settings.MAX_BODY_BYTES, slow)
     metrics.share_between_processes(str(settings.data_dir / "metrics"))   # a scrape sums every process
     state.store.close()                          # each process opens its own connections
     state.dispatcher = WakeSender(address)       # what the web workers' requests wake

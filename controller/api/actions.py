@@ -40,9 +40,10 @@ class ActionView(Protocol):
 
 VIEWS: dict[str, ActionView] = {}
 RESOURCE_VIEWS: dict[tuple[str, str], ActionView] = {}
-# action names whose reads may take long (a folder walked, a job's whole output): granian's
-# workers serve them on their pool, never on the event loop that answers the other reads (.rsgi)
-SLOW_READS: set[str] = set()
+# (resource or None for every resource, action) whose reads may take long (a folder walked, a
+# job's whole output): granian's workers serve them on their pool, never on the event loop that
+# answers the other reads (.rsgi)
+SLOW_READS: set[tuple[str | None, str]] = set()
 
 
 def action(name: str, resource: str | None = None, methods: tuple[str, ...] = ("GET", "POST"),
@@ -54,7 +55,7 @@ def action(name: str, resource: str | None = None, methods: tuple[str, ...] = ("
     read that may take long (:data:`SLOW_READS`).
     """
     if slow:
-        SLOW_READS.add(name)
+        SLOW_READS.add((resource, name))
 
     def register(function: ViewFunction) -> ActionView:
         function.methods = tuple(methods)  # type: ignore[attr-defined]

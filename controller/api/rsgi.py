@@ -46,6 +46,8 @@ from typing import Any, Callable, Iterable
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
+from .paths import ALIAS
+
 log = logging.getLogger("turret.serve")
 INLINE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WAIT_SECONDS = 1.0         # a pool thread waiting on the loop looks this often whether it still runs
@@ -176,15 +178,19 @@ def _has_body(headers: Any) -> bool:
     return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
 
 
-def inline(scope: Any, slow: frozenset[str] = frozenset()) -> bool:
+def inline(scope: Any, slow: frozenset[tuple[str, str]] = frozenset()) -> bool:
     """Whether the request is answered on the event loop thread (see the module contract);
-    ``slow`` names the actions (``/api/v2/<plural>/<id>/<action>/``) that never are."""
+    ``slow`` holds the ``(plural, action)`` of ``/api/v2/<plural>/<id>/<action>/`` (plural
+    ``*``: every resource's) that never are, under either API prefix, with or without the slash."""
     headers = scope.headers
     if scope.method not in INLINE_METHODS or _has_body(headers) or "cookie" in headers:
         return False
     if slow:
-        parts = scope.path.split("/")
-        if len(parts) == 7 and parts[1] == "api" and parts[5] in slow:
+        path = scope.path
+        if path.startswith(ALIAS):
+            path = "/api/" + path[len(ALIAS):]
+        parts = path.strip("/").split("/")
+        if len(parts) == 5 and parts[0] == "api" and ((parts[2], parts[4]) in slow or ("*", parts[4]) in slow):
             return False
     credentials = headers.get("authorization", "")
     return not credentials or credentials[:7].lower() == "bearer "
@@ -207,7 +213,8 @@ def _close(answer: Iterable[bytes]) -> None:
 class WSGIOverRSGI:
     """An RSGI application serving the WSGI ``app`` (see the module contract)."""
 
-    def __init__(self, app: Callable, threads: int, max_body: int, slow: frozenset[str] = frozenset()) -> None:
+    def __init__(self, app: Callable, threads: int, max_body: int,
+                 slow: frozenset[tuple[str, str]] = frozenset()) -> None:
         self._app = app
         self._threads = max(1, threads)
         self._max_body = max_body

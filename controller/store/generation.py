@@ -28,6 +28,7 @@ trigger until the next start: such a table must be in :data:`VOLATILE` (``oauth_
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from collections import OrderedDict
 from contextlib import AbstractContextManager
@@ -90,13 +91,22 @@ def _wanted(tables: list[str]) -> dict[str, str]:
 def _tables(store: Store) -> list[str]:
     """Ordinary tables: SQLite's own, FTS5 indexes and their shadow tables left out (an index
     changes only with its table, whose trigger counts the change), and so is any other virtual
-    table with its shadow tables (``<name>_*``): a virtual table cannot carry a trigger, and a
-    trigger on a shadow table fires inside the module's own write (SQLite 3.40 crashes)."""
-    rows = store.query("SELECT name, sql FROM sqlite_master WHERE type = 'table'"
-                       " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-                       " AND name NOT LIKE 'turret\\_search\\_%' ESCAPE '\\'")
-    virtual = tuple(f"{r['name']}_" for r in rows if (r["sql"] or "").upper().startswith("CREATE VIRTUAL TABLE"))
-    return [r["name"] for r in rows if not r["name"].startswith(virtual) and f"{r['name']}_" not in virtual]
+    table with its shadow tables: a virtual table cannot carry a trigger, and a trigger on a
+    shadow table fires inside the module's own write (SQLite 3.40 crashes).  SQLite says which
+    is which (``pragma_table_list``, 3.37); before it, the shadow names of fts3/4/5 and rtree."""
+    try:
+        rows = store.query("SELECT name, type FROM pragma_table_list WHERE schema = 'main'")
+        names = [r["name"] for r in rows if r["type"] == "table"]
+    except sqlite3.OperationalError:
+        rows = store.query("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+        virtual = {r["name"] for r in rows if (r["sql"] or "").upper().startswith("CREATE VIRTUAL TABLE")}
+        shadows = {f"{v}_{suffix}" for v in virtual for suffix in _SHADOW_SUFFIXES}
+        names = [r["name"] for r in rows if r["name"] not in virtual and r["name"] not in shadows]
+    return [n for n in names if not n.startswith(("sqlite_", "turret_search_"))]
+
+
+_SHADOW_SUFFIXES = ("data", "idx", "content", "docsize", "config", "segments", "segdir", "stat",
+                    "node", "parent", "rowid")
 
 
 def _ours(store: Store, prefix: str = _TRIGGER) -> dict[str, str]:

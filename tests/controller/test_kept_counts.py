@@ -3,6 +3,8 @@ no table it reads was written, by this process or any other; every answer stays 
 count gives."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from controller.store import Store, generation
@@ -298,14 +300,37 @@ def test_a_virtual_table_of_someone_else_does_not_stop_a_start(tmp_path):
     try:
         with store.transaction():
             store.execute("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT)")
+            store.execute("CREATE TABLE job_templates (id INTEGER PRIMARY KEY, name TEXT)")
             store.execute("CREATE VIRTUAL TABLE notes USING fts5(body)")
+            store.execute("CREATE VIRTUAL TABLE job USING fts5(body)")    # named like a prefix of ours
         store.keep_counts()
         counted = {r[0] for r in store.query(f'SELECT tbl FROM "{generation.TABLE}"')}
-        assert "teams" in counted and not {n for n in counted if n.startswith("notes")}   # nor its shadows
+        assert {"teams", "job_templates"} <= counted
+        assert not {n for n in counted if n.startswith("notes") or n in ("job", "job_data", "job_idx")}
 
         with store.transaction():
             store.execute("INSERT INTO teams (name) VALUES ('a')")
             store.execute("INSERT INTO notes (body) VALUES ('b')")
         assert generation.read(store, ["teams"]) == 1
+    finally:
+        store.close()
+
+
+def test_before_sqlite_lists_its_tables_shadow_tables_are_known_by_name(tmp_path, monkeypatch):
+    """SQLite before 3.37 has no ``pragma_table_list``: virtual tables are read from their
+    statement and their shadow tables from the names fts3/4/5 and rtree give them."""
+    store = Store(str(tmp_path / "old-sqlite.sqlite3"))
+    try:
+        with store.transaction():
+            store.execute("CREATE TABLE job_templates (id INTEGER PRIMARY KEY, name TEXT)")
+            store.execute("CREATE VIRTUAL TABLE job USING fts5(body)")
+        query = store.query
+
+        def without_table_list(sql, params=()):
+            if "pragma_table_list" in sql:
+                raise sqlite3.OperationalError("no such table: pragma_table_list")
+            return query(sql, params)
+        monkeypatch.setattr(store, "query", without_table_list)
+        assert generation._tables(store) == ["job_templates"]
     finally:
         store.close()

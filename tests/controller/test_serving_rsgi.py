@@ -241,14 +241,19 @@ def test_only_credential_free_or_bearer_reads_without_a_body_run_inline():
 
 
 def test_reads_declared_slow_go_to_the_pool():
-    assert SLOW_READS >= {"stdout", "playbooks", "inventories", "script"}
+    assert SLOW_READS >= {(None, "stdout"), ("project", "playbooks"), ("project", "inventories"),
+                          ("inventory", "script")}
 
     def get(path: str) -> _Scope:
         return _Scope("GET", path, "", "127.0.0.1:1", [("authorization", "Bearer abc")])
-    slow = frozenset(SLOW_READS)
-    for path in ("/api/v2/jobs/7/stdout/", "/api/v2/projects/5/playbooks/", "/api/v2/inventories/3/script/"):
+    slow = frozenset({("*", "stdout"), ("projects", "playbooks"), ("projects", "inventories"),
+                      ("inventories", "script")})
+    for path in ("/api/v2/jobs/7/stdout/", "/api/v2/jobs/7/stdout", "/api/controller/v2/jobs/7/stdout/",
+                 "/api/v2/project_updates/2/stdout/", "/api/v2/projects/5/playbooks/",
+                 "/api/v2/projects/5/inventories", "/api/v2/inventories/Inv++Org/script/"):
         assert not inline(get(path), slow), path
-    for path in ("/api/v2/jobs/7/", "/api/v2/jobs/", "/api/v2/jobs/7/job_events/", "/api/v2/stdout/"):
+    for path in ("/api/v2/jobs/7/", "/api/v2/jobs/", "/api/v2/jobs/7/job_events/", "/api/v2/stdout/",
+                 "/api/v2/organizations/1/inventories/", "/api/controller/v2/jobs/7/"):
         assert inline(get(path), slow), path
 
 
