@@ -4,6 +4,8 @@ count gives."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
+from typing import Iterator
 
 import pytest
 
@@ -292,38 +294,42 @@ def test_counters_only_grow(tmp_path):
         store.close()
 
 
+@contextmanager
+def _database(tmp_path, *statements: str) -> Iterator[Store]:
+    """A store on a new file in ``tmp_path`` holding what ``statements`` create; closed after."""
+    store = Store(str(tmp_path / "made.sqlite3"))
+    try:
+        with store.transaction():
+            for sql in statements:
+                store.execute(sql)
+        yield store
+    finally:
+        store.close()
+
+
 def test_a_virtual_table_of_someone_else_does_not_stop_a_start(tmp_path):
     """An FTS5 table made beside Turret's (by an operator, a tool) cannot carry a trigger (the
     start used to fail with "cannot create triggers on virtual tables"), and a trigger on its
     shadow tables fires inside the module's own write (SQLite 3.40 crashes on the insert below)."""
-    store = Store(str(tmp_path / "foreign.sqlite3"))
-    try:
-        with store.transaction():
-            store.execute("CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT)")
-            store.execute("CREATE TABLE job_templates (id INTEGER PRIMARY KEY, name TEXT)")
-            store.execute("CREATE VIRTUAL TABLE notes USING fts5(body)")
-            store.execute("CREATE VIRTUAL TABLE job USING fts5(body)")    # named like a prefix of ours
+    with _database(tmp_path, "CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT)",
+                   "CREATE TABLE job_templates (id INTEGER PRIMARY KEY, name TEXT)",
+                   "CREATE VIRTUAL TABLE notes USING fts5(body)",
+                   "CREATE VIRTUAL TABLE job USING fts5(body)") as store:     # named like a prefix of ours
         store.keep_counts()
         counted = {r[0] for r in store.query(f'SELECT tbl FROM "{generation.TABLE}"')}
         assert {"teams", "job_templates"} <= counted
         assert not {n for n in counted if n.startswith("notes") or n in ("job", "job_data", "job_idx")}
-
         with store.transaction():
             store.execute("INSERT INTO teams (name) VALUES ('a')")
             store.execute("INSERT INTO notes (body) VALUES ('b')")
         assert generation.read(store, ["teams"]) == 1
-    finally:
-        store.close()
 
 
 def test_before_sqlite_lists_its_tables_shadow_tables_are_known_by_name(tmp_path, monkeypatch):
     """SQLite before 3.37 has no ``pragma_table_list``: virtual tables are read from their
     statement and their shadow tables from the names fts3/4/5 and rtree give them."""
-    store = Store(str(tmp_path / "old-sqlite.sqlite3"))
-    try:
-        with store.transaction():
-            store.execute("CREATE TABLE job_templates (id INTEGER PRIMARY KEY, name TEXT)")
-            store.execute("CREATE VIRTUAL TABLE job USING fts5(body)")
+    with _database(tmp_path, "CREATE TABLE job_templates (id INTEGER PRIMARY KEY, name TEXT)",
+                   "CREATE VIRTUAL TABLE job USING fts5(body)") as store:
         query = store.query
 
         def without_table_list(sql, params=()):
@@ -332,5 +338,3 @@ def test_before_sqlite_lists_its_tables_shadow_tables_are_known_by_name(tmp_path
             return query(sql, params)
         monkeypatch.setattr(store, "query", without_table_list)
         assert generation._tables(store) == ["job_templates"]
-    finally:
-        store.close()
