@@ -278,7 +278,10 @@ def _end_loop(loop: asyncio.AbstractEventLoop, runner: threading.Thread) -> None
     pending = asyncio.all_tasks(loop)
     for task in pending:
         task.cancel()
-    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+    async def settle() -> None:     # gather on this loop, whatever loop the thread has as default
+        await asyncio.gather(*pending, return_exceptions=True)
+    loop.run_until_complete(settle())
     loop.close()
 
 

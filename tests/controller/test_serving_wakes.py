@@ -168,7 +168,12 @@ def test_workflow_and_approval_notifications_of_web_worker_requests_leave_at_onc
         assert [r.json()["status"] for r in sink.requests if r.path == "/started"] == ["running"]
         assert [r.json()["status"] for r in sink.requests if r.path == "/success"] == ["successful"]
         assert len(gate) == 2
-    status, records = conn.call("GET", f"/api/v2/workflow_approvals/{approval}/notifications/?order_by=id")
-    assert [(r["event"], r["status"]) for r in records["results"]] == [("running", "successful"),
-                                                                       ("approved", "successful")]
+    def recorded() -> list | None:
+        """The approval's notification records once none is pending: the sender records a
+        delivery's outcome after the receiver has answered, so the test may read before it."""
+        status, records = conn.call("GET", f"/api/v2/workflow_approvals/{approval}/notifications/?order_by=id")
+        rows = [(r["event"], r["status"]) for r in records["results"]]
+        return rows if rows and all(state != "pending" for _, state in rows) else None
+    assert wait_until(recorded, 5, "the approval's notification records") == [("running", "successful"),
+                                                                            ("approved", "successful")]
     conn.close()
