@@ -68,6 +68,11 @@ def _route() -> str:
     return _NAMED_ARGS.sub(lambda m: str(args.get(m.group(1), m.group(0))), rule.rule)
 
 
+def unaliased(path: str) -> str:
+    """``path`` under ``/api/`` when it was asked under :data:`ALIAS`, else itself."""
+    return API + path[len(ALIAS):] if path.startswith(ALIAS) or path == ALIAS.rstrip("/") else path
+
+
 def install(app: Flask) -> None:
     """Serve the API under ``/api/controller/`` too and time every request."""
     inner: Callable = app.wsgi_app
@@ -77,7 +82,7 @@ def install(app: Flask) -> None:
         path = environ.get("PATH_INFO", "")
         if path.startswith(ALIAS) or path == ALIAS.rstrip("/"):
             environ[_FLAG] = True
-            environ["PATH_INFO"] = API + path[len(ALIAS):]
+            environ["PATH_INFO"] = unaliased(path)
         return inner(environ, start_response)
 
     app.wsgi_app = wsgi_app  # type: ignore[method-assign]

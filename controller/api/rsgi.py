@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from .paths import ALIAS
+from .paths import unaliased
 
 log = logging.getLogger("turret.serve")
 INLINE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -147,20 +147,20 @@ async def _send(transport: Any, chunk: bytes) -> None:
     await transport.send_bytes(chunk)      # granian's awaitable is no coroutine: wrapped for the loop
 
 
-def _client_ip(address: str) -> str:
-    host = address.rpartition(":")[0]
-    return host[1:-1] if host.startswith("[") else host
+def _host_port(address: str) -> tuple[str, str]:
+    """``host:port`` (``[v6]:port``) split, the host without its brackets."""
+    host, _, port = address.rpartition(":")
+    return (host[1:-1] if host.startswith("[") else host), port
 
 
 def environ_of(scope: Any) -> dict:
     """The WSGI environ of an RSGI HTTP ``scope`` (without ``wsgi.input``)."""
-    server_host, _, server_port = scope.server.rpartition(":")
-    server_host = server_host[1:-1] if server_host.startswith("[") else server_host
+    server_host, server_port = _host_port(scope.server)
     env = {**_WSGI_BASE, "REQUEST_METHOD": scope.method,
            # RSGI decodes the path as UTF-8; WSGI wants its bytes as Latin-1 text
            "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
            "QUERY_STRING": scope.query_string, "SERVER_NAME": server_host, "SERVER_PORT": server_port,
-           "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "REMOTE_ADDR": _client_ip(scope.client),
+           "SERVER_PROTOCOL": f"HTTP/{scope.http_version}", "REMOTE_ADDR": _host_port(scope.client)[0],
            "wsgi.url_scheme": scope.scheme}
     headers = scope.headers
     for name in headers.keys():
@@ -186,10 +186,7 @@ def inline(scope: Any, slow: frozenset[tuple[str, str]] = frozenset()) -> bool:
     if scope.method not in INLINE_METHODS or _has_body(headers) or "cookie" in headers:
         return False
     if slow:
-        path = scope.path
-        if path.startswith(ALIAS):
-            path = "/api/" + path[len(ALIAS):]
-        parts = path.strip("/").split("/")
+        parts = unaliased(scope.path).strip("/").split("/")
         if len(parts) == 5 and parts[0] == "api" and ((parts[2], parts[4]) in slow or ("*", parts[4]) in slow):
             return False
     credentials = headers.get("authorization", "")
