@@ -32,7 +32,8 @@ from . import AppState, create_app, metrics, open_state
 from .config import VERSION, Settings
 from .jobs.wake import WakeListener, WakeSender, wake_address
 from .api.actions import SLOW_READS
-from .api.rsgi import WSGIOverRSGI
+from .api.rsgi import SlowReads, WSGIOverRSGI
+from .api.web import slow_paths
 from .services.bootstrap import initialize
 
 log = logging.getLogger("turret.serve")
@@ -102,6 +103,13 @@ def _exit_on_signals() -> None:
 
 
 # -- several processes ------------------------------------------------------------------------
+def slow_reads(state: AppState, app: Any) -> SlowReads:
+    """The reads granian's workers answer on their pool, not inline (``api.rsgi``): declared
+    slow actions (``api.actions.SLOW_READS``) and the views marked ``api.web.slow``."""
+    actions = frozenset((state.registry[resource].plural if resource else "*", name) for resource, name in SLOW_READS)
+    return SlowReads(actions, slow_paths(app))
+
+
 def _serve_forked(state: AppState, app: Any, workers: int) -> int:
     global _APP, rsgi_app
     settings = state.settings
@@ -113,8 +121,7 @@ def _serve_forked(state: AppState, app: Any, workers: int) -> int:
     if listen is None:
         probe.close()
     _APP = app
-    slow = frozenset((state.registry[resource].plural if resource else "*", name) for resource, name in SLOW_READS)
-    rsgi_app = WSGIOverRSGI(app, settings.THREADS, settings.MAX_BODY_BYTES, slow)
+    rsgi_app = WSGIOverRSGI(app, settings.THREADS, settings.MAX_BODY_BYTES, slow_reads(state, app))
     metrics.share_between_processes(str(settings.data_dir / "metrics"))   # a scrape sums every process
     state.store.close()                          # each process opens its own connections
     state.dispatcher = WakeSender(address)       # what the web workers' requests wake

