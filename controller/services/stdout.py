@@ -114,6 +114,8 @@ _STREAMED = ("id", "counter", "event", "start_line", "end_line", "stdout", "host
 
 
 STREAM_BUDGET = 1024 * 1024     # bytes of events in one live output response (event_stream)
+RESUME_MS = 250                 # the reconnection delay asked when a response ends on its budget
+RETRY_MS = 3000                 # ... and set back by a resumed response (the browsers' default)
 
 
 def event_stream(store, resource: Resource, pk: int, cursor: int, poll: float = 0.25,
@@ -126,11 +128,15 @@ def event_stream(store, resource: Resource, pk: int, cursor: int, poll: float = 
     One response carries about ``budget`` bytes of events at most, then ends with ``retry``
     (no ``end``) and the client resumes with ``Last-Event-ID``, as ``EventSource`` does by
     itself: a server without back-pressure (granian's RSGI stream) would otherwise hold a slow
-    reader's whole replay in memory, and a pool thread for as long."""
+    reader's whole replay in memory, and a pool thread for as long.  ``EventSource`` keeps a
+    ``retry`` for every later reconnection, so a resumed response (``cursor`` > 0) first sets it
+    back: a dropped connection is not retried four times a second."""
     kind = resource.unified_job
     assert kind is not None, f"{resource.name} is no unified job"
     idle = 0.0
     sent = 0
+    if cursor > 0:
+        yield f"retry: {RETRY_MS}\n\n"
     while True:
         rows = q.events_after(store, kind.events_table, kind.parent_col, pk, cursor, 500)
         for ev in rows:
@@ -140,7 +146,7 @@ def event_stream(store, resource: Resource, pk: int, cursor: int, poll: float = 
             sent += len(event)
             yield event
             if sent >= budget:
-                yield "retry: 250\n\n"
+                yield f"retry: {RESUME_MS}\n\n"
                 return
         if rows:
             idle = 0.0

@@ -65,7 +65,7 @@ def test_events_and_stream_without_workers(admin, job):
     assert frames[-1] == 'event: end\ndata: {"status": "successful"}'
     # resumed after the second event: only the third comes again
     resumed = admin.get(f"/api/v2/jobs/{job['id']}/events_stream/", headers={"Last-Event-ID": "2"}).data.decode()
-    assert resumed.startswith("id: 3\nevent: job_event\n") and LINES[0] not in resumed
+    assert resumed.startswith("retry: 3000\n\nid: 3\nevent: job_event\n") and LINES[0] not in resumed
 
 
 def test_a_project_update_stdout_without_workers(admin, app_state):
@@ -86,5 +86,6 @@ def test_stream_ends_past_its_budget_and_resumes_where_it_ended(app_state, job):
     assert first.startswith("id: 1\n") and "id: 2" not in first
     assert first.endswith("retry: 250\n\n") and "event: end" not in first
     rest = "".join(event_stream(app_state.store, res, job["id"], 1))
+    assert rest.startswith("retry: 3000\n\nid: 2\n")     # the browsers' reconnection delay again
     assert [line for line in rest.splitlines() if line.startswith("id: ")] == ["id: 2", "id: 3"]
     assert rest.endswith('event: end\ndata: {"status": "successful"}\n\n')
