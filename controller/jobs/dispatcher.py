@@ -4,6 +4,8 @@ A job is queued by writing it ``pending``; any dispatcher (this process or anoth
 the database) claims it with a compare-and-set to ``waiting``, so a job never runs twice and
 nothing is lost across restarts.  Each job kind (the ``UnifiedJob`` declared on its resource,
 handed in by ``AppState.start_jobs``) says how to prepare its run and what to do when it ends.
+One idle worker at a time looks for a job (on each ``notify()`` and every second); the other
+idle ones wait for its turn without touching the database.
 
 Crash recovery (``start``): a dispatcher holds an flock on ``runs/.owners/<token>.lock`` for its
 whole life and marks each job it claims with ``runs/.owners/<resource>-<id>.<token>`` until the
@@ -92,10 +94,12 @@ class Dispatcher:
         self.capacity = capacity or max(4, (os.cpu_count() or 1) * 8)
         self._used = 0
         self._claim_lock = threading.Lock()
+        self._looking = threading.Lock()     # held by the one idle worker looking for a job (_next)
         self.writer = EventWriter(state.store)
         self._wake = threading.Condition()
         self._wakes = 0     # notify() calls so far: a worker sleeps only if none came since it looked
         self._stop = False
+        self._stopped = threading.Event()   # what the daily retention run sleeps on (not the wakes)
         self._threads: list[threading.Thread] = []
         self._cancels: dict[tuple[str, int], threading.Event] = {}
         self.root = Path(state.settings.data_dir) / "runs"
@@ -130,6 +134,7 @@ class Dispatcher:
 
     def stop(self) -> None:
         self._stop = True
+        self._stopped.set()
         for ev in list(self._cancels.values()):
             ev.set()
         self.notify()
@@ -217,9 +222,8 @@ class Dispatcher:
                     log.info("daily cleanup: %s", counts)
             except Exception:  # noqa: BLE001 - retention must never take the dispatcher down
                 log.exception("daily cleanup failed")
-            with self._wake:
-                if not self._stop:   # checked under the lock: a stop() during cleanup is not missed
-                    self._wake.wait(timeout=3600)
+            # its own event, not the job wakes: every launch and every job's end notify() those
+            self._stopped.wait(timeout=3600)
 
     # -- work loop ---------------------------------------------------------------------------
     def _claim(self) -> tuple[UnifiedJob, dict, int, bool] | None:
@@ -280,20 +284,10 @@ class Dispatcher:
 
     def _work(self) -> None:
         while not self._stop:
-            with self._wake:
-                seen = self._wakes
-            try:
-                claimed = self._claim()
-            except Exception:  # noqa: BLE001 - a locked database must not kill the worker
-                log.exception("claiming a job failed")
-                claimed = None
+            with self._looking:
+                claimed = self._next()
             if claimed is None:
-                with self._wake:
-                    # a notify() that came while we looked (a job queued just after our query)
-                    # must not wait out the poll interval
-                    if not self._stop and self._wakes == seen:
-                        self._wake.wait(timeout=1.0)
-                continue
+                continue    # stopping
             kind, row, impact, remote = claimed
             try:
                 if remote:
@@ -312,6 +306,28 @@ class Dispatcher:
                 with self._claim_lock:
                     self._used -= impact
                 self.notify()   # capacity freed, and jobs waiting on this one may start
+
+    def _next(self) -> tuple[UnifiedJob, dict, int, bool] | None:
+        """The next job for this idle worker: looks (``_claim``) until one may start, on each
+        ``notify()`` and every second; None once stopping.  One idle worker looks at a time
+        (``_looking``) and the others wait for it without a query: a wake costs one look, not
+        one per idle worker, and an idle worker opens no database connection."""
+        while not self._stop:
+            with self._wake:
+                seen = self._wakes
+            try:
+                claimed = self._claim()
+            except Exception:  # noqa: BLE001 - a locked database must not kill the worker
+                log.exception("claiming a job failed")
+                claimed = None
+            if claimed is not None:
+                return claimed
+            with self._wake:
+                # a notify() that came while we looked (a job queued just after our query)
+                # must not wait out the poll interval
+                if not self._stop and self._wakes == seen:
+                    self._wake.wait(timeout=1.0)
+        return None
 
     def prepare(self, kind: UnifiedJob, row: dict) -> RunSpec | None:
         """The run of ``row`` (its kind's ``prepare`` with the run settings); None when it

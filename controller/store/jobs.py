@@ -2,6 +2,7 @@
 workers or two processes can never run the same job)."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
@@ -314,9 +315,12 @@ def labels_summary(store, table: str, column: str, ids: list[int]) -> dict[int, 
 
 
 def claim_daily(store, key: str, period: float) -> bool:
-    """True (and the time recorded) when ``key`` last ran more than ``period`` seconds ago."""
-    import time
+    """True (and the time recorded) when ``key`` last ran more than ``period`` seconds ago; the
+    write lock is taken only then (and the time read again under it: one process claims)."""
     now = time.time()
+    row = store.one("SELECT value FROM meta WHERE key = ?", (key,))
+    if row is not None and now - float(row["value"]) < period:
+        return False
     with store.transaction():
         row = store.one("SELECT value FROM meta WHERE key = ?", (key,))
         if row is not None and now - float(row["value"]) < period:

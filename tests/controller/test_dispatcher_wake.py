@@ -4,11 +4,13 @@ datagrams of a web worker (``controller.jobs.wake``): a notification recorded by
 there wakes the job process's notification sender."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 
 from controller.jobs.dispatcher import Dispatcher
 from controller.jobs.wake import WakeListener, WakeSender, wake_address
+from controller.store import jobs as q
 from tests.support.jobs import make_org
 
 
@@ -45,6 +47,120 @@ def test_a_notify_during_a_look_for_work_is_not_lost(app_state):
         dispatcher._stop = True
         dispatcher.notify()
         worker.join(5)
+
+
+
+class _Counted(Dispatcher):
+    """Finds a job on its first ``jobs`` looks (each runs ``hold`` seconds), nothing after;
+    records every look (by thread) and how many jobs run at once."""
+
+    def __init__(self, *args, jobs: int = 0, hold: float = 0.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.looks: list[str] = []
+        self.jobs, self.hold = jobs, hold
+        self.running = self.most_at_once = 0
+        self.lock = threading.Lock()
+
+    def _claim(self):
+        with self.lock:
+            self.looks.append(threading.current_thread().name)
+            if len(self.looks) > self.jobs:
+                return None
+        return object(), {"id": len(self.looks)}, 0, False
+
+    def _run(self, kind, row) -> None:
+        with self.lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(self.hold)
+        with self.lock:
+            self.running -= 1
+
+
+def _workers(dispatcher: Dispatcher, n: int) -> list[threading.Thread]:
+    threads = [threading.Thread(target=dispatcher._work, name=f"w{i}", daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def _stop(dispatcher: Dispatcher, threads: list[threading.Thread]) -> None:
+    dispatcher._stop = True
+    dispatcher.notify()
+    for t in threads:
+        t.join(5)
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_one_idle_worker_looks_for_work_per_wake(app_state):
+    """Eight idle workers: a wake costs one look for work, not one per idle worker (each look is
+    a query per job kind, and idle workers open no database connection of their own)."""
+    dispatcher = _Counted(app_state, [], workers=8)
+    threads = _workers(dispatcher, 8)
+    try:
+        time.sleep(0.2)
+        before = len(dispatcher.looks)
+        for _ in range(5):
+            dispatcher.notify()
+            time.sleep(0.05)
+        time.sleep(0.1)
+        # five wakes, plus at most one poll of the second that passed (was 8 looks a wake)
+        assert 5 <= len(dispatcher.looks) - before <= 7, dispatcher.looks
+    finally:
+        _stop(dispatcher, threads)
+
+
+def test_a_worker_that_claims_hands_the_looking_on(app_state):
+    """While one worker runs what it claimed, the next idle worker looks at once: three jobs
+    queued together run side by side."""
+    dispatcher = _Counted(app_state, [], workers=4, jobs=3, hold=0.5)
+    threads = _workers(dispatcher, 4)
+    try:
+        deadline = time.monotonic() + 5
+        while dispatcher.most_at_once < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert dispatcher.most_at_once == 3
+        assert len(set(dispatcher.looks[:3])) == 3      # each claim by another worker
+    finally:
+        _stop(dispatcher, threads)
+
+
+def test_the_daily_retention_run_sleeps_through_job_wakes(app_state, monkeypatch):
+    """The retention thread looks once at start and then sleeps on its own: a launch or a job's
+    end (notify) does not make it look again, and stop() ends it at once."""
+    calls: list[float] = []
+    monkeypatch.setattr("controller.jobs.dispatcher.q.claim_daily", lambda *a: calls.append(time.monotonic()))
+    dispatcher = Dispatcher(app_state, [], workers=1)
+    thread = threading.Thread(target=dispatcher._maintain, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.2)
+        for _ in range(5):
+            dispatcher.notify()
+        time.sleep(0.2)
+        assert len(calls) == 1
+    finally:
+        started = time.monotonic()
+        dispatcher.stop()
+        thread.join(5)
+    assert not thread.is_alive() and time.monotonic() - started < 5
+
+
+def test_a_daily_claim_not_due_takes_no_write_lock(app_state):
+    """Not due, the claim only reads: it answers while another connection holds the write lock
+    (it took that lock first, and waited for it, on every call)."""
+    store = app_state.store
+    assert q.claim_daily(store, "test_daily", 3600) is True
+    other = sqlite3.connect(store.path, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert q.claim_daily(store, "test_daily", 3600) is False
+        assert time.monotonic() - started < 1
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert q.claim_daily(store, "test_daily", 0) is True     # due: claimed under the lock
 
 
 class _Woken:
