@@ -52,9 +52,15 @@ def slow(view: Callable) -> Callable:
 
 
 def slow_paths(app: Flask) -> frozenset[str]:
-    """The paths of ``app``'s routes whose view is marked :func:`slow` (fixed paths only)."""
-    return frozenset(rule.rule for rule in app.url_map.iter_rules()
-                     if not rule.arguments and getattr(app.view_functions.get(rule.endpoint), "slow", False))
+    """The paths of ``app``'s routes whose view is marked :func:`slow`, each ending in ``/``.
+    Only fixed paths can be: a route with arguments raises (declare an action ``slow``)."""
+    paths = set()
+    for rule in app.url_map.iter_rules():
+        if getattr(app.view_functions.get(rule.endpoint), "slow", False):
+            if rule.arguments:
+                raise ValueError(f"{rule.rule}: only a fixed path can be marked slow")
+            paths.add(rule.rule.rstrip("/") + "/")
+    return frozenset(paths)
 
 
 def _finite(value: Any) -> Any:

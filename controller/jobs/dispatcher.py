@@ -5,7 +5,8 @@ the database) claims it with a compare-and-set to ``waiting``, so a job never ru
 nothing is lost across restarts.  Each job kind (the ``UnifiedJob`` declared on its resource,
 handed in by ``AppState.start_jobs``) says how to prepare its run and what to do when it ends.
 One idle worker at a time looks for a job (on each ``notify()`` and every second); the other
-idle ones wait for its turn without touching the database.
+idle ones wait for their turn without touching the database, and close their connection when
+that wait lasts (``IDLE_SECONDS``).
 
 Crash recovery (``start``): a dispatcher holds an flock on ``runs/.owners/<token>.lock`` for its
 whole life and marks each job it claims with ``runs/.owners/<resource>-<id>.<token>`` until the
@@ -82,6 +83,8 @@ def finish_events(store, kind: UnifiedJob, pk: int) -> None:
 
 
 class Dispatcher:
+    IDLE_SECONDS = 60.0     # a worker waiting this long for its turn to look closes its connection
+
     def __init__(self, state, kinds: Iterable[UnifiedJob], workers: int = 4, capacity: int = 0,
                  remote=None) -> None:
         self.state = state
@@ -284,8 +287,15 @@ class Dispatcher:
 
     def _work(self) -> None:
         while not self._stop:
-            with self._looking:
+            if not self._looking.acquire(timeout=self.IDLE_SECONDS):
+                # idle that long: close this thread's connection (its cache, its parsed schema);
+                # a busy worker keeps its own warm, with the statements a job's run prepares
+                self.state.store.release()
+                self._looking.acquire()
+            try:
                 claimed = self._next()
+            finally:
+                self._looking.release()
             if claimed is None:
                 continue    # stopping
             kind, row, impact, remote = claimed
@@ -311,7 +321,8 @@ class Dispatcher:
         """The next job for this idle worker: looks (``_claim``) until one may start, on each
         ``notify()`` and every second; None once stopping.  One idle worker looks at a time
         (``_looking``) and the others wait for it without a query: a wake costs one look, not
-        one per idle worker, and an idle worker opens no database connection."""
+        one per idle worker.  A worker waiting its turn for ``IDLE_SECONDS`` closes its database
+        connection (``_work``): of the workers idle that long, only the one looking holds one."""
         while not self._stop:
             with self._wake:
                 seen = self._wakes

@@ -94,6 +94,21 @@ class Store:
             self._local.db = db
         return db
 
+    def release(self) -> None:
+        """Close the calling thread's connection (its next statement opens another): a thread
+        that may stay idle long (a job worker between jobs) need not keep a connection's cache
+        and parsed schema (about 1 MB each).  Not inside a transaction."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        assert not getattr(self._local, "depth", 0), "release() inside a transaction"
+        self._local.conn = None
+        self._local.db = None
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        conn.close()
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:

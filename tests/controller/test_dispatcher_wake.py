@@ -8,6 +8,8 @@ import sqlite3
 import threading
 import time
 
+import pytest
+
 from controller.jobs.dispatcher import Dispatcher
 from controller.jobs.wake import WakeListener, WakeSender, wake_address
 from controller.store import jobs as q
@@ -58,7 +60,8 @@ class _Counted(Dispatcher):
         super().__init__(*args, **kwargs)
         self.looks: list[str] = []
         self.jobs, self.hold = jobs, hold
-        self.running = self.most_at_once = 0
+        self.running = self.most_at_once = self.done = 0
+        self.conns: list[sqlite3.Connection] = []
         self.lock = threading.Lock()
 
     def _claim(self):
@@ -69,12 +72,15 @@ class _Counted(Dispatcher):
         return object(), {"id": len(self.looks)}, 0, False
 
     def _run(self, kind, row) -> None:
+        self.state.store.scalar("SELECT 1")     # a job uses the database
         with self.lock:
+            self.conns.append(self.state.store.conn)
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
         time.sleep(self.hold)
         with self.lock:
             self.running -= 1
+            self.done += 1
 
 
 def _workers(dispatcher: Dispatcher, n: int) -> list[threading.Thread]:
@@ -123,6 +129,52 @@ def test_a_worker_that_claims_hands_the_looking_on(app_state):
         assert len(set(dispatcher.looks[:3])) == 3      # each claim by another worker
     finally:
         _stop(dispatcher, threads)
+
+
+def test_a_worker_idle_for_a_while_closes_its_connection(app_state):
+    """Workers that ran a job keep their connection while busy (warm statements for the next
+    run) and close it once they have waited ``IDLE_SECONDS`` for their turn to look."""
+    dispatcher = _Counted(app_state, [], workers=3, jobs=3, hold=0.3)
+    dispatcher.IDLE_SECONDS = 0.5
+    threads = _workers(dispatcher, 3)
+    try:
+        deadline = time.monotonic() + 5
+        while dispatcher.done < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert dispatcher.done == 3 and len(set(map(id, dispatcher.conns))) == 3
+        time.sleep(1.5)
+        # the one looking (here: one of the three) still holds its own; the two waiting do not
+        closed = 0
+        for conn in dispatcher.conns:
+            try:
+                conn.execute("SELECT 1")
+            except sqlite3.ProgrammingError:
+                closed += 1
+        assert closed == 2
+    finally:
+        _stop(dispatcher, threads)
+
+
+def test_a_released_connection_is_closed_and_the_next_statement_opens_another(app_state):
+    store = app_state.store
+    seen: list = []
+
+    def use() -> None:
+        first = store.conn
+        store.scalar("SELECT 1")
+        store.release()
+        store.release()                         # nothing left to release: no error
+        assert store.scalar("SELECT 2") == 2    # opens another
+        seen.extend([first, store.conn])
+        store.release()
+    thread = threading.Thread(target=use)
+    thread.start()
+    thread.join(5)
+    first, second = seen
+    assert first is not second and first not in store._all and second not in store._all
+    for conn in seen:
+        with pytest.raises(sqlite3.ProgrammingError):
+            conn.execute("SELECT 1")
 
 
 def test_the_daily_retention_run_sleeps_through_job_wakes(app_state, monkeypatch):

@@ -20,11 +20,13 @@ import time
 
 import pytest
 
+from flask import Flask
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from controller import create_app, open_state
 from controller.api.actions import SLOW_READS
-from controller.api.rsgi import _LoopBody, _streamed, environ_of, inline, on_loop
+from controller.api.rsgi import SlowReads, _LoopBody, _streamed, environ_of, inline, on_loop
+from controller.api.web import slow, slow_paths
 from controller.config import Settings
 from controller.serving import slow_reads
 from tests.conftest import start_controller
@@ -265,6 +267,17 @@ def test_reads_declared_slow_go_to_the_pool(tmp_path):
                  "/api/v2/organizations/1/inventories/", "/api/controller/v2/jobs/7/", "/api/v2/dashboard/",
                  "/api/v2/ping/", "/api/v2/metrics/extra/"):
         assert inline(get(path), slow), path
+
+
+
+def test_only_fixed_paths_can_be_marked_slow():
+    app = Flask(__name__)
+    app.add_url_rule("/api/v2/graph", "graph", slow(lambda: ""))      # declared without the slash
+    assert slow_paths(app) == {"/api/v2/graph/"}
+    assert "/api/v2/graph/" in SlowReads(paths=slow_paths(app)) and "/api/v2/graph" in SlowReads(paths=slow_paths(app))
+    app.add_url_rule("/api/v2/things/<int:pk>/", "thing", slow(lambda pk: ""))
+    with pytest.raises(ValueError, match="only a fixed path"):
+        slow_paths(app)
 
 
 def test_answers_without_a_body_are_not_streamed():
