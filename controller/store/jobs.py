@@ -318,12 +318,15 @@ def claim_daily(store, key: str, period: float) -> bool:
     """True (and the time recorded) when ``key`` last ran more than ``period`` seconds ago; the
     write lock is taken only then (and the time read again under it: one process claims)."""
     now = time.time()
-    row = store.one("SELECT value FROM meta WHERE key = ?", (key,))
-    if row is not None and now - float(row["value"]) < period:
+
+    def due() -> bool:
+        row = store.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row is None or now - float(row["value"]) >= period
+
+    if not due():
         return False
     with store.transaction():
-        row = store.one("SELECT value FROM meta WHERE key = ?", (key,))
-        if row is not None and now - float(row["value"]) < period:
+        if not due():
             return False
         store.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(now)))
     return True
