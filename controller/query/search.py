@@ -15,18 +15,17 @@ def search_clauses(c: Compiler, resource: Resource, text: str, outer: str) -> li
     """DRF SearchFilter: ``text`` splits on whitespace and commas; each term must be found
     (``icontains``) in at least one search field.  One clause per term, to be ANDed.
 
-    A term long enough for the resource's trigram index is first looked up there (one MATCH
-    over all search fields), and only the rows it finds get the exact tests."""
+    A term long enough for the resource's trigram index is looked up there alone (one MATCH
+    over all search fields, which is exact: ``controller.query.text``)."""
     index = c.narrowing(resource.table)
     covered = index is not None and set(resource.search_fields) <= set(c.text_index[resource.table][1])
     out = []
     for term in text.replace("\x00", "").replace(",", " ").split():
-        parts = [c.term(f, "icontains", term, outer=outer, narrow=False) for f in resource.search_fields]
-        sql = "(" + " OR ".join(s for s, _ in parts) + ")"
-        params = [p for _, ps in parts for p in ps]
         if covered and index is not None and indexable(term):
-            sql, params = f"({index_test(index, outer)} AND {sql})", [phrase(term), *params]
-        out.append((sql, params))
+            out.append((f"({index_test(index, outer)})", [phrase(term)]))
+            continue
+        parts = [c.term(f, "icontains", term, outer=outer, narrow=False) for f in resource.search_fields]
+        out.append(("(" + " OR ".join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]))
     return out
 
 

@@ -7,8 +7,10 @@ its ``?`` appear.
 
 Semantics are SQLite's LIKE/``lower()`` ones, which fold ASCII case only; AWX's PostgreSQL
 folds more, but the answer must not depend on whether an index exists.  The trigram index
-(:class:`Narrowing`) folds Unicode case, so what it returns is a superset of the exact
-matches: it only ever *narrows* the rows the exact test then runs on, never decides alone.
+(:class:`Narrowing`, ``controller.store.search``) holds texts folded as ``lower()`` folds them
+and matches case-sensitively, so for a term folded the same way (:func:`fold`) it finds exactly
+what ``icontains`` (LIKE) finds: it decides ``icontains`` alone, and only narrows the rows a
+case-sensitive ``contains`` then tests with ``instr``.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from .values import QueryError, like_escape
 Leaf = Callable[[str], str]
 MIN_INDEXED = 3            # the trigram tokenizer finds nothing in a shorter string
 _ASCII_LETTERS = re.compile(r"[A-Za-z]")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,17 @@ class Narrowing:
     column: str = ""
 
 
+def fold(text: str) -> str:
+    """``text`` as SQLite's ``lower()`` gives it: ASCII letters lowered, nothing else (Python's
+    ``str.lower`` would lower every alphabet, and so miss a text's ``Ü``)."""
+    return text.translate(_ASCII_LOWER)
+
+
 def phrase(term: str) -> str:
-    """An FTS5 phrase that matches ``term`` literally (quotes doubled; nothing else is special
-    inside a quoted string)."""
-    return '"' + term.replace('"', '""') + '"'
+    """The FTS5 phrase that finds ``term`` in the index as LIKE finds it: folded as the index's
+    texts are, then quoted literally (quotes doubled; nothing else is special inside a quoted
+    string)."""
+    return '"' + fold(term).replace('"', '""') + '"'
 
 
 def indexable(term: str) -> bool:
@@ -51,12 +61,19 @@ def index_test(index: Narrowing, row: str) -> str:
     return f'{row}."id" IN (SELECT rowid FROM "{index.fts}" WHERE {target} MATCH ?)'
 
 
+def _owner(col: str) -> str:
+    """The row alias of a column written ``<alias>."<column>"``: the index answers with row ids."""
+    return col[: col.rindex('."')]
+
+
+def indexed(index: Narrowing, term: str) -> tuple[list, Leaf]:
+    """``icontains`` of ``term`` decided by the trigram index alone (exact: see the module)."""
+    return [phrase(term)], (lambda col: index_test(index, _owner(col)))
+
+
 def narrowed(index: Narrowing, term: str, params: list, leaf: Leaf) -> tuple[list, Leaf]:
     """``leaf`` restricted first to the rows the trigram index finds for ``term``."""
-    def test(col: str) -> str:
-        owner = col[: col.rindex('."')]      # the row's alias: the index answers with row ids
-        return f"({index_test(index, owner)} AND {leaf(col)})"
-    return [phrase(term), *params], test
+    return [phrase(term), *params], (lambda col: f"({index_test(index, _owner(col))} AND {leaf(col)})")
 
 
 def contains_test(value: str, ci: bool, is_text: bool) -> tuple[list, Leaf]:
@@ -85,6 +102,8 @@ def text_test(lookup: str, value: str, is_text: bool, index: Narrowing | None = 
     if base == "exact":
         return [value], (lambda c: f"{low(c)} = lower(?)")
     if base == "contains":
+        if index is not None and indexable(value) and ci:
+            return indexed(index, value)
         params, leaf = contains_test(value, ci, is_text)
         if index is not None and indexable(value):
             return narrowed(index, value, params, leaf)

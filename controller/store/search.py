@@ -3,17 +3,22 @@
 Each resource people create and edit through the API gets an FTS5 table
 ``turret_search_<table>`` (tokenizer ``trigram``, SQLite >= 3.34) over its declared search
 fields, keyed by the row's id and kept in step with the table by three triggers (insert,
-update of those columns, delete).  The FTS table keeps its own copy of the text, so a delete
+update of those columns, delete).  It holds each text as SQLite's ``lower()`` gives it (ASCII
+letters folded, nothing else) and its tokenizer is case-sensitive, so a phrase of a term folded
+the same way (:func:`controller.query.text.fold`) finds exactly the rows where LIKE
+``'%term%'`` is true: LIKE folds ASCII case only, too.  The FTS table keeps its own copy of the text, so a delete
 never depends on the old values being repeated exactly (an external-content index would be
 corrupted by a single mismatch).
 
 Not indexed: rows the system writes (jobs of every kind, job events, the activity stream):
 their write path stays as cheap as it was, and their lists scan as before.
 
-The index only ever *narrows*: the query compiler keeps the exact test (LIKE / ``instr``)
-on the rows it returns, so results are the same with or without it (its Unicode case folding
-finds a superset of SQLite's ASCII-only LIKE).  :func:`install` runs on every start: it creates
-what is missing or changed and fills it from the table.
+So the index alone decides ``search=`` and ``__icontains`` for a term of three characters or
+more; a case-sensitive ``__contains`` is narrowed by it and then tested with ``instr``.  Results
+are the same with or without the index.  A SQLite whose ``lower()`` or LIKE folds more than
+ASCII (built with ICU) gets no index: :func:`supported`.  :func:`install` runs on every start:
+it creates what is missing or changed (an index of an earlier version, which folded Unicode
+case itself, is one) and fills it from the table.
 """
 from __future__ import annotations
 
@@ -35,17 +40,19 @@ class Store(Protocol):
 
 
 PREFIX = "turret_search_"
+TOKENIZER = "tokenize='trigram case_sensitive 1'"
 _TEXT_KINDS = {"string", "text", "email"}
 _FTS5_RESERVED = {"rowid", "rank", "oid", "_rowid_"}
 
 
 @lru_cache(maxsize=1)
 def supported() -> bool:
-    """Whether this SQLite has FTS5 and its trigram tokenizer (3.34+, FTS5 compiled in)."""
+    """Whether this SQLite has FTS5 and its trigram tokenizer (3.34+, FTS5 compiled in), and
+    folds case as the index assumes: ``lower()`` and LIKE fold ASCII letters only."""
     conn = sqlite3.connect(":memory:")
     try:
-        conn.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram')")
-        return True
+        conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, {TOKENIZER})")
+        return conn.execute("SELECT lower('ÄA') = 'Äa' AND 'Ä' NOT LIKE 'ä' AND 'A' LIKE 'a'").fetchone()[0] == 1
     except sqlite3.Error:
         return False
     finally:
@@ -71,10 +78,10 @@ def _statements(table: str, columns: tuple[str, ...]) -> dict[str, str]:
     """``{name: CREATE statement}`` of the index of ``table`` and its three triggers."""
     fts = PREFIX + table
     cols = ", ".join(f'"{c}"' for c in columns)
-    new = ", ".join(f'NEW."{c}"' for c in columns)
+    new = ", ".join(f'lower(NEW."{c}")' for c in columns)
     put = f'INSERT OR REPLACE INTO "{fts}" (rowid, {cols}) VALUES (NEW."id", {new});'
     return {
-        fts: f"CREATE VIRTUAL TABLE \"{fts}\" USING fts5({cols}, tokenize='trigram')",
+        fts: f'CREATE VIRTUAL TABLE "{fts}" USING fts5({cols}, {TOKENIZER})',
         f"{fts}_ins": f'CREATE TRIGGER "{fts}_ins" AFTER INSERT ON "{table}" BEGIN {put} END',
         f"{fts}_upd": f'CREATE TRIGGER "{fts}_upd" AFTER UPDATE OF {cols} ON "{table}" BEGIN {put} END',
         f"{fts}_del": (f'CREATE TRIGGER "{fts}_del" AFTER DELETE ON "{table}" BEGIN '
@@ -125,8 +132,9 @@ def _rebuild(store: Store, wanted: dict[str, tuple[str, ...]], plan: dict[str, s
         if fts in stale:
             store.execute(statements[fts])
         names = ", ".join(f'"{c}"' for c in cols)
+        folded = ", ".join(f'lower("{c}")' for c in cols)
         store.execute(f'DELETE FROM "{fts}"')
-        store.execute(f'INSERT INTO "{fts}" (rowid, {names}) SELECT "id", {names} FROM "{table}"')
+        store.execute(f'INSERT INTO "{fts}" (rowid, {names}) SELECT "id", {folded} FROM "{table}"')
         for name in stale:
             if name != fts:
                 store.execute(statements[name])

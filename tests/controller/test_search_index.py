@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from controller.query import compile_query
+from controller.query.text import phrase
 from controller.store import search
 
 pytestmark = pytest.mark.skipif(not search.supported(), reason="SQLite without FTS5 trigram")
@@ -95,6 +96,51 @@ def test_long_terms_use_the_index_and_short_ones_do_not(app_state):
     assert "MATCH" not in compile_query(reg, team, [("search", "alpha")]).where   # no index given
 
 
+def test_the_index_alone_decides_icontains_and_narrows_contains(app_state, seeded):
+    """The index holds ``lower()``'s text and matches case-sensitively: a folded phrase finds
+    exactly LIKE's rows, so ``search=`` and ``__icontains`` test nothing else; a case-sensitive
+    ``__contains`` still tests ``instr`` on the rows it finds."""
+    reg, idx = app_state.registry, app_state.store.text_indexes
+    team = reg["team"]
+    for args in ([("search", "ALPHA")], [("name__icontains", "ALPHA")], [("organization__search", "ÜNÏ Org")]):
+        compiled = compile_query(reg, team, args, text_index=idx)
+        assert "MATCH ?" in compiled.where and "LIKE" not in compiled.where and "instr" not in compiled.where, args
+    assert compile_query(reg, team, [("search", "ALPHA")], text_index=idx).params == ['"alpha"']
+    assert compile_query(reg, team, [("search", "ÜNÏ")], text_index=idx).params == ['"ÜnÏ"']   # only ASCII folded
+    sensitive = compile_query(reg, team, [("name__contains", "Alpha")], text_index=idx)
+    assert "MATCH ?" in sensitive.where and "instr(" in sensitive.where
+    assert sensitive.params == ['"alpha"', "Alpha"]
+    assert _ids(app_state, "team", [("name__contains", "Alpha")], indexed=True) == \
+        [pk for pk, (name, _) in zip(seeded, TEAMS) if "Alpha" in name]
+
+
+def test_an_index_of_an_earlier_version_is_replaced_and_refilled(app_state, seeded):
+    """An index from before folded text (Unicode-folding tokenizer, raw text): the next start
+    rebuilds it with ``lower()``'s text, and the answers stay LIKE's."""
+    store, reg = app_state.store, app_state.registry
+    with store.transaction():
+        for name in ("turret_search_teams_ins", "turret_search_teams_upd"):
+            store.execute(f'DROP TRIGGER "{name}"')
+        store.execute('DROP TABLE "turret_search_teams"')
+        store.execute("""CREATE VIRTUAL TABLE "turret_search_teams" USING fts5("name", "description", tokenize='trigram')""")
+        store.execute('INSERT INTO "turret_search_teams" (rowid, "name", "description") SELECT id, name, description FROM teams')
+        for name, sql in search._statements("teams", ("name", "description")).items():
+            if name.endswith(("_ins", "_upd")):
+                store.execute(sql.replace('lower(NEW."name")', 'NEW."name"')
+                              .replace('lower(NEW."description")', 'NEW."description"'))
+    lower_team = seeded[TEAMS.index(("ünïcode lower", "üNï mixed"))]
+    assert lower_team in _index_hits(app_state, "ÜNÏCODE LOWER")      # the old tokenizer folded Ü to ü
+    store.migrate(reg)
+    assert "case_sensitive 1" in store.scalar("SELECT sql FROM sqlite_master WHERE name = 'turret_search_teams'")
+    unicode_team = seeded[TEAMS.index(("Ünïcode Team", "ÜNÏCODE description"))]
+    assert _index_hits(app_state, "ünïcode team") == set() and _index_hits(app_state, "Ünïcode team") == {unicode_team}
+    assert lower_team not in _index_hits(app_state, "ÜNÏCODE LOWER")
+    assert store.scalar('SELECT "name" FROM "turret_search_teams" WHERE rowid = ?', (unicode_team,)) == "Ünïcode team"
+    for term in ("ÜNÏ", "ünï", "team", "KELVIN"):
+        assert _ids(app_state, "team", [("search", term)], indexed=True) == \
+            _ids(app_state, "team", [("search", term)], indexed=False), term
+
+
 def test_search_plan_reads_the_index_not_the_whole_table(app_state, seeded):
     reg = app_state.registry
     compiled = compile_query(reg, reg["team"], [("search", "ünïcode")], text_index=app_state.store.text_indexes)
@@ -106,11 +152,7 @@ def test_search_plan_reads_the_index_not_the_whole_table(app_state, seeded):
 
 def _index_hits(state, term: str) -> set[int]:
     return {r[0] for r in state.store.query(
-        'SELECT rowid FROM "turret_search_teams" WHERE "turret_search_teams" MATCH ?', (search_phrase(term),))}
-
-
-def search_phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
+        'SELECT rowid FROM "turret_search_teams" WHERE "turret_search_teams" MATCH ?', (phrase(term),))}
 
 
 def test_index_follows_create_update_delete(app_state, admin, make_org):
@@ -152,8 +194,9 @@ def test_missing_index_or_trigger_is_rebuilt_on_start(app_state, seeded):
     store.migrate(reg)
     assert _index_hits(app_state, "ghost writ") == {ghost}
     assert store.text_indexes["organizations"][0] == "turret_search_organizations"
+    # the index holds ``lower()``'s text: ASCII letters folded, the Ü kept
     assert {r[0] for r in store.query("SELECT rowid FROM turret_search_organizations WHERE turret_search_organizations"
-                                      " MATCH ?", ('"ünïcode org"',))} == \
+                                      " MATCH ?", ('"Ünïcode org"',))} == \
         {r[0] for r in store.query("SELECT id FROM organizations WHERE name = 'Ünïcode Org'")}
     # the start after that finds everything in place and rebuilds nothing
     before = store.scalar("SELECT sql FROM sqlite_master WHERE name = 'turret_search_teams'")
