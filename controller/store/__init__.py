@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from . import generation, search
 from .schema import fingerprint, migrate
@@ -59,6 +59,7 @@ class Store:
         self.text_indexes: dict[str, tuple[str, frozenset[str]]] = {}
         # kept counts, once keep_counts() has put the write generation's triggers in place
         self._counts: generation.Counts | None = None
+        self._kept: dict[str, generation.Kept] = {}     # by name: Store.kept
 
     # -- connections -------------------------------------------------------------------
     @property
@@ -142,6 +143,19 @@ class Store:
         and, if ``keep``, keep filtered counts from then on (:mod:`.generation`)."""
         counted = generation.install(self)
         self._counts = generation.Counts(counted) if keep else None
+        self._kept = {}
+
+    def kept(self, name: str, tables: tuple[str, ...], keys: Sequence[Any],
+             compute: Callable[[list], dict]) -> dict:
+        """``compute(keys)`` (``{key: value}`` read from ``tables``), its values kept per key
+        under ``name`` while none of ``tables`` is written (:class:`.generation.Kept`); read
+        every time when counts are not kept or a table has no counter."""
+        if self._counts is None or not set(tables) <= self._counts.counted:
+            return compute(list(keys))
+        kept = self._kept.get(name)
+        if kept is None:
+            kept = self._kept.setdefault(name, generation.Kept(tables))
+        return kept.get(self, keys, self.conn.in_transaction, compute)
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager

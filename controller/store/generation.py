@@ -1,4 +1,5 @@
-"""Write generations, one per table, and the list counts that are kept while theirs stand.
+"""Write generations, one per table, and what is kept while theirs stand: list counts, and
+facts read per row (an object's role ids, :class:`Kept`).
 
 A list's ``count`` is its costliest statement (bench/README.md: 0.6 ms of a 1.7 ms request
 for a one-character ``icontains`` over 10,000 rows), and the same count is asked again and
@@ -55,6 +56,7 @@ VOLATILE = frozenset({
 _NAMES_VOLATILE = re.compile(r"\b(?:" + "|".join(sorted(VOLATILE)) + r")\b")
 
 KEPT = 1024         # counts kept per store
+KEPT_KEYS = 20000   # keys a Kept holds (an object's role ids: ~0.3 KB each)
 KEY_CHARS = 8192    # a count whose statement and text values are longer is not kept (a filter's
                     # values have no length limit: 1024 keys must stay a few MB at most)
 _SHAPE = f'CREATE TABLE "{TABLE}" (tbl TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID'
@@ -219,3 +221,41 @@ class Counts:
             while len(self._kept) > KEPT:
                 self._kept.popitem(last=False)
         return value
+
+
+class Kept:
+    """Facts read per key from ``tables`` (the role ids of an object), kept while none of those
+    tables is written, in any process: the next read after a write drops them all.  At most
+    ``size`` keys (all dropped when more would be kept).  Shared by a store's threads; values are
+    shared too, so a caller copies what it changes."""
+
+    def __init__(self, tables: tuple[str, ...], size: int = KEPT_KEYS) -> None:
+        self.tables = tables
+        self.size = size
+        self._generation: int | None = None
+        self._kept: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, keys: Sequence[Any], in_transaction: bool,
+            compute: Callable[[list], dict]) -> dict:
+        """``{key: value}`` for ``keys``: ``compute(missing keys)`` reads what is not kept.  In a
+        transaction nothing is kept or served (its writes may be rolled back, and the counter
+        value with them)."""
+        if in_transaction:
+            return compute(list(keys))
+        generation = read(store, self.tables)   # before reading: nothing kept is older than its label
+        with self._lock:
+            if generation != self._generation:
+                self._kept, self._generation = {}, generation
+            kept = self._kept
+            found = {k: kept[k] for k in keys if k in kept}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            read_now = compute(missing)
+            found.update(read_now)
+            with self._lock:
+                if self._generation == generation:      # else a newer write was seen meanwhile
+                    if len(self._kept) + len(read_now) > self.size:
+                        self._kept = {}
+                    self._kept.update(read_now)
+        return found

@@ -140,8 +140,20 @@ def create_roles(store: Store, content_type: str, object_id: int, fields: Iterab
 
 
 def roles_of(store: Store, content_type: str, object_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """{object_id: {role_field: role_id}} for many objects at once."""
+    """{object_id: {role_field: role_id}} for many objects at once (each dict the caller's own).
+
+    Kept between calls while the roles table is not written (``Store.kept``): an object's
+    role ids are read for every list page that shows it (``summary_fields.object_roles``),
+    and they change only when roles are created or deleted."""
     ids = sorted({int(i) for i in object_ids})
+
+    def read(keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict[str, int]]:
+        return {(content_type, i): held for i, held in _read_roles(store, content_type, [k[1] for k in keys]).items()}
+    found = store.kept("roles_of", ("roles",), [(content_type, i) for i in ids], read)
+    return {i: dict(found[(content_type, i)]) for i in ids}
+
+
+def _read_roles(store: Store, content_type: str, ids: list[int]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {i: {} for i in ids}
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
