@@ -13,8 +13,10 @@ Contracts:
     used one);
   * every subquery uses a private alias (``"_q1"`` ...); the top level refers to the table by
     its quoted name, so callers (and ``role_level_sql``) can do the same;
-  * a trigram index given in ``text_index`` only narrows substring tests: the rows found
-    are exactly those found without it;
+  * a trigram index given in ``text_index`` serves substring tests: the rows found are
+    exactly those found without it;
+  * a compiled query is kept per registry and served again for the same arguments (a copy
+    each time): compiling depends on nothing else, except a ``role_level`` filter;
   * ``QueryError`` maps to HTTP 400 and ``ForbiddenFilter`` to 403, both ``{"detail": msg}``.
 
 The package: ``values`` (the integer parser, errors, value conversions), ``compiler`` (paths,
@@ -23,6 +25,7 @@ and ``<rel>__search``); this module is its public face.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Collection, Mapping
 
@@ -68,10 +71,44 @@ def _check_ascii(key: str) -> None:
         raise QueryError(f"{key!r} is not an allowed field name. Must be ascii encodable.")
 
 
+# Compiled queries kept per registry: a list is asked with the same query string again and
+# again (each poll of a page, each page of a list), and compiling is ~6 % of a list request.
+_KEPT: weakref.WeakKeyDictionary[Registry, dict[tuple, tuple[TextIndex | None, Compiled]]] = \
+    weakref.WeakKeyDictionary()
+KEPT = 512              # compiled queries kept per registry (all dropped when more would be)
+KEY_CHARS = 4096        # a query string longer than this is compiled every time
+
+
 def compile_query(registry: Registry, resource: Resource, args: list[tuple[str, str]], *,
                   role_level_sql: RoleLevelSQL | None = None,
                   extra_reserved: Collection[str] = frozenset(),
                   text_index: TextIndex | None = None) -> Compiled:
+    """:func:`compile_uncached`'s answer, kept for the same resource, arguments, reserved keys
+    and index (a ``role_level`` filter, whose SQL depends on the user, is compiled every time).
+    Each answer is the caller's own copy."""
+    if (registry.by_plural(resource.plural) is not resource or any(k == "role_level" for k, _ in args)
+            or sum(len(k) + len(v) for k, v in args) > KEY_CHARS):
+        return compile_uncached(registry, resource, args, role_level_sql=role_level_sql,
+                                extra_reserved=extra_reserved, text_index=text_index)
+    kept = _KEPT.get(registry)
+    if kept is None:
+        kept = _KEPT.setdefault(registry, {})
+    key = (resource.plural, tuple(args), frozenset(extra_reserved), id(text_index))
+    hit = kept.get(key)
+    if hit is None or hit[0] is not text_index:     # the index is held, so its id is not reused
+        compiled = compile_uncached(registry, resource, args, extra_reserved=extra_reserved,
+                                    text_index=text_index)
+        if len(kept) >= KEPT:
+            kept.clear()
+        hit = kept[key] = (text_index, compiled)
+    c = hit[1]
+    return Compiled(c.where, list(c.params), c.order_by, c.distinct)
+
+
+def compile_uncached(registry: Registry, resource: Resource, args: list[tuple[str, str]], *,
+                     role_level_sql: RoleLevelSQL | None = None,
+                     extra_reserved: Collection[str] = frozenset(),
+                     text_index: TextIndex | None = None) -> Compiled:
     """Compile query-string pairs (in order, repeats allowed) for a list of ``resource``.
 
     Keys in ``extra_reserved`` are ignored entirely (even built-in ones such as ``type``,

@@ -465,3 +465,46 @@ def test_compiled_shape():
     assert c.where.startswith('("teams"."organization" IN (SELECT')
     # name is never NULL, so no NULLS clause: the (organization, name) index stays usable
     assert c.order_by == '"teams"."name" DESC, "teams"."name" ASC, "teams"."id" ASC'
+
+
+# -- compiled queries kept per registry ---------------------------------------------------------
+def test_a_compiled_query_is_kept_per_registry_and_each_answer_is_the_callers(monkeypatch):
+    import controller.query as q
+    reg, other = _registry(), _registry()
+    calls: list[tuple] = []
+    real = q.compile_uncached
+
+    def counted(registry, resource, args, **kw):
+        calls.append((registry, tuple(args)))
+        return real(registry, resource, args, **kw)
+    monkeypatch.setattr(q, "compile_uncached", counted)
+    args = [("name__icontains", "x"), ("order_by", "-name")]
+    first = compile_query(reg, reg["team"], args)
+    first.params.append("changed by the caller")
+    again = compile_query(reg, reg["team"], list(args))
+    assert again == Compiled(first.where, ["%x%"], first.order_by, first.distinct) and len(calls) == 1
+    assert compile_query(other, other["team"], args).where == first.where and len(calls) == 2   # its own
+    compile_query(reg, reg["team"], args, extra_reserved={"name__icontains"})                 # another key
+    assert len(calls) == 3
+    # a role_level filter's SQL is the user's: compiled every time, with their callback
+    for user_sql in ("1", "2"):
+        got = compile_query(reg, reg["organization"], [("role_level", "admin_role")],
+                            role_level_sql=lambda field, s=user_sql: (s, []))
+        assert f"({user_sql})" in got.where
+    assert len(calls) == 5
+    # a resource the registry does not hold (built apart) is never kept
+    apart = Resource("team", "teams", [Field("organization", "id", fk="organization", null=True)])
+    compile_query(reg, apart, args)
+    compile_query(reg, apart, args)
+    assert len(calls) == 7
+
+
+def test_the_index_given_is_part_of_what_is_kept():
+    reg = _registry()
+    index = {"organizations": ("turret_search_organizations", frozenset({"name", "description"}))}
+    plain = compile_query(reg, reg["organization"], [("search", "alpha")])
+    indexed = compile_query(reg, reg["organization"], [("search", "alpha")], text_index=index)
+    assert "MATCH" not in plain.where and "MATCH" in indexed.where
+    assert "MATCH" not in compile_query(reg, reg["organization"], [("search", "alpha")]).where
+    copy = dict(index)      # an equal mapping that is another object: compiled for itself
+    assert compile_query(reg, reg["organization"], [("search", "alpha")], text_index=copy).where == indexed.where
