@@ -117,8 +117,6 @@ def open_state(settings: Settings) -> AppState:
 
 def create_app(overrides: dict[str, Any] | None = None, state: AppState | None = None):
     """The Flask application for one data directory."""
-    from flask import Flask
-
     from .api import generic, root, unified, web
     from .api import jobs as job_actions  # noqa: F401 - registers launch/relaunch/events_stream views
     from .api import workflows as workflow_actions  # noqa: F401 - registers the workflow action views
@@ -127,7 +125,7 @@ def create_app(overrides: dict[str, Any] | None = None, state: AppState | None =
     from .api import instances as instance_actions  # noqa: F401 - registers the health_check view
 
     state = state or open_state(Settings(overrides))
-    app = Flask(__name__)
+    app = web.App(__name__)
     app.config["TURRET"] = state
     app.config["MAX_CONTENT_LENGTH"] = state.settings.MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]

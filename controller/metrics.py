@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client import multiprocess, values
@@ -39,12 +39,14 @@ _EVENT_BATCHES: Counter
 _SCHEDULE_FIRES: Counter
 _JOBS_FINISHED: Counter
 _REQUESTS: Histogram
+_REQUEST_SERIES: dict[tuple[str, str, int], Any] = {}     # _REQUESTS' children by their labels
 
 
 def _declare() -> None:
     """(Re)create the counters and histograms in a fresh ``_REGISTRY``."""
     global _REGISTRY, _EVENTS, _EVENT_BATCHES, _SCHEDULE_FIRES, _JOBS_FINISHED, _REQUESTS
     _REGISTRY = CollectorRegistry(auto_describe=True)
+    _REQUEST_SERIES.clear()
     _EVENTS = Counter("turret_events_ingested", "Job events stored by the event writer", registry=_REGISTRY)
     _EVENT_BATCHES = Counter("turret_event_batches", "Batches (transactions) the event writer committed",
                              registry=_REGISTRY)
@@ -92,7 +94,11 @@ def count_job_finished(kind: str, status: str) -> None:
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """An HTTP request to URL rule ``route`` (the pattern, never the concrete path: label values
     must stay few) answered ``status`` after ``seconds``."""
-    _REQUESTS.labels(method=method, route=route, status=str(status)).observe(seconds)
+    key = (method, route, status)
+    child = _REQUEST_SERIES.get(key)
+    if child is None:      # labels() costs twice the observation: each series is looked up once
+        child = _REQUEST_SERIES[key] = _REQUESTS.labels(method=method, route=route, status=str(status))
+    child.observe(seconds)
 
 
 # -- read at scrape time ----------------------------------------------------------------------

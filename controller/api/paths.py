@@ -20,7 +20,7 @@ import re
 import time
 from typing import Any, Callable, Iterable
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 
 from .. import metrics
 
@@ -60,12 +60,31 @@ def _alias_response(resp: Response) -> None:
 _NAMED_ARGS = re.compile(r"<(?:[^:>]+:)?(plural|sub)>")
 
 
+_ROUTES: dict[tuple, str] = {}     # (rule, plural, sub) -> label: as few as the label values
+
+
 def _route() -> str:
     rule = request.url_rule
     if rule is None:
         return "(unmatched)"
     args = request.view_args or {}
-    return _NAMED_ARGS.sub(lambda m: str(args.get(m.group(1), m.group(0))), rule.rule)
+    key = (rule.rule, args.get("plural"), args.get("sub"))
+    label = _ROUTES.get(key)
+    if label is not None:
+        return label
+    named = dict(args)
+    if "sub" in args and not _declared_sub(args.get("plural"), args["sub"]):
+        named.pop("sub")      # any text reaches the rule: only declared names become label values
+    label = _NAMED_ARGS.sub(lambda m: str(named.get(m.group(1), m.group(0))), rule.rule)
+    if "sub" not in args or "sub" in named:
+        _ROUTES[key] = label
+    return label
+
+
+def _declared_sub(plural: str | None, sub: str) -> bool:
+    """Whether ``sub`` is a sub-list or an action of the resource served as ``plural``."""
+    res = current_app.config["TURRET"].registry.by_plural(plural) if plural else None
+    return res is not None and (sub in res.actions or res.relation(sub) is not None)
 
 
 def unaliased(path: str) -> str:

@@ -158,3 +158,19 @@ def test_the_anonymous_setting_opens_it(anon, anonymous_metrics):
     assert anonymous_metrics.status_code == 200, anonymous_metrics.json
     assert anonymous_metrics.json["ALLOW_METRICS_FOR_ANONYMOUS_USERS"] is True
     assert "awx_status_total" in _families(anon.get("/api/v2/metrics/").get_data(as_text=True))
+
+
+def test_only_declared_sub_lists_and_actions_become_route_labels(admin, make_org):
+    """Any text reaches ``/api/v2/<plural>/<id>/<sub>/``: an undeclared one is labelled with the
+    rule's pattern, so no request can add series without end; a declared one by its name."""
+    org = make_org()
+    for n in range(3):
+        resp = admin.get(f"/api/v2/organizations/{org['id']}/made-up-{n}/")
+        assert resp.status_code == 404 and resp.json == {"detail": "Not found."}
+    assert admin.get(f"/api/v2/organizations/{org['id']}/teams/").status_code == 200
+    count = ("turret_http_request_duration_seconds", "turret_http_request_duration_seconds_count")
+    after = _scrape(admin)
+    routes = {dict(labels)["route"] for _name, labels in after["turret_http_request_duration_seconds"]}
+    assert not any("made-up" in r for r in routes)
+    assert _value(after, *count, method="GET", route="/api/v2/organizations/<ident>/<sub>/", status="404") >= 3
+    assert _value(after, *count, method="GET", route="/api/v2/organizations/<ident>/teams/", status="200") >= 1
