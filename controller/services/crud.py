@@ -38,12 +38,17 @@ def _page_args(args: list[tuple[str, str]]) -> tuple[int, int]:
     return page, size
 
 
-def _page_link(path: str, args: list[tuple[str, str]], page: int, size: int) -> str:
+def page_links(path: str, args: list[tuple[str, str]], page: int, size: int,
+               has_next: bool) -> tuple[str | None, str | None]:
+    """``(next, previous)``: the request's arguments (``page_size`` as served) with ``page``
+    last, encoded once for both; None where there is no such page."""
+    if not has_next and page <= 1:
+        return None, None
     kept = [(k, v) for k, v in args if k != "page"]
     if any(k == "page_size" for k, _ in kept):
         kept = [(k, str(size) if k == "page_size" else v) for k, v in kept]
-    kept.append(("page", str(page)))
-    return f"{path}?{urlencode(kept)}"
+    head = f"{path}?{urlencode(kept)}&page=" if kept else f"{path}?page="
+    return (f"{head}{page + 1}" if has_next else None), (f"{head}{page - 1}" if page > 1 else None)
 
 
 def list_filter_keys(resource) -> set[str]:
@@ -83,12 +88,8 @@ def list_page(ctx, resource, args: list[tuple[str, str]], path: str,
         results = resource.list_transform(ctx, results, args)
     if count_disabled:
         return {"results": results}
-    return {
-        "count": count,
-        "next": _page_link(path, args, page + 1, size) if count is not None and offset + size < count else None,
-        "previous": _page_link(path, args, page - 1, size) if page > 1 else None,
-        "results": results,
-    }
+    following, previous = page_links(path, args, page, size, count is not None and offset + size < count)
+    return {"count": count, "next": following, "previous": previous, "results": results}
 
 
 def _matching(ctx, resource, args: list[tuple[str, str]], scope: tuple[str, list] | None,

@@ -12,7 +12,7 @@ from ..context import Context
 from ..errors import NotFound
 from ..store import all_of
 from ..store import unified as unified_sql
-from .crud import _page_args, _page_link, list_filter_keys
+from .crud import _page_args, list_filter_keys, page_links
 from .serializer import serialize
 
 _ORDERABLE = {"id", "created", "modified", "name", "status", "started", "finished", "elapsed", "type",
@@ -83,9 +83,10 @@ def list_page(ctx: Context, names: tuple[str, ...], args: list[tuple[str, str]],
         res = ctx.registry[name]
         objs = serialize(ctx, res, list(ctx.store.get_many(res.table, ids).values()))
         rendered.update({(name, o["id"]): o for o in objs})
+    following, previous = page_links(path, args, page, size, offset + size < count)
     return {
         "count": count,
-        "next": _page_link(path, args, page + 1, size) if offset + size < count else None,
-        "previous": _page_link(path, args, page - 1, size) if page > 1 else None,
+        "next": following,
+        "previous": previous,
         "results": [rendered[(r["_type"], r["id"])] for r in rows if (r["_type"], r["id"]) in rendered],
     }
