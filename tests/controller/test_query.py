@@ -464,7 +464,7 @@ def test_compiled_shape():
     assert c.params == ["x"]
     assert c.where.startswith('("teams"."organization" IN (SELECT')
     # name is never NULL, so no NULLS clause: the (organization, name) index stays usable
-    assert c.order_by == '"teams"."name" DESC, "teams"."name" ASC, "teams"."id" ASC'
+    assert c.order_by == '"teams"."name" DESC, "teams"."id" ASC'     # the default name ASC never decides
 
 
 # -- compiled queries kept per registry ---------------------------------------------------------
@@ -508,3 +508,15 @@ def test_the_index_given_is_part_of_what_is_kept():
     assert "MATCH" not in compile_query(reg, reg["organization"], [("search", "alpha")]).where
     copy = dict(index)      # an equal mapping that is another object: compiled for itself
     assert compile_query(reg, reg["organization"], [("search", "alpha")], text_index=copy).where == indexed.where
+
+
+def test_order_keys_that_never_decide_are_left_out():
+    """A column already sorted on ties only where it tied before, and nothing ties after the
+    unique id: such keys are not written (smaller sort records), the order is the same."""
+    reg = _registry()
+    team = reg["team"]
+    assert compile_query(reg, team, [("order_by", "-id,name")]).order_by == '"teams"."id" DESC'
+    assert compile_query(reg, team, [("order_by", "name,-name")]).order_by == '"teams"."name" ASC, "teams"."id" ASC'
+    fk = compile_query(reg, team, [("order_by", "organization,id")]).order_by
+    assert fk == ('(SELECT "_q1"."name" FROM "organizations" "_q1" WHERE "_q1"."id" = "teams"."organization") '
+                  'ASC NULLS LAST, "teams"."id" ASC')
