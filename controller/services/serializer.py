@@ -92,8 +92,17 @@ def _plan(ctx, resource) -> _Plan:
 def _summaries(ctx, target, ids: set[int], keys: tuple[str, ...] = ()) -> dict[int, dict]:
     """``summary_fields`` entries for FK targets (``keys``: an FK's own, else the target's);
     summary keys that are not columns (an inventory's ``total_hosts``) come from the target's
-    ``compute`` hook, batched."""
+    ``compute`` hook, batched.  Entries made of the target's own columns alone are kept while
+    its table is not written (``Store.kept``): a page of teams names the same organization on
+    every request.  Entries are shared: nobody changes them."""
     keys = keys or (USER_SUMMARY if target.name == "user" else target.summary_keys)
+    if all(k == "id" or (target.field(k) is not None and target.field(k).stored) for k in keys):
+        return ctx.store.kept(f"summaries:{target.table}:{','.join(keys)}", (target.table,), sorted(ids),
+                              lambda missing: _read_summaries(ctx, target, missing, keys))
+    return _read_summaries(ctx, target, ids, keys)
+
+
+def _read_summaries(ctx, target, ids, keys: tuple[str, ...]) -> dict[int, dict]:
     rows = ctx.store.get_many(target.table, ids)
     computed: dict[int, dict] = {}
     if rows and target.compute and any(k not in next(iter(rows.values())) for k in keys):

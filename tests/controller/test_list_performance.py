@@ -105,7 +105,8 @@ def test_team_page_statements_are_few_and_count_is_skipped_on_a_short_page(app_s
     rest = Counter(shape(s) for s in full_seen if not counting(s))
     short_seen, short = _run(app_state, admin, "/api/v2/teams/?name__startswith=perf-team&page_size=50")
     assert short["count"] == TEAMS and len(short["results"]) == TEAMS and short["next"] is None
-    assert Counter(shape(s) for s in short_seen) == rest       # a short page is its own count
+    assert not [s for s in short_seen if s.startswith("SELECT count(*)")]     # a short page is its own count
+    assert Counter(shape(s) for s in short_seen if not counting(s)) == rest
     last_seen, last = _run(app_state, admin, "/api/v2/teams/?name__startswith=perf-team&page_size=5&page=3")
     assert last["count"] == TEAMS and len(last["results"]) == 2 and last["next"] is None
     assert last["previous"].endswith("page=2")
@@ -113,7 +114,9 @@ def test_team_page_statements_are_few_and_count_is_skipped_on_a_short_page(app_s
     first_page = [s for s in rest if s.startswith('SELECT * FROM "teams" WHERE ((')]
     later_page = [s for s in map(shape, last_seen) if s.startswith('SELECT * FROM "teams" WHERE "id" IN (SELECT "id"')]
     assert len(first_page) == 1 and len(later_page) == 1
-    assert Counter(shape(s) for s in last_seen if shape(s) not in later_page) == rest - Counter(first_page)
+    assert not [s for s in last_seen if s.startswith("SELECT count(*)")]
+    assert Counter(shape(s) for s in last_seen if shape(s) not in later_page and not counting(s)) == \
+        rest - Counter(first_page)
     gone = admin.get("/api/v2/teams/?name__startswith=perf-team&page_size=5&page=4")
     assert gone.status_code == 404 and gone.json == {"detail": "Invalid page."}
     empty = admin.get("/api/v2/teams/?name__startswith=no-such-team")

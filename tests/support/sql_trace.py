@@ -28,12 +28,10 @@ def statements(store, action: Callable[[], Any]) -> list[str]:
 
 
 GENERATION_READ = 'SELECT coalesce(sum(n), 0) FROM "turret_table_generations"'   # a prefix: the tables follow
-# the read that decides whether kept role ids still hold (controller.store.rbac.roles_of)
-ROLES_GENERATION_READ = GENERATION_READ + " WHERE tbl IN ('roles')"
 
 
 def counting(sql: str) -> bool:
-    """Whether ``sql`` is part of a list's count: the count itself, or the read of the write
-    generation that decides whether a kept count still holds (controller.store.generation),
-    not the one of the kept role ids."""
-    return sql.startswith("SELECT count(*)") or (sql.startswith(GENERATION_READ) and sql != ROLES_GENERATION_READ)
+    """Whether ``sql`` is bookkeeping rather than the page's own reads: a list's count, or a
+    read of the write generations that decides whether a kept count, or kept role ids and
+    summaries, still hold (controller.store.generation)."""
+    return sql.startswith(("SELECT count(*)", GENERATION_READ))

@@ -1,6 +1,7 @@
-"""An object's role ids kept between list pages (controller.store.rbac.roles_of through
-Store.kept / generation.Kept): read again after any write to the roles table, by this process
-or another, never kept inside a transaction, and each answer the caller's own."""
+"""What list pages keep between requests through Store.kept (generation.Kept): an object's
+role ids (controller.store.rbac.roles_of) and the summaries of the objects a page's foreign
+keys name (controller.services.serializer).  Read again after any write to their table, by
+this process or another, never kept inside a transaction."""
 from __future__ import annotations
 
 import pytest
@@ -119,3 +120,26 @@ def test_a_full_kept_drops_everything_and_counts_off_reads_every_time(tmp_path):
         assert store.kept("x", ("roles",), [5], compute) == {5: 50} and len(calls) == n + 2
     finally:
         store.close()
+
+
+def test_a_foreign_keys_summary_is_kept_until_its_table_is_written(app_state, admin, make_org):
+    org = make_org()
+    resp = admin.post("/api/v2/teams/", {"name": "kept-summary-team", "organization": org["id"]})
+    assert resp.status_code == 201, resp.json
+    path = f"/api/v2/teams/?id={resp.json['id']}"
+    assert admin.get(path).json["results"][0]["summary_fields"]["organization"]["name"] == org["name"]
+    with traced(app_state.store) as seen:
+        body = admin.get(path).json
+    assert not [s for s in seen if s.startswith('SELECT * FROM "organizations" WHERE id IN')]
+    assert body["results"][0]["summary_fields"]["organization"] == {"id": org["id"], "name": org["name"],
+                                                                     "description": org["description"]}
+    assert admin.patch(f"/api/v2/organizations/{org['id']}/", {"description": "renamed here"}).status_code == 200
+    assert admin.get(path).json["results"][0]["summary_fields"]["organization"]["description"] == "renamed here"
+    other = Store(app_state.store.path)      # another process's write
+    try:
+        with other.transaction():
+            other.execute("UPDATE organizations SET name = ? WHERE id = ?", (org["name"] + " elsewhere", org["id"]))
+    finally:
+        other.close()
+    shown = admin.get(path).json["results"][0]["summary_fields"]["organization"]
+    assert shown == {"id": org["id"], "name": org["name"] + " elsewhere", "description": "renamed here"}
