@@ -46,7 +46,6 @@ def _declare() -> None:
     """(Re)create the counters and histograms in a fresh ``_REGISTRY``."""
     global _REGISTRY, _EVENTS, _EVENT_BATCHES, _SCHEDULE_FIRES, _JOBS_FINISHED, _REQUESTS
     _REGISTRY = CollectorRegistry(auto_describe=True)
-    _REQUEST_SERIES.clear()
     _EVENTS = Counter("turret_events_ingested", "Job events stored by the event writer", registry=_REGISTRY)
     _EVENT_BATCHES = Counter("turret_event_batches", "Batches (transactions) the event writer committed",
                              registry=_REGISTRY)
@@ -56,6 +55,7 @@ def _declare() -> None:
     _REQUESTS = Histogram("turret_http_request_duration_seconds", "HTTP request durations",
                           ["method", "route", "status"], registry=_REGISTRY,
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+    _REQUEST_SERIES.clear()      # the children of the histogram just replaced
 
 
 _declare()

@@ -105,6 +105,8 @@ class App(Flask):
         try:
             return self._sync[func]
         except KeyError:
+            if len(self._sync) >= 4096:     # a callable made per request must not grow it for ever
+                self._sync.clear()
             made = self._sync[func] = super().ensure_sync(func)
             return made
         except TypeError:       # an unhashable callable

@@ -97,6 +97,7 @@ _KEPT: weakref.WeakKeyDictionary[Registry, dict[tuple, tuple[TextIndex | None, C
     weakref.WeakKeyDictionary()
 KEPT = 512              # compiled queries kept per registry (all dropped when more would be)
 KEY_CHARS = 4096        # a query string longer than this is compiled every time
+_PAGING = frozenset({"page", "page_size", "count_disabled"})     # compiling ignores them
 
 
 def compile_query(registry: Registry, resource: Resource, args: list[tuple[str, str]], *,
@@ -113,7 +114,8 @@ def compile_query(registry: Registry, resource: Resource, args: list[tuple[str, 
     kept = _KEPT.get(registry)
     if kept is None:
         kept = _KEPT.setdefault(registry, {})
-    key = (resource.plural, tuple(args), frozenset(extra_reserved), id(text_index))
+    key = (resource.plural, len(resource.fields), len(resource.relations),   # a resource changed in place
+           tuple(a for a in args if a[0] not in _PAGING), frozenset(extra_reserved), id(text_index))
     hit = kept.get(key)
     if hit is None or hit[0] is not text_index:     # the index is held, so its id is not reused
         compiled = compile_uncached(registry, resource, args, extra_reserved=extra_reserved,

@@ -18,14 +18,18 @@ def search_clauses(c: Compiler, resource: Resource, text: str, outer: str) -> li
     A term long enough for the resource's trigram index is looked up there alone (one MATCH
     over all search fields, which is exact: ``controller.query.text``)."""
     index = c.narrowing(resource.table)
-    covered = index is not None and set(resource.search_fields) <= set(c.text_index[resource.table][1])
+    # the index holds exactly the search fields: a match in another column would be no match
+    covered = index is not None and set(resource.search_fields) == set(c.text_index[resource.table][1])
     out = []
     for term in text.replace("\x00", "").replace(",", " ").split():
-        if covered and index is not None and indexable(term):
-            out.append((f"({index_test(index, outer)})", [phrase(term)]))
-            continue
+        # each field's test is built even when the index answers: it refuses a field that may
+        # not be searched (400/403) whether or not the index exists
         parts = [c.term(f, "icontains", term, outer=outer, narrow=False) for f in resource.search_fields]
-        out.append(("(" + " OR ".join(s for s, _ in parts) + ")", [p for _, ps in parts for p in ps]))
+        sql = "(" + " OR ".join(s for s, _ in parts) + ")"
+        params = [p for _, ps in parts for p in ps]
+        if covered and index is not None and indexable(term):
+            sql, params = f"({index_test(index, outer)})", [phrase(term)]
+        out.append((sql, params))
     return out
 
 

@@ -78,11 +78,13 @@ def narrowed(index: Narrowing, term: str, params: list, leaf: Leaf) -> tuple[lis
 
 def contains_test(value: str, ci: bool, is_text: bool) -> tuple[list, Leaf]:
     """``[i]contains``: a case-sensitive substring test is ``instr`` (LIKE ignores case); so is
-    a case-insensitive one when ``value`` has no ASCII letter (nothing to fold: ``instr`` is
-    about twice as fast as LIKE); otherwise LIKE, which folds ASCII case as ``lower()`` does
-    and is 2-3x faster than ``instr(lower())``."""
+    a case-insensitive one of a term too short for the trigram index and without an ASCII
+    letter (nothing to fold: ``instr`` is about twice as fast as LIKE); otherwise LIKE, which
+    folds ASCII case as ``lower()`` does and is 2-3x faster than ``instr(lower())``.  A term the
+    index could answer is always LIKE, as the index answers: both stop at a NUL in the text,
+    where ``instr`` looks past it."""
     txt = _text(is_text)
-    if ci and _ASCII_LETTERS.search(value):
+    if ci and (_ASCII_LETTERS.search(value) or indexable(value)):
         return ["%" + like_escape(value) + "%"], (lambda c: f"{txt(c)} LIKE ? ESCAPE '\\'")
     return [value], (lambda c: f"instr({txt(c)}, ?) > 0")
 
@@ -102,7 +104,7 @@ def text_test(lookup: str, value: str, is_text: bool, index: Narrowing | None = 
     if base == "exact":
         return [value], (lambda c: f"{low(c)} = lower(?)")
     if base == "contains":
-        if index is not None and indexable(value) and ci:
+        if index is not None and ci and indexable(value):
             return indexed(index, value)
         params, leaf = contains_test(value, ci, is_text)
         if index is not None and indexable(value):

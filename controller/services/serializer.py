@@ -97,9 +97,14 @@ def _summaries(ctx, target, ids: set[int], keys: tuple[str, ...] = ()) -> dict[i
     every request.  Entries are shared: nobody changes them."""
     keys = keys or (USER_SUMMARY if target.name == "user" else target.summary_keys)
     if all(k == "id" or (target.field(k) is not None and target.field(k).stored) for k in keys):
-        return ctx.store.kept(f"summaries:{target.table}:{','.join(keys)}", (target.table,), sorted(ids),
-                              lambda missing: _read_summaries(ctx, target, missing, keys))
+        return ctx.store.kept(f"summaries:{target.table}:{','.join(keys)}", (target.table,), list(ids),
+                              lambda missing: _read_summaries(ctx, target, missing, keys), worth=_short)
     return _read_summaries(ctx, target, ids, keys)
+
+
+def _short(summary: dict) -> bool:
+    """A summary worth keeping: its texts are short (a description has no length limit)."""
+    return sum(len(v) for v in summary.values() if isinstance(v, str)) <= 1024
 
 
 def _read_summaries(ctx, target, ids, keys: tuple[str, ...]) -> dict[int, dict]:

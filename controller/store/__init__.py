@@ -146,15 +146,16 @@ class Store:
         self._kept = {}
 
     def kept(self, name: str, tables: tuple[str, ...], keys: Sequence[Any],
-             compute: Callable[[list], dict]) -> dict:
-        """``compute(keys)`` (``{key: value}`` read from ``tables``), its values kept per key
-        under ``name`` while none of ``tables`` is written (:class:`.generation.Kept`); read
-        every time when counts are not kept or a table has no counter."""
+             compute: Callable[[list], dict], worth: Callable[[Any], bool] | None = None) -> dict:
+        """``compute(keys)`` (``{key: value}`` read from ``tables``), its values (those ``worth``
+        keeping) kept per key under ``name`` while none of ``tables`` is written
+        (:class:`.generation.Kept`); read every time when counts are not kept or a table has
+        no counter."""
         if self._counts is None or not set(tables) <= self._counts.counted:
             return compute(list(keys))
         kept = self._kept.get(name)
         if kept is None:
-            kept = self._kept.setdefault(name, generation.Kept(tables))
+            kept = self._kept.setdefault(name, generation.Kept(tables, worth=worth))
         return kept.get(self, keys, self.conn.in_transaction, compute)
 
     # -- transactions ------------------------------------------------------------------

@@ -10,7 +10,7 @@ keyed by its exact statement and parameters, for as long as no table it reads wa
 trigger on the table raises in the transaction of every row a statement writes there.  The
 tables a count reads are the tables its statement names (a word of the SQL that is a table's
 name: a column that happens to share a table's name only adds a table to watch; an FTS5
-index ``turret_search_<table>`` stands for its table, whose trigger counts its changes).  A
+index ``turret_text_<table>`` stands for its table, whose trigger counts its changes).  A
 count is kept with the sum of those tables' counters as read *before* counting (counters only
 grow, so any write to any of them moves the sum), and served only while the sum still reads
 the same, in any process: a worker's write is seen by every web process.  So a job changing
@@ -35,6 +35,7 @@ from collections import OrderedDict
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Protocol, Sequence
 
+from .search import LEGACY_PREFIX as FTS_LEGACY_PREFIX
 from .search import PREFIX as FTS_PREFIX
 
 TABLE = "turret_table_generations"  # (tbl, n): a write counter per table
@@ -56,7 +57,7 @@ VOLATILE = frozenset({
 _NAMES_VOLATILE = re.compile(r"\b(?:" + "|".join(sorted(VOLATILE)) + r")\b")
 
 KEPT = 1024         # counts kept per store
-KEPT_KEYS = 20000   # keys a Kept holds (an object's role ids: ~0.3 KB each)
+KEPT_KEYS = 10000   # keys a Kept holds (an object's role ids: ~0.3 KB each)
 KEY_CHARS = 8192    # a count whose statement and text values are longer is not kept (a filter's
                     # values have no length limit: 1024 keys must stay a few MB at most)
 _SHAPE = f'CREATE TABLE "{TABLE}" (tbl TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID'
@@ -104,7 +105,7 @@ def _tables(store: Store) -> list[str]:
         virtual = {r["name"] for r in rows if (r["sql"] or "").upper().startswith("CREATE VIRTUAL TABLE")}
         shadows = {f"{v}_{suffix}" for v in virtual for suffix in _SHADOW_SUFFIXES}
         names = [r["name"] for r in rows if r["name"] not in virtual and r["name"] not in shadows]
-    return [n for n in names if not n.startswith(("sqlite_", "turret_search_"))]
+    return [n for n in names if not n.startswith(("sqlite_", FTS_PREFIX, FTS_LEGACY_PREFIX))]
 
 
 _SHADOW_SUFFIXES = ("data", "idx", "content", "docsize", "config", "segments", "segdir", "stat",
@@ -226,12 +227,14 @@ class Counts:
 class Kept:
     """Facts read per key from ``tables`` (the role ids of an object), kept while none of those
     tables is written, in any process: the next read after a write drops them all.  At most
-    ``size`` keys (all dropped when more would be kept).  Shared by a store's threads; values are
-    shared too, so a caller copies what it changes."""
+    ``size`` keys (all dropped when more would be kept), and only values ``worth`` keeping.
+    Shared by a store's threads; values are shared too, so a caller copies what it changes."""
 
-    def __init__(self, tables: tuple[str, ...], size: int = KEPT_KEYS) -> None:
+    def __init__(self, tables: tuple[str, ...], size: int = KEPT_KEYS,
+                 worth: Callable[[Any], bool] | None = None) -> None:
         self.tables = tables
         self.size = size
+        self.worth = worth          # values it refuses are answered, not kept (e.g. long texts)
         self._generation: int | None = None
         self._kept: dict[Any, Any] = {}
         self._lock = threading.Lock()
@@ -253,9 +256,10 @@ class Kept:
         if missing:
             read_now = compute(missing)
             found.update(read_now)
+            keep = read_now if self.worth is None else {k: v for k, v in read_now.items() if self.worth(v)}
             with self._lock:
-                if self._generation == generation:      # else a newer write was seen meanwhile
-                    if len(self._kept) + len(read_now) > self.size:
+                if self._generation == generation and len(keep) <= self.size:   # else a newer write was seen
+                    if len(self._kept) + len(keep) > self.size:
                         self._kept = {}
-                    self._kept.update(read_now)
+                    self._kept.update(keep)
         return found

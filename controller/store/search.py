@@ -1,7 +1,7 @@
 """Trigram indexes that serve ``search=`` and ``<field>__icontains`` without full scans.
 
 Each resource people create and edit through the API gets an FTS5 table
-``turret_search_<table>`` (tokenizer ``trigram``, SQLite >= 3.34) over its declared search
+``turret_text_<table>`` (tokenizer ``trigram``, SQLite >= 3.34) over its declared search
 fields, keyed by the row's id and kept in step with the table by three triggers (insert,
 update of those columns, delete).  It holds each text as SQLite's ``lower()`` gives it (ASCII
 letters folded, nothing else) and its tokenizer is case-sensitive, so a phrase of a term folded
@@ -17,8 +17,13 @@ So the index alone decides ``search=`` and ``__icontains`` for a term of three c
 more; a case-sensitive ``__contains`` is narrowed by it and then tested with ``instr``.  Results
 are the same with or without the index.  A SQLite whose ``lower()`` or LIKE folds more than
 ASCII (built with ICU) gets no index: :func:`supported`.  :func:`install` runs on every start:
-it creates what is missing or changed (an index of an earlier version, which folded Unicode
-case itself, is one) and fills it from the table.
+it creates what is missing or changed and fills it from the table.
+
+Earlier versions kept indexes that only narrowed (Unicode case folded by the tokenizer, the
+exact test run on what they found) under :data:`LEGACY_PREFIX`.  A new name, so that a process
+of either version never reads the other's index as its own: a start of this version drops
+them (a process of the earlier version still running then fails its searches rather than
+answer them wrongly), and an earlier version started later makes its own again beside these.
 """
 from __future__ import annotations
 
@@ -39,7 +44,8 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager: ...
 
 
-PREFIX = "turret_search_"
+PREFIX = "turret_text_"
+LEGACY_PREFIX = "turret_search_"     # earlier versions' narrowing indexes (dropped on start)
 TOKENIZER = "tokenize='trigram case_sensitive 1'"
 _TEXT_KINDS = {"string", "text", "email"}
 _FTS5_RESERVED = {"rowid", "rank", "oid", "_rowid_"}
@@ -89,11 +95,11 @@ def _statements(table: str, columns: tuple[str, ...]) -> dict[str, str]:
     }
 
 
-def _ours(store: Store) -> dict[str, str]:
+def _ours(store: Store, prefix: str = PREFIX) -> dict[str, str]:
     """``{name: CREATE statement}`` of the index tables and triggers in the database (FTS5's
     own shadow tables left out)."""
     rows = store.query("SELECT name, sql FROM sqlite_master WHERE name LIKE ? ESCAPE '\\'"
-                       " AND type IN ('table', 'trigger')", (PREFIX.replace("_", "\\_") + "%",))
+                       " AND type IN ('table', 'trigger')", (prefix.replace("_", "\\_") + "%",))
     return {r["name"]: r["sql"] for r in rows
             if r["sql"].startswith(("CREATE VIRTUAL TABLE", "CREATE TRIGGER"))}
 
@@ -108,7 +114,7 @@ def install(store: Store, registry) -> dict[str, tuple[str, frozenset[str]]]:
     wanted = {res.table: indexed_columns(res) for res in registry}
     wanted = {t: cols for t, cols in wanted.items() if cols}
     plan = {name: sql for t, cols in wanted.items() for name, sql in _statements(t, cols).items()}
-    if _ours(store) != plan:
+    if _ours(store) != plan or _ours(store, LEGACY_PREFIX):
         with store.transaction():
             _rebuild(store, wanted, plan)
     return {t: (PREFIX + t, frozenset(cols)) for t, cols in wanted.items()}
@@ -120,8 +126,9 @@ def _rebuild(store: Store, wanted: dict[str, tuple[str, ...]], plan: dict[str, s
     triggers were missing or different (rows may have changed without it), is filled again
     from its table."""
     current = _ours(store)
-    for name, sql in current.items():
-        if plan.get(name) != sql:
+    legacy = _ours(store, LEGACY_PREFIX)
+    for name, sql in [*legacy.items(), *current.items()]:
+        if name in legacy or plan.get(name) != sql:
             store.execute(f'DROP {"TRIGGER" if sql.startswith("CREATE TRIGGER") else "TABLE"} "{name}"')
     for table, cols in wanted.items():
         statements = _statements(table, cols)

@@ -35,7 +35,7 @@ def test_every_table_but_the_volatile_ones_counts_its_writes(app_state):
     store = app_state.store
     tables = generation._tables(store)
     assert {"teams", "roles", "role_members", "jobs", "hosts", generation.TABLE} <= set(tables)
-    assert not any(t.startswith(("sqlite_", "turret_search_")) for t in tables)
+    assert not any(t.startswith(("sqlite_", "turret_text_", "turret_search_")) for t in tables)
     triggered = {r["tbl_name"] for r in store.query(
         "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'turret\\_tgen\\_%' ESCAPE '\\'")}
     assert triggered == set(tables) - generation.VOLATILE - {generation.TABLE}
@@ -237,10 +237,10 @@ def test_the_tables_a_count_reads():
     counted = frozenset({"teams", "organizations", "roles", "role_members", "jobs"})
     sql = ('SELECT count(*) FROM "teams" WHERE "teams"."organization" IN (SELECT "_q1"."id" FROM '
            '"organizations" "_q1" WHERE "_q1"."name" = ?) AND "teams"."id" IN (SELECT rowid FROM '
-           '"turret_search_teams" WHERE "turret_search_teams" MATCH ?) AND EXISTS (SELECT 1 FROM roles r '
+           '"turret_text_teams" WHERE "turret_text_teams" MATCH ?) AND EXISTS (SELECT 1 FROM roles r '
            'JOIN role_members m ON m.role_id = r.id)')
     assert generation.reads(sql, counted) == ("organizations", "role_members", "roles", "teams")
-    assert generation.reads('SELECT count(*) FROM "turret_search_hosts"', counted) == ()
+    assert generation.reads('SELECT count(*) FROM "turret_text_hosts"', counted) == ()
 
 
 def test_the_one_counter_of_an_earlier_version_is_replaced(tmp_path):

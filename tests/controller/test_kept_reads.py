@@ -114,6 +114,11 @@ def test_a_full_kept_drops_everything_and_counts_off_reads_every_time(tmp_path):
         assert kept.get(store, [1, 2], False, compute) == {1: 10, 2: 20} and len(calls) == 1
         assert kept.get(store, [3], False, compute) == {3: 30}     # a third key: the two go
         assert kept.get(store, [1], False, compute) == {1: 10} and calls[-1] == [1]
+        assert kept.get(store, [4, 5, 6], False, compute) == {4: 40, 5: 50, 6: 60}   # more than it holds
+        assert kept.get(store, [1], False, compute) == {1: 10} and calls[-1] == [4, 5, 6]   # 1 still kept
+        choosy = generation.Kept(("roles",), worth=lambda v: v < 50)
+        assert choosy.get(store, [3, 7], False, compute) == {3: 30, 7: 70}
+        assert choosy.get(store, [3, 7], False, compute) == {3: 30, 7: 70} and calls[-1] == [7]
         store.keep_counts(keep=False)
         n = len(calls)
         assert store.kept("x", ("roles",), [5], compute) == {5: 50}

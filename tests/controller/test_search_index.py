@@ -57,15 +57,15 @@ def _ids(state, resource: str, args: list[tuple[str, str]], indexed: bool) -> li
 
 def test_indexes_exist_for_what_people_write_and_not_for_logs(app_state):
     indexes = app_state.store.text_indexes
-    assert indexes["teams"] == ("turret_search_teams", frozenset({"name", "description"}))
+    assert indexes["teams"] == ("turret_text_teams", frozenset({"name", "description"}))
     assert "organizations" in indexes and "users" in indexes and "hosts" in indexes
     # rows only the system writes keep their write path: no trigger, no index
     for table in ("job_events", "activity_stream", "jobs", "ad_hoc_commands", "project_updates"):
         assert table not in indexes
-    names = {r[0] for r in app_state.store.query("SELECT name FROM sqlite_master WHERE name LIKE 'turret_search_%'")}
-    assert {"turret_search_teams", "turret_search_teams_ins", "turret_search_teams_upd",
-            "turret_search_teams_del"} <= names
-    assert not any(n.startswith("turret_search_job_events") for n in names)
+    names = {r[0] for r in app_state.store.query("SELECT name FROM sqlite_master WHERE name LIKE 'turret_text_%'")}
+    assert {"turret_text_teams", "turret_text_teams_ins", "turret_text_teams_upd",
+            "turret_text_teams_del"} <= names
+    assert not any(n.startswith("turret_text_job_events") for n in names)
 
 
 @pytest.mark.parametrize("key", ["search", "name__icontains", "description__icontains", "name__contains",
@@ -114,31 +114,66 @@ def test_the_index_alone_decides_icontains_and_narrows_contains(app_state, seede
         [pk for pk, (name, _) in zip(seeded, TEAMS) if "Alpha" in name]
 
 
-def test_an_index_of_an_earlier_version_is_replaced_and_refilled(app_state, seeded):
-    """An index from before folded text (Unicode-folding tokenizer, raw text): the next start
-    rebuilds it with ``lower()``'s text, and the answers stay LIKE's."""
+def _legacy_index(store) -> None:
+    """What an earlier version keeps for teams: ``turret_search_teams`` over the raw text with the
+    Unicode-folding tokenizer, and its three triggers."""
+    store.execute("""CREATE VIRTUAL TABLE "turret_search_teams" USING fts5("name", "description", tokenize='trigram')""")
+    store.execute('INSERT INTO "turret_search_teams" (rowid, "name", "description") SELECT id, name, description FROM teams')
+    put = ('INSERT OR REPLACE INTO "turret_search_teams" (rowid, "name", "description") '
+           'VALUES (NEW."id", NEW."name", NEW."description");')
+    store.execute(f'CREATE TRIGGER "turret_search_teams_ins" AFTER INSERT ON "teams" BEGIN {put} END')
+    store.execute(f'CREATE TRIGGER "turret_search_teams_upd" AFTER UPDATE OF "name", "description" ON "teams" '
+                  f'BEGIN {put} END')
+    store.execute('CREATE TRIGGER "turret_search_teams_del" AFTER DELETE ON "teams" BEGIN '
+                  'DELETE FROM "turret_search_teams" WHERE rowid = OLD."id"; END')
+
+
+def _names(store, prefix: str) -> set[str]:
+    return {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE name LIKE ? ESCAPE '\\'",
+                                      (prefix.replace("_", "\\_") + "%",))}
+
+
+def test_an_earlier_versions_index_is_dropped_on_start_and_never_read(app_state, admin, seeded):
+    """An earlier version's narrowing index (another name, Unicode case folded by its tokenizer):
+    this version never reads it, so a process of either version answers by its own index; the
+    next start of this version drops it."""
     store, reg = app_state.store, app_state.registry
     with store.transaction():
-        for name in ("turret_search_teams_ins", "turret_search_teams_upd"):
-            store.execute(f'DROP TRIGGER "{name}"')
-        store.execute('DROP TABLE "turret_search_teams"')
-        store.execute("""CREATE VIRTUAL TABLE "turret_search_teams" USING fts5("name", "description", tokenize='trigram')""")
-        store.execute('INSERT INTO "turret_search_teams" (rowid, "name", "description") SELECT id, name, description FROM teams')
-        for name, sql in search._statements("teams", ("name", "description")).items():
-            if name.endswith(("_ins", "_upd")):
-                store.execute(sql.replace('lower(NEW."name")', 'NEW."name"')
-                              .replace('lower(NEW."description")', 'NEW."description"'))
+        _legacy_index(store)          # as an earlier version started beside this one makes it
     lower_team = seeded[TEAMS.index(("ünïcode lower", "üNï mixed"))]
-    assert lower_team in _index_hits(app_state, "ÜNÏCODE LOWER")      # the old tokenizer folded Ü to ü
-    store.migrate(reg)
-    assert "case_sensitive 1" in store.scalar("SELECT sql FROM sqlite_master WHERE name = 'turret_search_teams'")
-    unicode_team = seeded[TEAMS.index(("Ünïcode Team", "ÜNÏCODE description"))]
-    assert _index_hits(app_state, "ünïcode team") == set() and _index_hits(app_state, "Ünïcode team") == {unicode_team}
-    assert lower_team not in _index_hits(app_state, "ÜNÏCODE LOWER")
-    assert store.scalar('SELECT "name" FROM "turret_search_teams" WHERE rowid = ?', (unicode_team,)) == "Ünïcode team"
-    for term in ("ÜNÏ", "ünï", "team", "KELVIN"):
+    assert lower_team in {r[0] for r in store.query(
+        'SELECT rowid FROM "turret_search_teams" WHERE "turret_search_teams" MATCH ?', ('"ÜNÏCODE LOWER"',))}
+    # both kept in step by their triggers meanwhile; this version's answers stay LIKE's
+    resp = admin.post("/api/v2/teams/", {"name": "Legacy-Beside", "organization": None})
+    assert resp.status_code in (201, 400), resp.json
+    for term in ("ÜNÏ", "ünï", "team", "KELVIN", "legacy"):
         assert _ids(app_state, "team", [("search", term)], indexed=True) == \
             _ids(app_state, "team", [("search", term)], indexed=False), term
+    assert _names(store, "turret_search_")
+    store.migrate(reg)
+    assert _names(store, "turret_search_") == set()
+    assert {"turret_text_teams", "turret_text_teams_ins", "turret_text_teams_upd", "turret_text_teams_del"} <= \
+        _names(store, "turret_text_")
+    assert lower_team not in _index_hits(app_state, "ÜNÏCODE LOWER")
+    unicode_team = seeded[TEAMS.index(("Ünïcode Team", "ÜNÏCODE description"))]
+    assert store.scalar('SELECT "name" FROM "turret_text_teams" WHERE rowid = ?', (unicode_team,)) == "Ünïcode team"
+
+
+def test_a_term_without_letters_agrees_with_the_index_past_a_nul(app_state, admin, make_org):
+    """The tokenizer stops at a NUL in the text, as LIKE does and ``instr`` does not: a term the
+    index could answer is tested with LIKE without the index too, letters or not."""
+    store = app_state.store
+    org = make_org()
+    resp = admin.post("/api/v2/teams/", {"name": "nul-team", "organization": org["id"]})
+    assert resp.status_code == 201, resp.json
+    with store.transaction():     # rows the system writes may hold a NUL; the API refuses one
+        store.execute("UPDATE teams SET description = ? WHERE id = ?", ("x\x00 123", resp.json["id"]))
+    for key, term in (("search", "123"), ("description__icontains", "123"), ("search", "x\x00 1"),
+                      ("description__icontains", "x\x00 1"), ("search", "x")):
+        assert _ids(app_state, "team", [(key, term)], indexed=True) == \
+            _ids(app_state, "team", [(key, term)], indexed=False), (key, term)
+    assert resp.json["id"] not in _ids(app_state, "team", [("search", "123")], indexed=False)
+    assert resp.json["id"] in _ids(app_state, "team", [("search", "x")], indexed=False)
 
 
 def test_search_plan_reads_the_index_not_the_whole_table(app_state, seeded):
@@ -146,13 +181,13 @@ def test_search_plan_reads_the_index_not_the_whole_table(app_state, seeded):
     compiled = compile_query(reg, reg["team"], [("search", "ünïcode")], text_index=app_state.store.text_indexes)
     plan = " | ".join(r[3] for r in app_state.store.query(
         f'EXPLAIN QUERY PLAN SELECT count(*) FROM "teams" WHERE {compiled.where}', compiled.params))
-    assert "turret_search_teams VIRTUAL TABLE" in plan
+    assert "turret_text_teams VIRTUAL TABLE" in plan
     assert "SCAN teams" not in plan, plan
 
 
 def _index_hits(state, term: str) -> set[int]:
     return {r[0] for r in state.store.query(
-        'SELECT rowid FROM "turret_search_teams" WHERE "turret_search_teams" MATCH ?', (phrase(term),))}
+        'SELECT rowid FROM "turret_text_teams" WHERE "turret_text_teams" MATCH ?', (phrase(term),))}
 
 
 def test_index_follows_create_update_delete(app_state, admin, make_org):
@@ -178,33 +213,33 @@ def test_index_follows_create_update_delete(app_state, admin, make_org):
     assert admin.delete(f"/api/v2/teams/{pk}/").status_code == 204
     assert _index_hits(app_state, "kapi her") == set()
     assert _index_hits(app_state, "stripes") == set()
-    count = app_state.store.scalar('SELECT count(*) FROM "turret_search_teams"')
+    count = app_state.store.scalar('SELECT count(*) FROM "turret_text_teams"')
     assert count == app_state.store.scalar("SELECT count(*) FROM teams")
 
 
 def test_missing_index_or_trigger_is_rebuilt_on_start(app_state, seeded):
     store, reg = app_state.store, app_state.registry
     with store.transaction():
-        store.execute('DROP TRIGGER "turret_search_teams_ins"')
+        store.execute('DROP TRIGGER "turret_text_teams_ins"')
         # a row written while the trigger was missing: the rebuild must find it
         store.execute("INSERT INTO teams (name, description, organization) VALUES ('Ghost written', '', NULL)")
         ghost = store.scalar("SELECT max(id) FROM teams")
-        store.execute('DROP TABLE "turret_search_organizations"')
+        store.execute('DROP TABLE "turret_text_organizations"')
     assert _index_hits(app_state, "ghost writ") == set()
     store.migrate(reg)
     assert _index_hits(app_state, "ghost writ") == {ghost}
-    assert store.text_indexes["organizations"][0] == "turret_search_organizations"
+    assert store.text_indexes["organizations"][0] == "turret_text_organizations"
     # the index holds ``lower()``'s text: ASCII letters folded, the Ü kept
-    assert {r[0] for r in store.query("SELECT rowid FROM turret_search_organizations WHERE turret_search_organizations"
+    assert {r[0] for r in store.query("SELECT rowid FROM turret_text_organizations WHERE turret_text_organizations"
                                       " MATCH ?", ('"Ünïcode org"',))} == \
         {r[0] for r in store.query("SELECT id FROM organizations WHERE name = 'Ünïcode Org'")}
     # the start after that finds everything in place and rebuilds nothing
-    before = store.scalar("SELECT sql FROM sqlite_master WHERE name = 'turret_search_teams'")
+    before = store.scalar("SELECT sql FROM sqlite_master WHERE name = 'turret_text_teams'")
     assert search._ours(store) == {name: sql for t, cols in
                                    {t: search.indexed_columns(r) for r in reg for t in [r.table]}.items() if cols
                                    for name, sql in search._statements(t, cols).items()}
     store.migrate(reg)
-    assert store.scalar("SELECT sql FROM sqlite_master WHERE name = 'turret_search_teams'") == before
+    assert store.scalar("SELECT sql FROM sqlite_master WHERE name = 'turret_text_teams'") == before
     with store.transaction():
         store.execute("DELETE FROM teams WHERE id = ?", (ghost,))
 
