@@ -135,13 +135,30 @@ def start_server(data_dir: str, log_path: str, threads: int | None = None, cmd: 
                   env={**SERVER_ENV, **(env or {})}, cmd=cmd)
 
 
+_JOB_TABLES = ("project_updates", "inventory_updates", "jobs", "ad_hoc_commands", "workflow_jobs")
+
+
+def _jobs_unfinished(data_dir: str) -> int:
+    """Jobs of any kind not yet ended, read from the data dir's database (read-only)."""
+    import sqlite3
+    conn = sqlite3.connect(f"file:{os.path.join(data_dir, 'turret.sqlite3')}?mode=ro", uri=True, timeout=5)
+    try:
+        return sum(conn.execute(f'SELECT count(*) FROM "{t}" WHERE status IN '
+                                "('new', 'pending', 'waiting', 'running')").fetchone()[0] for t in _JOB_TABLES)
+    finally:
+        conn.close()
+
+
 def wait_idle(server: Server, timeout: float = 60) -> float:
-    """Seconds until the server runs no job: no ansible process left in its process tree (an
-    empty data dir updates its demo project first); ``timeout`` at most.  Watched from /proc,
-    not asked over HTTP: a request would warm a web worker up, and its memory with it."""
+    """Seconds until the server runs no job: none unfinished in its database and no ansible
+    process left in its process tree (an empty data dir updates its demo project first, and
+    that update may not have started its process yet when the server answers);
+    ``timeout`` at most.  Watched from /proc and the database file, not asked over HTTP: a
+    request would warm a web worker up, and its memory with it."""
     began = time.monotonic()
     while time.monotonic() - began < timeout:
-        if not any("ansible" in h.cmdline(p) for p in h.descendants(server.proc.pid)):
+        if not any("ansible" in h.cmdline(p) for p in h.descendants(server.proc.pid)) \
+                and not _jobs_unfinished(server.data_dir):
             break
         time.sleep(0.1)
     return time.monotonic() - began
