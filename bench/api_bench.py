@@ -21,8 +21,9 @@ What it does (all against 127.0.0.1, nothing else):
    so their ratio survives machine noise) and throughput phases at ``--concurrency``, as the
    admin and as a non-superuser who sees the rows through roles; every response is checked
    (status 200, expected ``count`` and number of results); then the admin's mix once more on a
-   server started with ``TURRET_KEEP_COUNTS=false``, which counts on every request (the mix
-   repeats its queries, so the first server serves their counts from the ones it kept);
+   server started with ``TURRET_KEEP_COUNTS=false``, which counts and orders every list on every
+   request (the mix repeats its queries, so the first server serves their counts, and their
+   pages from the orders of ids, it kept);
 4. runs the same client against a bare waitress app and a one-route Flask app (the ceiling of
    the HTTP stack on this machine), prints a table and optionally writes JSON.
 
@@ -335,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         # The mix repeats its three queries, so the server above answers their counts from the
         # ones it kept (controller.store.generation).  The same mix on a server that counts on
         # every request is what a first visit to each page costs.
-        name = "list mix (admin), counts not kept"
+        name = "list mix (admin), nothing kept"
         progress(f"throughput {name} {args.seconds}s x{args.concurrency} ...")
         server = start_server(data_dir, log, args.threads, env={"TURRET_KEEP_COUNTS": "false"})
         servers.append(server)

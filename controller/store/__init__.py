@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence
 
-from . import generation, search
+from . import generation, paging, search
 from .schema import fingerprint, migrate
 
 MMAP_BYTES = 256 * 1024 * 1024   # how much of the database file each connection reads through mmap
@@ -57,8 +57,10 @@ class Store:
         # {table: (FTS5 trigram table, columns)} once migrate() has ensured them (store.search);
         # the query compiler narrows substring tests with them
         self.text_indexes: dict[str, tuple[str, frozenset[str]]] = {}
-        # kept counts, once keep_counts() has put the write generation's triggers in place
-        self._counts: generation.Counts | None = None
+        # kept counts and lists' orders, once keep_counts() has put the write generation's
+        # triggers in place
+        self._counts: generation.Answers | None = None
+        self._orders: generation.Answers | None = None
         self._kept: dict[str, generation.Kept] = {}     # by name: Store.kept
 
     # -- connections -------------------------------------------------------------------
@@ -140,9 +142,11 @@ class Store:
     def keep_counts(self, keep: bool = True) -> None:
         """Put the write generation's triggers on every table there is (after every table's
         install, on every start: other processes may keep counts even if this one does not)
-        and, if ``keep``, keep filtered counts from then on (:mod:`.generation`)."""
+        and, if ``keep``, keep filtered counts and lists' orders from then on (:mod:`.generation`,
+        :mod:`.paging`)."""
         counted = generation.install(self)
-        self._counts = generation.Counts(counted) if keep else None
+        self._counts = generation.Answers(counted) if keep else None
+        self._orders = paging.orders(counted) if keep else None
         self._kept = {}
 
     def kept(self, name: str, tables: tuple[str, ...], keys: Sequence[Any],
@@ -307,24 +311,19 @@ class Store:
         it could read is written (:mod:`.generation`; always counted before ``keep_counts``)."""
         if self._counts is None:
             return self.scalar(sql, params)
-        return self._counts.count(self, sql, params, self.conn.in_transaction,
-                                  lambda: self.scalar(sql, params))
+        return self._counts.get(self, sql, params, self.conn.in_transaction, lambda: self.scalar(sql, params))
 
     def page(self, table: str, where: str, params: Sequence[Any], order_by: str,
              limit: int, offset: int) -> list[dict]:
         """Rows ``offset`` to ``offset + limit`` of ``table`` matching ``where`` in ``order_by``
-        (which must end with a unique key, as a list's ordering ends with ``id``).
-
-        A page past the first is found by its ids, then read: SQLite reads every row it skips
-        when it has to return whole rows (and sorts whole rows), but can walk an index alone for
-        ids.  Page 200 of a list ordered by an index: 0.19 -> 0.09 ms; a sorted search page:
-        -7 %.  The first page, which skips nothing, is read in one statement."""
-        if offset <= 0:
-            return self.dicts(f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?',
-                              list(params) + [limit, offset])
-        return self.dicts(f'SELECT * FROM "{table}" WHERE "id" IN (SELECT "id" FROM "{table}" WHERE {where} '
-                          f'ORDER BY {order_by} LIMIT ? OFFSET ?) ORDER BY {order_by}',
-                          list(params) + [limit, offset])
+        (which must end with a unique key, as a list's ordering ends with ``id``): from the
+        list's kept order of ids when it is asked again while no table it reads was written,
+        else read (:mod:`.paging`)."""
+        if self._orders is not None:
+            rows = paging.kept(self, self._orders, table, where, params, order_by, limit, offset)
+            if rows is not None:
+                return rows
+        return paging.read(self, table, where, params, order_by, limit, offset)
 
     def exists(self, table: str, where: str, params: Sequence[Any]) -> bool:
         return self.one(f'SELECT 1 FROM "{table}" WHERE {where} LIMIT 1', params) is not None

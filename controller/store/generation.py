@@ -1,5 +1,6 @@
-"""Write generations, one per table, and what is kept while theirs stand: list counts, and
-facts read per row (an object's role ids, :class:`Kept`).
+"""Write generations, one per table, and what is kept while theirs stand: list counts and
+lists' orders of ids (:class:`Answers`, :mod:`.paging`), and facts read per row (an object's
+role ids, :class:`Kept`).
 
 A list's ``count`` is its costliest statement (bench/README.md: 0.6 ms of a 1.7 ms request
 for a one-character ``icontains`` over 10,000 rows), and the same count is asked again and
@@ -56,7 +57,7 @@ VOLATILE = frozenset({
 })
 _NAMES_VOLATILE = re.compile(r"\b(?:" + "|".join(sorted(VOLATILE)) + r")\b")
 
-KEPT = 1024         # counts kept per store
+KEPT = 1024         # counts kept per store (and lists' orders)
 KEPT_KEYS = 10000   # keys a Kept holds (an object's role ids: ~0.3 KB each)
 KEY_CHARS = 8192    # a count whose statement and text values are longer is not kept (a filter's
                     # values have no length limit: 1024 keys must stay a few MB at most)
@@ -181,47 +182,84 @@ def _size(sql: str, params: Sequence[Any]) -> int:
     return len(sql) + sum(len(p) for p in params if isinstance(p, (str, bytes)))
 
 
-class Counts:
-    """Counts kept while the tables they read are not written: at most :data:`KEPT`, least
-    recently used dropped first.  Shared by a store's threads.  ``counted``: the tables with a
-    counter (what :func:`install` returned)."""
+class Answers:
+    """Answers of statements (a list's count, a list's order of ids) kept while the tables they
+    read are not written: at most ``size`` answers (:data:`KEPT` unless given) weighing
+    ``budget`` in all (``size`` unless given; an answer weighs ``weigh(answer)``: 1 for a count,
+    its length for a list of ids), least recently used dropped first.  Shared by a store's
+    threads.  ``counted``: the tables with a counter (what :func:`install` returned)."""
 
-    def __init__(self, counted: frozenset[str]) -> None:
+    def __init__(self, counted: frozenset[str], size: int | None = None, budget: int | None = None,
+                 weigh: Callable[[Any], int] = lambda answer: 1) -> None:
         self.counted = counted
-        self._kept: OrderedDict[tuple, tuple[int, int]] = OrderedDict()
+        self.size = KEPT if size is None else size
+        self.budget = self.size if budget is None else budget
+        self._weigh = weigh
+        self._weight = 0
+        self._kept: OrderedDict[tuple, tuple[int, Any, int]] = OrderedDict()   # key -> (label, answer, weight)
         self._reads: dict[str, tuple[str, ...]] = {}     # statement -> the tables it reads
         self._lock = threading.Lock()
 
-    def count(self, store: Store, sql: str, params: Sequence[Any], in_transaction: bool,
-              compute: Callable[[], int]) -> int:
-        """``compute()`` (the count of ``sql`` with ``params``), or the kept answer of the same
-        statement when none of the tables it reads was written since it was computed."""
+    def tables(self, sql: str, params: Sequence[Any], in_transaction: bool) -> tuple[str, ...]:
+        """The counted tables ``sql`` reads; () when its answer may not be kept: inside a
+        transaction (its writes may be rolled back, and a counter value with them), naming a
+        volatile table, too long a key, or reading no counted table (nothing would say it is
+        still right)."""
         if in_transaction or _NAMES_VOLATILE.search(sql) or _size(sql, params) > KEY_CHARS:
-            return compute()
+            return ()
         tables = self._reads.get(sql)
         if tables is None:
             tables = reads(sql, self.counted)
             with self._lock:
-                if len(self._reads) >= 4 * KEPT:
+                if len(self._reads) >= 4 * self.size:
                     self._reads.clear()
                 self._reads[sql] = tables
+        return tables
+
+    def get(self, store: Store, sql: str, params: Sequence[Any], in_transaction: bool,
+            compute: Callable[[], Any], twice: bool = False) -> Any:
+        """``compute()`` (the answer of ``sql`` with ``params``), or the kept answer of the same
+        statement when none of the tables it reads was written since it was computed.
+
+        ``twice``: the answer is worth computing only for a statement asked again: the first
+        time in a generation nothing is computed, the answer is None (the caller answers its
+        own cheaper way), and the statement is remembered; the next time it is computed and
+        kept."""
+        tables = self.tables(sql, params, in_transaction)
         if not tables:
-            return compute()        # it reads no table a counter watches: nothing says it is still right
+            return None if twice else compute()
         # typed: 1, 1.0 and True are equal keys in Python, not equal values to SQLite ('1.0' as text)
         key = (sql, tuple((type(p), p) for p in params))
-        generation = read(store, tables)    # before counting: a count is never newer than its label's
+        generation = read(store, tables)    # before computing: an answer is never newer than its label
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == generation:
                 self._kept.move_to_end(key)
-                return kept[1]
-        value = compute()
+                if kept[1] is not _ASKED:
+                    return kept[1]
+            elif twice:
+                self._keep(key, generation, _ASKED, 1)
+                return None
+        answer = compute()
         with self._lock:
-            self._kept[key] = (generation, value)
-            self._kept.move_to_end(key)
-            while len(self._kept) > KEPT:
-                self._kept.popitem(last=False)
-        return value
+            self._keep(key, generation, answer, self._weigh(answer))
+        return answer
+
+    def _keep(self, key: tuple, generation: int, answer: Any, weight: int) -> None:
+        """Keep ``answer`` under ``key`` (lock held), dropping the least recently used past
+        the bounds; an answer heavier than the whole budget is not kept."""
+        old = self._kept.pop(key, None)
+        if old is not None:
+            self._weight -= old[2]
+        if weight > self.budget:
+            return
+        self._kept[key] = (generation, answer, weight)
+        self._weight += weight
+        while len(self._kept) > self.size or self._weight > self.budget:
+            self._weight -= self._kept.popitem(last=False)[1][2]
+
+
+_ASKED = object()       # Answers: asked once in this generation, not computed
 
 
 class Kept:

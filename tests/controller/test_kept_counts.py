@@ -135,15 +135,15 @@ def test_volatile_statements_and_transactions_are_never_kept(app_state):
 
 def test_kept_counts_are_bounded(app_state, monkeypatch):
     monkeypatch.setattr(generation, "KEPT", 3)
-    counts = generation.Counts(frozenset({"teams"}))
+    counts = generation.Answers(frozenset({"teams"}))
     computed = []
     for n in range(5):
-        counts.count(app_state.store, f"SELECT count(*) FROM teams WHERE id > {n}", (), False,
-                     lambda n=n: computed.append(n) or n)
+        counts.get(app_state.store, f"SELECT count(*) FROM teams WHERE id > {n}", (), False,
+                   lambda n=n: computed.append(n) or n)
     assert len(counts._kept) == 3
-    counts.count(app_state.store, "SELECT count(*) FROM teams WHERE id > 4", (), False,
-                 lambda: computed.append(-1) or -1)
-    counts.count(app_state.store, "SELECT count(*) FROM teams WHERE id > 0", (), False, lambda: computed.append(0) or 0)
+    counts.get(app_state.store, "SELECT count(*) FROM teams WHERE id > 4", (), False,
+               lambda: computed.append(-1) or -1)
+    counts.get(app_state.store, "SELECT count(*) FROM teams WHERE id > 0", (), False, lambda: computed.append(0) or 0)
     assert computed == [0, 1, 2, 3, 4, 0]     # 4 was kept; 0 had been dropped first
 
 

@@ -34,6 +34,13 @@ def seeded(admin, make_org, make_user):
     return {"orgs": orgs, "users": users}
 
 
+@pytest.fixture(autouse=True)
+def direct_pages(app_state, monkeypatch):
+    """Pages read from their tables here (paging.read), whatever was asked before: what a page
+    costs when its list's order is kept is tested in test_kept_orders.py."""
+    monkeypatch.setattr(app_state.store, "_orders", None)
+
+
 def _run(app_state, client, path: str) -> tuple[list[str], dict]:
     with traced(app_state.store) as seen:
         resp = client.get(path)
