@@ -66,21 +66,18 @@ def _split_lookup(key: str) -> tuple[str, str]:
     return path, lookup
 
 
-_DIRECTIONS = (" ASC NULLS LAST", " DESC NULLS FIRST", " ASC", " DESC")
-
-
-def _deciding(items: list[str], unique: str) -> list[str]:
-    """ORDER BY ``items`` without those that can never decide: an expression already sorted
-    on (it only ties where it tied before), and everything after the unique ``id``.  Fewer
-    sort keys make smaller sort records (the search page's statement: -10 %)."""
+def _deciding(items: list[tuple[str, str]], unique: str) -> list[tuple[str, str]]:
+    """ORDER BY ``items`` (expression, direction) without those that can never decide: an
+    expression already sorted on (it only ties where it tied before), and everything after the
+    unique ``id``.  Fewer sort keys make smaller sort records (the search page's statement:
+    -10 %)."""
     seen: set[str] = set()
     out = []
-    for item in items:
-        expr = next((item[: -len(d)] for d in _DIRECTIONS if item.endswith(d)), item)
+    for expr, direction in items:
         if expr in seen:
             continue
         seen.add(expr)
-        out.append(item)
+        out.append((expr, direction))
         if expr == unique:
             break
     return out
@@ -217,15 +214,16 @@ def compile_uncached(registry: Registry, resource: Resource, args: list[tuple[st
         if k in ("order", "order_by") and k not in extra_reserved:
             order_spec = v  # the last one wins, as AWX
     wanted = [s.strip() for s in (order_spec or "").split(",") if s.strip()]
-    order: list[str] = []
+    order: list[tuple[str, str]] = []
     for i, spec in enumerate(wanted + list(resource.ordering)):
         if spec not in ("type", "-type"):  # only meaningful on polymorphic lists
             # the default ordering sorts an FK by its id (index-friendly); an explicit
             # order_by=<fk> sorts by the target's own ordering, as Django does
             order += c.order_items(spec, outer, expand=i < len(wanted))
-    order.append(f'{outer}."id" ASC')  # deterministic pagination
+    order.append((f'{outer}."id"', "ASC"))  # deterministic pagination
     order = _deciding(order, f'{outer}."id"')
 
     where = " AND ".join(s for s, _ in ands) if ands else "1"
     params = [p for _, ps in ands for p in ps]
-    return Compiled(where=where, params=params, order_by=", ".join(order), distinct=c.distinct)
+    order_by = ", ".join(f"{expr} {direction}" for expr, direction in order)
+    return Compiled(where=where, params=params, order_by=order_by, distinct=c.distinct)

@@ -241,7 +241,8 @@ class Compiler:
         return (f'(SELECT {self.order_expr(rest, a)} FROM "{step.target_table}" {a} '
                 f'WHERE {a}."id" = {alias}."{step.column}")')
 
-    def order_items(self, spec: str, outer: str, expand: bool = True) -> list[str]:
+    def order_items(self, spec: str, outer: str, expand: bool = True) -> list[tuple[str, str]]:
+        """ORDER BY items of one ``order_by`` spec, each ``(expression, direction)``."""
         desc = spec.startswith("-")
         steps = self.resolve(self.resource, spec.lstrip("-"))
         last = steps[-1]
@@ -249,7 +250,7 @@ class Compiler:
         if expand and last.kind == "fk" and last.target is not None \
                 and tuple(last.target.ordering) not in ((), ("id",), ("pk",)):
             prefix = spec.lstrip("-")
-            out: list[str] = []
+            out: list[tuple[str, str]] = []
             for o in (o for o in last.target.ordering if o.lstrip("-") != "type"):
                 sub_desc = desc != o.startswith("-")
                 out += self.order_items(("-" if sub_desc else "") + prefix + "__" + o.lstrip("-"),
@@ -257,8 +258,8 @@ class Compiler:
             return out
         expr = self.order_expr(steps, outer)
         if len(steps) == 1 and last.kind == "col" and not last.nullable:
-            return [f"{expr} {'DESC' if desc else 'ASC'}"]   # no NULLs: keep the index usable
+            return [(expr, "DESC" if desc else "ASC")]   # no NULLs: keep the index usable
         # PostgreSQL (AWX) puts NULLs last ascending and first descending.
-        return [f"{expr} DESC NULLS FIRST" if desc else f"{expr} ASC NULLS LAST"]
+        return [(expr, "DESC NULLS FIRST") if desc else (expr, "ASC NULLS LAST")]
 
 
