@@ -40,12 +40,10 @@ class Store(generation.Store, Protocol):
 def read(store: Store, table: str, where: str, params: Sequence[Any], order_by: str,
          limit: int, offset: int) -> list[dict]:
     """The page, read from the table (see the module's text)."""
-    if offset <= 0:
-        return store.dicts(f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?',
-                           list(params) + [limit, offset])
-    return store.dicts(f'SELECT * FROM "{table}" WHERE "id" IN (SELECT "id" FROM "{table}" WHERE {where} '
-                       f'ORDER BY {order_by} LIMIT ? OFFSET ?) ORDER BY {order_by}',
-                       list(params) + [limit, offset])
+    chosen = f'FROM "{table}" WHERE {where} ORDER BY {order_by} LIMIT ? OFFSET ?'
+    if offset > 0:
+        chosen = f'FROM "{table}" WHERE "id" IN (SELECT "id" {chosen}) ORDER BY {order_by}'
+    return store.dicts(f"SELECT * {chosen}", [*params, limit, offset])
 
 
 def orders(counted: frozenset[str]) -> generation.Answers:
