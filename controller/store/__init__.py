@@ -60,7 +60,7 @@ class Store:
         # kept counts and lists' orders, once keep_counts() has put the write generation's
         # triggers in place
         self._counts: generation.Answers | None = None
-        self._orders: generation.Answers | None = None
+        self._orders: paging.Orders | None = None
         self._kept: dict[str, generation.Kept] = {}     # by name: Store.kept
 
     # -- connections -------------------------------------------------------------------
@@ -146,7 +146,7 @@ class Store:
         :mod:`.paging`)."""
         counted = generation.install(self)
         self._counts = generation.Answers(counted) if keep else None
-        self._orders = paging.orders(counted) if keep else None
+        self._orders = paging.Orders(counted) if keep else None
         self._kept = {}
 
     def kept(self, name: str, tables: tuple[str, ...], keys: Sequence[Any],
@@ -316,14 +316,10 @@ class Store:
     def page(self, table: str, where: str, params: Sequence[Any], order_by: str,
              limit: int, offset: int) -> list[dict]:
         """Rows ``offset`` to ``offset + limit`` of ``table`` matching ``where`` in ``order_by``
-        (which must end with a unique key, as a list's ordering ends with ``id``): from the
-        list's kept order of ids when it is asked again while no table it reads was written,
-        else read (:mod:`.paging`)."""
-        if self._orders is not None:
-            rows = paging.kept(self, self._orders, table, where, params, order_by, limit, offset)
-            if rows is not None:
-                return rows
-        return paging.read(self, table, where, params, order_by, limit, offset)
+        (which must end with a unique key, as a list's ordering ends with ``id``): read, or from
+        the list's kept order of ids when SQLite sorts it and it is asked again while no table
+        it reads was written (:mod:`.paging`)."""
+        return paging.page(self, self._orders, table, where, params, order_by, limit, offset)
 
     def exists(self, table: str, where: str, params: Sequence[Any]) -> bool:
         return self.one(f'SELECT 1 FROM "{table}" WHERE {where} LIMIT 1', params) is not None

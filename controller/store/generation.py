@@ -216,40 +216,53 @@ class Answers:
                 self._reads[sql] = tables
         return tables
 
+    @staticmethod
+    def _key(sql: str, params: Sequence[Any]) -> tuple:
+        # typed: 1, 1.0 and True are equal keys in Python, not equal values to SQLite ('1.0' as text)
+        return (sql, tuple((type(p), p) for p in params))
+
     def get(self, store: Store, sql: str, params: Sequence[Any], in_transaction: bool,
             compute: Callable[[], Any], twice: bool = False) -> Any:
         """``compute()`` (the answer of ``sql`` with ``params``), or the kept answer of the same
         statement when none of the tables it reads was written since it was computed.
 
-        ``twice``: the answer is worth computing only for a statement asked again: the first
-        time in a generation nothing is computed, the answer is None (the caller answers its
-        own cheaper way), and the statement is remembered; the next time it is computed and
-        kept."""
+        ``twice``: the answer is worth computing only for a statement asked before in this
+        generation: the first time nothing is computed, the answer is None (the caller answers
+        its own cheaper way) and the statement is remembered as asked."""
         tables = self.tables(sql, params, in_transaction)
         if not tables:
             return None if twice else compute()
-        # typed: 1, 1.0 and True are equal keys in Python, not equal values to SQLite ('1.0' as text)
-        key = (sql, tuple((type(p), p) for p in params))
+        key = self._key(sql, params)
         generation = read(store, tables)    # before computing: an answer is never newer than its label
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == generation:
                 self._kept.move_to_end(key)
-                if kept[1] is not _ASKED:
+                if kept[1] is not ASKED:
                     return kept[1]
             elif twice:
-                self._keep(key, generation, _ASKED, 1)
+                self._keep(key, generation, ASKED, 1)
                 return None
         answer = compute()
         with self._lock:
             self._keep(key, generation, answer, self._weigh(answer))
         return answer
 
+    def peek(self, sql: str, params: Sequence[Any]) -> Any:
+        """What is kept for the statement, whatever its label (:data:`ASKED` when it was only
+        asked), None when nothing is; reads nothing."""
+        kept = self._kept.get(self._key(sql, params))
+        return None if kept is None else kept[1]
+
     def _keep(self, key: tuple, generation: int, answer: Any, weight: int) -> None:
-        """Keep ``answer`` under ``key`` (lock held), dropping the least recently used past
-        the bounds; an answer heavier than the whole budget is not kept."""
+        """Keep ``answer`` under ``key`` (lock held), unless a newer one is kept (labels only
+        grow), dropping the least recently used past the bounds; an answer heavier than the
+        whole budget is not kept."""
         old = self._kept.pop(key, None)
         if old is not None:
+            if old[0] > generation:         # a thread with an older snapshot came late
+                self._kept[key] = old
+                return
             self._weight -= old[2]
         if weight > self.budget:
             return
@@ -259,7 +272,7 @@ class Answers:
             self._weight -= self._kept.popitem(last=False)[1][2]
 
 
-_ASKED = object()       # Answers: asked once in this generation, not computed
+ASKED = object()        # Answers: a statement asked in a generation, its answer not computed
 
 
 class Kept:
