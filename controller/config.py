@@ -52,9 +52,9 @@ SETTINGS: tuple[Setting, ...] = (
             "extra package).", ("granian", "gunicorn", "waitress")),
     Setting("ADMIN_PASSWORD", "", str, "Password of the `admin` superuser created on an empty data dir "
             "(generated and printed once when empty)."),
-    Setting("KEEP_COUNTS", True, bool, "Keep a list's `count`, and the order of a list asked twice, between "
-            "requests until a table it could read is written, in any process (paging through a list and "
-            "polling it repeat the same statements); false reads both on every request."),
+    Setting("KEEP_COUNTS", True, bool, "Keep a list's `count`, and the order of ids of a list SQLite sorts, "
+            "between requests until a table it could read is written, in any process (paging through a "
+            "list and polling it repeat the same statements); false reads both on every request."),
     Setting("MAX_BODY_BYTES", 10 * 1024 * 1024, int, "Largest request body accepted (413 beyond)."),
     Setting("SESSION_AGE", 1800, int, "Seconds a login session lasts without activity (sliding)."),
     Setting("LOGIN_FAILURES", 10, int, "Failed logins per username and client in LOGIN_WINDOW before each "
