@@ -222,13 +222,16 @@ class Answers:
         return (sql, tuple((type(p), p) for p in params))
 
     def get(self, store: Store, sql: str, params: Sequence[Any], in_transaction: bool,
-            compute: Callable[[], Any], twice: bool = False) -> Any:
+            compute: Callable[[], Any], twice: bool = False,
+            enough: Callable[[Any], bool] | None = None) -> Any:
         """``compute()`` (the answer of ``sql`` with ``params``), or the kept answer of the same
         statement when none of the tables it reads was written since it was computed.
 
         ``twice``: the answer is worth computing only for a statement asked before in this
         generation: the first time nothing is computed, the answer is None (the caller answers
-        its own cheaper way) and the statement is remembered as asked."""
+        its own cheaper way) and the statement is remembered as asked.  ``enough``: whether a
+        kept answer answers this caller (a kept part of an order may end too soon); one that
+        does not is computed again, and replaces it."""
         tables = self.tables(sql, params, in_transaction)
         if not tables:
             return None if twice else compute()
@@ -238,7 +241,7 @@ class Answers:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == generation:
                 self._kept.move_to_end(key)
-                if kept[1] is not ASKED:
+                if kept[1] is not ASKED and (enough is None or enough(kept[1])):
                     return kept[1]
             elif twice:
                 self._keep(key, generation, ASKED, 1)
@@ -247,12 +250,6 @@ class Answers:
         with self._lock:
             self._keep(key, generation, answer, self._weigh(answer))
         return answer
-
-    def peek(self, sql: str, params: Sequence[Any]) -> Any:
-        """What is kept for the statement, whatever its label (:data:`ASKED` when it was only
-        asked), None when nothing is; reads nothing."""
-        kept = self._kept.get(self._key(sql, params))
-        return None if kept is None else kept[1]
 
     def _keep(self, key: tuple, generation: int, answer: Any, weight: int) -> None:
         """Keep ``answer`` under ``key`` (lock held), unless a newer one is kept (labels only
